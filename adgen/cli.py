@@ -1,0 +1,103 @@
+"""`adgen`: the one command line every layer calls (users, dvc.yaml, Prefect flows).
+
+Areas register their own commands (see `adgen.clikit`); this file only assembles them and turns a
+`UserError` into one line on stderr with exit status 2.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import typer
+
+from adgen.clikit import CliGroups, CliState
+from adgen.errors import UserError
+
+# Each module has `register(groups: CliGroups) -> None`.
+AREA_CLI_MODULES = [
+    "adgen.fixture_site.cli",
+    "adgen.crawl.cli",
+    "adgen.detect.cli",
+    "adgen.matting.cli",
+    "adgen.pose.cli",
+    "adgen.datasets.cli",
+    "adgen.models.stgan.cli",
+    "adgen.models.stylegan2.cli",
+    "adgen.models.gfla.cli",
+    "adgen.generate.cli",
+    "adgen.metrics.cli",
+    "adgen.report.cli",
+]
+
+app = typer.Typer(
+    name="adgen",
+    help="AdGen pipeline: crawl, filter, strip, build datasets, train GANs, generate ads.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+train_app = typer.Typer(help="Train a model (run dirs under paths.models).", no_args_is_help=True)
+sample_app = typer.Typer(help="Sample from a trained model.", no_args_is_help=True)
+config_app = typer.Typer(help="Inspect params.yaml.", no_args_is_help=True)
+app.add_typer(train_app, name="train")
+app.add_typer(sample_app, name="sample")
+app.add_typer(config_app, name="config")
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    params: Path = typer.Option(Path("params.yaml"), "--params", help="params file (default ./params.yaml)"),
+) -> None:
+    ctx.obj = CliState(params)
+
+
+@config_app.command("show")
+def config_show(ctx: typer.Context) -> None:
+    """Print the validated params with every default filled in."""
+    import yaml
+
+    from adgen.clikit import params
+
+    print(yaml.safe_dump(params(ctx).model_dump(mode="json"), sort_keys=False), end="")
+
+
+def _register_areas() -> None:
+    groups = CliGroups(root=app, train=train_app, sample=sample_app)
+    for name in AREA_CLI_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name and (name == exc.name or name.startswith(exc.name + ".")):  # area not built yet
+                continue
+            raise
+        module.register(groups)
+
+
+_register_areas()
+
+
+def main() -> None:
+    try:
+        rv = app(standalone_mode=False)
+    except UserError as exc:
+        print(f"adgen: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except typer.Abort:
+        print("adgen: aborted", file=sys.stderr)
+        sys.exit(130)
+    except Exception as exc:  # click usage errors carry their own exit codes
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+    if isinstance(rv, int):
+        sys.exit(rv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,11 @@
+"""crawl.* and fixture_site.* params (owned by the crawl stage)."""
+
+from adgen.config.base import Section
+
+
+class CrawlParams(Section):
+    pass
+
+
+class FixtureSiteParams(Section):
+    pass

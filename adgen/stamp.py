@@ -1,0 +1,41 @@
+"""Skip a stage whose inputs have not changed since its last complete run.
+
+DVC already skips unchanged stages; this makes the same promise to users who call `adgen` directly
+or through Prefect. A stamp is a hash of the params section and the input files' identities
+(size + mtime for big trees, content hash for small manifests), written last, after every output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from adgen import atomic
+
+
+def fingerprint(params: Any, files: list[Path]) -> str:
+    h = hashlib.sha256()
+    h.update(json.dumps(params, sort_keys=True, default=str).encode())
+    for f in sorted(Path(p) for p in files):
+        h.update(str(f).encode())
+        if f.is_file():
+            h.update(hashlib.sha256(f.read_bytes()).digest())
+        else:
+            h.update(b"<missing>")
+    return h.hexdigest()
+
+
+class Stamp:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def matches(self, key: str) -> bool:
+        return self.path.exists() and self.path.read_text().strip() == key
+
+    def write(self, key: str) -> None:
+        atomic.write_text(self.path, key + "\n")
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)

@@ -1,0 +1,79 @@
+"""Device, mixed precision and DDP set-up shared by every trainer.
+
+On a GPU machine `torchrun --nproc_per_node=N -m adgen.cli train <model>` runs DDP (one process per
+GPU, NCCL); plain `adgen train` runs one process on CUDA if present, else CPU. AMP is used on CUDA
+only (bf16 where supported, else fp16 with a GradScaler); CPU runs stay fp32 so tests are exact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as torch_dist
+
+
+@dataclass(frozen=True)
+class Runtime:
+    device: torch.device
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    amp_dtype: torch.dtype | None = None
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        return self.world_size > 1
+
+    def autocast(self):
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
+
+    def grad_scaler(self) -> torch.amp.GradScaler:
+        enabled = self.amp_dtype == torch.float16
+        return torch.amp.GradScaler(self.device.type, enabled=enabled)
+
+    def wrap(self, module: torch.nn.Module) -> torch.nn.Module:
+        if not self.distributed:
+            return module
+        ids = [self.local_rank] if self.device.type == "cuda" else None
+        return torch.nn.parallel.DistributedDataParallel(module, device_ids=ids)
+
+    def barrier(self) -> None:
+        if self.distributed:
+            torch_dist.barrier()
+
+
+def setup(device: str = "auto", amp: bool = True) -> Runtime:
+    """Pick the device and join the process group when launched by torchrun."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda":
+        torch.cuda.set_device(local_rank)
+        dev = torch.device("cuda", local_rank)
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    else:
+        dev = torch.device(device)
+    if world_size > 1 and not torch_dist.is_initialized():
+        torch_dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
+    amp_dtype = None
+    if amp and dev.type == "cuda":
+        amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return Runtime(dev, rank, world_size, local_rank, amp_dtype)
+
+
+def teardown() -> None:
+    if torch_dist.is_initialized():
+        torch_dist.destroy_process_group()

@@ -1,0 +1,75 @@
+"""Numbered run directories (`00003-stgan-exp2`), as in NVlabs' training code.
+
+A run dir holds the resolved options, `log.txt`, `stats.jsonl`, samples and checkpoints, so any
+result can be traced back to its exact configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from adgen import atomic
+
+_NUMBERED = re.compile(r"^(\d{5})-")
+
+
+def next_run_dir(root: str | Path, desc: str) -> Path:
+    """Create and return `<root>/<NNNNN>-<desc>` with the next free number."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    taken = [int(m.group(1)) for p in root.iterdir() if (m := _NUMBERED.match(p.name))]
+    n = max(taken, default=-1) + 1
+    while True:
+        run = root / f"{n:05d}-{desc}"
+        try:
+            run.mkdir()
+            return run
+        except FileExistsError:  # another process took it
+            n += 1
+
+
+def write_options(run_dir: Path, options: dict[str, Any]) -> None:
+    atomic.write_json(run_dir / "training_options.json", options)
+
+
+def read_options(run_dir: Path) -> dict[str, Any]:
+    return json.loads((run_dir / "training_options.json").read_text())
+
+
+class RunLog:
+    """`log.txt` (human) and `stats.jsonl` (machine) of a run; each line flushed as written.
+
+    On resume, stats past the resumed step are dropped so the file reads as one clean run.
+    """
+
+    def __init__(self, run_dir: Path, echo: bool = True):
+        self.run_dir = Path(run_dir)
+        self.echo = echo
+
+    def info(self, message: str) -> None:
+        line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}"
+        with open(self.run_dir / "log.txt", "a") as fh:
+            fh.write(line + "\n")
+        if self.echo:
+            print(line, flush=True)
+
+    def stats(self, record: dict[str, Any]) -> None:
+        with open(self.run_dir / "stats.jsonl", "a") as fh:
+            fh.write(json.dumps(record, sort_keys=True) + "\n")
+
+    def read_stats(self) -> list[dict[str, Any]]:
+        path = self.run_dir / "stats.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+
+    def truncate_stats(self, key: str, upto: int) -> None:
+        """Keep only records with record[key] <= upto (after a resume from step `upto`)."""
+        kept = [r for r in self.read_stats() if r.get(key, 0) <= upto]
+        atomic.write_text(
+            self.run_dir / "stats.jsonl", "".join(json.dumps(r, sort_keys=True) + "\n" for r in kept)
+        )
