@@ -15,8 +15,9 @@ import yaml
 from pydantic import Field, ValidationError
 
 from adgen.config.base import Section
-from adgen.config.crawl import CrawlParams, FixtureSiteParams
+from adgen.config.crawl import CrawlParams
 from adgen.config.detect import DetectParams
+from adgen.config.fixture_site import FixtureSiteParams
 from adgen.config.models import GflaParams, StganParams, StyleGAN2Params
 from adgen.config.orchestrate import OrchestrateParams
 from adgen.config.prepare import DatasetsParams, PoseParams, StripParams

@@ -1,11 +1,7 @@
-"""crawl.* and fixture_site.* params (owned by the crawl stage)."""
+"""crawl.* params (owned by the crawl stage)."""
 
 from adgen.config.base import Section
 
 
 class CrawlParams(Section):
-    pass
-
-
-class FixtureSiteParams(Section):
     pass
