@@ -1,0 +1,103 @@
+"""An HTML contact sheet of the filter's decisions: samples per reason, boxes drawn, for a human.
+
+Numbers say how many images each reason took; only looking says whether the reasons are right.
+Each section shows up to `detect.contact_sheet_per_reason` images (a stable sample: the lowest
+image ids) with the chosen person box (green if kept, red if not) and bag box (blue) and scores.
+"""
+
+from __future__ import annotations
+
+import html
+import shutil
+from pathlib import Path
+
+import pandas as pd
+from PIL import Image, ImageDraw, ImageOps
+
+from adgen import atomic
+from adgen.config import Params
+from adgen.detect.images import to_rgb8
+from adgen.detect.rule import REASONS
+
+THUMB = 240
+
+
+def write_contact_sheet(params: Params, filtered: pd.DataFrame, out_dir: Path) -> Path:
+    """Write `out_dir/contact_sheet.html` and its thumbnails under `out_dir/contact_sheet/`."""
+    per_reason = params.detect.contact_sheet_per_reason
+    thumbs = out_dir / "contact_sheet"
+    shutil.rmtree(thumbs, ignore_errors=True)
+    sections = []
+    for reason in REASONS:
+        rows = filtered[filtered["reason"] == reason]
+        if rows.empty:
+            continue
+        sample = rows.sort_values("image_id").head(per_reason)
+        cards = "\n".join(_card(params, row, thumbs) for row in sample.itertuples(index=False))
+        sections.append(
+            f'<section id="{reason}"><h2>{reason} <small>({len(rows)} images, '
+            f"{len(sample)} shown)</small></h2>\n<div class=grid>\n{cards}\n</div></section>"
+        )
+    kept = int(filtered["keep"].sum())
+    index = " · ".join(
+        f'<a href="#{r}">{r}: {int((filtered["reason"] == r).sum())}</a>'
+        for r in REASONS
+        if (filtered["reason"] == r).any()
+    )
+    page = f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>AdGen filter: contact sheet</title>
+<style>
+body {{ font-family: sans-serif; margin: 1.5em; }}
+.grid {{ display: flex; flex-wrap: wrap; gap: 10px; }}
+figure {{ margin: 0; width: {THUMB}px; font-size: 12px; }}
+figure img {{ display: block; max-width: {THUMB}px; max-height: {THUMB}px; }}
+.missing {{ width: {THUMB}px; height: 120px; background: #eee; display: flex; align-items: center;
+  justify-content: center; color: #900; }}
+</style></head><body>
+<h1>Filter decisions: {kept} kept of {len(filtered)}</h1>
+<p>Green box: the person (kept), red: the person (rejected), blue: the bag. Detector:
+<code>{html.escape(params.detect.model)}</code></p>
+<p>{index}</p>
+{chr(10).join(sections)}
+</body></html>
+"""
+    path = out_dir / "contact_sheet.html"
+    atomic.write_text(path, page)
+    return path
+
+
+def _card(params: Params, row: object, thumbs: Path) -> str:
+    image_id = str(row.image_id)
+    caption = [f"<b>{html.escape(str(row.reason))}</b>"]
+    if row.person_score is not None and pd.notna(row.person_score):
+        caption.append(f"person {row.person_score:.2f} (n={int(row.n_people)})")
+    if row.bag_score is not None and pd.notna(row.bag_score):
+        caption.append(f"{html.escape(str(row.bag_class))} {row.bag_score:.2f}")
+    source = getattr(row, "source_url", None)
+    link = f' <a href="{html.escape(str(source))}">source</a>' if isinstance(source, str) else ""
+    text = " · ".join(caption) + link + f"<br><code>{image_id[:12]}</code>"
+    try:
+        thumb = _thumbnail(params.path(str(row.path)), row, thumbs / f"{image_id}.jpg")
+        picture = f'<img src="contact_sheet/{thumb.name}" alt="{image_id}" loading="lazy">'
+    except Exception:  # unreadable images (the reason says why) get a placeholder, not a crash
+        picture = '<div class="missing">cannot show</div>'
+    return f"<figure>{picture}<figcaption>{text}</figcaption></figure>"
+
+
+def _thumbnail(src: Path, row: object, dst: Path) -> Path:
+    with Image.open(src) as img:
+        img.draft("RGB", (THUMB * 2, THUMB * 2))
+        rgb = to_rgb8(ImageOps.exif_transpose(img))
+    rgb.thumbnail((THUMB, THUMB))
+    draw = ImageDraw.Draw(rgb)
+    w, h = rgb.size
+    for box, colour in (
+        (row.person_box, (0, 200, 0) if row.keep else (220, 0, 0)),
+        (row.bag_box, (0, 90, 255)),
+    ):
+        if box is not None and len(box) == 4:
+            draw.rectangle([box[0] * w, box[1] * h, box[2] * w - 1, box[3] * h - 1], outline=colour, width=2)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    with atomic.atomic_path(dst) as tmp:
+        rgb.save(tmp, format="JPEG", quality=85)
+    return dst

@@ -1,0 +1,318 @@
+"""The filter stage: raw manifest + images → data/filtered (decisions, masks, stats, contact sheet).
+
+Work is split so a crash, a kill or a second machine never repeats work already done:
+- decisions are written chunk by chunk as part files under `parts/<decision key>/` (the key hashes
+  every param that changes a decision, and the model); a re-run only processes images that have
+  no decision yet, in that key;
+- `--shard i/n` takes the images whose id falls in shard i (stable hash of the image id), so
+  Prefect can map shards over workers; each writes its own part files;
+- the merge joins every raw row with its decision, writes the manifest, masks paths, stats and the
+  contact sheet atomically, and then removes the parts. A later run with new raw images reuses the
+  merged decisions (same key) and only detects the new images;
+- a complete run leaves a stamp: re-running with unchanged inputs loads nothing and does nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from adgen import atomic, manifest, progress, stamp
+from adgen.config import Params
+from adgen.detect import masks as mask_files
+from adgen.detect.rule import Decision, keep_full_body_with_bag, unreadable
+from adgen.detect.stats import filter_stats, load_ground_truth
+from adgen.errors import UserError
+
+# Params that change no decision (how fast, how much is shown) stay out of the decision key.
+_NOT_IN_DECISION_KEY = {
+    "chunk_size",
+    "decode_parallelism",
+    "batch_size",
+    "ground_truth",
+    "contact_sheet_per_reason",
+}
+
+DECISION_COLUMNS: dict[str, str] = {
+    "image_id": "string",
+    "person_box": "object",
+    "person_score": "float64",
+    "n_people": "int64",
+    "bag_class": "string",
+    "bag_box": "object",
+    "bag_score": "float64",
+    "full_body": "bool",
+    "person_mask_path": "string",
+    "bag_mask_path": "string",
+    "keep": "bool",
+    "reason": "string",
+}
+
+
+@dataclass
+class FilterResult:
+    total: int  # raw rows
+    processed: int  # images detected in this call
+    merged: bool  # the filtered manifest was written
+    up_to_date: bool = False  # nothing to do: unchanged inputs
+    missing: int = 0  # raw images still without a decision (other shards pending)
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FilterPaths:
+    raw_manifest: Path
+    out: Path
+
+    @property
+    def manifest(self) -> Path:
+        return self.out / "manifest.parquet"
+
+    @property
+    def stats(self) -> Path:
+        return self.out / "filter_stats.json"
+
+    @property
+    def parts(self) -> Path:
+        return self.out / "parts"
+
+    @property
+    def masks(self) -> Path:
+        return self.out / "masks"
+
+    @property
+    def stamp(self) -> Path:
+        return self.out / ".filter-stamp"
+
+
+def paths_for(params: Params) -> FilterPaths:
+    return FilterPaths(params.path(params.paths.raw) / "manifest.parquet", params.path(params.paths.filtered))
+
+
+def in_shard(image_ids: pd.Series, shard: tuple[int, int]) -> np.ndarray:
+    """Stable assignment of images to shards by their id (a sha256, so evenly spread)."""
+    i, n = shard
+    if n == 1:
+        return np.ones(len(image_ids), bool)
+    return np.array([int(x[:15], 16) % n == i for x in image_ids], bool)
+
+
+def decision_key(params: Params) -> str:
+    """Hash of what decides: the rule's params, the model (its saved_model.pb when local), poses."""
+    d = params.detect
+    key_params = {k: v for k, v in d.model_dump(mode="json").items() if k not in _NOT_IN_DECISION_KEY}
+    files: list[Path] = []
+    model_dir = params.path(d.model) if "://" not in d.model else None
+    if model_dir is not None:
+        files.append(model_dir / "saved_model.pb")
+    if d.pose_table is not None:
+        files.append(params.path(d.pose_table))
+    return stamp.fingerprint(key_params, files)[:16]
+
+
+def run_filter(
+    params: Params,
+    shard: tuple[int, int] = (0, 1),
+    *,
+    detect: bool = True,
+    merge: bool = True,
+    ground_truth: Path | None = None,
+) -> FilterResult:
+    """Detect the shard's undecided images (when `detect`) and, when `merge`, write data/filtered.
+
+    A single-machine run is `detect=True, merge=True, shard=(0, 1)`. Prefect maps
+    `detect=True, merge=False` over shards, then calls `detect=False, merge=True` once.
+    """
+    fp = paths_for(params)
+    if not fp.raw_manifest.is_file():
+        raise UserError(f"{fp.raw_manifest}: no raw manifest; run `adgen crawl` first")
+    d = params.detect
+    gt_path = ground_truth or (params.path(d.ground_truth) if d.ground_truth else None)
+    if gt_path is not None and not gt_path.is_file():
+        raise UserError(f"{gt_path}: ground-truth file not found (--ground-truth / detect.ground_truth)")
+    key = decision_key(params)
+    run_key = stamp.fingerprint(
+        {"decision_key": key, "detect": d.model_dump(mode="json"), "gt": str(gt_path)},
+        [fp.raw_manifest] + ([gt_path] if gt_path else []),
+    )
+    stage_stamp = stamp.Stamp(fp.stamp)
+    full = shard == (0, 1) and detect and merge
+    if full and stage_stamp.matches(run_key) and fp.manifest.is_file() and fp.stats.is_file():
+        total = len(manifest.read(fp.raw_manifest))
+        return FilterResult(total, 0, merged=False, up_to_date=True, stats=json.loads(fp.stats.read_text()))
+
+    raw = manifest.read(fp.raw_manifest)
+    if raw["image_id"].duplicated().any():
+        raw = raw.drop_duplicates("image_id", keep="first")
+    decided = _decided(fp, key)
+    processed = 0
+    if detect:
+        todo = raw[in_shard(raw["image_id"], shard) & ~raw["image_id"].isin(decided["image_id"])]
+        processed = _detect_and_decide(params, fp, key, todo, shard)
+        if processed:
+            decided = _decided(fp, key)
+    missing = int((~raw["image_id"].isin(decided["image_id"])).sum())
+    if not merge:
+        return FilterResult(len(raw), processed, merged=False, missing=missing)
+    if missing:
+        raise UserError(
+            f"filter: {missing} of {len(raw)} raw images have no decision yet; run the missing "
+            f"shards (`adgen filter --shard i/n`) or `adgen filter` before --merge"
+        )
+    stats = _merge(params, fp, key, raw, decided, gt_path)
+    stage_stamp.write(run_key)
+    return FilterResult(len(raw), processed, merged=True, stats=stats)
+
+
+# --- decisions on disk -----------------------------------------------------------------------------
+
+
+def _decided(fp: FilterPaths, key: str) -> pd.DataFrame:
+    """Every decision already made under `key`: the merged manifest (if its key matches) + parts."""
+    frames = []
+    if fp.manifest.is_file() and fp.stats.is_file():
+        try:
+            prev_key = json.loads(fp.stats.read_text()).get("decision_key")
+        except json.JSONDecodeError:
+            prev_key = None
+        if prev_key == key:
+            frames.append(pd.read_parquet(fp.manifest, columns=list(DECISION_COLUMNS)))
+    part_dir = fp.parts / key
+    if part_dir.is_dir():
+        frames += [pd.read_parquet(p) for p in sorted(part_dir.glob("*.parquet"))]
+    if not frames:
+        return manifest.empty(DECISION_COLUMNS)
+    out = pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
+    return out.drop_duplicates("image_id", keep="last")
+
+
+def _detect_and_decide(
+    params: Params, fp: FilterPaths, key: str, todo: pd.DataFrame, shard: tuple[int, int]
+) -> int:
+    if todo.empty:
+        return 0
+    from adgen.detect.inference import detect_images
+    from adgen.detect.model import load_detector
+
+    d = params.detect
+    detector = load_detector(d.model, params.root)
+    poses = _load_poses(params)
+    image_ids = todo["image_id"].tolist()
+    files = [str(params.path(p)) for p in todo["path"]]
+    part_dir = fp.parts / key
+    tag = f"shard{shard[0]}of{shard[1]}"
+    rows: list[dict[str, Any]] = []
+    done = 0
+    with progress.bar() as bar:
+        task = bar.add_task("filter: detect", total=len(files))
+        for item in detect_images(detector, files, d.max_side, d.batch_size, d.decode_parallelism):
+            image_id = image_ids[item.position]
+            if item.detections is None:
+                decision, row_masks = unreadable(), (None, None)
+            else:
+                decision = keep_full_body_with_bag(
+                    item.detections, d, item.width, item.height, poses.get(image_id)
+                )
+                row_masks = _write_masks(params, fp, image_id, decision, item)
+            rows.append(_row(image_id, decision, *row_masks))
+            bar.advance(task)
+            if len(rows) >= d.chunk_size:
+                _write_part(part_dir, tag, rows)
+                done += len(rows)
+                rows = []
+    if rows:
+        _write_part(part_dir, tag, rows)
+        done += len(rows)
+    return done
+
+
+def _write_part(part_dir: Path, tag: str, rows: list[dict[str, Any]]) -> None:
+    df = manifest.coerce(pd.DataFrame(rows), DECISION_COLUMNS)
+    manifest.write(df, part_dir / f"{tag}-{uuid.uuid4().hex[:12]}.parquet")
+
+
+def _row(image_id: str, dec: Decision, person_mask: str | None, bag_mask: str | None) -> dict[str, Any]:
+    return {
+        "image_id": image_id,
+        "person_box": dec.person_box,
+        "person_score": dec.person_score,
+        "n_people": dec.n_people,
+        "bag_class": dec.bag_class,
+        "bag_box": dec.bag_box,
+        "bag_score": dec.bag_score,
+        "full_body": dec.full_body,
+        "person_mask_path": person_mask,
+        "bag_mask_path": bag_mask,
+        "keep": dec.keep,
+        "reason": dec.reason,
+    }
+
+
+def _write_masks(
+    params: Params, fp: FilterPaths, image_id: str, dec: Decision, item: Any
+) -> tuple[str | None, str | None]:
+    """Full-image PNG masks of the kept person and bag (only kept images: strip uses no others)."""
+    dets = item.detections
+    if not dec.keep or dets.masks is None or dets.mask_boxes is None:
+        return None, None
+    out: list[str | None] = []
+    for what, index in (("person", dec.person_index), ("bag", dec.bag_index)):
+        path = mask_files.mask_path(fp.masks, image_id, what)
+        full = mask_files.reframe(dets.masks[index], dets.mask_boxes[index], item.width, item.height)
+        mask_files.save(full, path)
+        out.append(_rel(params, path))
+    return out[0], out[1]
+
+
+def _rel(params: Params, path: Path) -> str:
+    try:
+        return path.resolve().relative_to(params.root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _load_poses(params: Params) -> dict[str, np.ndarray]:
+    """image_id → OpenPose-18 keypoints [18, 3] from the optional pose table."""
+    table = params.detect.pose_table
+    if table is None:
+        return {}
+    path = params.path(table)
+    if not path.is_file():
+        raise UserError(f"detect.pose_table {table}: file not found; run the pose stage or set it to null")
+    df = pd.read_parquet(path, columns=["image_id", "keypoints"])
+    out: dict[str, np.ndarray] = {}
+    for image_id, kp in zip(df["image_id"], df["keypoints"], strict=True):
+        arr = np.array([np.asarray(p, np.float32) for p in kp], np.float32)
+        if arr.shape == (18, 3):
+            out[str(image_id)] = arr
+    return out
+
+
+# --- merge -----------------------------------------------------------------------------------------
+
+
+def _merge(
+    params: Params, fp: FilterPaths, key: str, raw: pd.DataFrame, decided: pd.DataFrame, gt_path: Path | None
+) -> dict[str, Any]:
+    from adgen.detect.contact_sheet import write_contact_sheet
+
+    decisions = decided[decided["image_id"].isin(raw["image_id"])]
+    out = raw.merge(decisions, on="image_id", how="left", validate="one_to_one")
+    out = manifest.coerce(
+        out, {**{c: t for c, t in manifest.RAW_COLUMNS.items() if c in raw.columns}, **DECISION_COLUMNS}
+    )
+    manifest.write(out, fp.manifest)
+    truth = load_ground_truth(gt_path) if gt_path else None
+    stats = filter_stats(out, truth)
+    stats.update(decision_key=key, model=params.detect.model)
+    write_contact_sheet(params, out, fp.out)
+    atomic.write_json(fp.stats, stats)
+    shutil.rmtree(fp.parts, ignore_errors=True)
+    return stats
