@@ -29,6 +29,7 @@ AREA_CLI_MODULES = [
     "adgen.generate.cli",
     "adgen.metrics.cli",
     "adgen.report.cli",
+    "adgen.orchestrate.cli",
 ]
 
 app = typer.Typer(

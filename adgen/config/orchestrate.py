@@ -1,7 +1,33 @@
-"""orchestrate.* params (Prefect flows, dataset versions, training triggers)."""
+"""orchestrate.* params: how Prefect runs the pipeline (retries, per-site limits, dataset versions,
+when a refresh triggers training). Nothing here changes what a stage computes, so DVC does not
+track this section as a stage parameter.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
 
 from adgen.config.base import Section
 
+ModelName = Literal["stgan", "stylegan2", "gfla"]
+
 
 class OrchestrateParams(Section):
-    pass
+    # Crawl: one Prefect task (one Scrapy subprocess) per site.
+    crawl_retries: int = Field(3, ge=0)
+    crawl_retry_delay_s: float = Field(60.0, ge=0)  # first retry; doubles on each further retry
+    crawl_site_concurrency: int = Field(1, ge=1)  # crawls of one site at a time across all flows
+    crawl_timeout_s: float = Field(6 * 3600, gt=0)
+
+    # Dataset versions: `dvc push` + a git commit of dvc.lock + an annotated tag `<prefix>YYYY-MM-DD`.
+    dataset_tag_prefix: str = "dataset-"
+    push: bool = True  # push the new version to the default DVC remote
+    dataset_stage: str = "build_datasets"  # last stage of the dataset part of the DAG
+
+    # Training trigger: when the kept set grew by more than this fraction since the last version
+    # (any growth from an empty set counts), run these training deployments without waiting.
+    retrain_growth: float = Field(0.10, ge=0)
+    retrain_models: list[ModelName] = Field(default_factory=lambda: ["stgan", "stylegan2", "gfla"])
+    train_deployment: str = "train-{model}/gpu"  # {model} is replaced by the model name

@@ -1,0 +1,156 @@
+"""Dataset versions: a git commit of dvc.lock plus an annotated tag `dataset-YYYY-MM-DD`.
+
+DVC's lock file names every byte of the dataset by hash; committing it and tagging the commit makes
+the version reproducible anywhere (`git checkout dataset-2026-11-25 && dvc pull`). The tag message
+carries the size of the kept set, so the next refresh can tell how much it grew without reading old
+data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from adgen.config import Params
+from adgen.orchestrate import commands
+
+_KEPT = re.compile(r"\bkept=(\d+)\b")
+GIT_FALLBACK_IDENTITY = ["-c", "user.name=AdGen", "-c", "user.email=adgen@localhost"]
+
+
+@dataclass(frozen=True)
+class DatasetVersion:
+    tag: str
+    kept: int
+    commit: str
+
+
+def _git(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    ident: list[str] = []
+    has_email = subprocess.run(["git", "config", "user.email"], cwd=root, capture_output=True, text=True)
+    if not has_email.stdout.strip():
+        ident = GIT_FALLBACK_IDENTITY
+    return subprocess.run(["git", *ident, *args], cwd=root, check=check, capture_output=True, text=True)
+
+
+def count_kept(params: Params) -> int:
+    """Size of the kept set: images the last dataset stage kept so far.
+
+    The stripped manifest when the strip stage has run, else the filtered one, else every crawled
+    image (while those stages have not landed in the DAG).
+    """
+    for manifest in (params.paths.stripped, params.paths.filtered):
+        path = params.path(manifest) / "manifest.parquet"
+        if path.exists():
+            keep = pd.read_parquet(path, columns=["keep"])["keep"]
+            return int(keep.fillna(False).astype(bool).sum())
+    raw = params.path(params.paths.raw) / "manifest.parquet"
+    if raw.exists():
+        return len(pd.read_parquet(raw, columns=["image_id"]))
+    return 0
+
+
+def latest_version(root: Path, prefix: str = "dataset-") -> DatasetVersion | None:
+    """The newest dataset tag (by creation date) reachable in the repository, or None."""
+    out = _git(
+        root,
+        "for-each-ref",
+        "--sort=-creatordate",
+        "--format=%(refname:short)%00%(*objectname)%(objectname)%00%(contents)%1e",
+        f"refs/tags/{prefix}*",
+    ).stdout
+    for record in out.split("\x1e"):
+        parts = record.strip("\n").split("\0")
+        if len(parts) < 3:
+            continue
+        tag, commit, message = parts
+        m = _KEPT.search(message)
+        return DatasetVersion(tag=tag, kept=int(m.group(1)) if m else 0, commit=commit[:40])
+    return None
+
+
+def _stage_outs(lock_text: str | None, stages: list[str]) -> dict[str, object]:
+    if not lock_text:
+        return {}
+    lock = yaml.safe_load(lock_text) or {}
+    found = lock.get("stages", {})
+    return {s: found.get(s, {}).get("outs") for s in stages}
+
+
+def dataset_changed(root: Path, stages: list[str]) -> bool:
+    """Do the outputs of `stages` in dvc.lock differ from the committed dvc.lock?"""
+    lock = root / "dvc.lock"
+    now = lock.read_text() if lock.exists() else None
+    head = _git(root, "show", "HEAD:dvc.lock", check=False)
+    before = head.stdout if head.returncode == 0 else None
+    return _stage_outs(now, stages) != _stage_outs(before, stages)
+
+
+def next_tag(root: Path, prefix: str, today: dt.date) -> str:
+    base = f"{prefix}{today.isoformat()}"
+    taken = set(_git(root, "tag", "--list", f"{base}*").stdout.split())
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}.{n}" in taken:
+        n += 1
+    return f"{base}.{n}"
+
+
+def record_dataset_version(
+    root: Path,
+    kept: int,
+    *,
+    stages: list[str],
+    prefix: str = "dataset-",
+    push: bool = True,
+    today: dt.date | None = None,
+    on_line=None,
+) -> DatasetVersion | None:
+    """Push the data, commit dvc.lock and tag the commit; None when the dataset did not change.
+
+    `stages` are the dataset stages whose outputs define the version (crawl … build_datasets as
+    present in the DAG). Their outputs must already be in the DVC cache (`dvc repro` does that).
+    """
+    root = Path(root)
+    if not dataset_changed(root, stages):
+        return None
+    if push:
+        commands.run(commands.dvc("push", *stages), cwd=root, on_line=on_line)
+    tag = next_tag(root, prefix, today or dt.datetime.now(dt.UTC).date())
+    _git(root, "add", "dvc.lock")
+    _git(root, "commit", "-q", "-m", f"Dataset version {tag}: {kept} kept images", "--", "dvc.lock")
+    _git(root, "tag", "-a", tag, "-m", f"AdGen dataset version {tag}\n\nkept={kept}")
+    commit = _git(root, "rev-parse", "HEAD").stdout.strip()
+    return DatasetVersion(tag=tag, kept=kept, commit=commit)
+
+
+def should_retrain(previous: DatasetVersion | None, current: DatasetVersion | None, growth: float) -> bool:
+    """True when a new version's kept set grew by more than `growth` (a fraction) over the last one.
+
+    The first version with any kept image counts as growth; no new version never does.
+    """
+    if current is None or current.kept <= 0:
+        return False
+    if previous is None or previous.kept <= 0:
+        return True
+    return (current.kept - previous.kept) / previous.kept > growth
+
+
+def commit_lock(root: Path, message: str) -> bool:
+    """Commit dvc.lock alone (e.g. after a training run); False when it has not changed."""
+    root = Path(root)
+    if not (root / "dvc.lock").exists():
+        return False
+    status = _git(root, "status", "--porcelain", "--", "dvc.lock").stdout.strip()
+    if not status:
+        return False
+    _git(root, "add", "dvc.lock")
+    _git(root, "commit", "-q", "-m", message, "--", "dvc.lock")
+    return True

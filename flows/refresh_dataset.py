@@ -1,0 +1,152 @@
+"""refresh-dataset: crawl every site, rebuild the dataset, record a version, maybe trigger training.
+
+Why the flow is shaped like this:
+- Crawl is one task per site, each a Scrapy subprocess (`adgen crawl --site NAME`), so one slow or
+  failing site is retried on its own (with exponential backoff) and never holds up the others, and
+  a per-site global concurrency limit keeps two flows from crawling the same site at once.
+- Everything after the crawl is one `dvc repro` of the dataset stages present in dvc.yaml, so the
+  DAG has a single definition and unchanged stages are skipped by DVC. Before it, `dvc commit crawl`
+  records what the crawl tasks fetched as the crawl stage's output (as if `dvc repro` had run it).
+- A changed dataset becomes a version (DVC push, git commit of dvc.lock, tag `dataset-YYYY-MM-DD`);
+  when its kept set grew by more than `orchestrate.retrain_growth`, the training deployments are
+  started with `run_deployment` without waiting for them (they run on the `gpu` pool).
+Re-running with nothing new crawls only unseen pages, reproduces nothing, records no version and
+triggers nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.concurrency.sync import concurrency
+from prefect.deployments import run_deployment
+from prefect.tasks import exponential_backoff
+
+from adgen import config
+from adgen.orchestrate import commands, dag, versions
+from flows.common import dvc_repro, run_logged
+
+
+def site_limit_name(site: str) -> str:
+    return f"crawl-site-{site}"
+
+
+@task(name="ensure-site-limits")
+def ensure_site_limits(sites: list[str], limit: int) -> None:
+    """Create (or resize) one global concurrency limit per site on the Prefect server."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        for site in sites:
+            client.upsert_global_concurrency_limit_by_name(site_limit_name(site), limit)
+
+
+@task(name="crawl-site", task_run_name="crawl-{site}")
+def crawl_site(site: str, timeout_s: float) -> None:
+    """Crawl one site in its own Scrapy process, holding that site's concurrency slot."""
+    with concurrency(site_limit_name(site), occupy=1, strict=True):
+        run_logged(commands.adgen("crawl", "--site", site), timeout=timeout_s)
+
+
+@task(name="dvc-commit-crawl")
+def commit_crawl() -> None:
+    run_logged(commands.dvc("--wait-for-lock", "commit", "--force", "crawl"))
+
+
+@task(name="record-dataset-version")
+def record_version(stages: list[str], prefix: str, push: bool) -> versions.DatasetVersion | None:
+    root = Path.cwd()
+    kept = versions.count_kept(config.load(root / "params.yaml"))
+    logger = get_run_logger()
+    version = versions.record_dataset_version(
+        root, kept, stages=stages, prefix=prefix, push=push, on_line=logger.info
+    )
+    if version is None:
+        logger.info("dataset unchanged: no new version")
+    else:
+        logger.info(
+            "dataset version %s: %d kept images (commit %s)", version.tag, version.kept, version.commit[:10]
+        )
+    return version
+
+
+@task(name="trigger-training")
+def trigger_training(models: list[str], deployment_pattern: str, tag: str) -> list[str]:
+    """Start each model's training deployment without waiting; return the flow run ids."""
+    logger = get_run_logger()
+    run_ids = []
+    for model in models:
+        name = deployment_pattern.format(model=model)
+        run = run_deployment(name, parameters={"model": model}, timeout=0, as_subflow=False, tags=[tag])
+        logger.info("started %s: flow run %s", name, run.id)
+        run_ids.append(str(run.id))
+    return run_ids
+
+
+def configured_sites(params: config.Params) -> list[str]:
+    """Site names from `crawl.sites` in params.yaml (the crawl stage's own list)."""
+    sites = getattr(params.crawl, "sites", None) or {}
+    return list(sites.keys() if isinstance(sites, dict) else sites)
+
+
+@flow(name="refresh-dataset", log_prints=True)
+def refresh_dataset(sites: list[str] | None = None, trigger: bool = True) -> dict:
+    """Crawl → dataset stages (dvc repro) → dataset version → training trigger on growth."""
+    logger = get_run_logger()
+    root = Path.cwd()
+    params = config.load(root / "params.yaml")
+    opts = params.orchestrate
+    stages = dag.dataset_stages(root)
+    if not stages:
+        raise RuntimeError(f"{root}/dvc.yaml has none of the dataset stages {dag.DATASET_STAGES}")
+    previous = versions.latest_version(root, opts.dataset_tag_prefix)
+
+    failed: list[str] = []
+    if "crawl" in stages:
+        names = sites or configured_sites(params)
+        ensure_site_limits(names, opts.crawl_site_concurrency)
+        crawl = crawl_site.with_options(
+            retries=opts.crawl_retries,
+            retry_delay_seconds=exponential_backoff(backoff_factor=opts.crawl_retry_delay_s)(
+                opts.crawl_retries
+            )
+            if opts.crawl_retries
+            else 0,
+        )
+        futures = {site: crawl.submit(site, opts.crawl_timeout_s) for site in names}
+        for site, future in futures.items():
+            future.wait()
+            if not future.state.is_completed():
+                logger.error(
+                    "crawl of %s failed after %d retries: %s", site, opts.crawl_retries, future.state
+                )
+                failed.append(site)
+        commit_crawl()
+
+    dvc_repro(stages)
+    version = record_version(stages, opts.dataset_tag_prefix, opts.push)
+    triggered: list[str] = []
+    if trigger and versions.should_retrain(previous, version, opts.retrain_growth):
+        triggered = trigger_training(list(opts.retrain_models), opts.train_deployment, version.tag)
+    summary = {
+        "stages": stages,
+        "version": version.tag if version else None,
+        "kept": version.kept if version else (previous.kept if previous else None),
+        "previous": previous.tag if previous else None,
+        "training_runs": triggered,
+        "failed_sites": failed,
+    }
+    create_markdown_artifact(
+        key="dataset-refresh",
+        markdown="\n".join(f"- **{k}**: {v}" for k, v in summary.items()),
+        description="What this dataset refresh did",
+    )
+    if failed:
+        raise RuntimeError(f"crawl failed for {', '.join(failed)} (the other sites' data was versioned)")
+    return summary
+
+
+if __name__ == "__main__":
+    refresh_dataset()

@@ -1,0 +1,73 @@
+"""train-<model>: reproduce one model's training stage, push its outputs, publish its metrics.
+
+One flow function, deployed once per model (`train-stgan/gpu`, `train-stylegan2/gpu`,
+`train-gfla/gpu` on the `gpu` work pool). The training itself is the `train_<model>` stage of
+dvc.yaml, so a training run by Prefect and one by `dvc repro` are the same thing; `--pull` fetches
+the dataset version from the DVC remote when this checkout (e.g. on the GPU machine) lacks it, and
+`--wait-for-lock` queues trainings that share one checkout.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_table_artifact
+
+from adgen import config
+from adgen.orchestrate import dag, presets, versions
+from flows.common import dvc_push, dvc_repro
+
+
+@task(name="apply-preset")
+def apply_preset(name: str) -> None:
+    presets.apply_preset(Path.cwd() / "params.yaml", name)
+
+
+@task(name="publish-metrics")
+def publish_metrics(model: str) -> dict:
+    """The model's final metrics (`<paths.metrics>/<model>.json`) as a Prefect table artifact."""
+    params = config.load(Path.cwd() / "params.yaml")
+    path = params.path(params.paths.metrics) / f"{model}.json"
+    if not path.exists():
+        get_run_logger().warning("%s: no final metrics written by the training stage", path)
+        return {}
+    metrics = json.loads(path.read_text())
+    flat = {k: v for k, v in metrics.items() if isinstance(v, int | float | str | bool)}
+    create_table_artifact(
+        key=f"{model}-metrics",
+        table=[{"metric": k, "value": v} for k, v in flat.items()],
+        description=f"Final metrics of the {model} training run",
+    )
+    return metrics
+
+
+@task(name="commit-training")
+def commit_training(model: str) -> bool:
+    """Commit dvc.lock so the pushed model can be found from any checkout; False when unchanged."""
+    return versions.commit_lock(Path.cwd(), f"Train {model}")
+
+
+@flow(name="train", log_prints=True)
+def train(model: str = "stgan", preset: str | None = None) -> dict:
+    """Train `model` (stgan, stylegan2, gfla) through its DVC stage; `preset` is applied first."""
+    stage = dag.training_stage(model)
+    root = Path.cwd()
+    if stage not in dag.stages(root):
+        raise RuntimeError(f"{root}/dvc.yaml has no {stage} stage yet")
+    if preset:
+        apply_preset(preset)
+    dvc_repro([stage], pull=True)
+    params = config.load(root / "params.yaml")
+    if params.orchestrate.push:
+        dvc_push([stage])
+    metrics = publish_metrics(model)
+    commit_training(model)
+    return metrics
+
+
+# The per-model deployments' flows: the same flow under the names `train-<model>`.
+train_stgan = train.with_options(name="train-stgan")
+train_stylegan2 = train.with_options(name="train-stylegan2")
+train_gfla = train.with_options(name="train-gfla")
