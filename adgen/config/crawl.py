@@ -1,7 +1,99 @@
-"""crawl.* params (owned by the crawl stage)."""
+"""crawl.* params (owned by the crawl stage).
+
+The defaults target the real stock sites with the product's queries. Tests, the demo and the
+benchmark point the same spiders at the fixture stock site by setting `crawl.base_url_override`
+(each site then lives at `<override>/<site name>`) or a site's own `base_url`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
 
 from adgen.config.base import Section
 
+SpiderName = Literal["123rf", "depositphotos", "getty", "profile"]
+
+
+class SiteParams(Section):
+    """One site to crawl: a built-in spider, or `spider: profile` with selectors (no code needed).
+
+    Selectors are CSS (`a.result::attr(href)`) or XPath (starting with `/` or `(`).
+    `start_urls` may hold `{query}` (URL-encoded query) and may be relative to `base_url`.
+    """
+
+    spider: SpiderName
+    enabled: bool = True
+    base_url: str | None = None  # None: the spider's real host (built-in) / absolute start_urls (profile)
+    queries: list[str] | None = None  # None: crawl.queries
+    max_pages: int | None = Field(default=None, ge=1)  # search pages per query; None: crawl.max_pages
+    max_images: int | None = Field(default=None, ge=1)  # per site and run; None: crawl.max_images
+    allowed_domains: list[str] = Field(default_factory=list)  # extra hosts (image CDNs); base host always
+    # Results are listed newest first, so a search page whose every result is already known means the
+    # rest are known too: stop paginating (refresh). Leave false where new items may appear anywhere.
+    stop_when_page_known: bool = False
+    # profile spider only
+    start_urls: list[str] = Field(default_factory=list)
+    result_links: str | None = None  # on search pages: detail page links
+    next_page: str | None = None  # on search pages
+    image_url: str | None = None  # on the detail page
+    title: str | None = None
+    license: str | None = None
+
+    @model_validator(mode="after")
+    def _profile_needs_selectors(self) -> SiteParams:
+        if self.spider == "profile":
+            missing = [k for k in ("result_links", "image_url") if not getattr(self, k)]
+            if not self.start_urls:
+                missing.insert(0, "start_urls")
+            if missing:
+                raise ValueError(f"a profile site needs {', '.join(missing)}")
+        return self
+
+
+class AutoThrottleParams(Section):
+    enabled: bool = True
+    start_delay: float = Field(default=1.0, ge=0)
+    max_delay: float = Field(default=30.0, ge=0)
+    target_concurrency: float = Field(default=2.0, gt=0)
+
 
 class CrawlParams(Section):
-    pass
+    queries: list[str] = Field(
+        default_factory=lambda: [
+            "woman with handbag full body",
+            "man with backpack",
+            "person with suitcase",
+        ]
+    )
+    sites: dict[str, SiteParams] = Field(
+        default_factory=lambda: {
+            "123rf": SiteParams(spider="123rf"),
+            "depositphotos": SiteParams(spider="depositphotos"),
+            "getty": SiteParams(spider="getty"),
+        }
+    )
+    # Set to e.g. http://127.0.0.1:8000 to crawl the fixture stock site: site S lives at <override>/S.
+    base_url_override: str | None = None
+    max_pages: int = Field(default=20, ge=1)  # search pages per query and site
+    max_images: int = Field(default=500, ge=1)  # new images per site and run
+    # -- what counts as a usable photo --------------------------------------------------------------
+    min_width: int = Field(default=256, ge=1)
+    min_height: int = Field(default=256, ge=1)
+    max_image_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)  # larger downloads are cancelled
+    max_pixels: int = Field(default=40_000_000, ge=1)  # decompression-bomb guard
+    content_types: list[str] = Field(default_factory=lambda: ["image/jpeg", "image/png", "image/webp"])
+    phash_threshold: int = Field(default=6, ge=0, le=64)  # hamming distance for near-duplicates
+    # -- politeness and robustness (Scrapy settings) -------------------------------------------------
+    user_agent: str = "AdGenBot/0.1 (+https://github.com/adgen; research crawler for ad imagery)"
+    obey_robots: bool = True
+    concurrent_requests: int = Field(default=16, ge=1)
+    concurrent_requests_per_domain: int = Field(default=4, ge=1)
+    download_delay: float = Field(default=0.5, ge=0)
+    download_timeout: float = Field(default=30.0, gt=0)
+    retry_times: int = Field(default=3, ge=0)
+    retry_backoff: float = Field(default=1.0, ge=0)  # seconds; doubles on each retry
+    autothrottle: AutoThrottleParams = Field(default_factory=AutoThrottleParams)
+    warn_bytes: int = Field(default=5_000_000, ge=1024)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -1,0 +1,49 @@
+"""`adgen crawl [--site NAME ...] [--max-images N]`: crawl the stock sites into data/raw."""
+
+from __future__ import annotations
+
+import typer
+
+from adgen.clikit import CliGroups, params
+
+
+def register(groups: CliGroups) -> None:
+    groups.root.command("crawl")(crawl_command)
+
+
+def crawl_command(
+    ctx: typer.Context,
+    site: list[str] = typer.Option(
+        None, "--site", help="site key from crawl.sites (repeatable); default: all enabled"
+    ),
+    max_images: int = typer.Option(None, "--max-images", min=1, help="new images per site for this run"),
+) -> None:
+    """Crawl stock sites with Scrapy (one process per site) into paths.raw; a re-run is a refresh."""
+    from adgen.crawl.stage import SiteProgress, crawl
+    from adgen.progress import bar, console
+
+    p = params(ctx)
+    with bar() as progress:
+        tasks: dict[str, int] = {}
+
+        def show(items: list[SiteProgress]) -> None:
+            for item in items:
+                if item.site not in tasks:
+                    tasks[item.site] = progress.add_task(item.site, total=item.max_images)
+                progress.update(
+                    tasks[item.site],
+                    completed=item.images + item.rejects,
+                    description=f"{item.site}: {item.images} stored, {item.rejects} rejected"
+                    + (" (done)" if item.done else ""),
+                )
+
+        summary = crawl(p, sites=site or None, max_images=max_images, on_progress=show)
+    console.print(
+        f"crawl: {summary.new_images} new images ({summary.near_duplicates} near-duplicates), "
+        f"{summary.new_rejects} new rejects, manifest {summary.manifest_rows} rows, {summary.elapsed_s:.1f} s"
+    )
+    for name, s in summary.sites.items():
+        console.print(
+            f"  {name}: {s['requests']} requests, {s['images_stored']} stored, {s['rejected']} rejected"
+            f" ({s['finish_reason']})"
+        )

@@ -1,0 +1,65 @@
+"""The crawl journal: one JSON line per stored or rejected download, fsynced as it is written.
+
+The Scrapy subprocess appends a line only after the image file is safely stored, so after a
+kill -9 every journalled row has its file and every stored file either has its row or is simply
+downloaded again. The stage folds the journal into the manifest when a crawl ends (or, after a
+kill, at the end of the next run) and then removes it. A torn last line is ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+IMAGE = "image"
+REJECT = "reject"
+
+
+class Journal:
+    """Append-only writer; each `append` is durable when it returns."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
+    def append(self, kind: str, row: dict[str, Any]) -> None:
+        line = json.dumps({"kind": kind, "row": row}, sort_keys=True, default=str) + "\n"
+        os.write(self._fd, line.encode("utf-8"))
+        os.fsync(self._fd)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+def read(path: str | Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield (kind, row) for every complete line; a line cut short by a kill is skipped."""
+    path = Path(path)
+    if not path.exists():
+        return
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            if not line.endswith("\n"):
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(rec, dict) and rec.get("kind") in (IMAGE, REJECT):
+                yield rec["kind"], rec["row"]
+
+
+def count_lines(path: str | Path) -> tuple[int, int]:
+    """(images, rejects) journalled so far: cheap enough to poll for a progress bar."""
+    images = rejects = 0
+    for kind, _ in read(path):
+        if kind == IMAGE:
+            images += 1
+        else:
+            rejects += 1
+    return images, rejects

@@ -1,0 +1,66 @@
+"""What the crawl already knows, so a refresh requests only new detail pages and images.
+
+Known = in the manifest, in the rejects table with a permanent reason (a 404, a decompression bomb:
+asking again will not help), or journalled by a crawl that was killed before its merge. Transient
+failures (timeouts, 5xx) are tried again on the next run.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from adgen.crawl import journal
+from adgen.crawl.failures import is_transient
+
+
+@dataclass
+class Seen:
+    image_urls: set[str] = field(default_factory=set)
+    page_urls: set[str] = field(default_factory=set)
+    image_ids: set[str] = field(default_factory=set)
+
+    def to_json(self) -> dict[str, list[str]]:
+        return {k: sorted(getattr(self, k)) for k in ("image_urls", "page_urls", "image_ids")}
+
+    @classmethod
+    def from_json(cls, data: dict[str, list[str]]) -> Seen:
+        return cls(set(data["image_urls"]), set(data["page_urls"]), set(data["image_ids"]))
+
+    def save(self, path: Path) -> None:
+        from adgen import atomic
+
+        atomic.write_text(path, json.dumps(self.to_json()))
+
+    @classmethod
+    def load(cls, path: str | Path) -> Seen:
+        return cls.from_json(json.loads(Path(path).read_text()))
+
+
+def _strings(col: pd.Series) -> set[str]:
+    return {str(v) for v in col.dropna()}
+
+
+def collect(manifest: pd.DataFrame, rejects: pd.DataFrame, journals: list[Path]) -> Seen:
+    seen = Seen()
+    if len(manifest):
+        seen.image_urls |= _strings(manifest["source_url"])
+        seen.page_urls |= _strings(manifest["page_url"])
+        seen.image_ids |= _strings(manifest["image_id"])
+    if len(rejects):
+        permanent = rejects[~rejects["reason"].astype(str).map(is_transient)]
+        seen.image_urls |= _strings(permanent["url"])
+        seen.page_urls |= _strings(permanent["url"])
+    for path in journals:
+        for kind, row in journal.read(path):
+            if kind == journal.IMAGE:
+                seen.image_urls.add(row["source_url"])
+                if row.get("page_url"):
+                    seen.page_urls.add(row["page_url"])
+            elif not is_transient(str(row.get("reason"))):
+                seen.image_urls.add(row["url"])
+                seen.page_urls.add(row["url"])
+    return seen

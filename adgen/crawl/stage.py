@@ -1,0 +1,328 @@
+"""The crawl stage: one Scrapy subprocess per site, live progress, then a merge into data/raw.
+
+Outputs under `paths.raw`:
+- `manifest.parquet` (RAW_COLUMNS + phash, duplicate_of), `images/ab/<sha256>.<ext>`,
+- `rejects.parquet` (url, site, reason, detail, page_url, at), `crawl_stats.json` (DVC metrics).
+Working state lives in `paths.raw/.crawl/` (journals, per-site JOBDIRs, logs) and is removed
+when a crawl ends cleanly.
+
+Crash safety: the subprocess journals each stored/rejected download (fsync) after its file is
+stored. A run killed at any point (even kill -9) leaves the last good manifest; the next run keeps
+the killed run's journal, skips everything it records, and merges it with its own at the end, so
+the result equals an uninterrupted crawl. Scrapy's JOBDIR queue is resumed only after a graceful
+stop (Ctrl-C); after a hard kill it is discarded (its on-disk queue may be torn) and the search
+pages are simply walked again, skipping what the journal already has.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from adgen import atomic, manifest
+from adgen.config import Params
+from adgen.crawl import jobs, journal, merge, seen
+from adgen.errors import UserError
+
+STATE_DIR = ".crawl"
+
+
+@dataclass
+class SiteProgress:
+    site: str
+    max_images: int
+    images: int = 0
+    rejects: int = 0
+    done: bool = False
+
+
+@dataclass
+class CrawlSummary:
+    new_images: int
+    near_duplicates: int
+    new_rejects: int
+    manifest_rows: int
+    sites: dict[str, dict[str, Any]] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+
+class JournalTail:
+    """Counts journal lines as they are appended, reading only what is new."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.offset = path.stat().st_size if path.exists() else 0
+        self.images = 0
+        self.rejects = 0
+        self._rest = b""
+
+    def poll(self) -> None:
+        if not self.path.exists():
+            return
+        with open(self.path, "rb") as fh:
+            fh.seek(self.offset)
+            data = fh.read()
+        self.offset += len(data)
+        lines = (self._rest + data).split(b"\n")
+        self._rest = lines.pop()
+        for line in lines:
+            if b'"kind": "image"' in line:
+                self.images += 1
+            elif line.strip():
+                self.rejects += 1
+
+
+@contextlib.contextmanager
+def _flock(path: Path, mode: int, busy: str | None = None) -> Iterator[None]:
+    """Hold an flock on `path`; with LOCK_NB, `busy` is the UserError when someone else holds it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fh = open(path, "a")  # noqa: SIM115 - held for the block
+    try:
+        try:
+            fcntl.flock(fh, mode)
+        except BlockingIOError:
+            raise UserError(busy or f"{path} is locked") from None
+        yield
+    finally:
+        fh.close()  # releases the lock
+
+
+@contextlib.contextmanager
+def _crawl_locks(state: Path, raw: Path, names: list[str]) -> Iterator[None]:
+    """One crawl per site at a time; several sites may crawl at once (one process each).
+
+    The first crawl to start while no other is active sweeps temp files a killed run left behind.
+    """
+    with contextlib.ExitStack() as stack:
+        for name in names:
+            stack.enter_context(
+                _flock(
+                    state / "locks" / f"{name}.lock",
+                    fcntl.LOCK_EX | fcntl.LOCK_NB,
+                    busy=f"site {name} is already being crawled by another process",
+                )
+            )
+        active = state / "locks" / "active.lock"
+        try:
+            with _flock(active, fcntl.LOCK_EX | fcntl.LOCK_NB):
+                _sweep_partial_files(raw)
+        except UserError:
+            pass  # another site's crawl is writing: its temp files are live
+        stack.enter_context(_flock(active, fcntl.LOCK_SH))
+        yield
+
+
+def _sweep_partial_files(raw: Path) -> None:
+    """Remove temp files left by a write that a kill interrupted (atomic writes never leave halves)."""
+    for tmp in list(raw.glob("images/*/.*.tmp")) + list(raw.glob(".*.tmp")):
+        tmp.unlink(missing_ok=True)
+
+
+def _prepare_jobdir(jobdir: Path) -> None:
+    """Keep a JOBDIR only when its last crawl was stopped gracefully (its queue is then whole)."""
+    if not jobdir.exists():
+        return
+    marker = jobdir / "closed-reason"
+    reason = marker.read_text().strip() if marker.exists() else None
+    if reason == "shutdown":
+        marker.unlink()
+        return
+    shutil.rmtree(jobdir)
+
+
+def paths(params: Params) -> dict[str, Path]:
+    raw = params.path(params.paths.raw)
+    return {
+        "raw": raw,
+        "manifest": raw / "manifest.parquet",
+        "rejects": raw / "rejects.parquet",
+        "stats": raw / "crawl_stats.json",
+        "state": raw / STATE_DIR,
+    }
+
+
+def crawl(
+    params: Params,
+    sites: list[str] | None = None,
+    max_images: int | None = None,
+    on_progress: Callable[[list[SiteProgress]], None] | None = None,
+    poll_s: float = 0.3,
+) -> CrawlSummary:
+    """Crawl the chosen sites into `paths.raw` and merge the results; returns what was added."""
+    t0 = time.monotonic()
+    p = paths(params)
+    names = jobs.pick_sites(params.crawl, sites)
+    state = p["state"]
+    (p["raw"] / "images").mkdir(parents=True, exist_ok=True)  # a DVC output even when nothing is new
+    with _crawl_locks(state, p["raw"], names):
+        old_manifest = manifest.read(p["manifest"], merge.MANIFEST_COLUMNS)
+        old_rejects = manifest.read(p["rejects"], merge.REJECT_COLUMNS)
+        leftover = sorted((state / "journals").glob("*.jsonl"))
+        known = seen.collect(old_manifest, old_rejects, leftover)
+        seen_file = state / "seen.json"
+        known.save(seen_file)
+        site_jobs = [
+            jobs.build(
+                params.crawl,
+                n,
+                root=params.root,
+                raw_dir=p["raw"],
+                state=state,
+                seen_file=seen_file,
+                max_images=max_images,
+            )
+            for n in names
+        ]
+        procs: dict[str, subprocess.Popen[bytes]] = {}
+        logs: list[Any] = []
+        tails: dict[str, JournalTail] = {}
+        progress = [SiteProgress(j.site, int(j.spec["max_images"])) for j in site_jobs]
+        try:
+            for job in site_jobs:
+                _prepare_jobdir(job.jobdir)
+                job.stats_file.unlink(missing_ok=True)
+                job.log_file.unlink(missing_ok=True)
+                atomic.write_json(job.job_file, job.spec)
+                tails[job.site] = JournalTail(job.journal)
+                logs.append(open(job.log_file.with_suffix(".stderr"), "wb"))  # noqa: SIM115
+                procs[job.site] = subprocess.Popen(
+                    [sys.executable, "-m", "crawlers.run", str(job.job_file)],
+                    cwd=params.root,
+                    stdout=subprocess.DEVNULL,
+                    stderr=logs[-1],
+                )
+            _watch(procs, tails, progress, on_progress, poll_s)
+        except KeyboardInterrupt:
+            # The children got the same Ctrl-C and stop gracefully (their JOBDIR is kept for resume);
+            # wait for them, then merge what they stored so nothing is lost.
+            for proc in procs.values():
+                with contextlib.suppress(KeyboardInterrupt):
+                    proc.wait()
+            _commit(params, p, site_jobs, time.monotonic() - t0)
+            raise
+        finally:
+            for fh in logs:
+                fh.close()
+        summary = _commit(params, p, site_jobs, time.monotonic() - t0)
+        failed = {s: proc.returncode for s, proc in procs.items() if proc.returncode != 0}
+        if failed:
+            site, rc = next(iter(failed.items()))
+            log = next(j.log_file for j in site_jobs if j.site == site)
+            raise UserError(f"crawl of {site} exited with status {rc}; see {log} and its .stderr")
+        for job in site_jobs:
+            if job.jobdir.exists() and _closed_reason(job.jobdir) != "shutdown":
+                shutil.rmtree(job.jobdir)
+        return summary
+
+
+def _closed_reason(jobdir: Path) -> str | None:
+    marker = jobdir / "closed-reason"
+    return marker.read_text().strip() if marker.exists() else None
+
+
+def _watch(
+    procs: dict[str, subprocess.Popen[bytes]],
+    tails: dict[str, JournalTail],
+    progress: list[SiteProgress],
+    on_progress: Callable[[list[SiteProgress]], None] | None,
+    poll_s: float,
+) -> None:
+    while True:
+        running = False
+        for item in progress:
+            tail = tails[item.site]
+            tail.poll()
+            item.images, item.rejects = tail.images, tail.rejects
+            item.done = procs[item.site].poll() is not None
+            running |= not item.done
+        if on_progress:
+            on_progress(progress)
+        if not running:
+            return
+        time.sleep(poll_s)
+
+
+def _commit(
+    params: Params, p: dict[str, Path], site_jobs: list[jobs.SiteJob], elapsed: float
+) -> CrawlSummary:
+    """Merge this run's sites' journals (with whatever a killed run of them left) into data/raw.
+
+    Under a lock, on the manifest as it is now: crawls of other sites may have merged meanwhile.
+    """
+    with _flock(p["state"] / "locks" / "merge.lock", fcntl.LOCK_EX):
+        return _commit_locked(params, p, site_jobs, elapsed)
+
+
+def _commit_locked(
+    params: Params, p: dict[str, Path], site_jobs: list[jobs.SiteJob], elapsed: float
+) -> CrawlSummary:
+    journals = [j.journal for j in site_jobs if j.journal.exists()]
+    images: list[dict[str, Any]] = []
+    rejects: list[dict[str, Any]] = []
+    for path in journals:
+        for kind, row in journal.read(path):
+            (images if kind == journal.IMAGE else rejects).append(row)
+    old_manifest = manifest.read(p["manifest"], merge.MANIFEST_COLUMNS)
+    old_rejects = manifest.read(p["rejects"], merge.REJECT_COLUMNS)
+    result = merge.merge(old_manifest, old_rejects, images, rejects, params.crawl.phash_threshold)
+    manifest.write(result.rejects, p["rejects"])
+    manifest.write(result.manifest, p["manifest"])
+    merge.remove_files(params.root, result.drop_files)
+
+    per_site: dict[str, dict[str, Any]] = {}
+    for job in site_jobs:
+        stats = json.loads(job.stats_file.read_text()) if job.stats_file.exists() else {}
+        per_site[job.site] = {
+            "requests": int(stats.get("downloader/request_count", 0)),
+            "responses": int(stats.get("downloader/response_count", 0)),
+            "images_stored": int(stats.get("adgen/images_stored", 0)),
+            "rejected": sum(int(v) for k, v in stats.items() if k.startswith("adgen/rejects/")),
+            "finish_reason": stats.get("finish_reason", "killed"),
+            "elapsed_s": round(elapsed, 2),
+        }
+    summary = CrawlSummary(
+        new_images=result.new_images,
+        near_duplicates=result.near_duplicates,
+        new_rejects=result.new_rejects,
+        manifest_rows=len(result.manifest),
+        sites=per_site,
+        elapsed_s=round(elapsed, 2),
+    )
+    _write_stats(p["stats"], result, per_site)
+    for path in journals:  # only now: a kill before this line re-merges the same journal (idempotent)
+        path.unlink()
+    return summary
+
+
+def _write_stats(path: Path, result: merge.MergeResult, per_site: dict[str, dict[str, Any]]) -> None:
+    """crawl_stats.json (DVC metrics): totals of data/raw, and each site's last crawl."""
+    try:
+        sites = json.loads(path.read_text()).get("sites", {}) if path.exists() else {}
+    except (json.JSONDecodeError, AttributeError):
+        sites = {}
+    sites.update(per_site)
+    m, r = result.manifest, result.rejects
+    reasons = r["reason"].value_counts().to_dict() if len(r) else {}
+    per_site_rows = m["site"].value_counts().to_dict() if len(m) else {}
+    for name, row in sites.items():
+        row["manifest_rows"] = int(per_site_rows.get(name, 0))
+    atomic.write_json(
+        path,
+        {
+            "manifest_rows": len(m),
+            "distinct_files": int(m["duplicate_of"].isna().sum()),
+            "near_duplicates": int(m["duplicate_of"].notna().sum()),
+            "rejects_total": len(r),
+            "rejects_by_reason": {str(k): int(v) for k, v in sorted(reasons.items())},
+            "sites": dict(sorted(sites.items())),
+        },
+    )

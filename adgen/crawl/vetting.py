@@ -1,0 +1,100 @@
+"""Is a downloaded file a usable photo? Pure checks over (bytes, content type) with one reason each.
+
+Order matters: cheap header checks first, then a Pillow decode under a pixel cap (a decompression
+bomb is refused from its header, before any pixels are allocated), then the minimum resolution
+on the EXIF-corrected size (a portrait photo stored landscape with an Orientation tag counts as
+portrait).
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import imagehash
+from PIL import Image, ImageOps
+
+# Reasons written to rejects.parquet (the `reason` column).
+TOO_LARGE = "too_large"
+WRONG_CONTENT_TYPE = "bad_content_type"
+NOT_AN_IMAGE = "undecodable"
+TRUNCATED = "truncated_image"
+DECOMPRESSION_BOMB = "decompression_bomb"
+TOO_SMALL = "too_small"
+UNSUPPORTED_FORMAT = "unsupported_format"
+
+# Magic numbers of the formats we keep: a body that matches none is not what its header claims.
+_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"RIFF")
+
+_FORMAT_EXT = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    content_types: tuple[str, ...]
+    max_bytes: int
+    max_pixels: int
+    min_width: int
+    min_height: int
+
+
+@dataclass(frozen=True)
+class Photo:
+    width: int  # after EXIF orientation
+    height: int
+    format: str  # JPEG / PNG / WEBP
+    ext: str
+    phash: str  # 16 hex digits (64-bit perceptual hash)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    reason: str
+    detail: str
+
+
+def _media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";")[0].strip().lower()
+
+
+def vet(body: bytes, content_type: str | None, limits: Limits) -> Photo | Refusal:
+    if len(body) > limits.max_bytes:
+        return Refusal(TOO_LARGE, f"{len(body)} bytes > {limits.max_bytes}")
+    media = _media_type(content_type)
+    if media not in limits.content_types:
+        return Refusal(WRONG_CONTENT_TYPE, f"content-type {media or 'missing'!r}")
+    if not body.startswith(_SIGNATURES):
+        head = body[:16].lstrip().lower()
+        kind = "HTML" if head.startswith((b"<!doctype", b"<html", b"<")) else "not image"
+        return Refusal(WRONG_CONTENT_TYPE, f"declared {media} but the bytes are {kind}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(body))
+            w, h = img.size
+            if w * h > limits.max_pixels:
+                return Refusal(DECOMPRESSION_BOMB, f"{w}x{h} = {w * h} pixels > {limits.max_pixels}")
+            fmt = img.format or ""
+            img.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        return Refusal(DECOMPRESSION_BOMB, str(exc)[:200])
+    except OSError as exc:
+        text = str(exc)
+        if "truncated" in text or "broken data stream" in text:
+            return Refusal(TRUNCATED, text[:200])
+        return Refusal(NOT_AN_IMAGE, text[:200])
+    except (ValueError, SyntaxError) as exc:  # Pillow raises these for some corrupt headers
+        return Refusal(NOT_AN_IMAGE, str(exc)[:200])
+    if fmt not in _FORMAT_EXT:
+        return Refusal(UNSUPPORTED_FORMAT, f"format {fmt or 'unknown'}")
+    upright = ImageOps.exif_transpose(img)
+    width, height = upright.size
+    if width < limits.min_width or height < limits.min_height:
+        return Refusal(TOO_SMALL, f"{width}x{height} < {limits.min_width}x{limits.min_height}")
+    phash = str(imagehash.phash(upright.convert("RGB")))
+    return Photo(width, height, fmt, _FORMAT_EXT[fmt], phash)
+
+
+def hamming(a: str, b: str) -> int:
+    return (int(a, 16) ^ int(b, 16)).bit_count()

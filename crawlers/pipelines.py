@@ -1,0 +1,119 @@
+"""The item pipeline: download each lead's image, vet it, store it content-addressed, journal it.
+
+Spiders yield `ImageLead`s (where a photo is) and `Skip`s (what was not followed, and why). For a
+lead this pipeline downloads the image through Scrapy's downloader (so robots.txt, retries with
+backoff, timeouts and the size cap apply), checks it (adgen.crawl.vetting), stores new bytes under
+their sha256 (adgen.imagestore: a URL never becomes a path) and only then appends one fsynced line
+to the site's journal. Every failure becomes a reject line with its reason.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from scrapy import Request
+from scrapy.exceptions import DropItem
+
+from adgen.crawl import journal, vetting
+from adgen.crawl.failures import classify_failure
+from adgen.imagestore import ImageStore, sha256_hex
+from crawlers.items import ImageLead, Skip
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class ImageStorePipeline:
+    @classmethod
+    def from_crawler(cls, crawler):
+        pipe = cls()
+        pipe.crawler = crawler
+        return pipe
+
+    def open_spider(self, spider=None):
+        spider = spider or self.crawler.spider
+        job = spider.job
+        self.root = Path(job["root"])
+        self.store = ImageStore(Path(job["raw_dir"]))
+        self.journal = journal.Journal(job["journal"])
+        self.limits = vetting.Limits(**job["limits"])
+        self.known_ids: set[str] = set(spider.seen.image_ids)
+        self.claimed: set[str] = set(spider.seen.image_urls)  # known, or being fetched in this run
+        self.stats = self.crawler.stats
+
+    def close_spider(self, spider=None):
+        self.journal.close()
+
+    async def process_item(self, item, spider=None):
+        if isinstance(item, Skip):
+            self._reject(item["site"], item["url"], item["reason"], item.get("detail"), item.get("page_url"))
+            return item
+        if not isinstance(item, ImageLead):
+            return item
+        url = item["image_url"]
+        if url in self.claimed:
+            raise DropItem(f"image already known or in progress: {url}")
+        self.claimed.add(url)
+        request = Request(url, meta={"adgen_image": True}, priority=10)
+        try:
+            response = await self.crawler.engine.download_async(request)
+        except Exception as exc:  # every download failure is a reject with a reason
+            reason, detail = classify_failure(exc)
+            self._reject(item["site"], url, reason, detail, item.get("page_url"))
+            return item
+        if response.status != 200:
+            self._reject(item["site"], url, f"http_{response.status}", None, item.get("page_url"))
+            return item
+        self._keep(item, response)
+        return item
+
+    def _keep(self, item: ImageLead, response) -> None:
+        body = response.body
+        ctype = response.headers.get(b"Content-Type", b"").decode("latin-1")
+        verdict = vetting.vet(body, ctype, self.limits)
+        if isinstance(verdict, vetting.Refusal):
+            self._reject(
+                item["site"], item["image_url"], verdict.reason, verdict.detail, item.get("page_url")
+            )
+            return
+        image_id = sha256_hex(body)
+        path = self.store.path_for(image_id, verdict.ext)
+        if image_id not in self.known_ids:  # a known photo's file is in place (or was a near duplicate)
+            path = self.store.put(body, verdict.ext).path
+        self.journal.append(
+            journal.IMAGE,
+            {
+                "image_id": image_id,
+                "path": Path(os.path.relpath(path, self.root)).as_posix(),
+                "site": item["site"],
+                "query": item.get("query") or "",
+                "source_url": item["image_url"],
+                "page_url": item.get("page_url"),
+                "title": item.get("title"),
+                "license": item.get("license"),
+                "width": verdict.width,
+                "height": verdict.height,
+                "format": verdict.format,
+                "bytes": len(body),
+                "crawled_at": _now(),
+                "phash": verdict.phash,
+            },
+        )
+        self.stats.inc_value("adgen/images_stored")
+
+    def _reject(self, site, url, reason, detail, page_url) -> None:
+        self.journal.append(
+            journal.REJECT,
+            {
+                "url": url,
+                "site": site,
+                "reason": reason,
+                "detail": detail,
+                "page_url": page_url,
+                "at": _now(),
+            },
+        )
+        self.stats.inc_value(f"adgen/rejects/{reason}")

@@ -1,0 +1,48 @@
+"""Scrapy settings for the AdGen crawlers: polite and robust by default.
+
+`adgen crawl` overrides the knobs from params.yaml (crawl.*) per run; see adgen/crawl/jobs.py.
+Running `scrapy crawl` by hand uses these defaults.
+"""
+
+BOT_NAME = "adgen"
+SPIDER_MODULES = ["crawlers.spiders"]
+NEWSPIDER_MODULE = "crawlers.spiders"
+
+USER_AGENT = "AdGenBot/0.1 (+https://github.com/adgen; research crawler for ad imagery)"
+ROBOTSTXT_OBEY = True
+
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 0.5
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 15_000_000
+DOWNLOAD_WARNSIZE = 5_000_000
+
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_BACKOFF = 1.0  # seconds before the first retry; doubles each time (crawlers.middlewares)
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+REDIRECT_MAX_TIMES = 5
+
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawlers.middlewares.BackoffRetryMiddleware": 550,
+}
+ITEM_PIPELINES = {"crawlers.pipelines.ImageStorePipeline": 300}
+
+# The crawl decides what is new from the manifest, the rejects and the journal (adgen/crawl/seen.py),
+# so Scrapy's own fingerprint set is not used: after a kill -9 it would remember requests whose
+# results were never saved. JOBDIR (set per site by the stage) still keeps the pending queue.
+DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"
+SCHEDULER_DISK_QUEUE = "scrapy.squeues.PickleFifoDiskQueue"
+SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
+
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "INFO"
+FEED_EXPORT_ENCODING = "utf-8"
