@@ -1,7 +1,163 @@
-"""train.stylegan2.* params."""
+"""train.stylegan2.* params: the StyleGAN2 network shape, losses, schedule and data.
+
+Named presets (as NVlabs' `--cfg`) fill in every architecture/training knob; keys written
+explicitly in params.yaml override the preset, so `preset: auto` plus `batch: 7` is the
+product's original set-up. Resolve with `resolved(params, preset=None)`.
+
+- `paper`: NVlabs' `stylegan2` cfg (= rosinality config-f): channel base 32768, max 512,
+  8-layer mapping, minibatch-stddev group 4. At 128x128: 29,328,669 G / 28,389,121 D params.
+- `auto`: NVlabs' `auto` cfg at 128: channel base 16384, 2-layer mapping, EMA ramp-up.
+  22,949,277 G / 23,882,369 D params.
+- `demo`: a tiny 32x16 (H:W 2:1) network that trains in seconds on a CPU (tests, make demo).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import field_validator
 
 from adgen.config.base import Section
 
+PresetName = Literal["paper", "auto", "demo"]
+
 
 class StyleGAN2Params(Section):
-    pass
+    """Every knob of one StyleGAN2 run (defaults = the `auto` preset, 128x64 full bodies)."""
+
+    preset: PresetName = "auto"
+
+    # --- data -------------------------------------------------------------------------------
+    dataset: Path = Path("data/datasets/stylegan2/people-bags.zip")  # NVlabs zip (PNGs + dataset.json)
+    mirror: bool = True  # also show each image flipped left-right (x-flip dataset augmentation)
+
+    # --- architecture -------------------------------------------------------------------------
+    resolution: tuple[int, int] = (128, 64)  # (height, width); H:W must be 1:1 or 2:1
+    z_dim: int = 512
+    w_dim: int = 512
+    mapping_layers: int = 2
+    mapping_lr_mult: float = 0.01
+    channel_base: int = 16384
+    channel_max: int = 512
+    mbstd_group: int = 4
+    mbstd_channels: int = 1
+
+    # --- optimisation -----------------------------------------------------------------------
+    batch: int = 32  # images per optimiser step (all GPUs together)
+    batch_gpu: int | None = None  # images per forward pass; batch/batch_gpu steps are accumulated
+    lr: float = 0.002  # both G and D (Adam betas 0, 0.99; corrected for lazy regularisation)
+    r1_gamma: float | None = None  # None: NVlabs' auto formula 0.0002 * H * W / batch
+    r1_interval: int = 16  # lazy R1: every N minibatches
+    pl_weight: float = 2.0
+    pl_interval: int = 4  # lazy path-length regularisation: every N minibatches
+    pl_batch_shrink: int = 2
+    pl_decay: float = 0.01
+    style_mixing: float = 0.9
+    ema_kimg: float | None = None  # None: batch * 10 / 32 (NVlabs auto)
+    ema_rampup: float | None = 0.05
+
+    # --- small-data augmentation (ADA) ------------------------------------------------------------
+    augment: Literal["ada", "none"] = "ada"
+    ada_target: float = 0.6  # r_t = E[sign(D(real))] target
+    ada_interval: int = 4  # adjust p every N minibatches
+    ada_kimg: float = 500.0  # p can go 0 -> 1 in this many kimg
+
+    # --- schedule / outputs -----------------------------------------------------------------
+    total_kimg: float = 25000.0
+    tick_kimg: float = 4.0  # one log line + stats.jsonl record per tick
+    checkpoint_kimg: float = 200.0
+    sample_kimg: float = 200.0  # sample grid every N kimg (0: only at the end)
+    keep_checkpoints: int = 3
+    fid_kimg: float = 0.0  # FID of G_ema vs the dataset every N kimg into stats.jsonl (0: off)
+    fid_images: int = 10000
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True
+    workers: int = 2
+
+    @field_validator("resolution")
+    @classmethod
+    def _resolution_is_tall_or_square(cls, v: tuple[int, int]) -> tuple[int, int]:
+        h, w = v
+        pow2 = all(x >= 2 and x & (x - 1) == 0 for x in v)
+        if not pow2 or h < 8 or h not in (w, 2 * w):
+            raise ValueError("resolution must be [H, W], powers of two, H >= 8, H:W = 1:1 or 2:1")
+        return v
+
+    @property
+    def gamma(self) -> float:
+        """R1 weight: the configured value or NVlabs' auto heuristic (by image area)."""
+        if self.r1_gamma is not None:
+            return self.r1_gamma
+        h, w = self.resolution
+        return 0.0002 * h * w / self.batch
+
+    @property
+    def ema_nimg(self) -> float:
+        kimg = self.ema_kimg if self.ema_kimg is not None else self.batch * 10 / 32
+        return kimg * 1000
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "paper": dict(
+        channel_base=32768,
+        channel_max=512,
+        mapping_layers=8,
+        mbstd_group=4,
+        lr=0.002,
+        ema_kimg=10.0,
+        ema_rampup=None,
+        r1_gamma=10.0,
+        batch=32,
+    ),
+    "auto": dict(
+        channel_base=16384,
+        channel_max=512,
+        mapping_layers=2,
+        mbstd_group=4,
+        lr=0.002,
+        ema_kimg=None,
+        ema_rampup=0.05,
+        r1_gamma=None,
+        batch=32,
+    ),
+    "demo": dict(
+        resolution=(32, 16),
+        z_dim=32,
+        w_dim=32,
+        mapping_layers=2,
+        channel_base=256,
+        channel_max=32,
+        mbstd_group=2,
+        batch=4,
+        lr=0.002,
+        ema_kimg=None,
+        ema_rampup=0.05,
+        r1_gamma=None,
+        r1_interval=4,
+        pl_interval=2,
+        total_kimg=0.2,
+        tick_kimg=0.02,
+        checkpoint_kimg=0.04,
+        sample_kimg=0.1,
+        workers=0,
+    ),
+}
+
+
+def resolved(params: StyleGAN2Params, preset: str | None = None) -> StyleGAN2Params:
+    """The preset's values, overridden by every key set explicitly in `params`.
+
+    `preset` (e.g. from `--preset`) replaces `params.preset`.
+    """
+    from adgen.errors import UserError
+
+    name = preset or params.preset
+    if name not in PRESETS:
+        raise UserError(f"--preset {name!r}: unknown; choose one of {', '.join(PRESETS)}")
+    explicit = params.model_dump(include=params.model_fields_set - {"preset"})
+    return StyleGAN2Params(**{**PRESETS[name], **explicit, "preset": name})
+
+
+__all__ = ["PRESETS", "StyleGAN2Params", "resolved"]

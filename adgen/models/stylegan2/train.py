@@ -1,0 +1,477 @@
+"""Train StyleGAN2: a plain function over (params, dataset zip, run dir).
+
+One optimiser step = four phases, as in NVlabs' training loop: G main, G path-length (every
+`pl_interval`), D main, D R1 (every `r1_interval`); each phase zeroes, accumulates
+`batch / batch_gpu` rounds of gradients, averages them over DDP ranks and steps its Adam
+(betas 0, 0.99, learning rate and betas corrected for the lazy intervals). Then G_ema follows G
+and ADA tunes p.
+
+The run dir holds training_options.json, log.txt, stats.jsonl (one record per tick), sample
+grids (fakes-<step>.png) and checkpoints. A run killed at any point (even kill -9) resumes from
+its newest checkpoint and continues exactly as if never stopped: the checkpoint holds every
+model, optimiser, the ADA/path-length state, the partial tick statistics and all RNG states, and
+the data order is a pure function of (seed, image counter).
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as torch_dist
+from PIL import Image
+
+from adgen import atomic
+from adgen.errors import UserError
+from adgen.models.stylegan2.augment import AdaController, AugmentPipe
+from adgen.models.stylegan2.config import StyleGAN2Params
+from adgen.models.stylegan2.data import ZipImageDataset, real_batches
+from adgen.models.stylegan2.loss import StyleGAN2Loss
+from adgen.models.stylegan2.model import Generator, build, count_params
+from adgen.training import checkpoint, dist, ema, rundir
+
+LOSS_KEYS = ("loss/G", "loss/D_real", "loss/D_fake", "loss/r1", "loss/pl")
+TIMING_KEYS = ("sec_per_kimg", "sec_per_tick", "timestamp")
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    checkpoint: Path
+    steps: int
+    kimg: float
+    last_stats: dict[str, Any] = field(default_factory=dict)
+
+
+def lazy_adam(params, lr: float, interval: int) -> torch.optim.Adam:
+    """Adam (0, 0.99) with NVlabs' lazy-regularisation correction c = interval / (interval + 1)."""
+    ratio = interval / (interval + 1)
+    return torch.optim.Adam(params, lr=lr * ratio, betas=(0.0, 0.99**ratio), eps=1e-8)
+
+
+def describe(params: StyleGAN2Params) -> dict[str, Any]:
+    """The resolved options plus the numbers a user checks first (parameter counts, gamma)."""
+    G, D = build(params)
+    h, w = params.resolution
+    return {
+        "params": params.model_dump(mode="json"),
+        "G_params": count_params(G),
+        "G_mapping_params": count_params(G.mapping),
+        "G_synthesis_params": count_params(G.synthesis),
+        "D_params": count_params(D),
+        "num_ws": G.num_ws,
+        "r1_gamma": params.gamma,
+        "ema_nimg": params.ema_nimg,
+        "output": f"{h}x{w}",
+    }
+
+
+class StyleGAN2Trainer:
+    """Models, optimisers and one training step; the loop in `train` adds data, logs, checkpoints."""
+
+    def __init__(self, params: StyleGAN2Params, runtime: dist.Runtime, image_channels: int = 3):
+        self.p = params
+        self.rt = runtime
+        dev = runtime.device
+        self.G, self.D = (m.to(dev) for m in build(params))
+        self.G_ema = copy.deepcopy(self.G).eval()
+        for p in self.G_ema.parameters():
+            p.requires_grad_(False)
+        if runtime.distributed:  # every rank starts from rank 0's weights
+            for module in (self.G, self.D, self.G_ema):
+                for t in list(module.parameters()) + list(module.buffers()):
+                    torch_dist.broadcast(t.data, 0)
+        self.augment = AugmentPipe(0.0).to(dev) if params.augment == "ada" else None
+        self.ada = (
+            AdaController(self.augment, params.ada_target, params.ada_interval, params.ada_kimg, params.batch)
+            if self.augment is not None
+            else None
+        )
+        self.loss = StyleGAN2Loss(
+            self.G,
+            self.D,
+            self.augment,
+            r1_gamma=params.gamma,
+            style_mixing=params.style_mixing,
+            pl_weight=params.pl_weight,
+            pl_batch_shrink=params.pl_batch_shrink,
+            pl_decay=params.pl_decay,
+        )
+        self.opt_G = lazy_adam(self.G.parameters(), params.lr, params.pl_interval)
+        self.opt_D = lazy_adam(self.D.parameters(), params.lr, params.r1_interval)
+        self.scaler_G = runtime.grad_scaler()
+        self.scaler_D = runtime.grad_scaler()
+        self.batch_gpu = params.batch_gpu or params.batch // runtime.world_size
+        if params.batch % (self.batch_gpu * runtime.world_size):
+            raise UserError(
+                f"train.stylegan2.batch {params.batch} must be a multiple of batch_gpu {self.batch_gpu} "
+                f"x {runtime.world_size} process(es)"
+            )
+        self.rounds = params.batch // (self.batch_gpu * runtime.world_size)
+        self.step_idx = 0
+        self.nimg = 0
+
+    # --- one phase: zero, accumulate rounds, all-reduce, step -----------------------------------
+    def _phase(
+        self,
+        module: torch.nn.Module,
+        opt: torch.optim.Optimizer,
+        scaler: torch.amp.GradScaler,
+        loss_fn: Callable[[int], torch.Tensor],
+        gain: float,
+        amp: bool,
+    ) -> None:
+        module.requires_grad_(True)
+        opt.zero_grad(set_to_none=True)
+        for r in range(self.rounds):
+            with self.rt.autocast() if amp else torch.autocast(self.rt.device.type, enabled=False):
+                loss = loss_fn(r)
+            scaler.scale(loss.float() * (gain / self.rounds)).backward()
+        params = [p for p in module.parameters() if p.grad is not None]
+        if self.rt.distributed and params:
+            flat = torch.cat([p.grad.flatten() for p in params])
+            torch_dist.all_reduce(flat)
+            flat /= self.rt.world_size
+            torch.nan_to_num(flat, nan=0, posinf=1e5, neginf=-1e5, out=flat)
+            for p, g in zip(params, flat.split([p.numel() for p in params]), strict=True):
+                p.grad.copy_(g.view_as(p))
+        scaler.step(opt)
+        scaler.update()
+        module.requires_grad_(False)
+
+    def _chunk(self, x: torch.Tensor, r: int) -> torch.Tensor:
+        return x[r * self.batch_gpu : (r + 1) * self.batch_gpu]
+
+    def step(self, real: torch.Tensor) -> dict[str, float]:
+        """One optimiser step of G and D on `real` (this rank's batch_gpu * rounds images)."""
+        p, dev = self.p, self.rt.device
+        real = real.to(dev)
+        n = real.shape[0]
+        z_dim = p.z_dim
+        zs = {k: torch.randn(n, z_dim, device=dev) for k in ("Gmain", "Greg", "Dmain")}
+        out: dict[str, float] = {}
+        self.G.requires_grad_(False)
+        self.D.requires_grad_(False)
+
+        acc: dict[str, float] = {}
+
+        def track(key: str, value: torch.Tensor) -> None:
+            acc[key] = acc.get(key, 0.0) + float(value.detach()) / self.rounds
+
+        def g_main(r: int) -> torch.Tensor:
+            loss = self.loss.generator_main(self._chunk(zs["Gmain"], r))
+            track("loss/G", loss)
+            return loss
+
+        self._phase(self.G, self.opt_G, self.scaler_G, g_main, 1.0, amp=True)
+
+        if self.step_idx % p.pl_interval == 0 and p.pl_weight > 0:
+
+            def g_reg(r: int) -> torch.Tensor:
+                loss = self.loss.generator_path_length(self._chunk(zs["Greg"], r))
+                track("loss/pl", loss)
+                return loss
+
+            self._phase(self.G, self.opt_G, self.scaler_G, g_reg, p.pl_interval, amp=False)
+
+        def d_main(r: int) -> torch.Tensor:
+            fake_loss, real_loss, real_logits = self.loss.discriminator_main(
+                self._chunk(zs["Dmain"], r), self._chunk(real, r)
+            )
+            if self.ada is not None:
+                self.ada.accumulate(real_logits)
+            track("loss/D_fake", fake_loss)
+            track("loss/D_real", real_loss)
+            return fake_loss + real_loss
+
+        self._phase(self.D, self.opt_D, self.scaler_D, d_main, 1.0, amp=True)
+
+        if self.step_idx % p.r1_interval == 0 and p.gamma > 0:
+
+            def d_reg(r: int) -> torch.Tensor:
+                loss = self.loss.discriminator_r1(self._chunk(real, r))
+                track("loss/r1", loss)
+                return loss
+
+            self._phase(self.D, self.opt_D, self.scaler_D, d_reg, p.r1_interval, amp=False)
+
+        # G_ema follows G (half-life ema_nimg, ramped up early in training)
+        ema_nimg = p.ema_nimg
+        if p.ema_rampup is not None:
+            ema_nimg = min(ema_nimg, self.nimg * p.ema_rampup)
+        beta = 0.5 ** (p.batch / ema_nimg) if ema_nimg > 0 else 0.0
+        ema.update(self.G_ema, self.G, beta)
+
+        if self.ada is not None:
+            if self.rt.distributed:  # the heuristic sees every rank's reals
+                t = torch.tensor([self.ada.signs, float(self.ada.count)], device=dev, dtype=torch.float64)
+                torch_dist.all_reduce(t)
+                self.ada.signs, self.ada.count = (
+                    float(t[0]) / self.rt.world_size,
+                    int(t[1]) // self.rt.world_size,
+                )
+            self.ada.maybe_adjust(self.step_idx)
+        self.step_idx += 1
+        self.nimg += p.batch
+        out.update(acc)
+        return out
+
+    # --- state ------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "step": self.step_idx,
+            "nimg": self.nimg,
+            "G": self.G.state_dict(),
+            "D": self.D.state_dict(),
+            "G_ema": self.G_ema.state_dict(),
+            "opt_G": self.opt_G.state_dict(),
+            "opt_D": self.opt_D.state_dict(),
+            "scaler_G": self.scaler_G.state_dict(),
+            "scaler_D": self.scaler_D.state_dict(),
+            "augment_p": float(self.augment.p) if self.augment is not None else 0.0,
+            "ada": self.ada.state_dict() if self.ada is not None else None,
+            "pl_mean": self.loss.pl_mean.detach().cpu(),
+            "params": self.p.model_dump(mode="json"),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.step_idx, self.nimg = state["step"], state["nimg"]
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        self.G_ema.load_state_dict(state["G_ema"])
+        self.opt_G.load_state_dict(state["opt_G"])
+        self.opt_D.load_state_dict(state["opt_D"])
+        self.scaler_G.load_state_dict(state["scaler_G"])
+        self.scaler_D.load_state_dict(state["scaler_D"])
+        if self.augment is not None:
+            self.augment.p.fill_(state["augment_p"])
+            self.ada.load_state_dict(state["ada"])
+        self.loss.pl_mean = state["pl_mean"].to(self.rt.device)
+
+
+# --- sampling -----------------------------------------------------------------------------------
+
+
+def latents_for_seeds(seeds: list[int], z_dim: int) -> torch.Tensor:
+    """z for each seed, as NVlabs' generate.py: numpy RandomState(seed).randn(z_dim)."""
+    return torch.from_numpy(np.stack([np.random.RandomState(s).randn(z_dim) for s in seeds])).float()
+
+
+@torch.no_grad()
+def generate(G: Generator, seeds: list[int], truncation: float = 1.0, batch: int = 16) -> np.ndarray:
+    """uint8 [N, H, W, 3] images for `seeds`, deterministic (fixed 'const' noise)."""
+    dev = next(G.parameters()).device
+    z = latents_for_seeds(seeds, G.z_dim)
+    out = []
+    for i in range(0, len(seeds), batch):
+        img = G(z[i : i + batch].to(dev), truncation=truncation, noise_mode="const")
+        out.append((img.permute(0, 2, 3, 1) * 127.5 + 128).clamp(0, 255).to(torch.uint8).cpu().numpy())
+    return np.concatenate(out)
+
+
+def image_grid(images: np.ndarray, cols: int | None = None) -> Image.Image:
+    """Tile uint8 [N, H, W, 3] images into one picture."""
+    n, h, w, _ = images.shape
+    cols = cols or max(1, int(math.ceil(math.sqrt(n * h / w))))
+    rows = int(math.ceil(n / cols))
+    grid = np.full((rows * h, cols * w, 3), 255, dtype=np.uint8)
+    for i, im in enumerate(images):
+        r, c = divmod(i, cols)
+        grid[r * h : (r + 1) * h, c * w : (c + 1) * w] = im
+    return Image.fromarray(grid)
+
+
+def save_grid(G: Generator, path: Path, seeds: list[int]) -> None:
+    with atomic.atomic_path(path) as tmp:
+        image_grid(generate(G, seeds)).save(tmp, format="PNG")
+
+
+# --- the loop -----------------------------------------------------------------------------------
+
+
+class _Tick:
+    """Sums of this tick's losses (kept in checkpoints so a resumed tick averages the same)."""
+
+    def __init__(self, state: dict[str, Any] | None = None):
+        state = state or {}
+        self.sums: dict[str, float] = dict(state.get("sums", {}))
+        self.counts: dict[str, int] = dict(state.get("counts", {}))
+        self.start_nimg: int = state.get("start_nimg", 0)
+
+    def add(self, values: dict[str, float]) -> None:
+        for k, v in values.items():
+            self.sums[k] = self.sums.get(k, 0.0) + v
+            self.counts[k] = self.counts.get(k, 0) + 1
+
+    def means(self) -> dict[str, float]:
+        return {k: self.sums[k] / self.counts[k] for k in self.sums}
+
+    def state(self) -> dict[str, Any]:
+        return {"sums": self.sums, "counts": self.counts, "start_nimg": self.start_nimg}
+
+
+def _crossed(before: int, after: int, every_kimg: float) -> bool:
+    if every_kimg <= 0:
+        return False
+    every = every_kimg * 1000
+    return math.floor(after / every) > math.floor(before / every)
+
+
+def train(
+    params: StyleGAN2Params,
+    run_dir: Path,
+    metrics_dir: Path | None = None,
+    fid_fn: Callable[[Generator], float] | None = None,
+    echo: bool = True,
+) -> TrainResult:
+    """Train (or resume) in `run_dir` until `params.total_kimg`; returns the final checkpoint.
+
+    `fid_fn(G_ema) -> FID`, when given, is called every `params.fid_kimg` and at the end, and
+    its value goes into stats.jsonl and the metrics JSON.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    runtime = dist.setup(params.device, params.amp)
+    log = rundir.RunLog(run_dir, echo=echo and runtime.is_main)
+    dataset = ZipImageDataset(params.dataset, params.resolution, params.mirror)
+    if runtime.is_main and not (run_dir / "training_options.json").exists():
+        rundir.write_options(run_dir, {**describe(params), "dataset_images": len(dataset)})
+    checkpoint.seed_everything(params.seed + runtime.rank)
+    trainer = StyleGAN2Trainer(params, runtime)
+    tick = _Tick()
+    resume = checkpoint.latest(run_dir)
+    if resume is not None:
+        state = checkpoint.load(resume, map_location=runtime.device)
+        trainer.load_state_dict(state)
+        tick = _Tick(state["tick"])
+        if runtime.is_main:
+            log.truncate_stats("step", trainer.step_idx)
+            log.info(f"resumed from {resume.name} at step {trainer.step_idx}, {trainer.nimg / 1000:.3f} kimg")
+    elif runtime.is_main:
+        info = describe(params)
+        log.info(
+            f"new run: {info['output']} G {info['G_params']:,} D {info['D_params']:,} params, "
+            f"{len(dataset)} images, batch {params.batch} ({trainer.rounds} round(s) x {trainer.batch_gpu}"
+            f" x {runtime.world_size} rank(s)), gamma {params.gamma:g}, device {runtime.device}"
+        )
+
+    grid_seeds = list(range(min(32, max(8, params.batch * 2))))
+    total_nimg = int(params.total_kimg * 1000)
+    per_rank = trainer.batch_gpu * trainer.rounds
+    batches = real_batches(
+        dataset,
+        per_rank,
+        params.seed,
+        trainer.nimg,
+        params.workers,
+        rank=runtime.rank,
+        world_size=runtime.world_size,
+    )
+    last_ckpt = resume
+    tick_start_time = time.time()
+    while trainer.nimg < total_nimg:
+        before = trainer.nimg
+        stats = trainer.step(next(batches))
+        for k, v in stats.items():
+            if not math.isfinite(v):
+                raise RuntimeError(f"step {trainer.step_idx}: {k} is {v}; training diverged")
+        tick.add(stats)
+        done = trainer.nimg >= total_nimg
+        if (_crossed(before, trainer.nimg, params.tick_kimg) or done) and runtime.is_main:
+            now = time.time()
+            tick_kimg = (trainer.nimg - tick.start_nimg) / 1000
+            record = {
+                "step": trainer.step_idx,
+                "kimg": trainer.nimg / 1000,
+                **tick.means(),
+                "pl_mean": float(trainer.loss.pl_mean),
+                "augment_p": float(trainer.augment.p) if trainer.augment is not None else 0.0,
+                "ada_rt": trainer.ada.rt if trainer.ada is not None else None,
+                "sec_per_tick": now - tick_start_time,
+                "sec_per_kimg": (now - tick_start_time) / max(tick_kimg, 1e-9),
+                "timestamp": now,
+            }
+            if fid_fn is not None and (_crossed(before, trainer.nimg, params.fid_kimg) or done):
+                record["fid"] = float(fid_fn(trainer.G_ema))
+            if record["ada_rt"] is not None and not math.isfinite(record["ada_rt"]):
+                record["ada_rt"] = None
+            log.stats(record)
+            losses = " ".join(f"{k[5:]} {record[k]:.4f}" for k in LOSS_KEYS if k in record)
+            log.info(
+                f"step {trainer.step_idx} kimg {record['kimg']:.3f} {losses} p {record['augment_p']:.3f} "
+                f"{record['sec_per_kimg']:.1f} s/kimg"
+            )
+            tick = _Tick({"start_nimg": trainer.nimg})
+            tick_start_time = now
+        if runtime.is_main and (_crossed(before, trainer.nimg, params.sample_kimg) or done):
+            save_grid(trainer.G_ema, run_dir / f"fakes-{trainer.step_idx:09d}.png", grid_seeds)
+        if runtime.is_main and (_crossed(before, trainer.nimg, params.checkpoint_kimg) or done):
+            last_ckpt = checkpoint.save(
+                checkpoint.path_for(run_dir, trainer.step_idx),
+                {**trainer.state_dict(), "tick": tick.state()},
+                keep=params.keep_checkpoints,
+            )
+        runtime.barrier()
+
+    if last_ckpt is None:  # total_kimg already reached before this call
+        last_ckpt = checkpoint.path_for(run_dir, trainer.step_idx)
+        checkpoint.save(last_ckpt, {**trainer.state_dict(), "tick": tick.state()})
+    all_stats = log.read_stats() if runtime.is_main else []
+    if runtime.is_main and metrics_dir is not None:
+        write_metrics(Path(metrics_dir), run_dir, last_ckpt, trainer, all_stats)
+    dist.teardown()
+    return TrainResult(
+        run_dir, last_ckpt, trainer.step_idx, trainer.nimg / 1000, all_stats[-1] if all_stats else {}
+    )
+
+
+def write_metrics(
+    metrics_dir: Path, run_dir: Path, ckpt: Path, trainer: StyleGAN2Trainer, stats: list[dict[str, Any]]
+) -> None:
+    """`stylegan2.json` (DVC metrics) and `stylegan2_loss.csv` (DVC plots: step + loss columns)."""
+    last = stats[-1] if stats else {}
+    metrics = {
+        "steps": trainer.step_idx,
+        "kimg": trainer.nimg / 1000,
+        "run_dir": str(run_dir),
+        "checkpoint": str(ckpt),
+        "augment_p": last.get("augment_p"),
+        **{k.replace("/", "_"): last[k] for k in LOSS_KEYS if k in last},
+    }
+    fids = [s["fid"] for s in stats if "fid" in s]
+    if fids:
+        metrics["fid"] = fids[-1]
+        metrics["fid_best"] = min(fids)
+    atomic.write_json(metrics_dir / "stylegan2.json", metrics)
+    cols = ["step", *[k.replace("/", "_") for k in LOSS_KEYS]]
+    with atomic.atomic_path(metrics_dir / "stylegan2_loss.csv") as tmp, open(tmp, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(cols)
+        for s in stats:
+            writer.writerow([s["step"], *[s.get(k, "") for k in LOSS_KEYS]])
+
+
+def load_generator(path: Path, device: str = "cpu") -> tuple[Generator, StyleGAN2Params]:
+    """G_ema and its params from a training checkpoint (or a `G_ema`-only export)."""
+    if not Path(path).is_file():
+        raise UserError(f"{path}: StyleGAN2 checkpoint not found (train one with `adgen train stylegan2`)")
+    state = torch.load(path, map_location=device, weights_only=False)
+    if not isinstance(state, dict) or "G_ema" not in state or "params" not in state:
+        raise UserError(f"{path}: not a StyleGAN2 checkpoint (no G_ema/params inside)")
+    params = StyleGAN2Params(**state["params"])
+    G, _ = build(params)
+    G.load_state_dict(state["G_ema"])
+    return G.to(device).eval(), params
+
+
+def options_json(params: StyleGAN2Params) -> str:
+    return json.dumps(describe(params), indent=2)
