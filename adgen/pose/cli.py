@@ -1,0 +1,44 @@
+"""`adgen pose` and `adgen fixture-models pose`: thin shells over adgen.pose."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from adgen.clikit import CliGroups, params
+from adgen.fixture_models import fixture_models_app
+
+
+def register(groups: CliGroups) -> None:
+    groups.root.command("pose")(pose_command)
+    fixture_models_app.command("pose")(fixture_pose_command)
+
+
+def pose_command(
+    ctx: typer.Context,
+    force: bool = typer.Option(False, "--force", help="estimate every image again"),
+) -> None:
+    """Estimate 18 OpenPose keypoints for kept people and DeepFashion images -> data/pose/keypoints.parquet."""
+    from adgen.pose.stage import estimate_poses
+
+    r = estimate_poses(params(ctx), force=force)
+    if r.skipped:
+        print(
+            f"pose: up to date ({r.n_kept} kept people, {r.n_deepfashion} DeepFashion images), nothing to do"
+        )
+    else:
+        print(
+            f"pose: {r.n_estimated} images estimated ({r.n_kept} kept people, "
+            f"{r.n_deepfashion} DeepFashion images) -> {r.table_path}"
+        )
+
+
+def fixture_pose_command(
+    out_dir: Path = typer.Argument(..., help="directory to write the SavedModel into"),
+) -> None:
+    """Build the FIXTURE pose stand-in (finds the fixture site's keypoint discs; demo/tests only)."""
+    from adgen.pose.fixture_pose import build_fixture_pose_model
+
+    build_fixture_pose_model(out_dir)
+    print(f"FIXTURE pose SavedModel (MoveNet signature) written to {out_dir} (set pose.model to it)")
