@@ -24,7 +24,6 @@ class OrchestrateParams(Section):
     # Dataset versions: `dvc push` + a git commit of dvc.lock + an annotated tag `<prefix>YYYY-MM-DD`.
     dataset_tag_prefix: str = "dataset-"
     push: bool = True  # push the new version to the default DVC remote
-    dataset_stage: str = "build_datasets"  # last stage of the dataset part of the DAG
 
     # Training trigger: when the kept set grew by more than this fraction since the last version
     # (any growth from an empty set counts), run these training deployments without waiting.
