@@ -86,9 +86,8 @@ def trigger_training(models: list[str], deployment_pattern: str, tag: str) -> li
 
 
 def configured_sites(params: config.Params) -> list[str]:
-    """Site names from `crawl.sites` in params.yaml (the crawl stage's own list)."""
-    sites = getattr(params.crawl, "sites", None) or {}
-    return list(sites.keys() if isinstance(sites, dict) else sites)
+    """The enabled sites of `crawl.sites` in params.yaml (the crawl stage's own list)."""
+    return [name for name, site in params.crawl.sites.items() if site.enabled]
 
 
 @flow(name="refresh-dataset", log_prints=True)

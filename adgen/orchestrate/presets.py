@@ -65,6 +65,9 @@ def _round_trip():
     y.preserve_quotes = True
     y.width = 110
     y.indent(mapping=2, sequence=2, offset=0)
+    y.representer.add_representer(
+        type(None), lambda rep, _: rep.represent_scalar("tag:yaml.org,2002:null", "null")
+    )
     return y
 
 
@@ -83,7 +86,7 @@ def apply_overrides(params_file: Path, overrides: dict[str, Any], source: str) -
     validated = config.from_dict(
         merged_plain, source=f"{source} applied to {params_file}", root=params_file.parent
     )
-    merge(doc, overrides)
+    merge(doc, _flow_lists(overrides))
     buf = io.StringIO()
     y.dump(doc, buf)
     atomic.write_text(params_file, buf.getvalue())
@@ -96,6 +99,20 @@ def apply_preset(params_file: Path, name: str) -> config.Params:
     root = params_file.resolve().parent
     overrides = read_preset(name, root)
     return apply_overrides(params_file, overrides, source=f"preset {name!r}")
+
+
+def _flow_lists(obj: Any) -> Any:
+    """Lists of scalars written in flow style (`[128, 64]`), as params.yaml writes them."""
+    from ruamel.yaml.comments import CommentedSeq
+
+    if isinstance(obj, dict):
+        return {k: _flow_lists(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        seq = CommentedSeq([_flow_lists(v) for v in obj])
+        if all(not isinstance(v, dict | list) for v in obj):
+            seq.fa.set_flow_style()
+        return seq
+    return obj
 
 
 def _plain(obj: Any) -> Any:
