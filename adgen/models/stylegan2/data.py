@@ -126,6 +126,9 @@ def real_batches(
         pin_memory=torch.cuda.is_available(),
         persistent_workers=workers > 0,
         prefetch_factor=2 if workers > 0 else None,
+        # its own generator: creating the iterator must not draw from the global RNG, or a
+        # resumed run (iterator made after the RNG restore) would diverge from the original
+        generator=torch.Generator().manual_seed(seed),
     )
     for images in loader:
         yield images.to(torch.float32) / 127.5 - 1.0

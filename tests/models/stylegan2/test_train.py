@@ -1,0 +1,153 @@
+"""Training promises: real steps on CPU, both lazy regularisers, EMA, exact resume after kill -9."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from adgen.errors import UserError
+from adgen.models.stylegan2.data import write_zip
+from adgen.models.stylegan2.train import TIMING_KEYS, StyleGAN2Trainer, train
+from adgen.training import checkpoint, dist
+
+from .conftest import tall_people, write_params_yaml
+
+
+def test_tiny_config_trains_real_steps_with_finite_losses_r1_pl_and_ema(demo_params, tmp_path):
+    params = demo_params.model_copy(update={"total_kimg": 0.032, "tick_kimg": 0.008})  # 8 steps
+    G0, _ = StyleGAN2Trainer(params, dist.setup("cpu")).G, None
+    init = {k: v.clone() for k, v in G0.state_dict().items()}
+    result = train(params, tmp_path / "run", metrics_dir=tmp_path / "metrics", echo=False)
+
+    assert result.steps == 8 and result.kimg == pytest.approx(0.032)
+    stats = [json.loads(x) for x in (tmp_path / "run" / "stats.jsonl").read_text().splitlines()]
+    assert len(stats) == 4
+    for rec in stats:
+        for key in ("loss/G", "loss/D_real", "loss/D_fake"):
+            assert torch.isfinite(torch.tensor(rec[key]))
+    # R1 every 4 steps and path length every 2 steps both ran, with finite, non-zero penalties
+    assert any(rec.get("loss/r1", 0) > 0 for rec in stats)
+    assert any(rec.get("loss/pl", 0) > 0 for rec in stats)
+    assert all(rec["pl_mean"] > 0 for rec in stats)
+
+    state = checkpoint.load(result.checkpoint, restore_rng=False)
+    g, g_ema = state["G"], state["G_ema"]
+    name = "synthesis.blocks.1.conv1.conv.weight"
+    assert not torch.equal(g[name], init[name]), "G did not learn"
+    assert not torch.equal(g_ema[name], init[name]), "G_ema did not follow G"
+    assert not torch.equal(g_ema[name], g[name]), "G_ema is a copy, not an average"
+    run = tmp_path / "run"
+    assert (run / "training_options.json").exists() and (run / "log.txt").exists()
+    assert list(run.glob("fakes-*.png"))
+    metrics = json.loads((tmp_path / "metrics" / "stylegan2.json").read_text())
+    assert metrics["steps"] == 8
+    assert (tmp_path / "metrics" / "stylegan2_loss.csv").read_text().startswith("step,loss_G")
+
+
+def test_gradient_accumulation_runs_the_batch_in_rounds(demo_params, tmp_path):
+    params = demo_params.model_copy(update={"batch_gpu": 2, "total_kimg": 0.008, "mbstd_group": 2})
+    trainer = StyleGAN2Trainer(params, dist.setup("cpu"))
+    assert trainer.rounds == 2
+    result = train(params, tmp_path / "run", echo=False)
+    assert result.steps == 2
+
+
+def test_dataset_of_the_wrong_size_is_a_one_line_user_error(demo_params, tmp_path):
+    square = write_zip(tmp_path / "square.zip", tall_people(2, 32, 32))
+    with pytest.raises(UserError, match="32x32.*resolution is 32x16"):
+        train(demo_params.model_copy(update={"dataset": square}), tmp_path / "run", echo=False)
+
+
+def _cli(params_yaml: Path, run_dir: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "adgen.cli",
+        "--params",
+        str(params_yaml),
+        "train",
+        "stylegan2",
+        "--run-dir",
+        str(run_dir),
+    ]
+
+
+def _clean(stats_path: Path) -> list[dict]:
+    recs = [json.loads(x) for x in stats_path.read_text().splitlines()]
+    return [{k: v for k, v in r.items() if k not in TIMING_KEYS} for r in recs]
+
+
+@pytest.mark.slow
+def test_run_killed_with_sigkill_resumes_exactly_as_if_never_stopped(tiny_zip, tmp_path):
+    # 16 steps of 4 images, a checkpoint every 4 steps, a stats record every 2
+    params_yaml = write_params_yaml(
+        tmp_path / "params.yaml",
+        tiny_zip,
+        tmp_path / "models",
+        tmp_path / "metrics",
+        total_kimg=0.064,
+        checkpoint_kimg=0.016,
+        tick_kimg=0.008,
+        sample_kimg=0,
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    straight = tmp_path / "straight"
+    subprocess.run(_cli(params_yaml, straight), check=True, env=env, capture_output=True)
+
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(
+        _cli(params_yaml, killed), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.time() + 120
+    while checkpoint.latest(killed) is None and time.time() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    first = checkpoint.latest(killed)
+    assert first is not None and int(first.stem.split("-")[1]) < 16, "killed after the run had finished"
+
+    subprocess.run(_cli(params_yaml, killed), check=True, env=env, capture_output=True)
+    assert "resumed from" in (killed / "log.txt").read_text()
+    assert _clean(killed / "stats.jsonl") == _clean(straight / "stats.jsonl")
+    a = checkpoint.load(checkpoint.latest(straight), restore_rng=False)
+    b = checkpoint.load(checkpoint.latest(killed), restore_rng=False)
+    assert a["step"] == b["step"] == 16
+    for key in ("G", "D", "G_ema"):
+        for name, tensor in a[key].items():
+            assert torch.equal(tensor, b[key][name]), f"{key}.{name} differs after resume"
+
+
+def test_dry_run_prints_the_resolved_config_and_parameter_counts(tiny_zip, tmp_path):
+    params_yaml = write_params_yaml(
+        tmp_path / "params.yaml", tiny_zip, tmp_path / "m", tmp_path / "x", resolution=[128, 128]
+    )
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "adgen.cli",
+            "--params",
+            str(params_yaml),
+            "train",
+            "stylegan2",
+            "--preset",
+            "paper",
+            "--dry-run",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    info = json.loads(out)
+    assert info["G_params"] == 29_328_669 and info["D_params"] == 28_389_121
+    assert info["params"]["preset"] == "paper" and info["params"]["mapping_layers"] == 8
+    assert not (tmp_path / "m").exists(), "a dry run must not create a run dir"
