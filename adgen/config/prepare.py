@@ -20,6 +20,8 @@ class StripParams(Section):
     fallback: Literal["grabcut", "drop"] = "grabcut"
     # Also strip filter rejects whose only fault is "no_bag": people without bags (ST-GAN backgrounds).
     include_no_bag: bool = True
+    # Sharpen the detector's coarse masks (Mask R-CNN: 28-33 px grids) to the photo's edges with GrabCut.
+    refine_detector_masks: bool = True
     grabcut_iterations: int = Field(5, ge=1, le=50)
     # Margin around the person's mask box in the person cut-out, as a fraction of the box size.
     crop_margin: float = Field(0.05, ge=0.0, le=1.0)

@@ -1,7 +1,8 @@
 """Person and bag masks for one photo, from the configured backend (strip.backend).
 
 - detector: the filter's full-image instance masks (Mask R-CNN), read from person_mask_path /
-  bag_mask_path. A missing mask falls back to GrabCut or drops the photo (strip.fallback).
+  bag_mask_path, their edges sharpened with GrabCut (strip.refine_detector_masks: Mask R-CNN's masks
+  are 28-33 px grids stretched over the box, which rounds off arms and legs). A missing mask falls back to GrabCut or drops the photo (strip.fallback).
 - grabcut: OpenCV GrabCut seeded by the filter's boxes; needs no model.
 - rembg: u2net_human_seg for the person (local model file only); the bag from the detector mask
   when there is one, else GrabCut.
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from adgen.config.prepare import StripParams
-from adgen.matting.grabcut import grabcut_mask
+from adgen.matting.grabcut import grabcut_mask, refine_mask
 from adgen.matting.photo import load_mask
 
 
@@ -56,6 +57,9 @@ def masks_for(
         bag = _detector_mask(root, row.get("bag_mask_path"), (w, h)) if bag_px is not None else None
     if backend == "detector":
         person = _detector_mask(root, row.get("person_mask_path"), (w, h))
+    if params.refine_detector_masks:
+        person = refine_mask(rgb, person) if person is not None and backend == "detector" else person
+        bag = refine_mask(rgb, bag) if bag is not None else None
     elif backend == "rembg":
         from adgen.matting.rembg_backend import rembg_person_mask
 

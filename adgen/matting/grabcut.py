@@ -50,6 +50,7 @@ def grabcut_mask(
     if n_bg < 16 or n_bg == seed.size:  # the object fills the photo, or nothing left to cut
         return None
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    cv2.setRNGSeed(0)  # GrabCut's k-means draws from OpenCV's global RNG: same photo, same mask
     try:
         cv2.grabCut(
             np.ascontiguousarray(crop[..., ::-1]), seed, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK
@@ -60,5 +61,50 @@ def grabcut_mask(
     if scale < 1.0:
         fg = cv2.resize(fg, (cx1 - cx0, cy1 - cy0), interpolation=cv2.INTER_NEAREST)
     out = np.zeros((h, w), dtype=bool)
+    out[cy0:cy1, cx0:cx1] = fg > 0
+    return out
+
+
+def refine_mask(rgb: np.ndarray, coarse: np.ndarray, iterations: int = 3, band: float = 0.05) -> np.ndarray:
+    """Sharpen a coarse instance mask (Mask R-CNN's 28-33 px grids) to the photo's edges with GrabCut.
+
+    The coarse mask's core (eroded) is certain foreground, a band around its edge (`band` x the
+    mask box's height, each side) is uncertain, and everything further out is certain background, so
+    GrabCut can only move the edge, never invent or lose the object. Returns bool HxW.
+    """
+    coarse = np.asarray(coarse) >= 0.5
+    h, w = coarse.shape
+    ys, xs = np.nonzero(coarse)
+    if len(xs) == 0:
+        return coarse
+    box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+    cx0, cy0, cx1, cy1 = expand_box(box, CONTEXT, w, h)
+    crop, m = rgb[cy0:cy1, cx0:cx1], coarse[cy0:cy1, cx0:cx1].astype(np.uint8)
+    scale = min(1.0, MAX_SIDE / max(crop.shape[:2]))
+    if scale < 1.0:
+        size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+        crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+        m = cv2.resize(m, size, interpolation=cv2.INTER_NEAREST)
+    r = max(1, round(band * (box[3] - box[1]) * scale))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    core, outer = cv2.erode(m, kernel), cv2.dilate(m, kernel)
+    seed = np.full(m.shape, cv2.GC_BGD, np.uint8)
+    seed[outer > 0] = cv2.GC_PR_BGD
+    seed[m > 0] = cv2.GC_PR_FGD
+    seed[core > 0] = cv2.GC_FGD
+    if not (seed == cv2.GC_BGD).any() and not (seed == cv2.GC_PR_BGD).any():
+        return coarse
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    cv2.setRNGSeed(0)  # GrabCut's k-means draws from OpenCV's global RNG: same photo, same mask
+    try:
+        cv2.grabCut(
+            np.ascontiguousarray(crop[..., ::-1]), seed, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK
+        )
+    except cv2.error:
+        return coarse
+    fg = ((seed == cv2.GC_FGD) | (seed == cv2.GC_PR_FGD)).astype(np.uint8)
+    if scale < 1.0:
+        fg = cv2.resize(fg, (cx1 - cx0, cy1 - cy0), interpolation=cv2.INTER_NEAREST)
+    out = coarse.copy()
     out[cy0:cy1, cx0:cx1] = fg > 0
     return out

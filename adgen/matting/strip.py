@@ -88,7 +88,7 @@ def strip_one(row: dict, params: Params, store: ImageStore) -> dict:
     out.update((person_fig or MaskFigures(0.0, 0, 0.0, 0, False)).as_columns("person"))
     out.update((bag_fig or MaskFigures(0.0, 0, 0.0, 0, False)).as_columns("bag"))
     out.update({k: None for k in OUTPUT_COLUMNS})
-    out["crop_box"] = None
+    out["crop_box"] = out["bag_crop_box"] = None
     out["keep"] = reason == "kept"
     out["reason"] = reason
     if reason != "kept":
@@ -108,7 +108,9 @@ def strip_one(row: dict, params: Params, store: ImageStore) -> dict:
     if has_bag:
         without_bag = np.where(bag >= 0.5, 0.0, person)
         out["person_nobag_white_path"] = put(on_white(rgba_cutout(rgb, without_bag, crop)))
-        out["bag_rgba_path"] = put(rgba_cutout(rgb, bag, mask_bbox(bag >= 0.5)))
+        bag_px = mask_bbox(bag >= 0.5)
+        out["bag_rgba_path"] = put(rgba_cutout(rgb, bag, bag_px))
+        out["bag_crop_box"] = [bag_px[0] / w, bag_px[1] / h, bag_px[2] / w, bag_px[3] / h]
     else:
         out["person_nobag_white_path"] = out["person_white_path"]
     out["crop_box"] = [crop[0] / w, crop[1] / h, crop[2] / w, crop[3] / h]
