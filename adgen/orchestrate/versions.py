@@ -61,6 +61,7 @@ def latest_version(root: Path, prefix: str = "dataset-") -> DatasetVersion | Non
     out = _git(
         root,
         "for-each-ref",
+        "--sort=-v:refname",  # ties (same second): the higher .N suffix
         "--sort=-creatordate",
         "--format=%(refname:short)%00%(*objectname)%(objectname)%00%(contents)%1e",
         f"refs/tags/{prefix}*",

@@ -1,0 +1,104 @@
+"""Dataset versions are git tags on a commit of dvc.lock; training is triggered on growth only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from adgen.orchestrate import versions
+from adgen.orchestrate.versions import DatasetVersion
+
+DAY = dt.date(2026, 11, 25)
+STAGES = ["crawl", "filter"]
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+def write_lock(root: Path, filter_md5: str, crawl_md5: str = "c1") -> None:
+    (root / "dvc.lock").write_text(
+        "schema: '2.0'\nstages:\n"
+        f"  crawl:\n    cmd: adgen crawl\n    outs:\n    - path: data/raw/manifest.parquet\n      md5: {crawl_md5}\n"
+        f"  filter:\n    cmd: adgen filter\n    outs:\n    - path: data/filtered/manifest.parquet\n      md5: {filter_md5}\n"
+        f"  report:\n    cmd: adgen report\n    outs:\n    - path: report\n      md5: r-{filter_md5}-{crawl_md5}\n"
+    )
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    git(tmp_path, "init", "-q", "-b", "main")
+    (tmp_path / "README").write_text("x\n")
+    git(tmp_path, "add", "README")
+    git(tmp_path, "commit", "-q", "-m", "init")
+    return tmp_path
+
+
+def test_first_version_is_tagged_with_the_date_and_kept_count(repo: Path):
+    write_lock(repo, "f1")
+    v = versions.record_dataset_version(repo, 12, stages=STAGES, push=False, today=DAY)
+    assert v is not None and v.tag == "dataset-2026-11-25" and v.kept == 12
+    assert git(repo, "rev-parse", "dataset-2026-11-25^{commit}").strip() == v.commit
+    assert "dvc.lock" in git(repo, "show", "--name-only", "--format=", v.commit)
+    assert versions.latest_version(repo) == v
+
+
+def test_nothing_new_records_no_version(repo: Path):
+    write_lock(repo, "f1")
+    versions.record_dataset_version(repo, 12, stages=STAGES, push=False, today=DAY)
+    write_lock(repo, "f1")
+    assert versions.record_dataset_version(repo, 12, stages=STAGES, push=False, today=DAY) is None
+    assert git(repo, "tag", "--list").split() == ["dataset-2026-11-25"]
+
+
+def test_a_change_outside_the_dataset_stages_is_not_a_new_version(repo: Path):
+    write_lock(repo, "f1")
+    versions.record_dataset_version(repo, 12, stages=STAGES, push=False, today=DAY)
+    text = (repo / "dvc.lock").read_text().replace("r-f1-c1", "r-other")
+    (repo / "dvc.lock").write_text(text)
+    assert not versions.dataset_changed(repo, STAGES)
+
+
+def test_a_second_version_on_the_same_day_gets_a_suffix_and_becomes_the_latest(repo: Path):
+    write_lock(repo, "f1")
+    first = versions.record_dataset_version(repo, 10, stages=STAGES, push=False, today=DAY)
+    write_lock(repo, "f2")
+    second = versions.record_dataset_version(repo, 15, stages=STAGES, push=False, today=DAY)
+    assert second is not None and second.tag == "dataset-2026-11-25.2"
+    latest = versions.latest_version(repo)
+    assert latest is not None and latest.tag == second.tag and latest.kept == 15
+    assert first is not None and first.commit != second.commit
+
+
+def test_no_version_yet_means_none(repo: Path):
+    assert versions.latest_version(repo) is None
+
+
+@pytest.mark.parametrize(
+    ("previous", "current", "expected"),
+    [
+        (None, 5, True),  # the first version with any kept image
+        (None, 0, False),
+        (100, 111, True),  # 11% > 10%
+        (100, 110, False),  # exactly 10% is not more than 10%
+        (100, 90, False),
+        (0, 3, True),
+    ],
+)
+def test_training_is_triggered_only_when_the_kept_set_grew_past_the_threshold(previous, current, expected):
+    prev = DatasetVersion("dataset-a", previous, "0" * 40) if previous is not None else None
+    cur = DatasetVersion("dataset-b", current, "1" * 40)
+    assert versions.should_retrain(prev, cur, 0.10) is expected
+
+
+def test_no_new_version_never_triggers_training():
+    assert not versions.should_retrain(None, None, 0.0)
