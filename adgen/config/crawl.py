@@ -85,6 +85,8 @@ class CrawlParams(Section):
     max_pixels: int = Field(default=40_000_000, ge=1)  # decompression-bomb guard
     content_types: list[str] = Field(default_factory=lambda: ["image/jpeg", "image/png", "image/webp"])
     phash_threshold: int = Field(default=6, ge=0, le=64)  # hamming distance for near-duplicates
+    # A URL that failed transiently (timeout, 5xx) is asked again only by a run this much later.
+    retry_transient_after_hours: float = Field(default=24.0, ge=0)
     # -- politeness and robustness (Scrapy settings) -------------------------------------------------
     user_agent: str = "AdGenBot/0.1 (+https://github.com/adgen; research crawler for ad imagery)"
     obey_robots: bool = True

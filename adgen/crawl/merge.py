@@ -3,11 +3,13 @@
 Rules (the same whatever order the downloads finished in, so a killed-and-resumed crawl ends with
 the same manifest as an uninterrupted one):
 - one row per image_id; rows already in the manifest are never changed;
-- several new sightings of the same bytes: the one with the smallest (source_url, site, query,
-  page_url) becomes the row, the others go to rejects as `duplicate_bytes`;
+- new rows are taken largest first (width x height), then by (source_url, site, query, page_url);
+- several new sightings of the same bytes: the first in that order becomes the row, the others go
+  to rejects as `duplicate_bytes`;
 - a new image whose perceptual hash is within `phash_threshold` of a kept image is a near
   duplicate: its row records `duplicate_of` (the kept image_id) and points at the kept file, and its
-  own file is removed. Kept images are the manifest's, then the new ones in the order above.
+  own file is removed. Kept images are the manifest's, then the new ones in the order above (so of
+  a photo and its smaller re-encode, the larger is kept).
 """
 
 from __future__ import annotations
@@ -69,8 +71,9 @@ def _popcount64(x: np.ndarray) -> np.ndarray:
 _POP8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
 
 
-def _sort_key(row: dict[str, Any]) -> tuple[str, str, str, str]:
+def _sort_key(row: dict[str, Any]) -> tuple[int, str, str, str, str]:
     return (
+        -int(row.get("width") or 0) * int(row.get("height") or 0),  # the largest of near duplicates is kept
         str(row.get("source_url") or ""),
         str(row.get("site") or ""),
         str(row.get("query") or ""),

@@ -2,13 +2,15 @@
 
 Known = in the manifest, in the rejects table with a permanent reason (a 404, a decompression bomb:
 asking again will not help), or journalled by a crawl that was killed before its merge. Transient
-failures (timeouts, 5xx) are tried again on the next run.
+failures (timeouts, 5xx) are tried again by the first run at least `retry_transient_after` after
+them, so a refresh right after a crawl does not hammer a URL that just failed.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -44,14 +46,22 @@ def _strings(col: pd.Series) -> set[str]:
     return {str(v) for v in col.dropna()}
 
 
-def collect(manifest: pd.DataFrame, rejects: pd.DataFrame, journals: list[Path]) -> Seen:
+def collect(
+    manifest: pd.DataFrame,
+    rejects: pd.DataFrame,
+    journals: list[Path],
+    retry_transient_after: timedelta = timedelta(hours=24),
+    now: datetime | None = None,
+) -> Seen:
     seen = Seen()
+    cutoff = pd.Timestamp(now or datetime.now(UTC)) - retry_transient_after
     if len(manifest):
         seen.image_urls |= _strings(manifest["source_url"])
         seen.page_urls |= _strings(manifest["page_url"])
         seen.image_ids |= _strings(manifest["image_id"])
     if len(rejects):
-        permanent = rejects[~rejects["reason"].astype(str).map(is_transient)]
+        transient = rejects["reason"].astype(str).map(is_transient)
+        permanent = rejects[~transient | (pd.to_datetime(rejects["at"], utc=True) > cutoff)]
         seen.image_urls |= _strings(permanent["url"])
         seen.page_urls |= _strings(permanent["url"])
     for path in journals:
@@ -60,7 +70,7 @@ def collect(manifest: pd.DataFrame, rejects: pd.DataFrame, journals: list[Path])
                 seen.image_urls.add(row["source_url"])
                 if row.get("page_url"):
                     seen.page_urls.add(row["page_url"])
-            elif not is_transient(str(row.get("reason"))):
+            else:  # a killed run's failures, however transient, are recent
                 seen.image_urls.add(row["url"])
                 seen.page_urls.add(row["url"])
     return seen

@@ -25,6 +25,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -167,7 +168,12 @@ def crawl(
         old_manifest = manifest.read(p["manifest"], merge.MANIFEST_COLUMNS)
         old_rejects = manifest.read(p["rejects"], merge.REJECT_COLUMNS)
         leftover = sorted((state / "journals").glob("*.jsonl"))
-        known = seen.collect(old_manifest, old_rejects, leftover)
+        known = seen.collect(
+            old_manifest,
+            old_rejects,
+            leftover,
+            retry_transient_after=timedelta(hours=params.crawl.retry_transient_after_hours),
+        )
         seen_file = state / "seen.json"
         known.save(seen_file)
         site_jobs = [

@@ -19,12 +19,12 @@ from adgen import config
 # Fast, test-sized crawl settings: the fixture site's slow image sleeps 3 s, its huge one is 9 MiB.
 FAST = {
     "download_delay": 0,
-    "download_timeout": 1.5,
+    "download_timeout": 2.0,
     "retry_times": 1,
     "retry_backoff": 0.05,
     "autothrottle": {"enabled": False},
     "concurrent_requests": 16,
-    "concurrent_requests_per_domain": 16,
+    "concurrent_requests_per_domain": 8,
     "max_image_bytes": 8 * 1024 * 1024,
     "min_width": 64,
     "min_height": 64,
@@ -132,3 +132,37 @@ def profile_site(base_url: str, **extra: Any) -> dict[str, Any]:
         "license": ".license::text",
         **extra,
     }
+
+
+def fixture_crawl_params(root: Path, base_url: str, **crawl: Any) -> config.Params:
+    """Params that crawl every site of the fixture stock site (the demo preset does the same)."""
+    sites = {
+        "123rf": {"spider": "123rf"},
+        "depositphotos": {"spider": "depositphotos"},
+        "getty": {"spider": "getty"},
+        "profile": {
+            "spider": "profile",
+            "start_urls": ["search?q={query}"],
+            "result_links": "a.result::attr(href)",
+            "next_page": "a.next::attr(href)",
+            "image_url": "img#main::attr(src)",
+            "title": "h1::text",
+            "license": ".license::text",
+        },
+    }
+    return write_params(root, {"base_url_override": base_url, "sites": sites, **crawl})
+
+
+def warm(site: Any) -> dict[str, Any]:
+    """Render every fixture payload once, so the server answers within the test timeouts.
+
+    Photos are rendered on demand (~50 ms each) and the decompression-bomb PNG takes ~1.5 s to build;
+    on a busy machine that alone can exceed the 2 s download timeout the tests use.
+    """
+    from adgen.fixture_site import payloads
+
+    truth = site.ground_truth()  # renders and hashes every listed photo
+    for case in site.hostile:
+        site.cache.photo(case.item.index)
+    payloads.decompression_bomb_png()
+    return truth

@@ -1,0 +1,68 @@
+"""A site described only by a profile in params.yaml is crawled with no code (tiny local site)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from adgen.crawl.stage import crawl
+from adgen.errors import UserError
+from tests.crawl.conftest import profile_site, write_params
+
+pytestmark = pytest.mark.integration
+
+
+def test_profile_spider_crawls_a_site_from_params_alone(tmp_path, tiny_site):
+    params = write_params(tmp_path, {"sites": {"tiny": profile_site(tiny_site.base_url)}})
+    summary = crawl(params)
+    raw = tmp_path / "data" / "raw"
+    rows = pd.read_parquet(raw / "manifest.parquet")
+    assert summary.new_images == 5 and len(rows) == 5
+    assert sorted(rows["title"]) == [f"Photo {i}" for i in range(5)]
+    assert set(rows["license"]) == {"CC BY 4.0"}
+    assert set(rows["site"]) == {"tiny"}
+    for path in rows["path"]:
+        assert (tmp_path / path).is_file() and path.startswith("data/raw/images/")
+    rejects = pd.read_parquet(raw / "rejects.parquet")
+    assert set(rejects["reason"]) == {"robots", "offsite"}
+    assert not any(r.startswith("/private/") for r in tiny_site.requests)  # robots.txt obeyed
+    assert not (raw / ".crawl" / "journals" / "tiny.jsonl").exists()  # merged and removed
+
+
+def test_second_crawl_of_an_unchanged_site_fetches_no_detail_page_or_image(tmp_path, tiny_site):
+    params = write_params(tmp_path, {"sites": {"tiny": profile_site(tiny_site.base_url)}})
+    crawl(params)
+    tiny_site.requests.clear()
+    again = crawl(params)
+    assert again.new_images == 0
+    assert all(r.startswith(("/search", "/robots.txt")) for r in tiny_site.requests), tiny_site.requests
+    assert len(pd.read_parquet(tmp_path / "data/raw/manifest.parquet")) == 5
+
+
+def test_unknown_site_is_one_line_error(tmp_path, tiny_site):
+    params = write_params(tmp_path, {"sites": {"tiny": profile_site(tiny_site.base_url)}})
+    with pytest.raises(UserError, match="--site nope: no such site"):
+        crawl(params, sites=["nope"])
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "adgen.cli",
+            "--params",
+            str(tmp_path / "params.yaml"),
+            "crawl",
+            "--site",
+            "nope",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 2 and out.stderr.strip().count("\n") == 0 and "no such site" in out.stderr
+
+
+def test_profile_without_selectors_is_rejected_by_params(tmp_path):
+    with pytest.raises(UserError, match="crawl.sites.bad"):
+        write_params(tmp_path, {"sites": {"bad": {"spider": "profile", "start_urls": ["http://x/"]}}})
