@@ -65,6 +65,11 @@ def summary(stats: dict) -> str:
     if gt:
         lines.append(
             f"  vs ground truth ({gt['matched']} images): precision {gt['precision']} recall {gt['recall']}"
+            + (
+                f" reason agreement {gt['reason_agreement']}"
+                if gt.get("reason_agreement") is not None
+                else ""
+            )
         )
     return "\n".join(lines)
 

@@ -7,11 +7,12 @@ first failed check is the reason):
 1. `no_person`       no person at or above `person_min_score`
 2. `several_people`  another confident person whose box is at least `dominant_area_ratio` of the
                      main (largest) person's: no single subject
-3. `person_too_small` the person's box is shorter than `min_person_height` of the image
-4. `cropped_head`    the box touches the top edge (within `edge_margin`), or the pose table has
+3. `cropped_head`    the box touches the top edge (within `edge_margin`), or the pose table has
                      keypoints for the image and no head point (nose/eyes/ears) is visible
-5. `cropped_feet`    the box touches the bottom edge, or keypoints exist and fewer than
-                     `ankles_required` ankles are visible
+4. `cropped_feet`    the box touches the bottom edge, or keypoints exist and fewer than
+                     `ankles_required` ankles are visible (a torso cut at the waist lands here,
+                     not in person_too_small)
+5. `person_too_small` the person's box is shorter than `min_person_height` of the image
 6. `implausible_aspect` box height/width (in pixels) outside [`min_aspect`, `max_aspect`]: a
                      standing full body is tall and narrow; sitting, lying or torso boxes are not
 7. `no_bag`          no bag class (`bag_classes`) at or above `bag_min_score`
@@ -127,8 +128,6 @@ def _full_body_reason(
     box: np.ndarray, params: DetectParams, width: int, height: int, keypoints: np.ndarray | None
 ) -> str | None:
     x0, y0, x1, y1 = (float(v) for v in box)
-    if y1 - y0 < params.min_person_height:
-        return "person_too_small"
     head_seen = feet_seen = True
     if keypoints is not None:
         kp = np.asarray(keypoints, dtype=np.float32).reshape(18, 3)
@@ -140,6 +139,8 @@ def _full_body_reason(
         return "cropped_head"
     if y1 > 1.0 - params.edge_margin or not feet_seen:
         return "cropped_feet"
+    if y1 - y0 < params.min_person_height:
+        return "person_too_small"
     aspect = ((y1 - y0) * height) / max((x1 - x0) * width, 1e-6)
     if not params.min_aspect <= aspect <= params.max_aspect:
         return "implausible_aspect"

@@ -143,6 +143,8 @@ def run_filter(
         [fp.raw_manifest] + ([gt_path] if gt_path else []),
     )
     stage_stamp = stamp.Stamp(fp.stamp)
+    fp.out.mkdir(parents=True, exist_ok=True)
+    _ignore_scratch_files(fp)
     full = shard == (0, 1) and detect and merge
     if full and stage_stamp.matches(run_key) and fp.manifest.is_file() and fp.stats.is_file():
         total = len(manifest.read(fp.raw_manifest))
@@ -177,13 +179,8 @@ def run_filter(
 def _decided(fp: FilterPaths, key: str) -> pd.DataFrame:
     """Every decision already made under `key`: the merged manifest (if its key matches) + parts."""
     frames = []
-    if fp.manifest.is_file() and fp.stats.is_file():
-        try:
-            prev_key = json.loads(fp.stats.read_text()).get("decision_key")
-        except json.JSONDecodeError:
-            prev_key = None
-        if prev_key == key:
-            frames.append(pd.read_parquet(fp.manifest, columns=list(DECISION_COLUMNS)))
+    if fp.manifest.is_file() and _manifest_key(fp.manifest) == key:
+        frames.append(pd.read_parquet(fp.manifest, columns=list(DECISION_COLUMNS)))
     part_dir = fp.parts / key
     if part_dir.is_dir():
         frames += [pd.read_parquet(p) for p in sorted(part_dir.glob("*.parquet"))]
@@ -295,6 +292,41 @@ def _load_poses(params: Params) -> dict[str, np.ndarray]:
     return out
 
 
+_KEY_META = b"adgen.filter.decision_key"
+
+
+def _write_manifest(df: pd.DataFrame, path: Path, key: str) -> None:
+    """Write the filtered manifest with its decision key in the Parquet metadata, so the key can
+    never disagree with the decisions it describes (DVC deletes other outputs before a run)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), _KEY_META: key.encode()})
+    with atomic.atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+
+
+def _manifest_key(path: Path) -> str | None:
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_schema(path).metadata or {}
+    except (OSError, ValueError):
+        return None
+    value = meta.get(_KEY_META)
+    return value.decode() if value else None
+
+
+def _ignore_scratch_files(fp: FilterPaths) -> None:
+    """Keep part files and the stamp out of git (DVC lists only its outputs in .gitignore)."""
+    gitignore = fp.out / ".gitignore"
+    lines = gitignore.read_text().splitlines() if gitignore.is_file() else []
+    missing = [entry for entry in ("/parts", "/.filter-stamp") if entry not in lines]
+    if missing:
+        atomic.write_text(gitignore, "\n".join(lines + missing) + "\n")
+
+
 # --- merge -----------------------------------------------------------------------------------------
 
 
@@ -308,7 +340,7 @@ def _merge(
     out = manifest.coerce(
         out, {**{c: t for c, t in manifest.RAW_COLUMNS.items() if c in raw.columns}, **DECISION_COLUMNS}
     )
-    manifest.write(out, fp.manifest)
+    _write_manifest(out, fp.manifest, key)
     truth = load_ground_truth(gt_path) if gt_path else None
     stats = filter_stats(out, truth)
     stats.update(decision_key=key, model=params.detect.model)
