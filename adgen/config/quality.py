@@ -20,7 +20,23 @@ class MetricsParams(Section):
 
 
 class GenerateParams(Section):
-    pass
+    """generate.*: the chain StyleGAN2 person → GFLA to the requested pose → ST-GAN bag composite.
+
+    A checkpoint left unset means the newest run under paths.models/<model>. `gfla_checkpoint` may also
+    be the official `latest_net_G.pth`. The pose estimator (pose.model unless set here) finds the
+    sampled person's own pose, reads a pose from an image, and scores the output (pose MSE).
+    """
+
+    stylegan2_checkpoint: Path | None = None
+    gfla_checkpoint: Path | None = None
+    stgan_checkpoint: Path | None = None
+    pose_model: str | None = None  # default: pose.model
+    truncation: float = Field(0.7, ge=0.0, le=1.0)
+    n: int = Field(4, ge=1)  # ads per run (seeds seed … seed + n - 1)
+    seed: int = 0
+    bag_seed: bool = True  # give ST-GAN the ad's seed (random start for the bag) instead of the centre
+    device: str = "cpu"
+    inception_score: bool = True  # IS of the generated people when metrics.inception_v3_weights is set
 
 
 class ReportParams(Section):

@@ -17,7 +17,7 @@ def resolved_params(ctx: typer.Context, preset: str | None):
     p = params(ctx)
     gp = resolve(p.train.gfla, preset)
     update = {"dataset": p.path(gp.dataset)}
-    for key in ("vgg19_weights", "lpips_weights"):
+    for key in ("vgg19_weights", "lpips_weights", "lpips_alexnet_weights"):
         if getattr(gp, key) is not None:
             update[key] = p.path(getattr(gp, key))
     return p, gp.model_copy(update=update)

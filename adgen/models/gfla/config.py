@@ -74,7 +74,8 @@ class GflaParams(Section):
 
     # --- evaluation on held-out pairs ----------------------------------------------------------
     eval_pairs: int = 1_000
-    lpips_weights: Path | None = None  # an LPIPS (AlexNet, lin) state dict; LPIPS is skipped without it
+    lpips_weights: Path | None = None  # lpips package's weights/v0.1/alex.pth; LPIPS is skipped without it
+    lpips_alexnet_weights: Path | None = None  # torchvision's alexnet-owt-7be5be79.pth (LPIPS backbone)
 
     @field_validator("height", "width")
     @classmethod
