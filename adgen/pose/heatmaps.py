@@ -22,7 +22,8 @@ def heatmaps(keypoints: np.ndarray, h: int, w: int, sigma: float = 6.0) -> np.nd
         conf = point[2] if kp.shape[1] > 2 else 1.0
         if conf <= 0 or x < 0 or y < 0:
             continue
-        cx = min(int(x * w), w - 1)
-        cy = min(int(y * h), h - 1)
+        # + 1e-6: a point stored as pixel/size must land on that pixel, not one below by rounding.
+        cx = min(int(x * w + 1e-6), w - 1)
+        cy = min(int(y * h + 1e-6), h - 1)
         out[i] = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2.0 * sigma**2))
     return out

@@ -131,7 +131,7 @@ def write_filtered_project(
         pm = bm = None
         if with_masks:
             pm = f"data/filtered/masks/{image_id}.person.png"
-            save_mask(sc.person | (sc.bag if sc.bag is not None else False), root / pm)
+            save_mask(sc.person, root / pm)  # Mask R-CNN person masks leave the bag out
             if sc.bag is not None:
                 bm = f"data/filtered/masks/{image_id}.bag.png"
                 save_mask(sc.bag, root / bm)

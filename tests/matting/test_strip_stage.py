@@ -1,0 +1,170 @@
+"""The strip stage over a filtered manifest: every backend, drops with reasons, and no-op re-runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from adgen import config
+from adgen.errors import UserError
+from adgen.matting.evaluate import alpha_in_frame, iou
+from adgen.matting.grabcut import grabcut_mask
+from adgen.matting.photo import box_to_pixels
+from adgen.matting.strip import strip
+from tests.matting.scenes import draw_person, write_filtered_project
+
+
+def _params(root: Path, **strip_params) -> config.Params:
+    return config.from_dict({"strip": {"refine_detector_masks": False, **strip_params}}, root=root)
+
+
+def _rows(root: Path) -> pd.DataFrame:
+    return pd.read_parquet(root / "data/stripped/manifest.parquet")
+
+
+def test_detector_masks_become_the_alpha_of_person_and_bag_cutouts(tmp_path: Path) -> None:
+    scene = draw_person(seed=1)
+    write_filtered_project(tmp_path, [scene], image_format="PNG")
+    r = strip(_params(tmp_path))
+    assert (r.n_input, r.n_kept) == (1, 1)
+    row = _rows(tmp_path).iloc[0]
+    assert row["mask_source"] == "detector" and row["reason"] == "kept" and row["has_bag"]
+    w, h = scene.image.size
+    person = alpha_in_frame(tmp_path / row["person_rgba_path"], list(row["crop_box"]), w, h)
+    np.testing.assert_array_equal(person >= 0.5, scene.person | scene.bag)  # alpha is exactly the mask
+    bag = alpha_in_frame(tmp_path / row["bag_rgba_path"], list(row["bag_crop_box"]), w, h)
+    np.testing.assert_array_equal(bag >= 0.5, scene.bag)
+    rgba = np.asarray(Image.open(tmp_path / row["bag_rgba_path"]))
+    assert rgba.shape[2] == 4 and (rgba[..., 3] == 255).all()  # tight: the bag box is all bag
+    white = np.asarray(Image.open(tmp_path / row["person_white_path"]))
+    assert white.shape[2] == 3 and (white[0, 0] == 255).all()
+    nobag = np.asarray(Image.open(tmp_path / row["person_nobag_white_path"]))
+    from adgen.fixture_site.palette import BAG_COLOURS, colour_mask
+
+    assert colour_mask(white, BAG_COLOURS["handbag"]).sum() > 100
+    assert colour_mask(nobag, BAG_COLOURS["handbag"]).sum() == 0  # the bag region is painted white
+    assert row["person_rgba_path"].startswith("data/stripped/images/")
+
+
+def test_image_without_detector_mask_falls_back_to_grabcut_or_is_dropped(tmp_path: Path) -> None:
+    scene = draw_person(seed=2)
+    write_filtered_project(tmp_path, [scene], with_masks=False)
+    strip(_params(tmp_path))
+    row = _rows(tmp_path).iloc[0]
+    assert row["mask_source"] == "grabcut" and row["keep"]
+    w, h = scene.image.size
+    person = alpha_in_frame(tmp_path / row["person_rgba_path"], list(row["crop_box"]), w, h)
+    assert iou(person, scene.person | scene.bag) >= 0.8
+    strip(_params(tmp_path, fallback="drop"))
+    row = _rows(tmp_path).iloc[0]
+    assert not row["keep"] and row["reason"] == "no_person_mask" and pd.isna(row["person_rgba_path"])
+
+
+def test_grabcut_backend_cuts_person_and_bag_without_any_model(tmp_path: Path) -> None:
+    scenes = [draw_person(seed=s, w=200, h=300) for s in range(3)]
+    write_filtered_project(tmp_path, scenes)
+    r = strip(_params(tmp_path, backend="grabcut"))
+    assert r.n_kept == 3
+    df = _rows(tmp_path)
+    assert set(df["mask_source"]) == {"grabcut"}
+    for row, scene in zip(df.to_dict("records"), scenes, strict=True):
+        person = alpha_in_frame(tmp_path / row["person_rgba_path"], list(row["crop_box"]), 200, 300)
+        bag = alpha_in_frame(tmp_path / row["bag_rgba_path"], list(row["bag_crop_box"]), 200, 300)
+        assert iou(person, scene.person | scene.bag) >= 0.8
+        assert iou(bag, scene.bag) >= 0.8
+
+
+def test_bag_touching_the_border_is_cut_out_and_flagged(tmp_path: Path) -> None:
+    scene = draw_person(seed=3, bag_at_border=True)
+    assert scene.bag[:, 0].any()
+    write_filtered_project(tmp_path, [scene])
+    strip(_params(tmp_path))
+    row = _rows(tmp_path).iloc[0]
+    assert row["keep"] and row["bag_touches_edge"] and not row["person_touches_edge"]
+    assert row["bag_crop_box"][0] == 0.0
+    w, h = scene.image.size
+    bag = alpha_in_frame(tmp_path / row["bag_rgba_path"], list(row["bag_crop_box"]), w, h)
+    np.testing.assert_array_equal(bag >= 0.5, scene.bag)
+
+
+def test_people_without_bags_are_stripped_as_backgrounds_only_when_asked(tmp_path: Path) -> None:
+    write_filtered_project(tmp_path, [draw_person(seed=4), draw_person(seed=5, bag=None)])
+    strip(_params(tmp_path))
+    df = _rows(tmp_path).set_index("has_bag")
+    assert len(df) == 2 and pd.isna(df.loc[False, "bag_rgba_path"]) and df.loc[False, "keep"]
+    assert df.loc[False, "person_nobag_white_path"] == df.loc[False, "person_white_path"]
+    strip(_params(tmp_path, include_no_bag=False))
+    assert _rows(tmp_path)["has_bag"].all()
+
+
+def test_bad_masks_are_dropped_with_their_reason(tmp_path: Path) -> None:
+    scene = draw_person(seed=6)
+    df = write_filtered_project(tmp_path, [scene])
+    tiny = np.zeros_like(scene.person)
+    tiny[100:104, 80:84] = True
+    Image.fromarray(tiny.astype(np.uint8) * 255).save(tmp_path / df["person_mask_path"][0])
+    strip(_params(tmp_path))
+    row = _rows(tmp_path).iloc[0]
+    assert not row["keep"] and row["reason"] == "person_mask_too_small" and row["person_area_ratio"] < 0.01
+
+
+def test_unreadable_photo_is_recorded_not_fatal(tmp_path: Path) -> None:
+    df = write_filtered_project(tmp_path, [draw_person(seed=7), draw_person(seed=8)])
+    (tmp_path / df["path"][0]).write_bytes(b"not a jpeg")
+    r = strip(_params(tmp_path))
+    assert (r.n_input, r.n_kept) == (2, 1)
+    assert _rows(tmp_path).set_index("image_id").loc[df["image_id"][0], "reason"] == "unreadable"
+
+
+def test_rerun_with_unchanged_inputs_does_nothing_and_refresh_recuts_only_new(tmp_path: Path) -> None:
+    write_filtered_project(tmp_path, [draw_person(seed=1)])
+    p = _params(tmp_path)
+    assert not strip(p).skipped
+    out = tmp_path / "data/stripped/manifest.parquet"
+    before = out.stat().st_mtime_ns
+    files_before = sorted((tmp_path / "data/stripped/images").rglob("*.png"))
+    again = strip(p)
+    assert again.skipped and out.stat().st_mtime_ns == before
+    assert sorted((tmp_path / "data/stripped/images").rglob("*.png")) == files_before
+    write_filtered_project(tmp_path, [draw_person(seed=1), draw_person(seed=9)])
+    r = strip(p)
+    assert (r.n_input, r.n_reused) == (2, 1)
+    r = strip(_params(tmp_path, crop_margin=0.2))  # a changed param re-cuts everything
+    assert r.n_reused == 0 and not r.skipped
+
+
+def test_rembg_backend_without_its_model_file_fails_with_one_line(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("U2NET_HOME", str(tmp_path / "u2net"))
+    write_filtered_project(tmp_path, [draw_person(seed=1)])
+    with pytest.raises(UserError) as exc:
+        strip(_params(tmp_path, backend="rembg"))
+    msg = str(exc.value)
+    assert "\n" not in msg and str(tmp_path / "u2net" / "u2net_human_seg.onnx") in msg
+    assert "download" in msg and "U2NET_HOME" in msg
+    assert not (tmp_path / "u2net").exists()  # nothing was downloaded or created
+
+
+def test_grabcut_gives_up_when_the_object_fills_the_photo() -> None:
+    rgb = np.full((50, 40, 3), 128, np.uint8)
+    assert grabcut_mask(rgb, box_to_pixels([0, 0, 1, 1], 40, 50)) is None
+
+
+def test_strip_cli_prints_counts_and_missing_filter_output_is_one_line(tmp_path: Path) -> None:
+    params = tmp_path / "params.yaml"
+    params.write_text("strip:\n  backend: grabcut\n")
+    code = "from adgen.cli import main; main()"
+    run = [sys.executable, "-c", code, "--params", str(params), "strip"]
+    out = subprocess.run(run, capture_output=True, text=True)
+    assert out.returncode == 2 and "run `adgen filter` first" in out.stderr
+    write_filtered_project(tmp_path, [draw_person(seed=1)])
+    out = subprocess.run(run, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "1 of 1 photos cut out" in out.stdout
+    out = subprocess.run(run, capture_output=True, text=True)
+    assert "up to date" in out.stdout

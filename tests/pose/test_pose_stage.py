@@ -1,0 +1,66 @@
+"""The pose stage: kept people estimated on their crop, stored in the whole photo's frame."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from adgen import config
+from adgen.pose.openpose import coco17_to_openpose18
+from adgen.pose.stage import estimate_poses, keypoints_array
+from tests.datasets.deepfashion_folder import build_deepfashion
+from tests.matting.scenes import draw_person, write_filtered_project
+
+
+def test_pose_table_has_18_keypoints_per_kept_person_in_photo_coordinates(
+    tmp_path: Path, fixture_pose_dir: Path
+) -> None:
+    scenes = [draw_person(w=240, h=300, seed=i, dx=0.15 * (i - 1)) for i in range(3)]
+    df = write_filtered_project(tmp_path, scenes)
+    p = config.from_dict({"pose": {"model": str(fixture_pose_dir)}}, root=tmp_path)
+    r = estimate_poses(p)
+    assert (r.n_kept, r.n_estimated, r.skipped) == (3, 3, False)
+    table = pd.read_parquet(r.table_path)
+    assert set(table["source"]) == {"kept"}
+    for image_id, scene in zip(df["image_id"], scenes, strict=True):
+        row = table[table["image_id"] == image_id].iloc[0]
+        assert (row["width"], row["height"]) == (240, 300)
+        kp = keypoints_array(row["keypoints"])
+        err = np.abs(kp[:, :2] - coco17_to_openpose18(scene.coco)[:, :2]) * [240, 300]
+        assert err.max() < 2.5
+
+
+def test_rerun_with_unchanged_inputs_does_nothing_and_new_photos_only_are_estimated(
+    tmp_path: Path, fixture_pose_dir: Path
+) -> None:
+    write_filtered_project(tmp_path, [draw_person(seed=1)])
+    p = config.from_dict({"pose": {"model": str(fixture_pose_dir)}}, root=tmp_path)
+    assert estimate_poses(p).n_estimated == 1
+    before = (tmp_path / "data/pose/keypoints.parquet").stat().st_mtime_ns
+    assert estimate_poses(p).skipped
+    assert (tmp_path / "data/pose/keypoints.parquet").stat().st_mtime_ns == before
+    write_filtered_project(tmp_path, [draw_person(seed=1), draw_person(seed=2)])
+    r = estimate_poses(p)
+    assert (r.n_kept, r.n_estimated) == (2, 1)
+
+
+def test_deepfashion_images_are_estimated_with_their_item_and_gfla_name(
+    tmp_path: Path, fixture_pose_dir: Path
+) -> None:
+    truth = build_deepfashion(tmp_path / "df", with_csvs=False)
+    p = config.from_dict(
+        {
+            "pose": {"model": str(fixture_pose_dir), "deepfashion_max_images": 4},
+            "datasets": {"deepfashion": "df"},
+        },
+        root=tmp_path,
+    )
+    r = estimate_poses(p)
+    assert (r.n_kept, r.n_deepfashion) == (0, 4)
+    table = pd.read_parquet(r.table_path)
+    assert (table["source"] == "deepfashion").all() and table["item_id"].str.startswith("id_").all()
+    for name, kp in zip(table["gfla_name"], table["keypoints"], strict=True):
+        err = np.abs(keypoints_array(kp)[:, :2] - truth[name][:, :2]) * [176, 256]
+        assert err.max() < 2.5
