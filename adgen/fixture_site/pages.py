@@ -58,7 +58,7 @@ def search_123rf(query: str, entries: list[Entry], next_href: str | None) -> byt
     for k, e in enumerate(entries):
         if e.thumb is None:
             src = f'src="{PLACEHOLDER_GIF}"'
-        elif k % 3 == 2:  # lazy-loaded, like the real grid below the fold
+        elif k % 3 == 1:  # lazy-loaded, like the real grid below the fold
             src = f'src="{PLACEHOLDER_GIF}" data-src="{_a(e.thumb)}"'
         else:
             src = f'src="{_a(e.thumb)}"'
@@ -99,7 +99,7 @@ def search_depositphotos(query: str, entries: list[Entry], next_href: str | None
             img = (
                 f'<img class="file-container__image _file-image" alt="{_a(e.title)}" src="{PLACEHOLDER_GIF}">'
             )
-        elif k % 3 == 2:
+        elif k % 3 == 1:
             img = (
                 f'<img class="file-container__image _file-image lazyload" alt="{_a(e.title)}" '
                 f'src="{PLACEHOLDER_GIF}" data-src="{_a(e.thumb)}">'
