@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageChops, ImageDraw
 
 from adgen.fixture_site import palette
 
@@ -372,7 +372,7 @@ _SCENARIO_CARRY = {
 
 def _muted(rng: np.random.Generator, lo: int = 60, hi: int = 210) -> tuple[int, int, int]:
     g = int(rng.integers(lo, hi + 1))
-    return tuple(int(np.clip(g + int(rng.integers(-10, 11)), 0, 255)) for _ in range(3))  # type: ignore[return-value]
+    return tuple(min(255, max(0, g + int(rng.integers(-10, 11)))) for _ in range(3))  # type: ignore[return-value]
 
 
 def scenario_of(seed: int, index: int) -> str:
@@ -550,23 +550,21 @@ def _draw(d: ImageDraw.ImageDraw, shape: Shape, label: int) -> None:
 def _background(spec: PhotoSpec) -> np.ndarray:
     """A muted wall and floor; `busy` adds muted blobs and smooth grey noise (never palette-like)."""
     H, W = spec.height, spec.width
-    rgb = np.empty((H, W, 3), np.int16)
-    rgb[:] = spec.wall
-    rgb[max(0, min(H, spec.floor_y)) :] = spec.floor
+    img = Image.new("RGB", (W, H), spec.wall)
+    d = ImageDraw.Draw(img)
+    d.rectangle([0, max(0, min(H, spec.floor_y)), W, H], fill=spec.floor)
     if spec.background == "busy":
         rng = np.random.default_rng(spec.texture_seed)
-        img = Image.fromarray(rgb.astype(np.uint8))
-        d = ImageDraw.Draw(img)
         for _ in range(int(rng.integers(8, 20))):
             tone = _muted(rng, 40, 220)
             x0, y0 = int(rng.integers(-W // 4, W)), int(rng.integers(-H // 4, H))
             x1, y1 = x0 + int(rng.integers(W // 12, W // 2)), y0 + int(rng.integers(H // 12, H // 2))
             (d.rectangle if rng.random() < 0.5 else d.ellipse)([x0, y0, x1, y1], fill=tone)
-        rgb = np.asarray(img).astype(np.int16)
-        coarse = rng.normal(0, 10, size=(max(2, H // 24), max(2, W // 24))).astype(np.float32)
-        noise = np.asarray(Image.fromarray(coarse, mode="F").resize((W, H), Image.BILINEAR))
-        rgb = rgb + np.round(noise).astype(np.int16)[..., None]  # same offset on R, G, B: stays muted
-    return np.clip(rgb, 0, 255).astype(np.uint8)
+        coarse = np.clip(np.round(rng.normal(128, 10, size=(max(2, H // 24), max(2, W // 24)))), 0, 255)
+        noise = Image.fromarray(coarse.astype(np.uint8), "L").resize((W, H), Image.BILINEAR)
+        # the same offset on R, G and B: a muted pixel stays muted
+        img = ImageChops.add(img, Image.merge("RGB", (noise, noise, noise)), scale=1.0, offset=-128)
+    return np.array(img)
 
 
 def _colour_lut() -> np.ndarray:
