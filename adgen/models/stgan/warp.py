@@ -59,9 +59,10 @@ def truncated_exp(a: torch.Tensor, terms: int = EXP_TERMS) -> torch.Tensor:
 
 
 def to_matrix(p: torch.Tensor, warp_type: WarpType, terms: int = EXP_TERMS) -> torch.Tensor:
-    """Warp parameters -> [B, 3, 3] warp matrices, computed in float32 even under autocast."""
+    """Warp parameters -> [B, 3, 3] warp matrices, in float32 (or float64) even under autocast."""
     with torch.autocast(device_type=p.device.type, enabled=False):
-        return truncated_exp(lie_algebra(p.float(), warp_type), terms)
+        p = p if p.dtype == torch.float64 else p.float()
+        return truncated_exp(lie_algebra(p, warp_type), terms)
 
 
 def compose(p: torch.Tensor, dp: torch.Tensor) -> torch.Tensor:
