@@ -308,14 +308,10 @@ class StganTrainer:
 
 def _write_loss_csv(records: list[dict[str, Any]], paths: list[Path]) -> None:
     rows = [r for r in records if "loss_d" in r]
-    lines = [",".join(("step", "phase", *LOSS_COLUMNS))]
+    lines = [",".join(("step", *LOSS_COLUMNS))]
     for r in rows:
         values = [r.get(c) for c in LOSS_COLUMNS]
-        lines.append(
-            ",".join(
-                [str(r["iteration"]), str(r["phase"])] + ["" if v is None else f"{v:.6g}" for v in values]
-            )
-        )
+        lines.append(",".join([str(r["iteration"])] + ["" if v is None else f"{v:.6g}" for v in values]))
     text = "\n".join(lines) + "\n"
     for path in paths:
         atomic.write_text(path, text)

@@ -67,7 +67,7 @@ def test_tiny_config_trains_d_only_then_two_warps_with_finite_losses(trained) ->
     for k in range(3):
         assert (run / f"warp-{k}.pt").is_file() and (run / f"samples-warp{k}.png").is_file()
     header = (run / "loss.csv").read_text().splitlines()[0]
-    assert header == "step,phase,loss_d,loss_g,grad_norm,w_dist,dp_norm"
+    assert header == "step,loss_d,loss_g,grad_norm,w_dist,dp_norm"
     metrics = json.loads((run.parent / "metrics" / "stgan.json").read_text())
     assert metrics["iterations"] == 300 and metrics["discriminator_params"] > 0
     assert (run.parent / "metrics" / "stgan_loss.csv").read_text() == (run / "loss.csv").read_text()
