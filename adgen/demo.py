@@ -38,11 +38,44 @@ def say(message: str) -> None:
     print(f"[demo {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def write_params(ws: Path, repo: Path, preset: str, overrides: dict) -> None:
+def write_params(ws: Path, repo: Path, preset: str, overrides: dict | None = None) -> None:
     """params.yaml of the workspace: the project's, the preset, then the demo's runtime values."""
     shutil.copyfile(repo / "params.yaml", ws / "params.yaml")
     presets.apply_preset(ws / "params.yaml", preset)
-    presets.apply_overrides(ws / "params.yaml", overrides, source="demo settings")
+    if overrides:
+        presets.apply_overrides(ws / "params.yaml", overrides, source="demo settings")
+
+
+def fixture_site(ws: Path, images: int | None, seed: int | None):
+    """The fixture stock site as the workspace's `fixture_site` params describe it.
+
+    It listens on the port of the previous demo run when that port is free, so the crawl
+    params (which hold the site's address) stay the same and DVC can skip unchanged stages.
+    """
+    from adgen import config
+    from adgen.fixture_site.server import FixtureSite
+
+    fp = config.load(ws / "params.yaml").fixture_site
+    last = ws / ".dvc" / "tmp" / "demo-port"
+    last.parent.mkdir(parents=True, exist_ok=True)
+    port = int(last.read_text()) if last.exists() else fp.port
+    kwargs = dict(
+        images=fp.images if images is None else images,
+        seed=fp.seed if seed is None else seed,
+        latency_ms=fp.latency_ms,
+        queries=fp.queries,
+        per_page=fp.per_page,
+        slow_seconds=fp.slow_seconds,
+        huge_bytes=fp.huge_bytes,
+        hostile=fp.hostile,
+    )
+    site = FixtureSite(port=port, **kwargs)
+    try:
+        site.start()
+    except OSError:  # port taken: any free one
+        site = FixtureSite(port=0, **kwargs).start()
+    last.write_text(str(site.port))
+    return site
 
 
 def fetch_ground_truth(base_url: str, dest: Path) -> int:
@@ -52,37 +85,68 @@ def fetch_ground_truth(base_url: str, dest: Path) -> int:
     return len(truth.get("images", {}))
 
 
-def build_fixture_models(ws: Path, stages: list[str]) -> None:
+def build_fixture_models(ws: Path, stages: list[str], cache: Path | None = None) -> None:
+    """Build the FIXTURE models the DAG's stages need (copied from `cache` when built there before)."""
     for stage, kind, out in FIXTURE_MODELS:
         if stage not in stages:
             continue
         if (ws / out / "saved_model.pb").exists():
             say(f"FIXTURE {kind} model: {out} (already built)")
             continue
+        cached = cache / kind if cache is not None else None
+        if cached is not None and (cached / "saved_model.pb").exists():
+            shutil.copytree(cached, ws / out, dirs_exist_ok=True)
+            continue
         say(f"building the FIXTURE {kind} model into {out}")
         commands.run(commands.adgen("fixture-models", kind, out), cwd=ws, on_line=print)
+        if cached is not None:
+            shutil.copytree(ws / out, cached, dirs_exist_ok=True)
 
 
-def run_demo(ws: Path, *, images: int, seed: int, preset: str = "demo", repo: Path = REPO) -> Path:
+def prepare_workspace(
+    ws: Path,
+    base_url: str,
+    *,
+    preset: str = "demo",
+    overrides: dict | None = None,
+    repo: Path = REPO,
+    models_cache: Path | None = None,
+) -> list[str]:
+    """Make `ws` ready for `dvc repro` against the fixture site at `base_url`; return the DAG's stages.
+
+    The workspace's params are the project's + the preset + the site address (+ `overrides`); the
+    site's ground truth is saved for the report and the FIXTURE models are built. Everything is
+    committed, so the workspace starts clean.
+    """
+    workspace.sync_workspace(repo, ws)
+    stages = dag.stages(ws)
+    merged = presets.merge({"crawl": {"base_url_override": base_url}}, overrides or {})
+    write_params(ws, repo, preset, merged)
+    fetch_ground_truth(base_url, ws / GROUND_TRUTH)
+    build_fixture_models(ws, stages, models_cache)
+    workspace.commit_all(ws, "Demo params")
+    return stages
+
+
+def run_demo(
+    ws: Path, *, images: int | None = None, seed: int | None = None, preset: str = "demo", repo: Path = REPO
+) -> Path:
     """Run the demo in workspace `ws`; return the report's index.html in the checkout."""
-    from adgen.fixture_site.server import FixtureSite
-
     started = time.monotonic()
     if not (repo / "dvc.yaml").exists():
         raise UserError(f"{repo}/dvc.yaml not found: the demo runs the project's DVC pipeline")
     say(f"workspace {ws}")
     workspace.sync_workspace(repo, ws)
-    stages = dag.stages(ws)
-    say(f"DAG stages: {', '.join(stages)}")
-    with FixtureSite(images=images, seed=seed) as site:
-        say(f"fixture stock site at {site.base_url} ({images} photos, seed {seed})")
-        n = fetch_ground_truth(site.base_url, ws / GROUND_TRUTH)
-        say(f"ground truth of {n} photos saved to {GROUND_TRUTH} (the report scores the filter against it)")
-        write_params(ws, repo, preset, {"crawl": {"base_url_override": site.base_url}})
-        build_fixture_models(ws, stages)
-        workspace.commit_all(ws, "Demo params")
+    write_params(ws, repo, preset)
+    site = fixture_site(ws, images, seed)
+    try:
+        say(f"fixture stock site at {site.base_url} ({site.layout.images} photos, seed {site.seed})")
+        stages = prepare_workspace(ws, site.base_url, preset=preset, repo=repo)
+        say(f"DAG stages: {', '.join(stages)}; the fixture ground truth is in {GROUND_TRUTH}")
         say("dvc repro (every stage in dvc.yaml)")
         commands.run(commands.dvc("repro"), cwd=ws, on_line=print)
+    finally:
+        site.stop()
     if "report" not in stages:
         commands.run(commands.adgen("report"), cwd=ws, on_line=print)
     out = repo / "report"
@@ -97,8 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m adgen.demo", description=__doc__.splitlines()[0])
     ap.add_argument("--workspace", type=Path, default=None, help="demo workspace (default: a temp dir)")
     ap.add_argument("--fresh", action="store_true", help="start from an empty workspace")
-    ap.add_argument("--images", type=int, default=60, help="photos on the fixture site")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--images", type=int, default=None, help="photos on the fixture site (default: params)")
+    ap.add_argument("--seed", type=int, default=None, help="fixture site seed (default: params)")
     args = ap.parse_args(argv)
     ws = (args.workspace or default_workspace()).resolve()
     if args.fresh and ws.exists():

@@ -108,6 +108,23 @@ class PrefectServer:
             raise RuntimeError(f"prefect {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
         return proc.stdout
 
+    def create_process_pools(self, *names: str, timeout: float = 180.0) -> None:
+        """`prefect work-pool create NAME --type process` for each name, run side by side."""
+        procs = [
+            subprocess.Popen(
+                [PREFECT, "--no-prompt", "work-pool", "create", name, "--type", "process", "--overwrite"],
+                env=self.env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for name in names
+        ]
+        for name, proc in zip(names, procs, strict=True):
+            out, _ = proc.communicate(timeout=timeout)
+            if proc.returncode != 0:
+                raise RuntimeError(f"work-pool create {name} failed:\n{out}")
+
     def start_worker(self, pool: str, **env: str) -> subprocess.Popen:
         worker = self._spawn(
             [PREFECT, "worker", "start", "--pool", pool, "--type", "process"], f"worker-{pool}.log", **env
