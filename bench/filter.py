@@ -1,0 +1,197 @@
+"""Benchmark: the filter stage (tf.data pipeline) vs the reference's per-image loop; memory vs image count.
+
+Both sides use the same SavedModel — the FIXTURE detector (adgen.detect.fixture_detector: a real
+SavedModel with the TF Hub object-detection signature, loaded through tensorflow_hub.load) — and the
+same images: photos rendered by the fixture site (adgen.fixture_site.synth, about 600x800 JPEG),
+stored as a raw dataset in a temp directory.
+
+1. Throughput on the same N images in one run:
+   - per-image loop, as the reference did: PIL decode, one model call, next file;
+   - the stage: `run_filter` (tf.data decode/shrink in parallel + prefetch, the keep rule, masks,
+     part files, manifest, stats, contact sheet), with the default params (max_side 1024: these
+     photos are not shrunk) and with the demo preset's max_side 512.
+2. Peak RSS (ru_maxrss) of the stage over 1,000 vs 4,000 images, each in a fresh subprocess
+   (max_side 512 by default, to keep the run short on a small machine; photos past the first 2,000
+   are copies with one pixel changed, so every image id is new).
+
+Usage: .venv/bin/python bench/filter.py [--images 2000] [--rss 1000 4000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import yaml  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from adgen import config, manifest  # noqa: E402
+from adgen.imagestore import ImageStore  # noqa: E402
+
+UNIQUE = 2000  # distinct renders; beyond that, copies with one background pixel changed (new sha)
+
+
+def make_dataset(root: Path, n: int) -> None:
+    """Render n photos into root/data/raw (content-addressed images + RAW_COLUMNS manifest)."""
+    from adgen.fixture_site import synth
+
+    store = ImageStore(root / "data" / "raw")
+    rows = []
+    cache: dict[int, np.ndarray] = {}
+    for k in range(n):
+        base = k % UNIQUE
+        if base not in cache:
+            cache[base] = np.asarray(synth.photo(0, base).image).copy()
+        arr = cache[base]
+        if k >= UNIQUE:
+            arr = arr.copy()
+            arr[0, 0] = (arr[0, 0].astype(int) + k // UNIQUE) % 256
+        data = synth.encode_jpeg(Image.fromarray(arr))
+        stored = store.put(data, "jpg")
+        rows.append(
+            {
+                "image_id": stored.image_id,
+                "path": stored.path.relative_to(root).as_posix(),
+                "site": "fixture",
+                "query": "bench",
+                "source_url": f"http://127.0.0.1/{k}.jpg",
+                "page_url": "http://127.0.0.1/",
+                "title": f"bench {k}",
+                "license": "fixture",
+                "width": arr.shape[1],
+                "height": arr.shape[0],
+                "format": "jpg",
+                "bytes": len(data),
+                "crawled_at": datetime(2026, 1, 1, tzinfo=UTC),
+            }
+        )
+        if len(cache) > 64:
+            cache.pop(next(iter(cache)))
+    manifest.write(
+        manifest.coerce(pd.DataFrame(rows), manifest.RAW_COLUMNS), root / "data/raw/manifest.parquet"
+    )
+
+
+def project(root: Path, data: Path, model: Path, n: int, **detect: object) -> config.Params:
+    """A project dir whose raw manifest is the first n rows of `data`'s (images shared via symlink)."""
+    (root / "data/raw").mkdir(parents=True, exist_ok=True)
+    link = root / "data/raw/images"
+    if not link.exists():
+        link.symlink_to(data / "data/raw/images")
+    raw = pd.read_parquet(data / "data/raw/manifest.parquet").head(n)
+    manifest.write(raw, root / "data/raw/manifest.parquet")
+    (root / "params.yaml").write_text(yaml.safe_dump({"detect": {"model": str(model), **detect}}))
+    return config.load(root / "params.yaml")
+
+
+def per_image_loop(model: Path, files: list[Path]) -> float:
+    """The reference's way: decode one photo with PIL, call the model once, apply the thresholds."""
+    import tensorflow as tf
+
+    from adgen.detect.model import load_detector
+
+    detector = load_detector(model)
+    t0 = time.perf_counter()
+    kept = 0
+    for f in files:
+        img = np.asarray(Image.open(f).convert("RGB"))
+        out = detector(tf.convert_to_tensor(img[None]))
+        scores = out["detection_scores"][0].numpy()
+        classes = out["detection_classes"][0].numpy()
+        person = (scores[classes == 1] >= 0.75).any()
+        bag = (scores[np.isin(classes, (27, 31))] >= 0.30).any()
+        kept += int(person and bag)
+    return time.perf_counter() - t0
+
+
+def stage(params: config.Params) -> float:
+    from adgen.detect.stage import run_filter
+
+    t0 = time.perf_counter()
+    result = run_filter(params)
+    assert result.merged and result.processed == result.total
+    return time.perf_counter() - t0
+
+
+def rss_child(root: Path) -> None:
+    """(subprocess) run the stage on the project at root; print peak RSS in MiB as JSON."""
+    seconds = stage(config.load(root / "params.yaml"))
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"peak_rss_mib": peak_kib / 1024, "seconds": seconds}))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--images", type=int, default=2000)
+    ap.add_argument("--rss", type=int, nargs=2, default=[1000, 4000])
+    ap.add_argument("--rss-max-side", type=int, default=512, help="max_side of the RSS runs (demo preset)")
+    ap.add_argument("--rss-child", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.rss_child:
+        rss_child(args.rss_child)
+        return
+
+    from adgen.detect import fixture_detector
+
+    work = Path(tempfile.mkdtemp(prefix="adgen-bench-filter-"))
+    n_data = max(args.images, *args.rss)
+    print(f"workdir {work}; rendering {n_data} fixture photos ...", flush=True)
+    t0 = time.perf_counter()
+    data = work / "data-src"
+    make_dataset(data, n_data)
+    model = fixture_detector.build(work / "fixture-detector")
+    print(f"  done in {time.perf_counter() - t0:.0f} s", flush=True)
+
+    n = args.images
+    files = [data / p for p in pd.read_parquet(data / "data/raw/manifest.parquet").head(n)["path"]]
+    rows = []
+    loop_s = per_image_loop(model, files)
+    rows.append(("per-image loop (PIL + 1 call/image)", loop_s))
+    print(f"  loop: {loop_s:.1f} s", flush=True)
+    stage_s = stage(project(work / "stage-1024", data, model, n))
+    rows.append(("stage, default params (max_side 1024)", stage_s))
+    print(f"  stage: {stage_s:.1f} s", flush=True)
+    stage512_s = stage(project(work / "stage-512", data, model, n, max_side=512))
+    rows.append(("stage, demo preset (max_side 512)", stage512_s))
+
+    rss = {}
+    for k in args.rss:
+        root = work / f"rss-{k}"
+        project(root, data, model, k, max_side=args.rss_max_side)
+        out = subprocess.run(
+            [sys.executable, __file__, "--rss-child", str(root)], capture_output=True, text=True, check=True
+        )
+        rss[k] = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f"  rss {k}: {rss[k]}", flush=True)
+
+    print()
+    print(f"Filter benchmark: FIXTURE detector SavedModel, {n} fixture photos (~600x800 JPEG), CPU")
+    print(f"{'method':<42} {'seconds':>9} {'images/s':>9} {'vs loop':>8}")
+    for name, s in rows:
+        print(f"{name:<42} {s:>9.1f} {n / s:>9.2f} {loop_s / s:>7.2f}x")
+    print()
+    print(f"{f'stage peak RSS (max_side {args.rss_max_side})':<42} {'images':>9} {'MiB':>9}")
+    for k, r in rss.items():
+        print(f"{'':<42} {k:>9} {r['peak_rss_mib']:>9.0f}")
+    small, large = args.rss
+    growth = rss[large]["peak_rss_mib"] / rss[small]["peak_rss_mib"] - 1
+    print(
+        f"HEADLINE: stage {loop_s / stage_s:.2f}x the per-image loop at default params "
+        f"({loop_s / stage512_s:.2f}x with max_side 512); peak RSS {large} vs {small} images: {growth:+.1%}"
+    )
+
+
+if __name__ == "__main__":
+    main()
