@@ -21,6 +21,7 @@ def serve(
         None, "--latency-ms", help="delay per request [fixture_site.latency_ms]"
     ),
     no_hostile: bool = typer.Option(False, "--no-hostile", help="leave out the hostile cases"),
+    warm: bool = typer.Option(False, "--warm", help="render every photo before serving (for benchmarks)"),
     verbose: bool = typer.Option(False, "--verbose", help="log every request to stderr"),
 ) -> None:
     """Serve 123rf-, depositphotos-, getty- and profile-style pages until Ctrl-C."""
@@ -52,6 +53,12 @@ def serve(
         raise UserError(
             f"cannot listen on {p.host}:{site.port}: {exc.strerror or exc}; pick another --port"
         ) from None
+    if warm:
+        import time
+
+        started = time.monotonic()
+        site.warm()
+        print(f"rendered {site.layout.images} photos in {time.monotonic() - started:.1f} s", flush=True)
     print(f"fixture site: {site.base_url}  ({site.layout.images} photos, seed {site.seed})", flush=True)
     for name in ("123rf", "depositphotos", "getty", "profile"):
         print(f"  {name:14s} {site.site_url(name)}")

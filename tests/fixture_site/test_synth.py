@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections import Counter
 
@@ -199,3 +200,13 @@ def test_cropped_people_are_marked_not_full_body(rendered):
                 ankles = [p["keypoints"][10][2], p["keypoints"][13][2]]
                 if t["scenario"] != "cropped_head":
                     assert ankles == [0.0, 0.0]
+
+
+def test_parallel_warm_up_renders_the_same_bytes_as_serving_does():
+    from adgen.fixture_site.payloads import PhotoCache
+
+    warmed, lazy = PhotoCache(seed=5), PhotoCache(seed=5)
+    warmed.warm(list(range(16)), workers=2)
+    for i in (0, 7, 15):
+        assert warmed.meta(i)[0] == hashlib.sha256(lazy.photo(i)).hexdigest()
+        assert warmed.meta(i)[1] == lazy.meta(i)[1]
