@@ -10,7 +10,11 @@ import numpy as np
 from adgen.pose.openpose import coco17_to_openpose18
 from tests.matting.scenes import draw_person
 
-ITEMS = [("WOMEN", "Blouses_Shirts", "id_00000001"), ("MEN", "Denim", "id_00000002"), ("WOMEN", "Dresses", "id_00000003")]
+ITEMS = [
+    ("WOMEN", "Blouses_Shirts", "id_00000001"),
+    ("MEN", "Denim", "id_00000002"),
+    ("WOMEN", "Dresses", "id_00000003"),
+]
 VIEWS = ["1_front", "2_side", "3_back"]
 
 
@@ -18,7 +22,7 @@ def build_deepfashion(root: Path, with_csvs: bool = True) -> dict[str, np.ndarra
     """Write img/<G>/<cat>/<id>/NN_K_view.jpg (176x256 people on white) -> {gfla_name: [18,3] truth}."""
     from adgen.datasets.deepfashion import gfla_name
 
-    truth = {}
+    truth, item_of = {}, {}
     for n, (gender, cat, item) in enumerate(ITEMS):
         for v, view in enumerate(VIEWS):
             sc = draw_person(w=176, h=256, seed=10 * n + v, bag=None, dx=0.04 * (v - 1))
@@ -27,6 +31,7 @@ def build_deepfashion(root: Path, with_csvs: bool = True) -> dict[str, np.ndarra
             p.parent.mkdir(parents=True, exist_ok=True)
             sc.image.save(p, "JPEG", quality=95, subsampling=0)
             truth[gfla_name(gender, cat, item, fname)] = coco17_to_openpose18(sc.coco)
+            item_of[gfla_name(gender, cat, item, fname)] = item
     if with_csvs:
         names = sorted(truth)
         test_names = [n for n in names if "id00000003" in n]
@@ -39,7 +44,7 @@ def build_deepfashion(root: Path, with_csvs: bool = True) -> dict[str, np.ndarra
                 xs = [int(x * 176) if c > 0 else -1 for x, y, c in kp]
                 lines.append(f"{name}:{json.dumps(ys)}:{json.dumps(xs)}")
             (root / f"fasion-resize-annotation-{split}.csv").write_text("\n".join(lines) + "\n")
-            pairs = [(a, b) for a in chosen for b in chosen if a != b and a[:30] == b[:30]]
+            pairs = [(a, b) for a in chosen for b in chosen if a != b and item_of[a] == item_of[b]]
             (root / f"fasion-resize-pairs-{split}.csv").write_text(
                 "from,to\n" + "".join(f"{a},{b}\n" for a, b in pairs)
             )

@@ -28,9 +28,9 @@ class Scene:
     extra: dict = field(default_factory=dict)
 
 
-def _joints(w: int, h: int, dx: float = 0.0) -> dict[str, tuple[float, float]]:
+def _joints(w: int, h: int, dx: float = 0.0, lift: float = 0.0) -> dict[str, tuple[float, float]]:
     cx = w * (0.5 + dx)
-    return {
+    j = {
         "nose": (cx, 0.14 * h), "left_eye": (cx + 0.02 * w, 0.12 * h), "right_eye": (cx - 0.02 * w, 0.12 * h),
         "left_ear": (cx + 0.045 * w, 0.13 * h), "right_ear": (cx - 0.045 * w, 0.13 * h),
         "left_shoulder": (cx + 0.1 * w, 0.25 * h), "right_shoulder": (cx - 0.1 * w, 0.25 * h),
@@ -40,6 +40,10 @@ def _joints(w: int, h: int, dx: float = 0.0) -> dict[str, tuple[float, float]]:
         "left_knee": (cx + 0.07 * w, 0.72 * h), "right_knee": (cx - 0.07 * w, 0.72 * h),
         "left_ankle": (cx + 0.07 * w, 0.9 * h), "right_ankle": (cx - 0.07 * w, 0.9 * h),
     }  # fmt: skip
+    if lift:  # another pose: the left arm raised sideways
+        j["left_elbow"] = (cx + (0.13 + lift / 2) * w, (0.4 - lift) * h)
+        j["left_wrist"] = (cx + (0.14 + lift) * w, (0.53 - 2 * lift) * h)
+    return j
 
 
 def draw_person(
@@ -49,6 +53,7 @@ def draw_person(
     bag: str | None = "handbag",
     dx: float = 0.0,
     bag_at_border: bool = False,
+    lift: float = 0.0,
 ) -> Scene:
     """A standing person (optionally with a bag in the right hand) on a muted noisy background."""
     rng = np.random.default_rng(seed)
@@ -57,7 +62,7 @@ def draw_person(
     bg = np.repeat(bg, 1, axis=2).astype(np.uint8)
     person_layer = Image.new("L", (w, h), 0)
     d = ImageDraw.Draw(person_layer)
-    j = _joints(w, h, dx)
+    j = _joints(w, h, dx, lift)
     lw = max(3, int(0.05 * w))
     cx = w * (0.5 + dx)
     d.ellipse([cx - 0.06 * w, 0.07 * h, cx + 0.06 * w, 0.19 * h], fill=255)
