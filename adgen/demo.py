@@ -27,6 +27,9 @@ REPO = Path(__file__).resolve().parents[1]
 GROUND_TRUTH = "data/fixtures/ground-truth.json"
 # FIXTURE stand-in models: (stage that needs it, `adgen fixture-models` kind, where the preset expects it)
 FIXTURE_MODELS = (("filter", "detector", "data/fixtures/detector"), ("pose", "pose", "data/fixtures/pose"))
+# GFLA's perceptual losses need ImageNet VGG19 weights, which can't be downloaded here: the demo writes a
+# FIXTURE file with torchvision's key names and random weights (the losses run; they mean nothing).
+FIXTURE_VGG19 = "data/fixtures/vgg19-FIXTURE-random.pth"
 
 
 def default_workspace(repo: Path = REPO) -> Path:
@@ -101,6 +104,25 @@ def build_fixture_models(ws: Path, stages: list[str], cache: Path | None = None)
         commands.run(commands.adgen("fixture-models", kind, out), cwd=ws, on_line=print)
         if cached is not None:
             shutil.copytree(ws / out, cached, dirs_exist_ok=True)
+    if "train_gfla" in stages and not (ws / FIXTURE_VGG19).exists():
+        cached = cache / "vgg19.pth" if cache is not None else None
+        if cached is None or not cached.exists():
+            say(f"writing the FIXTURE VGG19 weights (random, torchvision key names) to {FIXTURE_VGG19}")
+            write_fixture_vgg19(cached or ws / FIXTURE_VGG19)
+        if cached is not None:
+            (ws / FIXTURE_VGG19).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(cached, ws / FIXTURE_VGG19)
+
+
+def write_fixture_vgg19(path: Path, seed: int = 0) -> None:
+    import torch
+
+    from adgen.models.gfla.vgg import VGG19
+
+    torch.manual_seed(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic.atomic_path(path) as tmp:
+        torch.save(VGG19().state_dict(), tmp)
 
 
 def prepare_workspace(

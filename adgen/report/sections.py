@@ -211,6 +211,24 @@ def training(ctx: Context) -> Section | None:
     return s if s.parts else None
 
 
+# -- generated ads ----------------------------------------------------------------------------------------
+GENERATED = Path("data/generated")  # `adgen generate -o` folders of the generate stage / generate-ads flow
+
+
+def generated(ctx: Context) -> Section | None:
+    """The newest generated ads (`<folder>/<seed>/ad.png`), with each chain's intermediate steps."""
+    ads = sorted(ctx.path(GENERATED).glob("**/ad.png"), key=lambda f: f.stat().st_mtime, reverse=True)
+    if not ads:
+        return None
+    s = Section("generated", "Generated ads")
+    if fig := ctx.sheet("generated-ads", ads, "generated ads (StyleGAN2 person, GFLA pose, ST-GAN bag)"):
+        s.add(fig)
+    steps = [p for p in (ads[0].parent / n for n in ("person.png", "reposed.png", "ad.png")) if p.exists()]
+    if fig := ctx.sheet("generated-chain", steps, f"one chain, step by step ({ads[0].parent.name})"):
+        s.add(fig)
+    return s
+
+
 # -- metrics files ---------------------------------------------------------------------------------------
 def metrics_files(ctx: Context) -> Section | None:
     """Every other JSON metric the stages wrote (crawl stats, filter stats, evaluation)."""
@@ -233,4 +251,4 @@ def metrics_files(ctx: Context) -> Section | None:
     return s if s.parts else None
 
 
-SECTIONS = (stage_counts, filter_scores, contact_sheets, training, metrics_files)
+SECTIONS = (stage_counts, filter_scores, contact_sheets, training, generated, metrics_files)

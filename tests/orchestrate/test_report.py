@@ -117,3 +117,17 @@ def test_training_outputs_appear_as_loss_curves_metrics_and_the_warp_gif(tmp_pat
 def test_an_empty_project_still_gets_a_page(tmp_path: Path):
     report = build_report(make_project(tmp_path, ground_truth=False))
     assert report.sections == ["empty"] and "No stage has produced output yet" in report.index.read_text()
+
+
+def test_generated_ads_appear_with_their_chain(tmp_path: Path):
+    params = make_project(tmp_path, ground_truth=False)
+    folder = tmp_path / "data/generated/pose--bag/0000"
+    folder.mkdir(parents=True)
+    for name, colour in (("person.png", (200, 0, 0)), ("reposed.png", (0, 200, 0)), ("ad.png", (0, 0, 200))):
+        Image.new("RGB", (16, 32), colour).save(folder / name)
+    report = build_report(params)
+    assert report.sections == ["generated"]
+    chain = Image.open(tmp_path / "report/assets/generated-chain.png").convert("RGB")
+    # three tiles: red person, green re-posed person, blue ad, left to right
+    row = [chain.getpixel((4 + 100 * i + 48, 4 + 48)) for i in range(3)]
+    assert [max(range(3), key=lambda c: px[c]) for px in row] == [0, 1, 2]
