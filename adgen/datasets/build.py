@@ -163,7 +163,12 @@ def build_datasets(params: Params, force: bool = False) -> BuildResult:
     out_dir = params.path(params.paths.datasets)
     st = stamp.Stamp(out_dir / ".stamp")
     key = _inputs_fingerprint(params)
-    if not force and st.matches(key):
+    expected = [
+        out_dir / "stgan" / "index.parquet",
+        out_dir / "stylegan2" / f"{params.datasets.stylegan2_name}.zip",
+        out_dir / "gfla" / "fashion-resize-pairs-train.csv",
+    ]
+    if not force and st.matches(key) and all(f.is_file() for f in expected):
         counts = {
             n: json.loads((out_dir / n / "card.json").read_text())["counts"]
             for n in ("stgan", "stylegan2", "gfla")

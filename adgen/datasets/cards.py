@@ -33,4 +33,7 @@ def write_card(
     }
     path = out_dir / "card.json"
     atomic.write_json(path, card)
+    # The same card under data/datasets/cards/<name>.json: DVC metrics may not sit inside an output
+    # directory, so dvc.yaml declares these copies as the metrics.
+    atomic.write_json(out_dir.parent / "cards" / f"{name}.json", card)
     return path
