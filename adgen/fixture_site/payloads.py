@@ -138,18 +138,30 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
 
 @lru_cache(maxsize=4)
 def decompression_bomb_png(side: int = 30000) -> bytes:
-    """A complete, valid 1-bit PNG of side x side black pixels: ~110 KB on the wire, 900 Mpx decoded."""
+    """A complete, valid 1-bit PNG of side x side black pixels: ~110 KB on the wire, 900 Mpx decoded.
+
+    Built in ~0.2 s: a block of identical rows is deflated once, ending in a full flush (byte
+    aligned, fresh dictionary), so the same compressed bytes can simply be repeated.
+    """
     row = b"\0" * (1 + (side + 7) // 8)  # filter byte + packed bits
-    comp = zlib.compressobj(9)
-    parts = []
-    rows_per_chunk = 1000
-    for start in range(0, side, rows_per_chunk):
-        parts.append(comp.compress(row * min(rows_per_chunk, side - start)))
-    parts.append(comp.flush())
+    rows_per_block = 1000
+    blocks, rest = divmod(side, rows_per_block)
+
+    def deflated(data: bytes) -> bytes:
+        comp = zlib.compressobj(9, zlib.DEFLATED, -15)  # raw deflate: no header, no checksum
+        return comp.compress(data) + comp.flush(zlib.Z_FULL_FLUSH)
+
+    block = row * rows_per_block
+    adler = 1
+    for _ in range(blocks):
+        adler = zlib.adler32(block, adler)
+    adler = zlib.adler32(row * rest, adler)
+    final = zlib.compressobj(9, zlib.DEFLATED, -15).flush()  # an empty final block
+    idat = b"\x78\xda" + deflated(block) * blocks + deflated(row * rest) + final + struct.pack(">I", adler)
     ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)  # 1-bit greyscale
     return (
         b"\x89PNG\r\n\x1a\n"
         + _png_chunk(b"IHDR", ihdr)
-        + _png_chunk(b"IDAT", b"".join(parts))
+        + _png_chunk(b"IDAT", idat)
         + _png_chunk(b"IEND", b"")
     )

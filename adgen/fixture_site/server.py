@@ -174,9 +174,12 @@ class FixtureSite:
         return list(range(start, start + int(k)))
 
     def warm(self, workers: int | None = None) -> FixtureSite:
-        """Render every listed photo now (parallel processes), e.g. before timing a crawl."""
-        stored = [c.item.index for c in self.hostile if c.case in ("http_500_retry", "path_traversal")]
-        self.cache.warm(list(range(self.layout.images)) + stored, workers)
+        """Render every photo and hostile payload now (photos in parallel processes), so that the
+        server answers at network speed: call it before timing a crawl."""
+        self.cache.warm(list(range(self.layout.images)) + [c.item.index for c in self.hostile], workers)
+        if self.hostile:
+            self.cache.near_duplicate(NEAR_DUPLICATE_OF_INDEX)
+            payloads.decompression_bomb_png()
         return self
 
     def item(self, index: int) -> Item:
@@ -197,7 +200,8 @@ class FixtureSite:
         with self._lock:
             if self._truth_cache and self._truth_cache[0] == n:
                 return self._truth_cache[1]
-        self.warm()
+        stored = [c.item.index for c in self.hostile if c.case in ("http_500_retry", "path_traversal")]
+        self.cache.warm(list(range(n)) + stored)
         images: dict[str, dict[str, Any]] = {}
         for i in range(n):
             sha, truth = self.cache.meta(i)
