@@ -12,11 +12,13 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from adgen.crawl import journal
 from adgen.crawl.failures import is_transient
+
+if TYPE_CHECKING:  # pandas stays out of the Scrapy subprocess, which only loads `Seen`
+    import pandas as pd
 
 
 @dataclass
@@ -53,6 +55,8 @@ def collect(
     retry_transient_after: timedelta = timedelta(hours=24),
     now: datetime | None = None,
 ) -> Seen:
+    import pandas as pd
+
     seen = Seen()
     cutoff = pd.Timestamp(now or datetime.now(UTC)) - retry_transient_after
     if len(manifest):
@@ -63,7 +67,8 @@ def collect(
         transient = rejects["reason"].astype(str).map(is_transient)
         permanent = rejects[~transient | (pd.to_datetime(rejects["at"], utc=True) > cutoff)]
         seen.image_urls |= _strings(permanent["url"])
-        seen.page_urls |= _strings(permanent["url"])
+        # the failing URL, and the detail page it was found on (that page has been dealt with)
+        seen.page_urls |= _strings(permanent["url"]) | _strings(permanent["page_url"])
     for path in journals:
         for kind, row in journal.read(path):
             if kind == journal.IMAGE:
@@ -73,4 +78,6 @@ def collect(
             else:  # a killed run's failures, however transient, are recent
                 seen.image_urls.add(row["url"])
                 seen.page_urls.add(row["url"])
+                if row.get("page_url"):
+                    seen.page_urls.add(row["page_url"])
     return seen

@@ -134,8 +134,10 @@ def profile_site(base_url: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def fixture_crawl_params(root: Path, base_url: str, **crawl: Any) -> config.Params:
-    """Params that crawl every site of the fixture stock site (the demo preset does the same)."""
+def fixture_crawl_params(
+    root: Path, base_url: str, only: tuple[str, ...] | None = None, **crawl: Any
+) -> config.Params:
+    """Params that crawl every site (or `only` these) of the fixture stock site, like the demo preset."""
     sites = {
         "123rf": {"spider": "123rf"},
         "depositphotos": {"spider": "depositphotos"},
@@ -150,6 +152,8 @@ def fixture_crawl_params(root: Path, base_url: str, **crawl: Any) -> config.Para
             "license": ".license::text",
         },
     }
+    for name, site in sites.items():
+        site["enabled"] = only is None or name in only
     return write_params(root, {"base_url_override": base_url, "sites": sites, **crawl})
 
 

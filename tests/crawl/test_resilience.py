@@ -1,0 +1,131 @@
+"""A crawl survives kill -9, refreshes only what is new, and runs as a DVC stage."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from adgen.crawl.stage import crawl
+from adgen.fixture_site.server import FixtureSite
+from tests.conftest import REPO_ROOT
+from tests.crawl.conftest import fixture_crawl_params, warm
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+SEARCH_PREFIXES = ("/123rf/stock-photo/", "/depositphotos/photos/", "/getty/photos/", "/profile/search")
+
+
+def _manifest(root: Path) -> pd.DataFrame:
+    m = pd.read_parquet(root / "data/raw/manifest.parquet")
+    return m.drop(columns="crawled_at").sort_values("image_id").reset_index(drop=True)
+
+
+def _journal_lines(root: Path) -> int:
+    return sum(len(p.read_bytes().splitlines()) for p in (root / "data/raw/.crawl/journals").glob("*.jsonl"))
+
+
+def _stored_files(root: Path) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in (root / "data/raw/images").rglob("*") if p.is_file()}
+
+
+def test_kill_9_mid_crawl_then_rerun_gives_the_same_manifest_as_an_uninterrupted_crawl(tmp_path):
+    # A generous timeout: the two crawls must not differ by a chance timeout on a busy machine.
+    slow = {"download_timeout": 6.0}
+    with FixtureSite(images=48, seed=11, latency_ms=40) as site:
+        warm(site)
+        whole = tmp_path / "whole"
+        crawl(fixture_crawl_params(whole, site.base_url, **slow))
+
+        killed = tmp_path / "killed"
+        fixture_crawl_params(killed, site.base_url, **slow)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "adgen.cli", "--params", str(killed / "params.yaml"), "crawl"],
+            cwd=killed,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while _journal_lines(killed) < 12 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGKILL)  # the CLI and every Scrapy process, mid-crawl
+        proc.wait()
+        assert _journal_lines(killed) >= 12, "the crawl was killed before it stored anything"
+        assert not (killed / "data/raw/manifest.parquet").exists(), "killed after the merge: not mid-crawl"
+
+        crawl(fixture_crawl_params(killed, site.base_url, **slow))
+
+    a, b = _manifest(whole), _manifest(killed)
+    assert list(a["image_id"]) == list(b["image_id"])
+    assert not b["image_id"].duplicated().any()
+    pd.testing.assert_frame_equal(a, b)
+    assert _stored_files(killed) == set(b.loc[b["duplicate_of"].isna(), "path"])  # no partial or orphan files
+    assert not list((killed / "data/raw").rglob("*.tmp"))
+
+
+def test_refresh_downloads_only_new_images(tmp_path):
+    with FixtureSite(images=100, seed=7) as site:
+        warm(site)
+        params = fixture_crawl_params(tmp_path, site.base_url)
+        first = crawl(params)
+        before = _manifest(tmp_path)
+        full_requests = len(site.requests)
+
+        new = site.add_images(1)  # 1 % more photos
+        truth = warm(site)
+        mark = len(site.requests)
+        again = crawl(params)
+        refresh = [r["path"] for r in site.requests[mark:]]
+
+    new_items = {sha: t for sha, t in truth["images"].items() if t.get("index") in new}
+    assert len(new_items) == 1
+    expected_fetches = {t["image_url"] for t in new_items.values()} | {
+        t["detail_url"] for t in new_items.values()
+    }
+    fetched = [p for p in refresh if p != "/robots.txt" and not p.startswith(SEARCH_PREFIXES)]
+    assert sorted(fetched) == sorted(expected_fetches)  # each new detail page and image once, nothing else
+    after = _manifest(tmp_path)
+    assert again.new_images == 1 and first.new_images == len(before)
+    assert set(after["image_id"]) == set(before["image_id"]) | set(new_items)
+    assert len(refresh) < 0.2 * full_requests
+
+
+def test_dvc_repro_runs_the_crawl_stage_and_a_second_repro_is_a_no_op(tmp_path):
+    stages = yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text())["stages"]
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "DVC_NO_ANALYTICS": "1",
+    }
+    dvc = [sys.executable, "-m", "dvc"]
+    with FixtureSite(images=16, seed=2, hostile=False) as site:
+        warm(site)
+        fixture_crawl_params(tmp_path, site.base_url, only=("profile",))
+        (tmp_path / "dvc.yaml").write_text(
+            yaml.safe_dump({"stages": {"crawl": stages["crawl"]}}, sort_keys=False)
+        )
+        for cmd in (["git", "init", "-q"], [*dvc, "init", "-q"]):
+            subprocess.run(cmd, cwd=tmp_path, env=env, check=True, capture_output=True)
+        first = subprocess.run(
+            [*dvc, "repro", "crawl"], cwd=tmp_path, env=env, capture_output=True, text=True
+        )
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert len(pd.read_parquet(tmp_path / "data/raw/manifest.parquet")) == 4  # profile's share of 16
+        assert (tmp_path / "dvc.lock").is_file()
+        mark = len(site.requests)
+        second = subprocess.run(
+            [*dvc, "repro", "crawl"], cwd=tmp_path, env=env, capture_output=True, text=True
+        )
+        assert second.returncode == 0, second.stdout + second.stderr
+        assert "didn't change" in second.stdout or "up to date" in second.stdout, second.stdout
+        assert len(site.requests) == mark  # nothing crawled again
+    assert shutil.which("git")
