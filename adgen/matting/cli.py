@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from adgen.clikit import CliGroups, params
@@ -14,12 +16,19 @@ def register(groups: CliGroups) -> None:
 def strip_command(
     ctx: typer.Context,
     force: bool = typer.Option(False, "--force", help="re-cut every photo even if nothing changed"),
+    ground_truth: Path | None = typer.Option(
+        None,
+        "--ground-truth",
+        help="fixture site's ground-truth.json: print mask IoU against its exact masks",
+    ),
 ) -> None:
     """Cut kept people and their bags out of their photos (params strip.*) -> data/stripped/."""
     from adgen.matting.strip import strip
 
     p = params(ctx)
     r = strip(p, force=force)
+    if ground_truth is not None:
+        report_fixture_iou(p, ground_truth, r.manifest_path.parent / "fixture_scores.json")
     if r.skipped:
         print(f"strip: up to date ({r.n_input} photos; inputs unchanged), nothing to do")
         return
@@ -32,3 +41,17 @@ def strip_command(
     reasons = pd.read_parquet(r.manifest_path, columns=["reason"])["reason"].value_counts()
     for reason, n in reasons.items():
         print(f"  {reason:<24} {n}")
+
+
+def report_fixture_iou(p, ground_truth: Path, out: Path) -> None:
+    from adgen import atomic
+    from adgen.matting.evaluate import load_ground_truth, score_against_fixture
+
+    truth, seed = load_ground_truth(ground_truth)
+    s = score_against_fixture(p, truth, seed)
+    atomic.write_json(
+        out, {"n": s.n, "person_iou": s.person_iou, "bag_iou": s.bag_iou, "backend": p.strip.backend}
+    )
+    print(
+        f"strip vs fixture truth ({s.n} people): mask IoU person+bag {s.person_iou:.3f}, bag {s.bag_iou:.3f}"
+    )

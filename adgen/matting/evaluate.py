@@ -42,7 +42,9 @@ def alpha_in_frame(rgba_path: Path, crop_box: list[float], width: int, height: i
     return out
 
 
-def score_against_fixture(params: Params, truth_by_id: dict[str, dict], seed: int) -> MaskScores:
+def score_against_fixture(
+    params: Params, truth_by_id: dict[str, dict], seed: int | None = None
+) -> MaskScores:
     """IoU of each kept cut-out whose image is in `truth_by_id` (the site's /ground-truth.json images)."""
     from adgen.fixture_site.synth import photo
 
@@ -53,7 +55,7 @@ def score_against_fixture(params: Params, truth_by_id: dict[str, dict], seed: in
         truth = truth_by_id.get(r["image_id"])
         if truth is None or not truth.get("people"):
             continue
-        rendered = photo(seed, truth["index"])
+        rendered = photo(truth.get("seed", seed) if seed is None else seed, truth["index"])
         h, w = rendered.masks["person/0"].shape
         carried = [j for j, b in enumerate(truth["bags"]) if b.get("carried_by") == 0]
         bag_truth = np.zeros((h, w), bool)
@@ -78,3 +80,18 @@ def score_against_fixture(params: Params, truth_by_id: dict[str, dict], seed: in
         float(per["bag_iou"].mean()) if per["bag_iou"].notna().any() else float("nan"),
         per,
     )
+
+
+def load_ground_truth(path: Path) -> tuple[dict[str, dict], int | None]:
+    """The fixture site's /ground-truth.json -> ({image_id: truth}, seed)."""
+    import json
+
+    from adgen.errors import UserError
+
+    try:
+        data = json.loads(Path(path).read_text())
+        return data["images"], data.get("seed")
+    except (OSError, ValueError, KeyError):
+        raise UserError(
+            f"{path}: not the fixture site's ground-truth.json (need an 'images' mapping)"
+        ) from None

@@ -174,6 +174,10 @@ def strip(params: Params, force: bool = False) -> StripResult:
     if df.empty:
         df = pd.DataFrame(columns=["image_id", "input_key", "keep", "reason", *OUTPUT_COLUMNS])
     manifest.write(df, out_path)
+    if len(df):
+        from adgen.matting.contact_sheet import write_contact_sheet
+
+        write_contact_sheet(df, params.root, out_dir / "contact_sheet.png")
     st.write(key)
     n_kept = int(df["keep"].fillna(False).astype(bool).sum()) if len(df) else 0
     return StripResult(out_path, len(df), n_kept, len(df) - n_kept, reused, skipped=False)

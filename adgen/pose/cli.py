@@ -18,11 +18,15 @@ def register(groups: CliGroups) -> None:
 def pose_command(
     ctx: typer.Context,
     force: bool = typer.Option(False, "--force", help="estimate every image again"),
+    ground_truth: Path | None = typer.Option(
+        None, "--ground-truth", help="fixture site's ground-truth.json: print keypoint error against it"
+    ),
 ) -> None:
     """Estimate 18 OpenPose keypoints for kept people and DeepFashion images -> data/pose/keypoints.parquet."""
     from adgen.pose.stage import estimate_poses
 
-    r = estimate_poses(params(ctx), force=force)
+    p = params(ctx)
+    r = estimate_poses(p, force=force)
     if r.skipped:
         print(
             f"pose: up to date ({r.n_kept} kept people, {r.n_deepfashion} DeepFashion images), nothing to do"
@@ -32,6 +36,8 @@ def pose_command(
             f"pose: {r.n_estimated} images estimated ({r.n_kept} kept people, "
             f"{r.n_deepfashion} DeepFashion images) -> {r.table_path}"
         )
+    if ground_truth is not None:
+        report_fixture_error(p, ground_truth, r.table_path.parent / "fixture_scores.json")
 
 
 def fixture_pose_command(
@@ -42,3 +48,25 @@ def fixture_pose_command(
 
     build_fixture_pose_model(out_dir)
     print(f"FIXTURE pose SavedModel (MoveNet signature) written to {out_dir} (set pose.model to it)")
+
+
+def report_fixture_error(p, ground_truth: Path, out: Path) -> None:
+    from adgen import atomic
+    from adgen.matting.evaluate import load_ground_truth
+    from adgen.pose.evaluate import score_against_fixture
+
+    truth, _ = load_ground_truth(ground_truth)
+    k = score_against_fixture(p, truth)
+    atomic.write_json(
+        out,
+        {
+            "n_images": k.n_images,
+            "mean_error_px": k.mean_error_px,
+            "mean_error_rel": k.mean_error_rel,
+            "recall": k.recall,
+        },
+    )
+    print(
+        f"pose vs fixture truth ({k.n_images} people): mean keypoint error {k.mean_error_px:.2f} px "
+        f"({k.mean_error_rel:.2%} of height), recall {k.recall:.3f}"
+    )

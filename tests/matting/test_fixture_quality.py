@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import cv2
@@ -66,3 +67,17 @@ def test_fixture_photos_meet_the_mask_iou_and_keypoint_goals(tmp_path: Path, fix
     estimate_poses(p)
     kp = score_keypoints(p, truth)
     assert kp.n_images == 6 and kp.recall >= 0.95 and kp.mean_error_rel < 0.01, kp
+
+    # What `adgen strip/pose --ground-truth` print and save for the demo.
+    from adgen.matting.cli import report_fixture_iou
+    from adgen.pose.cli import report_fixture_error
+
+    gt = tmp_path / "ground-truth.json"
+    gt.write_text(json.dumps({"seed": seed, "images": truth}))
+    report_fixture_iou(p, gt, tmp_path / "strip_scores.json")
+    report_fixture_error(p, gt, tmp_path / "pose_scores.json")
+    assert json.loads((tmp_path / "strip_scores.json").read_text())["person_iou"] == pytest.approx(
+        detector.person_iou
+    )
+    assert json.loads((tmp_path / "pose_scores.json").read_text())["recall"] == pytest.approx(kp.recall)
+    assert (tmp_path / "data/stripped/contact_sheet.png").is_file()
