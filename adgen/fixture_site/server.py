@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -52,6 +53,15 @@ class _Reply:
     ctype: str = "text/html; charset=utf-8"
     headers: tuple[tuple[str, str], ...] = ()
     delay: float = 0.0
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):  # a client hung up (timeouts, size caps)
+            return
+        super().handle_error(request, client_address)
 
 
 def _path_only(url: str) -> str:
@@ -92,7 +102,7 @@ class FixtureSite:
         self._log: list[dict[str, Any]] = []
         self._hits: dict[str, int] = {}
         self._host, self._port = host, int(port)
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._truth_cache: tuple[int, dict[str, Any]] | None = None
         for i in range(self.layout.images):
@@ -104,8 +114,7 @@ class FixtureSite:
 
     def start(self) -> FixtureSite:
         handler = type("Handler", (_Handler,), {"site": self})
-        self._server = ThreadingHTTPServer((self._host, self._port), handler)
-        self._server.daemon_threads = True
+        self._server = _Server((self._host, self._port), handler)
         self._port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, name="fixture-site", daemon=True)
         self._thread.start()
