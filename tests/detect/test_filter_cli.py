@@ -72,6 +72,7 @@ def test_a_local_model_dir_without_a_savedmodel_is_one_line(make_project, tmp_pa
     assert "detect.model" in line and "nothing-here" in line
 
 
+@pytest.mark.slow
 def test_fixture_detector_command_builds_a_model_the_filter_uses(make_project, tmp_path: Path) -> None:
     model = tmp_path / "fixture-detector"
     code, out, err = finish(adgen("fixture-models", "detector", str(model), cwd=tmp_path))

@@ -272,3 +272,10 @@ def test_a_rerun_after_dvc_cleared_the_metrics_reuses_the_persisted_decisions(te
     again = run_filter(params)
     assert again.processed == 0 and again.merged and again.stats["total"] == 10
     assert (ten_photos.root / "data/filtered/contact_sheet.html").is_file()
+
+
+def test_an_empty_crawl_gives_an_empty_filtered_manifest(project: Project) -> None:
+    result = run_filter(project.write())
+    assert result.merged and result.stats["total"] == 0 and result.stats["kept"] == 0
+    df = project.filtered()
+    assert len(df) == 0 and {"keep", "reason", "person_box", "bag_mask_path"} <= set(df.columns)
