@@ -27,6 +27,8 @@ UNSUPPORTED_FORMAT = "unsupported_format"
 # Magic numbers of the formats we keep: a body that matches none is not what its header claims.
 _SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"RIFF")
 
+_ORIENTATION = 0x0112  # the EXIF tag
+
 _FORMAT_EXT = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 
 
@@ -88,11 +90,12 @@ def vet(body: bytes, content_type: str | None, limits: Limits) -> Photo | Refusa
         return Refusal(NOT_AN_IMAGE, str(exc)[:200])
     if fmt not in _FORMAT_EXT:
         return Refusal(UNSUPPORTED_FORMAT, f"format {fmt or 'unknown'}")
-    upright = ImageOps.exif_transpose(img)
-    width, height = upright.size
+    orientation = img.getexif().get(_ORIENTATION, 1)
+    width, height = (h, w) if orientation in (5, 6, 7, 8) else (w, h)  # 5-8: stored rotated by 90°
     if width < limits.min_width or height < limits.min_height:
         return Refusal(TOO_SMALL, f"{width}x{height} < {limits.min_width}x{limits.min_height}")
-    phash = str(imagehash.phash(upright.convert("RGB")))
+    upright = ImageOps.exif_transpose(img) if orientation != 1 else img
+    phash = str(imagehash.phash(upright))
     return Photo(width, height, fmt, _FORMAT_EXT[fmt], phash)
 
 
