@@ -66,6 +66,14 @@ def _files(ctx: Context, df: pd.DataFrame, column: str) -> list[Path]:
     return [ctx.path(p) for p in df[column].dropna().astype(str) if p]
 
 
+def _cards(ctx: Context) -> list[tuple[str, Path]]:
+    """Dataset cards: `datasets/cards/<name>.json` (or `datasets/<name>/card.json`)."""
+    root = ctx.path(ctx.params.paths.datasets)
+    found = {p.parent.name: p for p in sorted(root.glob("*/card.json"))}
+    found.update({p.stem: p for p in sorted(root.glob("cards/*.json"))})
+    return sorted(found.items())
+
+
 # -- counts per stage --------------------------------------------------------------------------------
 def stage_counts(ctx: Context) -> Section | None:
     p = ctx.params.paths
@@ -94,11 +102,14 @@ def stage_counts(ctx: Context) -> Section | None:
     if pose is not None:
         detail = ", ".join(f"{k}: {v}" for k, v in _counts(pose["source"])) if "source" in pose else ""
         rows.append(("pose: people with keypoints", len(pose), detail))
-    for card_path in sorted(ctx.path(p.datasets).glob("*/card.json")):
+    for name, card_path in _cards(ctx):
         card = _json(card_path) or {}
-        flat = {k: v for k, v in card.items() if isinstance(v, int | float | str) and not isinstance(v, bool)}
-        shown = ", ".join(f"{k}: {v}" for k, v in list(flat.items())[:8])
-        rows.append((f"dataset {card_path.parent.name}", card.get("count", card.get("images", "")), shown))
+        counts = card.get("counts") if isinstance(card.get("counts"), dict) else {}
+        shown = ", ".join(f"{k}: {v}" for k, v in counts.items())
+        if isinstance(card.get("sources"), dict):
+            shown += "; sources " + ", ".join(f"{k}: {v}" for k, v in card["sources"].items())
+        total = sum(v for v in counts.values() if isinstance(v, int))
+        rows.append((f"dataset {name}", total, shown))
     if not rows:
         return None
     return Section("counts", "Counts per stage").add(html.table(rows, ["stage", "count", "detail"]))
