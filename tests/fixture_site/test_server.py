@@ -409,11 +409,12 @@ def test_latency_applies_per_request_and_requests_overlap():
         assert time.monotonic() - started < 8 * 0.4 * 0.6  # sequential would take 3.2 s
 
 
-def test_cli_serves_until_stopped(tmp_path: Path, port: int, repo_root: Path):
+def test_cli_serves_with_params_until_stopped(tmp_path: Path, port: int):
+    (tmp_path / "params.yaml").write_text("fixture_site:\n  images: 40\n  seed: 9\n")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "adgen.cli", "fixture-site", "serve", "--port", str(port), "--images", "4"],
-        cwd=repo_root,
+        cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -429,7 +430,9 @@ def test_cli_serves_until_stopped(tmp_path: Path, port: int, repo_root: Path):
                 assert proc.poll() is None, proc.stdout.read()
                 assert time.monotonic() < deadline, "fixture site did not start"
                 time.sleep(0.2)
-        assert len([t for t in r.json()["images"].values() if t["hostile"] is None]) == 4
+        truth = r.json()
+        assert truth["seed"] == 9  # from the params file
+        assert len([t for t in truth["images"].values() if t["hostile"] is None]) == 4  # the flag wins
     finally:
         proc.terminate()
         proc.wait(timeout=20)
@@ -444,3 +447,11 @@ def test_cli_rejects_a_negative_port_in_one_line(repo_root: Path):
         timeout=120,
     )
     assert r.returncode == 2 and r.stderr.strip() == "adgen: error: --port -1: must be >= 0"
+
+
+def test_a_misspelt_fixture_site_param_fails_in_one_line_naming_it():
+    from adgen import config
+    from adgen.errors import UserError
+
+    with pytest.raises(UserError, match=r"fixture_site\.imags: unknown key"):
+        config.from_dict({"fixture_site": {"imags": 3}})
