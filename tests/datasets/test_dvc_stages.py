@@ -1,0 +1,59 @@
+"""The strip, pose and build_datasets blocks of the repository's dvc.yaml run under a real `dvc repro`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.matting.scenes import draw_person, write_filtered_project
+
+
+@pytest.mark.slow
+def test_dvc_repro_runs_the_prepare_stages_then_skips_them(
+    tmp_path: Path, repo_root: Path, fixture_pose_dir: Path
+) -> None:
+    if shutil.which("git") is None:
+        pytest.skip("git not installed")
+    stages = yaml.safe_load((repo_root / "dvc.yaml").read_text())["stages"]
+    mine = {k: stages[k] for k in ("strip", "pose", "build_datasets")}
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump({"stages": mine}, sort_keys=False))
+    (tmp_path / "params.yaml").write_text(
+        yaml.safe_dump(
+            {
+                # DVC needs every param key a stage names to be present in the file.
+                "strip": {"refine_detector_masks": False, "include_no_bag": True},
+                "pose": {"model": str(fixture_pose_dir)},
+                "datasets": {"deepfashion": None, "stylegan2_resolution": 32, "stgan_sizes": [64]},
+            }
+        )  # fmt: skip
+    )
+    for code_dir in ("adgen/matting", "adgen/pose", "adgen/datasets", "adgen/bags"):
+        shutil.copytree(
+            repo_root / code_dir, tmp_path / code_dir, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    write_filtered_project(tmp_path, [draw_person(seed=1), draw_person(seed=2, bag=None)])
+    (tmp_path / "data/filtered/masks").mkdir(exist_ok=True)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "DVC_NO_ANALYTICS": "1", "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}  # fmt: skip
+
+    def run(*cmd: str) -> str:
+        out = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert out.returncode == 0, out.stdout + out.stderr
+        return out.stdout
+
+    run("git", "init", "-q")
+    run(sys.executable, "-m", "dvc", "init", "-q")
+    first = run(sys.executable, "-m", "dvc", "repro")
+    assert "adgen strip" in first and "adgen pose" in first and "adgen build-datasets" in first
+    assert (tmp_path / "data/datasets/stylegan2/people-bags.zip").is_file()
+    metrics = run(sys.executable, "-m", "dvc", "metrics", "show", "--json")
+    assert "data/datasets/cards/stgan.json" in metrics and "real_64" in metrics
+    second = run(sys.executable, "-m", "dvc", "repro")
+    assert "adgen strip" not in second and "didn't change" in second
