@@ -47,7 +47,8 @@ def stripped_manifest_path(params: Params) -> Path:
     return params.path(params.paths.stripped) / "manifest.parquet"
 
 
-def _box(value: object) -> list[float] | None:
+def box_or_none(value: object) -> list[float] | None:
+    """A manifest box cell (list, numpy array, None or NaN) -> [x0, y0, x1, y1] or None."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return None
     arr = [float(v) for v in value]  # list or numpy array from parquet
@@ -60,12 +61,12 @@ def rows_to_strip(filtered: pd.DataFrame, include_no_bag: bool) -> pd.DataFrame:
     if include_no_bag and "reason" in filtered:
         keep = keep | (filtered["reason"] == "no_bag")
     rows = filtered[keep]
-    return rows[rows["person_box"].map(lambda b: _box(b) is not None)]
+    return rows[rows["person_box"].map(lambda b: box_or_none(b) is not None)]
 
 
 def _input_key(row: dict, params_json: str) -> str:
     fields = [row.get(k) for k in ("image_id", "path", "person_mask_path", "bag_mask_path")]
-    fields += [_box(row.get("person_box")), _box(row.get("bag_box")), params_json]
+    fields += [box_or_none(row.get("person_box")), box_or_none(row.get("bag_box")), params_json]
     return hashlib.sha256(json.dumps(fields, default=str).encode()).hexdigest()[:32]
 
 
@@ -76,8 +77,8 @@ def strip_one(row: dict, params: Params, store: ImageStore) -> dict:
     image = load_photo(root / str(row["path"]))
     rgb = np.asarray(image)
     h, w = rgb.shape[:2]
-    person_px = box_to_pixels(_box(row["person_box"]), w, h)
-    bag_box = _box(row.get("bag_box"))
+    person_px = box_to_pixels(box_or_none(row["person_box"]), w, h)
+    bag_box = box_or_none(row.get("bag_box"))
     has_bag = bag_box is not None and bool(row.get("keep"))
     bag_px = box_to_pixels(bag_box, w, h) if has_bag else None
     masks = masks_for(rgb, row, person_px, bag_px, sp, root)
@@ -128,8 +129,8 @@ def strip(params: Params, force: bool = False) -> StripResult:
     st = stamp.Stamp(out_dir / ".stamp")
     key = stamp.fingerprint(json.loads(params_json), [filtered_path])
     if not force and st.matches(key) and out_path.is_file():
-        n = len(pd.read_parquet(out_path, columns=["keep"]))
-        return StripResult(out_path, n, -1, -1, n, skipped=True)
+        keep = pd.read_parquet(out_path, columns=["keep"])["keep"].fillna(False).astype(bool)
+        return StripResult(out_path, len(keep), int(keep.sum()), int((~keep).sum()), len(keep), skipped=True)
     if params.strip.backend == "rembg":
         from adgen.matting.rembg_backend import require_model
 
@@ -159,8 +160,8 @@ def strip(params: Params, force: bool = False) -> StripResult:
         new.update({c: row.get(c) for c in CARRIED_COLUMNS if c in row})
         new.update(
             {
-                "person_box": _box(row.get("person_box")),
-                "bag_box": _box(row.get("bag_box")),
+                "person_box": box_or_none(row.get("person_box")),
+                "bag_box": box_or_none(row.get("bag_box")),
                 "bag_class": row.get("bag_class"),
             }
         )

@@ -81,12 +81,12 @@ def pose_jobs(params: Params) -> list[PoseJob]:
     jobs: list[PoseJob] = []
     filtered_path = params.path(params.paths.filtered) / "manifest.parquet"
     if filtered_path.is_file():
-        from adgen.matting.strip import _box, rows_to_strip
+        from adgen.matting.strip import box_or_none, rows_to_strip
 
         df = pd.read_parquet(filtered_path)
         for row in rows_to_strip(df, params.strip.include_no_bag).to_dict("records"):
             p = params.root / str(row["path"])
-            jobs.append(PoseJob(row["image_id"], "kept", p, str(row["path"]), _box(row["person_box"])))
+            jobs.append(PoseJob(row["image_id"], "kept", p, str(row["path"]), box_or_none(row["person_box"])))
     if params.datasets.deepfashion is not None and params.pose.deepfashion:
         from adgen.datasets.deepfashion import DeepFashionInShop
 
