@@ -38,12 +38,23 @@ def alexnet_features() -> nn.Sequential:
     )  # fmt: skip
 
 
+class NetLinLayer(nn.Module):
+    """One linear head (the lpips package's name and layout: model = [Dropout, 1x1 conv, no bias])."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.model = nn.Sequential(nn.Dropout(), nn.Conv2d(channels, 1, 1, bias=False))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+
 class Lpips(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.features = alexnet_features()
         for i, c in enumerate(CHANNELS):
-            setattr(self, f"lin{i}", nn.Sequential(nn.Dropout(), nn.Conv2d(c, 1, 1, bias=False)))
+            setattr(self, f"lin{i}", NetLinLayer(c))
         self.requires_grad_(False)
         self.eval()
 

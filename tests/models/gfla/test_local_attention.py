@@ -13,8 +13,6 @@ from adgen.models.gfla.flow_ops import (
 )
 from adgen.models.gfla.local_attention import (
     ExtractorAttn,
-    attend,
-    naive_attend,
     naive_local_attention,
     naive_sample_blocks,
     neighbourhood_blocks,
@@ -63,14 +61,6 @@ def test_target_neighbourhoods_are_patches_at_zero_flow():
         torch.testing.assert_close(neighbourhood_blocks(x, k), sample_blocks(x, torch.zeros(2, 2, 5, 7), k))
 
 
-def test_attention_average_matches_the_naive_loops():
-    torch.manual_seed(1)
-    k = 3
-    weights = torch.softmax(torch.randn(2, k * k, 4, 3), dim=1)
-    blocks = torch.randn(2, 5, 4 * k, 3 * k)
-    torch.testing.assert_close(attend(weights, blocks, k), naive_attend(weights, blocks, k))
-
-
 @pytest.mark.parametrize("k", [3, 5])
 def test_local_attention_block_matches_the_naive_reference_values_and_gradients(k):
     torch.manual_seed(2)
@@ -93,6 +83,11 @@ def test_local_attention_block_matches_the_naive_reference_values_and_gradients(
 
     assert out.shape == (1, 4, 4, 5)
     torch.testing.assert_close(out, ref, atol=1e-10, rtol=1e-9)
+    with torch.no_grad():  # the weights equal the official layer run on the official block layout
+        blocks = torch.cat(
+            (naive_sample_blocks(tgt, torch.zeros_like(flow), k), naive_sample_blocks(src, flow, k)), 1
+        )
+        torch.testing.assert_close(block.attention_weights(src, tgt, flow), block.fully_connect_layer(blocks))
     for a, b in zip(fast, slow, strict=True):
         torch.testing.assert_close(a, b, atol=1e-9, rtol=1e-8)
 
