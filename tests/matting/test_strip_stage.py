@@ -168,3 +168,30 @@ def test_strip_cli_prints_counts_and_missing_filter_output_is_one_line(tmp_path:
     assert "1 of 1 photos cut out" in out.stdout
     out = subprocess.run(run, capture_output=True, text=True)
     assert "up to date" in out.stdout
+
+
+@pytest.mark.parametrize("kind", ["cmyk", "gray", "exif_rotated"])
+def test_cmyk_grayscale_and_exif_rotated_photos_are_cut_in_the_upright_frame(
+    tmp_path: Path, kind: str
+) -> None:
+    """Boxes and masks are relative to the EXIF-upright image; the cut-out must line up with them."""
+    scene = draw_person(seed=4, w=160, h=240)
+    df = write_filtered_project(tmp_path, [scene])
+    path = tmp_path / df["path"][0]
+    if kind == "cmyk":
+        scene.image.convert("CMYK").save(path, "JPEG", quality=98)
+    elif kind == "gray":
+        scene.image.convert("L").save(path, "JPEG", quality=98)
+    else:
+        exif = Image.Exif()
+        exif[0x0112] = 8  # "rotate 270 CW to view": stored turned by +90
+        scene.image.transpose(Image.ROTATE_270).save(path, "JPEG", quality=98, exif=exif)
+    strip(_params(tmp_path))
+    row = _rows(tmp_path).iloc[0]
+    assert row["keep"] and (row["width"], row["height"]) == (160, 240)
+    person = alpha_in_frame(tmp_path / row["person_rgba_path"], list(row["crop_box"]), 160, 240)
+    np.testing.assert_array_equal(person >= 0.5, scene.person | scene.bag)
+    rgb = np.asarray(Image.open(tmp_path / row["person_rgba_path"]).convert("RGB")).astype(int)
+    a = np.asarray(Image.open(tmp_path / row["person_rgba_path"]))[..., 3]
+    if kind != "gray":  # the person's red survives the colour-space conversion
+        assert rgb[a > 0][:, 0].mean() > 180
