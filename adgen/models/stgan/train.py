@@ -162,9 +162,10 @@ class StganTrainer:
             out_real = self.disc(real).float().mean()
             out_fake = self.disc(fake).float().mean()
             out_mixed = self.disc(mixed).float()
-        # tf.gradients(D(x_hat), x_hat): the gradient of the score map's sum; unscale under fp16.
-        (grad,) = torch.autograd.grad(self.scaler.scale(out_mixed.sum()), mixed, create_graph=True)
-        grad = grad.float() / self.scaler.get_scale()
+        # tf.gradients(D(x_hat), x_hat): the gradient of the score map's sum. It is left unscaled even
+        # under fp16: the penalty holds its norm near 1, and scaling it by 2^16 overflows fp16.
+        (grad,) = torch.autograd.grad(out_mixed.sum(), mixed, create_graph=True)
+        grad = grad.float()
         norm = torch.sqrt((grad**2 + 1e-8).sum(dim=(1, 2, 3)))
         penalty = ((norm - 1.0) ** 2).mean()
         loss = out_fake - out_real + p.gp_lambda * penalty
@@ -400,9 +401,11 @@ def train(
                     log.info(f"it {trainer.iteration}/{total} phase {phase} {shown} ({now - tick:.1f}s)")
                     tick = now
                     if not all(math.isfinite(v) for v in stats.values()):
-                        raise FloatingPointError(
-                            f"non-finite losses at iteration {trainer.iteration}: {stats}"
-                        )
+                        if not trainer.scaler.is_enabled():
+                            raise FloatingPointError(
+                                f"non-finite losses at iteration {trainer.iteration}: {stats}"
+                            )
+                        log.info("fp16 overflow: the grad scaler skipped this step and lowered its scale")
                 if done:
                     errors = trainer.placement_errors(phase)
                     if errors is not None and rt.is_main:

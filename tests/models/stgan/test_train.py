@@ -140,8 +140,8 @@ def _wait_for(path_glob: str, root: Path, proc: subprocess.Popen, timeout: float
 
 @pytest.mark.slow
 def test_run_killed_with_sigkill_resumes_to_the_same_losses(tmp_path) -> None:
-    schedule = {"iters_d_only": 10, "iters_per_warp": 15, "warps": 2, "log_every": 1,
-                "checkpoint_every": 5, "sample_every": 100}  # fmt: skip
+    schedule = {"iters_d_only": 6, "iters_per_warp": 10, "warps": 2, "log_every": 1,
+                "checkpoint_every": 4, "sample_every": 100}  # fmt: skip
     params_path = make_project(tmp_path, **schedule)
     reference, killed = tmp_path / "reference", tmp_path / "killed"
 
@@ -152,7 +152,7 @@ def test_run_killed_with_sigkill_resumes_to_the_same_losses(tmp_path) -> None:
     )  # fmt: skip
     try:
         # Past the D-only phase, mid-way through warp 1: history ring and Adam states are live.
-        _wait_for("checkpoint-000000015.pt", killed, proc, timeout=240)
+        _wait_for("checkpoint-000000012.pt", killed, proc, timeout=240)
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.kill()
@@ -167,7 +167,7 @@ def test_run_killed_with_sigkill_resumes_to_the_same_losses(tmp_path) -> None:
     assert uninterrupted.returncode == 0, uninterrupted.stderr
 
     ref, got = _stats(reference), _stats(killed)
-    assert len(ref) == 40 + 3  # one record per iteration + one placement record per phase
+    assert len(ref) == 26 + 3  # one record per iteration + one placement record per phase
     assert got == ref
     a = torch.load(reference / "warp-2.pt", weights_only=False)
     b = torch.load(killed / "warp-2.pt", weights_only=False)
