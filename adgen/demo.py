@@ -30,6 +30,9 @@ FIXTURE_MODELS = (("filter", "detector", "data/fixtures/detector"), ("pose", "po
 # GFLA's perceptual losses need ImageNet VGG19 weights, which can't be downloaded here: the demo writes a
 # FIXTURE file with torchvision's key names and random weights (the losses run; they mean nothing).
 FIXTURE_VGG19 = "data/fixtures/vgg19-FIXTURE-random.pth"
+# GFLA pairs need one person in several poses: a FIXTURE DeepFashion In-shop folder of the fixture
+# site's people (adgen.orchestrate.fixture_deepfashion).
+FIXTURE_DEEPFASHION = "data/fixtures/deepfashion"
 
 
 def default_workspace(repo: Path = REPO) -> Path:
@@ -104,6 +107,11 @@ def build_fixture_models(ws: Path, stages: list[str], cache: Path | None = None)
         commands.run(commands.adgen("fixture-models", kind, out), cwd=ws, on_line=print)
         if cached is not None:
             shutil.copytree(ws / out, cached, dirs_exist_ok=True)
+    if "build_datasets" in stages and not (ws / FIXTURE_DEEPFASHION / "img").exists():
+        from adgen.orchestrate.fixture_deepfashion import build_fixture_deepfashion
+
+        n = build_fixture_deepfashion(ws / FIXTURE_DEEPFASHION)
+        say(f"FIXTURE DeepFashion folder: {n} people in {FIXTURE_DEEPFASHION} (GFLA pairs)")
     if "train_gfla" in stages and not (ws / FIXTURE_VGG19).exists():
         cached = cache / "vgg19.pth" if cache is not None else None
         if cached is None or not cached.exists():
