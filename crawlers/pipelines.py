@@ -15,6 +15,8 @@ from pathlib import Path
 
 from scrapy import Request
 from scrapy.exceptions import DropItem
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.threads import deferToThread
 
 from adgen.crawl import journal, vetting
 from adgen.crawl.failures import classify_failure
@@ -67,7 +69,8 @@ class ImageStorePipeline:
         if response.status != 200:
             self._reject(item["site"], url, f"http_{response.status}", None, item.get("page_url"))
             return item
-        self._keep(item, response)
+        # Decode, hash and the fsynced writes run in a worker thread: the reactor keeps downloading.
+        await maybe_deferred_to_future(deferToThread(self._keep, item, response))
         return item
 
     def _keep(self, item: ImageLead, response) -> None:
@@ -82,7 +85,9 @@ class ImageStorePipeline:
         image_id = sha256_hex(body)
         path = self.store.path_for(image_id, verdict.ext)
         if image_id not in self.known_ids:  # a known photo's file is in place (or was a near duplicate)
-            path = self.store.put(body, verdict.ext).path
+            path = self.store.put(
+                body, verdict.ext
+            ).path  # atomic, so threads storing the same bytes are fine
         self.journal.append(
             journal.IMAGE,
             {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,11 +26,13 @@ class Journal:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._lock = threading.Lock()  # the pipeline appends from worker threads
 
     def append(self, kind: str, row: dict[str, Any]) -> None:
         line = json.dumps({"kind": kind, "row": row}, sort_keys=True, default=str) + "\n"
-        os.write(self._fd, line.encode("utf-8"))
-        os.fsync(self._fd)
+        with self._lock:
+            os.write(self._fd, line.encode("utf-8"))
+            os.fsync(self._fd)
 
     def close(self) -> None:
         if self._fd >= 0:
