@@ -129,3 +129,39 @@ def test_dvc_repro_runs_the_crawl_stage_and_a_second_repro_is_a_no_op(tmp_path):
         assert "didn't change" in second.stdout or "up to date" in second.stdout, second.stdout
         assert len(site.requests) == mark  # nothing crawled again
     assert shutil.which("git")
+
+
+def test_ctrl_c_stops_gracefully_keeps_what_was_stored_and_the_next_run_resumes(tmp_path):
+    with FixtureSite(images=160, seed=4, latency_ms=60, hostile=False) as site:
+        truth = warm(site)
+        opts = {"concurrent_requests_per_domain": 2}
+        fixture_crawl_params(tmp_path, site.base_url, only=("profile",), **opts)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "adgen.cli", "--params", str(tmp_path / "params.yaml"), "crawl"],
+            cwd=tmp_path,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 60
+        while _journal_lines(tmp_path) < 8 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        interrupted = _manifest(tmp_path)  # merged on the way out
+        assert 8 <= len(interrupted) < 40
+        jobdir = tmp_path / "data/raw/.crawl/jobs/profile"
+        assert (jobdir / "closed-reason").read_text().strip() == "shutdown"
+        assert (jobdir / "requests.queue").is_dir()  # the pending requests, for the next run
+
+        summary = crawl(fixture_crawl_params(tmp_path, site.base_url, only=("profile",), **opts))
+
+    final = _manifest(tmp_path)
+    listed = {sha for sha, t in truth["images"].items() if t["site"] == "profile"}
+    assert set(final["image_id"]) == listed and not final["image_id"].duplicated().any()
+    assert summary.new_images == len(listed) - len(interrupted)
+    assert not jobdir.exists()  # finished: the next crawl starts afresh
+    assert (
+        "Resuming crawl" in (tmp_path / "data/raw/.crawl/profile.log").read_text()
+    )  # Scrapy's JOBDIR resume
