@@ -77,3 +77,16 @@ def test_exif_orientation_decides_width_and_height():
     img.save(buf, "JPEG", exif=exif.tobytes())
     got = vetting.vet(buf.getvalue(), "image/jpeg", LIMITS)
     assert (got.width, got.height) == (200, 160)
+
+
+def test_perceptual_hash_is_imagehash_phash_bit_for_bit():
+    import imagehash
+
+    from adgen.fixture_site import synth
+
+    for i in range(24):
+        img = synth.photo(0, i).image
+        assert vetting.perceptual_hash(img) == str(imagehash.phash(img))
+    for i in range(12):
+        img = Image.open(io.BytesIO(photo(i)))
+        assert vetting.perceptual_hash(img) == str(imagehash.phash(img))
