@@ -119,10 +119,12 @@ class StyleGAN2Trainer:
         self.rounds = params.batch // (self.batch_gpu * runtime.world_size)
         self.step_idx = 0
         self.nimg = 0
+        self.phase_seconds: dict[str, float] = {}  # wall time of each phase in the last step
 
     # --- one phase: zero, accumulate rounds, all-reduce, step -----------------------------------
     def _phase(
         self,
+        name: str,
         module: torch.nn.Module,
         opt: torch.optim.Optimizer,
         scaler: torch.amp.GradScaler,
@@ -130,6 +132,7 @@ class StyleGAN2Trainer:
         gain: float,
         amp: bool,
     ) -> None:
+        start = time.perf_counter()
         module.requires_grad_(True)
         opt.zero_grad(set_to_none=True)
         for r in range(self.rounds):
@@ -141,12 +144,14 @@ class StyleGAN2Trainer:
             flat = torch.cat([p.grad.flatten() for p in params])
             torch_dist.all_reduce(flat)
             flat /= self.rt.world_size
-            torch.nan_to_num(flat, nan=0, posinf=1e5, neginf=-1e5, out=flat)
+            if not scaler.is_enabled():  # with fp16 the scaler must still see the infs
+                torch.nan_to_num(flat, nan=0, posinf=1e5, neginf=-1e5, out=flat)
             for p, g in zip(params, flat.split([p.numel() for p in params]), strict=True):
                 p.grad.copy_(g.view_as(p))
         scaler.step(opt)
         scaler.update()
         module.requires_grad_(False)
+        self.phase_seconds[name] = time.perf_counter() - start
 
     def _chunk(self, x: torch.Tensor, r: int) -> torch.Tensor:
         return x[r * self.batch_gpu : (r + 1) * self.batch_gpu]
@@ -159,6 +164,7 @@ class StyleGAN2Trainer:
         z_dim = p.z_dim
         zs = {k: torch.randn(n, z_dim, device=dev) for k in ("Gmain", "Greg", "Dmain")}
         out: dict[str, float] = {}
+        self.phase_seconds = {}
         self.G.requires_grad_(False)
         self.D.requires_grad_(False)
 
@@ -172,7 +178,7 @@ class StyleGAN2Trainer:
             track("loss/G", loss)
             return loss
 
-        self._phase(self.G, self.opt_G, self.scaler_G, g_main, 1.0, amp=True)
+        self._phase("G_main", self.G, self.opt_G, self.scaler_G, g_main, 1.0, amp=True)
 
         if self.step_idx % p.pl_interval == 0 and p.pl_weight > 0:
 
@@ -181,7 +187,7 @@ class StyleGAN2Trainer:
                 track("loss/pl", loss)
                 return loss
 
-            self._phase(self.G, self.opt_G, self.scaler_G, g_reg, p.pl_interval, amp=False)
+            self._phase("G_pl", self.G, self.opt_G, self.scaler_G, g_reg, p.pl_interval, amp=False)
 
         def d_main(r: int) -> torch.Tensor:
             fake_loss, real_loss, real_logits = self.loss.discriminator_main(
@@ -193,7 +199,7 @@ class StyleGAN2Trainer:
             track("loss/D_real", real_loss)
             return fake_loss + real_loss
 
-        self._phase(self.D, self.opt_D, self.scaler_D, d_main, 1.0, amp=True)
+        self._phase("D_main", self.D, self.opt_D, self.scaler_D, d_main, 1.0, amp=True)
 
         if self.step_idx % p.r1_interval == 0 and p.gamma > 0:
 
@@ -202,7 +208,7 @@ class StyleGAN2Trainer:
                 track("loss/r1", loss)
                 return loss
 
-            self._phase(self.D, self.opt_D, self.scaler_D, d_reg, p.r1_interval, amp=False)
+            self._phase("D_r1", self.D, self.opt_D, self.scaler_D, d_reg, p.r1_interval, amp=False)
 
         # G_ema follows G (half-life ema_nimg, ramped up early in training)
         ema_nimg = p.ema_nimg

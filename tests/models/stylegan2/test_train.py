@@ -151,3 +151,29 @@ def test_dry_run_prints_the_resolved_config_and_parameter_counts(tiny_zip, tmp_p
     assert info["G_params"] == 29_328_669 and info["D_params"] == 28_389_121
     assert info["params"]["preset"] == "paper" and info["params"]["mapping_layers"] == 8
     assert not (tmp_path / "m").exists(), "a dry run must not create a run dir"
+
+
+@pytest.mark.slow
+def test_fid_is_tracked_in_stats_during_training(demo_params, tmp_path):
+    from adgen.config.quality import MetricsParams
+    from adgen.metrics.training import fid_of_generator
+    from tests.metrics.conftest import build_fid_graph
+
+    graph = build_fid_graph(tmp_path / "classify_image_graph_def.pb")
+    params = demo_params.model_copy(
+        update={"total_kimg": 0.016, "tick_kimg": 0.008, "fid_kimg": 0.008, "fid_images": 12}
+    )
+    fid_fn = fid_of_generator(MetricsParams(fid_inception_graph=graph, batch_size=8), params, tmp_path)
+    train(params, tmp_path / "run", metrics_dir=tmp_path / "metrics", fid_fn=fid_fn, echo=False)
+    stats = [json.loads(x) for x in (tmp_path / "run" / "stats.jsonl").read_text().splitlines()]
+    fids = [rec["fid"] for rec in stats]
+    assert len(fids) == 2 and all(f > 0 for f in fids)
+    assert json.loads((tmp_path / "metrics" / "stylegan2.json").read_text())["fid"] == fids[-1]
+
+
+def test_fid_during_training_without_the_graph_fails_before_training(demo_params, tmp_path):
+    from adgen.config.quality import MetricsParams
+    from adgen.metrics.training import fid_of_generator
+
+    with pytest.raises(UserError, match="metrics.fid_inception_graph is not set"):
+        fid_of_generator(MetricsParams(), demo_params, tmp_path)
