@@ -158,6 +158,31 @@ def prepare_workspace(
     return stages
 
 
+def generate_samples(ws: Path, stages: list[str], n: int = 4) -> Path | None:
+    """Ads from the trained chain for the report: a FIXTURE DeepFashion person's pose, a crawled bag.
+
+    Generation is on demand in the product (`adgen generate`, the generate-ads deployment), not a
+    DAG stage; the demo runs it once after `dvc repro` so the report can show the chain.
+    """
+    import pandas as pd
+
+    if not {"train_stgan", "train_stylegan2", "train_gfla"} <= set(stages):
+        return None
+    poses = sorted((ws / FIXTURE_DEEPFASHION).glob("img/**/*.jpg"))
+    stripped = ws / "data/stripped/manifest.parquet"
+    if not poses or not stripped.exists():
+        return None
+    df = pd.read_parquet(stripped)
+    bags = [b for b in df.get("bag_rgba_path", pd.Series(dtype=str)).dropna() if (ws / b).exists()]
+    if not bags:
+        return None
+    out = ws / "data/generated/demo"
+    say(f"generating {n} ads: pose of {poses[-1].relative_to(ws)}, bag {bags[0]}")
+    argv = ["generate", "--pose", str(poses[-1]), "--bag", str(ws / bags[0]), "--n", str(n), "-o", str(out)]
+    commands.run(commands.adgen(*argv), cwd=ws, on_line=print)
+    return out
+
+
 def run_demo(
     ws: Path, *, images: int | None = None, seed: int | None = None, preset: str = "demo", repo: Path = REPO
 ) -> Path:
@@ -177,7 +202,7 @@ def run_demo(
         commands.run(commands.dvc("repro"), cwd=ws, on_line=print)
     finally:
         site.stop()
-    if "report" not in stages:
+    if generate_samples(ws, stages) is not None or "report" not in stages:
         commands.run(commands.adgen("report"), cwd=ws, on_line=print)
     out = repo / "report"
     if out.exists():

@@ -34,10 +34,16 @@ def _frame(image: Image.Image, box: list[float], margin: float = 0.08) -> Image.
     return framed.resize((WIDTH, HEIGHT), Image.Resampling.BICUBIC)
 
 
-def build_fixture_deepfashion(root: Path, items: int = 6, views: int = 3, seed: int = 7) -> int:
-    """Write `items` × `views` single full-body people without bags; return how many images."""
+def build_fixture_deepfashion(
+    root: Path, items: int = 6, views: int = 3, seed: int = 7, test_items: int = 2
+) -> int:
+    """Write `items` × `views` single full-body people without bags (the last `test_items` items
+    listed in test.lst, the others in train.lst); return how many images."""
+    from adgen.datasets.deepfashion import gfla_name
+
     root = Path(root)
     written, index = 0, 0
+    splits: dict[str, list[str]] = {"train": [], "test": []}
     for item in range(items):
         folder = root / "img" / "WOMEN" / "Fixture_People" / f"id_{item + 1:08d}"
         folder.mkdir(parents=True, exist_ok=True)
@@ -49,5 +55,9 @@ def build_fixture_deepfashion(root: Path, items: int = 6, views: int = 3, seed: 
             person = rendered.truth["people"][0]
             out = folder / f"01_{VIEWS[view % len(VIEWS)]}.jpg"
             _frame(rendered.image, person["box"]).save(out, "JPEG", quality=95, subsampling=0)
+            split = "test" if item >= items - test_items else "train"
+            splits[split].append(gfla_name("WOMEN", "Fixture_People", folder.name, out.name))
             written += 1
+    for split, names in splits.items():  # GFLA's split lists: the last items are held out
+        (root / f"{split}.lst").write_text("".join(n + "\n" for n in names))
     return written

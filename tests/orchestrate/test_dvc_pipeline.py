@@ -21,6 +21,9 @@ from tests.orchestrate.conftest import dvc, make_workspace
 pytestmark = [pytest.mark.slow, pytest.mark.integration, pytest.mark.xdist_group("orchestrate-dvc")]
 
 RAN = re.compile(r"Running stage '([^']+)'")
+# A training-length param of each model that the test workspace's params.yaml sets explicitly.
+STEPS_KEY = {"stgan": "iters_per_warp", "stylegan2": "total_kimg", "gfla": "steps"}
+EXP_VALUE = {"stgan": 5, "stylegan2": 0.012, "gfla": 3}  # still a few steps
 
 
 def ran(output: str) -> set[str]:
@@ -65,7 +68,7 @@ def test_changing_one_training_param_reruns_only_that_training_and_what_depends_
         pytest.skip("no training stage in dvc.yaml yet")
     stage = trainings[0]
     model = stage.removeprefix("train_")
-    key = {"stgan": "iters_per_warp", "stylegan2": "total_kimg", "gfla": "steps"}[model]
+    key = STEPS_KEY[model]
     params = yaml.safe_load((ws / "params.yaml").read_text())
     value = params["train"][model][key]
     presets.apply_overrides(ws / "params.yaml", {"train": {model: {key: value * 2}}}, source="test")
@@ -105,11 +108,12 @@ def test_exp_run_with_a_set_param_records_an_experiment(reproduced):
     workspace.commit_all(ws, "before the experiment")  # experiments start from a clean HEAD
     trainings = training_stages(ws)
     if trainings:
-        target, key = trainings[0], f"train.{trainings[0].removeprefix('train_')}.seed"
+        model = trainings[0].removeprefix("train_")
+        target, key, value = trainings[0], f"train.{model}.{STEPS_KEY[model]}", EXP_VALUE[model]
     else:
-        target, key = "report", "report.thumb_px"
-    out = dvc(ws, "exp", "run", "-S", f"{key}=77", target)
+        target, key, value = "report", "report.thumb_px", 64
+    out = dvc(ws, "exp", "run", "-S", f"{key}={value}", target)
     assert target in ran(out), out
     shown = dvc(ws, "exp", "show", "--json")
     leaf = key.rsplit(".", 1)[1]
-    assert f'"{leaf}": 77' in shown, shown[-3000:]
+    assert f'"{leaf}": {value}' in shown, shown[-3000:]
