@@ -109,13 +109,21 @@ def pose_jobs(params: Params) -> list[PoseJob]:
     return jobs
 
 
+def estimator_key(params: Params) -> str:
+    """Identity of what estimates: the pose params, and the model file itself when it is local."""
+    h = hashlib.sha256(json.dumps(params.pose.model_dump(mode="json"), sort_keys=True).encode())
+    if "://" not in params.pose.model:
+        pb = params.path(params.pose.model) / "saved_model.pb"
+        if pb.is_file():
+            h.update(hashlib.sha256(pb.read_bytes()).digest())
+    return h.hexdigest()[:16]
+
+
 def estimate_poses(params: Params, estimator: Estimator | None = None, force: bool = False) -> PoseResult:
     """Run the pose stage; `estimator` defaults to `load_pose_estimator(pose.model)` (loaded only if needed)."""
     out_path = keypoints_table_path(params)
     jobs = pose_jobs(params)
-    est_key = hashlib.sha256(
-        json.dumps(params.pose.model_dump(mode="json"), sort_keys=True).encode()
-    ).hexdigest()[:16]
+    est_key = estimator_key(params)
     st = stamp.Stamp(out_path.parent / ".stamp")
     key = stamp.fingerprint({"estimator": est_key, "jobs": [(j.image_id, j.source, j.box) for j in jobs]}, [])
     n_kept = sum(j.source == "kept" for j in jobs)
