@@ -12,6 +12,9 @@ import json
 import sys
 from pathlib import Path
 
+# First, while few modules are loaded: importing Scrapy's HTTP handler builds deprecated aliases with
+# inspect.stack(), whose cost grows with sys.modules (over a second once numpy/PIL are in).
+import scrapy.core.downloader.handlers.http11  # noqa: F401, I001
 from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
@@ -32,7 +35,7 @@ def main(argv: list[str]) -> int:
     settings = Settings()
     settings.setmodule(default_settings, priority="project")
     settings.update(job["settings"], priority="cmdline")
-    process = CrawlerProcess(settings, install_root_handler=True)
+    process = CrawlerProcess(settings)
     crawler = process.create_crawler(SPIDERS[job["spider"]])
     outcome: dict[str, object] = {}
 

@@ -42,6 +42,14 @@ DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"
 SCHEDULER_DISK_QUEUE = "scrapy.squeues.PickleFifoDiskQueue"
 SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
 
+# Extensions a batch crawl does not use; the remote-control and telnet ones would also open ports.
+EXTENSIONS = {
+    "scrapy.extensions.remote_control.RemoteControl": None,
+    "scrapy.extensions.telnet.TelnetConsole": None,
+    "scrapy.extensions.memdebug.MemoryDebugger": None,
+    "scrapy.extensions.feedexport.FeedExporter": None,
+}
+REMOTE_CONTROL_ENABLED = False
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "INFO"
