@@ -134,7 +134,11 @@ class StockSpider(scrapy.Spider):
             if not target:
                 continue
             url = response.urljoin(target)
+            if url in self.seen.page_urls or url in self.seen.image_urls or url in self.requested_details:
+                known += 1  # stored, rejected for good, or already asked for in this run
+                continue
             if not self.in_scope(url):
+                self.requested_details.add(url)  # record the skip once per run
                 yield Skip(
                     site=self.site,
                     url=url,
@@ -142,9 +146,6 @@ class StockSpider(scrapy.Spider):
                     detail="link leaves the site",
                     page_url=response.url,
                 )
-                continue
-            if url in self.seen.page_urls or url in self.seen.image_urls or url in self.requested_details:
-                known += 1
                 continue
             if self.leads >= self.max_images:
                 return

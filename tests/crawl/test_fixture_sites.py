@@ -16,7 +16,7 @@ from adgen.crawl.stage import crawl
 from adgen.fixture_site.server import FixtureSite
 from tests.crawl.conftest import fixture_crawl_params, warm
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("crawl-fixture-sites")]  # one shared crawl
 
 SITES = ("123rf", "depositphotos", "getty", "profile")
 
