@@ -115,14 +115,18 @@ class GflaPairs(torch.utils.data.Dataset):
         self.pairs = [PairItem(a, b) for a, b in read_pairs(_find(self.root, "pairs", phase))]
         if not self.pairs:
             raise UserError(f"GFLA dataset {self.root}: no {phase} pairs")
-        for item in self.pairs[:1] + self.pairs[-1:]:
-            for name in (item.source, item.target):
-                if name not in self.keypoints:
-                    raise UserError(
-                        f"GFLA dataset {self.root}: {name} is in the {phase} pairs but has no keypoints"
-                    )
-                if not (self.image_dir / name).is_file():
-                    raise UserError(f"GFLA dataset {self.root}: image {phase}/{name} is missing")
+        names = sorted({n for item in self.pairs for n in (item.source, item.target)})
+        no_keypoints = [n for n in names if n not in self.keypoints]
+        if no_keypoints:
+            raise UserError(
+                f"GFLA dataset {self.root}: {no_keypoints[0]} is in the {phase} pairs but has no keypoints "
+                f"(+{len(no_keypoints) - 1} more)"
+            )
+        missing = [n for n in names if not (self.image_dir / n).is_file()]
+        if missing:
+            raise UserError(
+                f"GFLA dataset {self.root}: image {phase}/{missing[0]} is missing (+{len(missing) - 1} more)"
+            )
 
     def __len__(self) -> int:
         return len(self.pairs)

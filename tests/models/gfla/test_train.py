@@ -74,21 +74,36 @@ def test_resuming_gives_the_same_weights_as_one_uninterrupted_run(gfla_dataset, 
     assert a["opt_g"]["state"][0]["exp_avg_sq"].equal(b["opt_g"]["state"][0]["exp_avg_sq"])
 
 
+def _adgen_in_process(monkeypatch, *args: str) -> int:
+    """`adgen …` in this process (its real entry point: UserError → one line, exit 2)."""
+    from adgen.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["adgen", *args])
+    try:
+        main()
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
 @pytest.mark.slow
-def test_cli_dry_run_prints_the_official_counts_and_a_demo_run_trains(gfla_dataset, vgg19_file, tmp_path):
+def test_cli_dry_run_prints_the_official_counts_and_a_demo_run_trains(
+    gfla_dataset, vgg19_file, tmp_path, monkeypatch, capsys
+):
     params = {
         "paths": {"models": str(tmp_path / "models"), "metrics": str(tmp_path / "metrics")},
         "train": {"gfla": {"preset": "deepfashion256", "dataset": str(gfla_dataset)}},
     }
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    cmd = [sys.executable, "-m", "adgen.cli", "--params", str(tmp_path / "params.yaml"), "train", "gfla"]
-    out = subprocess.run(cmd + ["--dry-run"], capture_output=True, text=True, check=True).stdout
-    info = json.loads(out)
+    base = ["--params", str(tmp_path / "params.yaml"), "train", "gfla"]
+    assert _adgen_in_process(monkeypatch, *base, "--dry-run") == 0
+    info = json.loads(capsys.readouterr().out)
     assert info["generator_parameters"] == 14_047_395 and info["discriminator_parameters"] == 664_577
 
-    missing = subprocess.run(cmd + ["--preset", "demo"], capture_output=True, text=True)
-    assert missing.returncode == 2 and "train.gfla.vgg19_weights is not set" in missing.stderr
-    assert "Traceback" not in missing.stderr and not (tmp_path / "models" / "gfla").exists()
+    assert _adgen_in_process(monkeypatch, *base, "--preset", "demo") == 2
+    err = capsys.readouterr().err
+    assert "train.gfla.vgg19_weights is not set" in err and "Traceback" not in err
+    assert not (tmp_path / "models" / "gfla").exists()
 
     params["train"]["gfla"].update(
         {
@@ -106,8 +121,21 @@ def test_cli_dry_run_prints_the_official_counts_and_a_demo_run_trains(gfla_datas
         }
     )
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    done = subprocess.run(cmd + ["--preset", "demo"], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "adgen.cli", *base, "--preset", "demo"], capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     runs = list((tmp_path / "models" / "gfla").iterdir())
     assert [r.name for r in runs] == ["00000-gfla-64x64-demo"]
     assert checkpoint.latest(runs[0]).name == "checkpoint-000000002.pt"
+
+
+def test_a_pair_naming_a_missing_image_is_a_one_line_error(gfla_dataset, vgg19_file, tmp_path):
+    import shutil
+
+    from adgen.errors import UserError
+
+    copy = shutil.copytree(gfla_dataset, tmp_path / "gfla")
+    (copy / "train" / "id01_1.jpg").unlink()
+    with pytest.raises(UserError, match=r"image train/id01_1\.jpg is missing"):
+        GflaPairs(copy, "train", tiny_params(vgg19_file))
