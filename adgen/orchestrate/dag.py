@@ -31,3 +31,39 @@ def training_stage(model: str) -> str:
 
         raise UserError(f"model {model!r}: expected one of {', '.join(MODELS)}")
     return f"train_{model}"
+
+
+def _stage_defs(root: Path) -> dict:
+    path = Path(root) / "dvc.yaml"
+    if not path.exists():
+        return {}
+    return (yaml.safe_load(path.read_text()) or {}).get("stages") or {}
+
+
+def data_outs(root: Path, stages: list[str]) -> dict[str, list[str]]:
+    """The cached data outputs (`outs` without `cache: false`; not metrics or plots) of each stage.
+
+    These name a dataset version: reports, contact sheets and stats files may change on a rerun that
+    brought nothing new, the data does not.
+    """
+    defs = _stage_defs(root)
+    out: dict[str, list[str]] = {}
+    for stage in stages:
+        paths = []
+        for entry in (defs.get(stage) or {}).get("outs") or []:
+            if isinstance(entry, str):
+                paths.append(entry)
+            elif isinstance(entry, dict):
+                for p, opts in entry.items():
+                    if not (isinstance(opts, dict) and opts.get("cache") is False):
+                        paths.append(p)
+        out[stage] = paths
+    return out
+
+
+def version_stages(root: Path) -> list[str]:
+    """The stages whose data defines a dataset version: those after the crawl (whose rejects and
+    stats change on every run), or the crawl alone while it is the only dataset stage."""
+    present = dataset_stages(root)
+    after_crawl = [s for s in present if s != "crawl"]
+    return after_crawl or present

@@ -76,21 +76,28 @@ def latest_version(root: Path, prefix: str = "dataset-") -> DatasetVersion | Non
     return None
 
 
-def _stage_outs(lock_text: str | None, stages: list[str]) -> dict[str, object]:
+def _stage_outs(lock_text: str | None, wanted: dict[str, list[str]]) -> dict[str, object]:
+    """{stage: {path: md5}} of the `wanted` outputs recorded in a dvc.lock text."""
     if not lock_text:
         return {}
-    lock = yaml.safe_load(lock_text) or {}
-    found = lock.get("stages", {})
-    return {s: found.get(s, {}).get("outs") for s in stages}
+    found = (yaml.safe_load(lock_text) or {}).get("stages", {})
+    out: dict[str, object] = {}
+    for stage, paths in wanted.items():
+        recorded = {o.get("path"): o.get("md5") for o in (found.get(stage, {}).get("outs") or [])}
+        out[stage] = {p: recorded.get(p) for p in paths}
+    return out
 
 
 def dataset_changed(root: Path, stages: list[str]) -> bool:
-    """Do the outputs of `stages` in dvc.lock differ from the committed dvc.lock?"""
+    """Do the data outputs of `stages` in dvc.lock differ from the committed dvc.lock?"""
+    from adgen.orchestrate import dag
+
+    wanted = dag.data_outs(root, stages)
     lock = root / "dvc.lock"
     now = lock.read_text() if lock.exists() else None
     head = _git(root, "show", "HEAD:dvc.lock", check=False)
     before = head.stdout if head.returncode == 0 else None
-    return _stage_outs(now, stages) != _stage_outs(before, stages)
+    return _stage_outs(now, wanted) != _stage_outs(before, wanted)
 
 
 def next_tag(root: Path, prefix: str, today: dt.date) -> str:
@@ -116,11 +123,14 @@ def record_dataset_version(
 ) -> DatasetVersion | None:
     """Push the data, commit dvc.lock and tag the commit; None when the dataset did not change.
 
-    `stages` are the dataset stages whose outputs define the version (crawl … build_datasets as
-    present in the DAG). Their outputs must already be in the DVC cache (`dvc repro` does that).
+    `stages` are the dataset stages (crawl … build_datasets as present in the DAG): all are pushed;
+    the data outputs of `dag.version_stages` decide whether this is a new version. Their outputs
+    must already be in the DVC cache (`dvc repro` does that).
     """
+    from adgen.orchestrate import dag
+
     root = Path(root)
-    if not dataset_changed(root, stages):
+    if not dataset_changed(root, [s for s in dag.version_stages(root) if s in stages] or stages):
         return None
     if push:
         commands.run(commands.dvc("push", *stages), cwd=root, on_line=on_line)

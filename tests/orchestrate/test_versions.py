@@ -25,11 +25,31 @@ def git(root: Path, *args: str) -> str:
     ).stdout
 
 
-def write_lock(root: Path, filter_md5: str, crawl_md5: str = "c1") -> None:
+DVC_YAML = """stages:
+  crawl:
+    cmd: adgen crawl
+    outs: [data/raw/manifest.parquet, data/raw/rejects.parquet]
+    metrics: [{data/raw/crawl_stats.json: {cache: false}}]
+  filter:
+    cmd: adgen filter
+    outs: [data/filtered/manifest.parquet, {data/filtered/contact_sheet.html: {cache: false}}]
+  report:
+    cmd: adgen report
+    outs: [{report: {cache: false}}]
+"""
+
+
+def write_lock(root: Path, filter_md5: str, crawl_md5: str = "c1", sheet_md5: str = "s1") -> None:
+    """A dvc.lock as DVC writes it (metrics and cache: false outputs are listed under outs too)."""
     (root / "dvc.lock").write_text(
         "schema: '2.0'\nstages:\n"
-        f"  crawl:\n    cmd: adgen crawl\n    outs:\n    - path: data/raw/manifest.parquet\n      md5: {crawl_md5}\n"
-        f"  filter:\n    cmd: adgen filter\n    outs:\n    - path: data/filtered/manifest.parquet\n      md5: {filter_md5}\n"
+        "  crawl:\n    cmd: adgen crawl\n    outs:\n"
+        f"    - path: data/raw/manifest.parquet\n      md5: {crawl_md5}\n"
+        f"    - path: data/raw/rejects.parquet\n      md5: rej-{crawl_md5}\n"
+        f"    - path: data/raw/crawl_stats.json\n      md5: stats-{crawl_md5}\n"
+        "  filter:\n    cmd: adgen filter\n    outs:\n"
+        f"    - path: data/filtered/manifest.parquet\n      md5: {filter_md5}\n"
+        f"    - path: data/filtered/contact_sheet.html\n      md5: {sheet_md5}\n"
         f"  report:\n    cmd: adgen report\n    outs:\n    - path: report\n      md5: r-{filter_md5}-{crawl_md5}\n"
     )
 
@@ -37,8 +57,8 @@ def write_lock(root: Path, filter_md5: str, crawl_md5: str = "c1") -> None:
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     git(tmp_path, "init", "-q", "-b", "main")
-    (tmp_path / "README").write_text("x\n")
-    git(tmp_path, "add", "README")
+    (tmp_path / "dvc.yaml").write_text(DVC_YAML)
+    git(tmp_path, "add", "dvc.yaml")
     git(tmp_path, "commit", "-q", "-m", "init")
     return tmp_path
 
@@ -66,6 +86,21 @@ def test_a_change_outside_the_dataset_stages_is_not_a_new_version(repo: Path):
     text = (repo / "dvc.lock").read_text().replace("r-f1-c1", "r-other")
     (repo / "dvc.lock").write_text(text)
     assert not versions.dataset_changed(repo, STAGES)
+
+
+def test_a_recrawl_that_only_changed_rejects_stats_or_contact_sheets_is_not_a_new_version(repo: Path):
+    write_lock(repo, "f1")
+    versions.record_dataset_version(repo, 12, stages=STAGES, push=False, today=DAY)
+    write_lock(repo, "f1", crawl_md5="c2", sheet_md5="s2")  # new rejects and stats, re-rendered sheet
+    assert versions.record_dataset_version(repo, 12, stages=STAGES, push=False, today=DAY) is None
+
+
+def test_a_crawl_only_dag_versions_the_raw_data(repo: Path):
+    (repo / "dvc.yaml").write_text(DVC_YAML.split("  filter:")[0])
+    write_lock(repo, "f1")
+    assert versions.record_dataset_version(repo, 5, stages=["crawl"], push=False, today=DAY) is not None
+    write_lock(repo, "f1", crawl_md5="c2")
+    assert versions.dataset_changed(repo, ["crawl"])
 
 
 def test_a_second_version_on_the_same_day_gets_a_suffix_and_becomes_the_latest(repo: Path):
