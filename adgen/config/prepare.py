@@ -31,6 +31,9 @@ class StripParams(Section):
     max_person_hole_ratio: float = Field(0.15, ge=0.0, le=1.0)  # enclosed holes / mask area
     min_bag_area_ratio: float = Field(0.15, ge=0.0, le=1.0)  # bag mask area / bag box area
     drop_person_touching_edge: bool = False
+    # The fixture site's ground-truth.json: when set, `adgen strip` also prints mask IoU against it
+    # (demo only; real crawls have no ground truth).
+    ground_truth: Path | None = None
 
 
 class PoseParams(Section):
@@ -48,6 +51,8 @@ class PoseParams(Section):
     # Estimate on DeepFashion images too (needs datasets.deepfashion); 0 = all of them.
     deepfashion: bool = True
     deepfashion_max_images: int = Field(0, ge=0)
+    # The fixture site's ground-truth.json: when set, `adgen pose` also prints the keypoint error.
+    ground_truth: Path | None = None
 
 
 class DatasetsParams(Section):

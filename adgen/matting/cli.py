@@ -19,7 +19,7 @@ def strip_command(
     ground_truth: Path | None = typer.Option(
         None,
         "--ground-truth",
-        help="fixture site's ground-truth.json: print mask IoU against its exact masks",
+        help="fixture site's ground-truth.json: print mask IoU against its exact masks (or strip.ground_truth)",
     ),
 ) -> None:
     """Cut kept people and their bags out of their photos (params strip.*) -> data/stripped/."""
@@ -27,6 +27,7 @@ def strip_command(
 
     p = params(ctx)
     r = strip(p, force=force)
+    ground_truth = ground_truth or (p.path(p.strip.ground_truth) if p.strip.ground_truth else None)
     if ground_truth is not None:
         report_fixture_iou(p, ground_truth, r.manifest_path.parent / "fixture_scores.json")
     if r.skipped:

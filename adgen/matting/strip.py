@@ -125,7 +125,7 @@ def strip(params: Params, force: bool = False) -> StripResult:
         raise UserError(f"{filtered_path}: no filtered manifest; run `adgen filter` first")
     out_dir = params.path(params.paths.stripped)
     out_path = out_dir / "manifest.parquet"
-    params_json = json.dumps(params.strip.model_dump(mode="json"), sort_keys=True)
+    params_json = json.dumps(params.strip.model_dump(mode="json", exclude={"ground_truth"}), sort_keys=True)
     st = stamp.Stamp(out_dir / ".stamp")
     key = stamp.fingerprint(json.loads(params_json), [filtered_path])
     if not force and st.matches(key) and out_path.is_file():

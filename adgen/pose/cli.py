@@ -36,6 +36,7 @@ def pose_command(
             f"pose: {r.n_estimated} images estimated ({r.n_kept} kept people, "
             f"{r.n_deepfashion} DeepFashion images) -> {r.table_path}"
         )
+    ground_truth = ground_truth or (p.path(p.pose.ground_truth) if p.pose.ground_truth else None)
     if ground_truth is not None:
         report_fixture_error(p, ground_truth, r.table_path.parent / "fixture_scores.json")
 

@@ -111,7 +111,9 @@ def pose_jobs(params: Params) -> list[PoseJob]:
 
 def estimator_key(params: Params) -> str:
     """Identity of what estimates: the pose params, and the model file itself when it is local."""
-    h = hashlib.sha256(json.dumps(params.pose.model_dump(mode="json"), sort_keys=True).encode())
+    h = hashlib.sha256(
+        json.dumps(params.pose.model_dump(mode="json", exclude={"ground_truth"}), sort_keys=True).encode()
+    )
     if "://" not in params.pose.model:
         pb = params.path(params.pose.model) / "saved_model.pb"
         if pb.is_file():

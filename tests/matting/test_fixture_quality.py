@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -81,3 +83,16 @@ def test_fixture_photos_meet_the_mask_iou_and_keypoint_goals(tmp_path: Path, fix
     )
     assert json.loads((tmp_path / "pose_scores.json").read_text())["recall"] == pytest.approx(kp.recall)
     assert (tmp_path / "data/stripped/contact_sheet.png").is_file()
+
+    # The demo sets strip.ground_truth: the stage is not redone, the IoU is printed.
+    (tmp_path / "params.yaml").write_text(
+        f"detect:\n  model: {det}\nstrip:\n  ground_truth: ground-truth.json\n"
+    )
+    code = "from adgen.cli import main; main()"
+    out = subprocess.run(
+        [sys.executable, "-c", code, "--params", str(tmp_path / "params.yaml"), "strip"],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "up to date" in out.stdout and f"person+bag {detector.person_iou:.3f}" in out.stdout
