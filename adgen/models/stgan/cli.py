@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import typer
 
 from adgen.clikit import CliGroups, params
+from adgen.errors import UserError
 
 
 def _newest_run(models_dir: Path) -> Path | None:
@@ -49,9 +51,14 @@ def register(groups: CliGroups) -> None:
         from adgen.training import rundir
 
         if run_dir is None:
+            if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+                raise UserError(
+                    "under torchrun pass --run-dir, so that every rank writes to the same run dir"
+                )
             run_dir = rundir.next_run_dir(p.path(p.paths.models) / "stgan", f"stgan-{sp.preset}")
         result = train(sp, index, run_dir, metrics_dir=p.path(p.paths.metrics), data_root=p.root)
-        print(f"run dir: {result.run_dir}\ncheckpoint: {result.checkpoint}")
+        if int(os.environ.get("RANK", "0")) == 0:
+            print(f"run dir: {result.run_dir}\ncheckpoint: {result.checkpoint}")
 
     @groups.root.command("composite")
     def composite(

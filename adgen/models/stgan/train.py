@@ -366,13 +366,18 @@ def train(
         data = load_dataset(index, params.height, params.width, params.fg_scale, data_root)
         trainer = StganTrainer(params, data, run_dir, rt, echo)
         log = trainer.log
+
+        def say(message: str) -> None:  # one log.txt, written by rank 0
+            if rt.is_main:
+                log.info(message)
+
         if resume_from is not None:
             trainer.restore(resume_from)
             if rt.is_main:
                 _truncate_stats(run_dir, trainer.iteration)
-            log.info(f"resumed from {resume_from.name} at iteration {trainer.iteration}")
+            say(f"resumed from {resume_from.name} at iteration {trainer.iteration}")
         else:
-            log.info(
+            say(
                 f"ST-GAN {params.preset}: {params.height}x{params.width} {params.warp_type}, {params.warps} warps, "
                 f"G {count_parameters(trainer.gens.generators[0]):,} params/warp, "
                 f"D {count_parameters(trainer.disc):,}; {len(data.real)} real, {len(data.background)} backgrounds, "
@@ -387,7 +392,7 @@ def train(
                 phase = phase_of(params, trainer.iteration)
                 if phase != trainer.phase:
                     trainer.start_phase(phase)
-                    log.info(f"phase {phase}: " + ("D only" if phase == 0 else f"training warp {phase}"))
+                    say(f"phase {phase}: " + ("D only" if phase == 0 else f"training warp {phase}"))
                 stats = trainer.step()
                 trainer.iteration += 1
                 progress.update(task, advance=1)
@@ -398,19 +403,19 @@ def train(
                     if rt.is_main:
                         log.stats(record)
                     shown = " ".join(f"{k}={v:.4f}" for k, v in stats.items())
-                    log.info(f"it {trainer.iteration}/{total} phase {phase} {shown} ({now - tick:.1f}s)")
+                    say(f"it {trainer.iteration}/{total} phase {phase} {shown} ({now - tick:.1f}s)")
                     tick = now
                     if not all(math.isfinite(v) for v in stats.values()):
                         if not trainer.scaler.is_enabled():
                             raise FloatingPointError(
                                 f"non-finite losses at iteration {trainer.iteration}: {stats}"
                             )
-                        log.info("fp16 overflow: the grad scaler skipped this step and lowered its scale")
+                        say("fp16 overflow: the grad scaler skipped this step and lowered its scale")
                 if done:
                     errors = trainer.placement_errors(phase)
                     if errors is not None and rt.is_main:
                         log.stats({"iteration": trainer.iteration, "phase": phase, "placement_error": errors})
-                        log.info("placement error per warp: " + ", ".join(f"{e:.4f}" for e in errors))
+                        say("placement error per warp: " + ", ".join(f"{e:.4f}" for e in errors))
                 if done or trainer.iteration % params.checkpoint_every == 0:
                     saved = trainer.save(phase_done=done)
                     last_path = saved or last_path
@@ -427,7 +432,7 @@ def train(
                 atomic.write_json(Path(metrics_dir) / "stgan.json", metrics)
             _write_loss_csv(records, csv_paths)
             atomic.write_json(run_dir / "metrics.json", metrics)
-            log.info(f"done: {trainer.iteration} iterations; final checkpoint {last_path}")
+            say(f"done: {trainer.iteration} iterations; final checkpoint {last_path}")
         return TrainResult(run_dir, last_path, trainer.iteration, metrics)
     finally:
         dist.teardown()

@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -201,3 +202,28 @@ def test_missing_dataset_index_is_one_line(tmp_path) -> None:
     proc = run_adgen(params_path, "train", "stgan", "--run-dir", str(tmp_path / "run"))
     assert proc.returncode == 2
     assert "ST-GAN dataset index not found" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_torchrun_with_two_ranks_trains_into_one_run_dir(tmp_path) -> None:
+    """DDP as on a GPU pool, here with two CPU processes (gloo): one log, one checkpoint holding
+    each rank's own RNG state, identical weights on both ranks by construction."""
+    params_path = make_project(
+        tmp_path, iters_d_only=3, iters_per_warp=3, warps=2, log_every=1, checkpoint_every=3
+    )
+    torchrun = Path(sys.executable).with_name("torchrun")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [str(torchrun), "--standalone", "--nproc_per_node=2", "-m", "adgen.cli", "--params", str(params_path),
+           "train", "stgan", "--run-dir", str(tmp_path / "run")]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run = tmp_path / "run"
+    assert len(_stats(run)) == 9 + 3
+    assert (run / "log.txt").read_text().count("phase 0: D only") == 1  # rank 0 writes the log
+    state = torch.load(run / "warp-2.pt", weights_only=False)
+    assert len(state["ranks"]) == 2
+    assert not torch.equal(state["ranks"][0]["rng"]["torch"], state["ranks"][1]["rng"]["torch"])
+
+    # Without --run-dir each rank would number its own dir: refused in one line.
+    bad = subprocess.run(cmd[:-2], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert bad.returncode != 0 and "under torchrun pass --run-dir" in bad.stderr
