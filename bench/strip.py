@@ -81,7 +81,13 @@ def run_backend(root: Path, backend: str) -> dict:
     r = strip(p, force=True)
     dt = time.perf_counter() - t
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"backend": backend, "images": r.n_input, "kept": r.n_kept, "seconds": dt, "peak_rss_mb": peak_mb}
+    import pandas as pd
+
+    reasons = pd.read_parquet(r.manifest_path, columns=["reason"])["reason"].value_counts().to_dict()
+    return {
+        "backend": backend, "images": r.n_input, "kept": r.n_kept, "seconds": dt, "peak_rss_mb": peak_mb,
+        "drops": {k: int(v) for k, v in reasons.items() if k != "kept"},
+    }  # fmt: skip
 
 
 def rembg_available() -> str | None:
@@ -124,11 +130,13 @@ def main() -> None:
             )
             results.append(json.loads(out.stdout.strip().splitlines()[-1]))
             print(f"{backend}: done", flush=True)
-    print(f"\n{'backend':<10} {'images':>7} {'kept':>6} {'seconds':>9} {'images/s':>9} {'peak RSS MB':>12}")
+    print(
+        f"\n{'backend':<10} {'images':>7} {'kept':>6} {'seconds':>9} {'images/s':>9} {'peak RSS MB':>12}  drops"
+    )
     for r in results:
         print(
             f"{r['backend']:<10} {r['images']:>7} {r['kept']:>6} {r['seconds']:>9.1f} "
-            f"{r['images'] / r['seconds']:>9.2f} {r['peak_rss_mb']:>12.0f}"
+            f"{r['images'] / r['seconds']:>9.2f} {r['peak_rss_mb']:>12.0f}  {r['drops'] or ''}"
         )
     by = {r["backend"]: r["images"] / r["seconds"] for r in results}
     if "detector" in by and "grabcut" in by:
