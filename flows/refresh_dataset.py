@@ -55,6 +55,11 @@ def commit_crawl() -> None:
     run_logged(commands.dvc("--wait-for-lock", "commit", "--force", "crawl"))
 
 
+@task(name="dvc-commit-filter")
+def commit_filter() -> None:
+    run_logged(commands.dvc("--wait-for-lock", "commit", "--force", "filter"))
+
+
 @task(name="record-dataset-version")
 def record_version(stages: list[str], prefix: str, push: bool) -> versions.DatasetVersion | None:
     root = Path.cwd()
@@ -123,6 +128,12 @@ def refresh_dataset(sites: list[str] | None = None, trigger: bool = True) -> dic
                 )
                 failed.append(site)
         commit_crawl()
+
+    if "filter" in stages and opts.filter_shards > 1:
+        from flows.filter_shards import run_filter_shards
+
+        run_filter_shards(opts.filter_shards, root, opts.dask_address)
+        commit_filter()
 
     dvc_repro(stages)
     version = record_version(stages, opts.dataset_tag_prefix, opts.push)

@@ -21,6 +21,10 @@ class OrchestrateParams(Section):
     crawl_site_concurrency: int = Field(1, ge=1)  # crawls of one site at a time across all flows
     crawl_timeout_s: float = Field(6 * 3600, gt=0)
 
+    # Scale-out: decide the filter in this many shards on a Dask cluster (prefect-dask); 0/1 = no.
+    filter_shards: int = Field(0, ge=0)
+    dask_address: str | None = None  # e.g. tcp://scheduler:8786; None: a local cluster, one worker per shard
+
     # Dataset versions: `dvc push` + a git commit of dvc.lock + an annotated tag `<prefix>YYYY-MM-DD`.
     dataset_tag_prefix: str = "dataset-"
     push: bool = True  # push the new version to the default DVC remote
