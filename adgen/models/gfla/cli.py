@@ -61,7 +61,8 @@ def train_command(
             p.path(p.paths.models) / "gfla", f"gfla-{gp.height}x{gp.width}-{gp.preset}"
         )
     result = train(gp, gp.dataset, run_dir, metrics_dir=p.path(p.paths.metrics))
-    print(f"trained GFLA to step {result.step}: {result.checkpoint}")
+    if result.checkpoint is not None:  # the main process (DDP: rank 0) writes the checkpoints
+        print(f"trained GFLA to step {result.step}: {result.checkpoint}")
 
 
 def register(groups: CliGroups) -> None:

@@ -56,6 +56,14 @@ def _adam(params, lr: float, p: GflaParams) -> torch.optim.Adam:
     return torch.optim.Adam(params, lr=lr, betas=(p.adam_beta1, p.adam_beta2))
 
 
+def _ddp(rt: dist.Runtime, module: torch.nn.Module, **kwargs) -> torch.nn.Module:
+    """`rt.wrap` with DDP options (the same device placement)."""
+    if not rt.distributed:
+        return module
+    ids = [rt.local_rank] if rt.device.type == "cuda" else None
+    return torch.nn.parallel.DistributedDataParallel(module, device_ids=ids, **kwargs)
+
+
 def warp_image(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     """The source image moved by a (coarser) flow field, bilinearly: for sample sheets only."""
     b, _, h, w = flow.shape
@@ -150,7 +158,8 @@ def train(
 
     total = p.flow_steps + p.steps
     stop = total if stop_at is None else min(total, stop_at)
-    flow_net = rt.wrap(g.flow_net)
+    # stage 1 does not use the occlusion-mask heads, so its DDP wrapper must allow unused parameters
+    flow_net = _ddp(rt, g.flow_net, find_unused_parameters=True)
     g_run = rt.wrap(g)
     d_run = rt.wrap(d)
     if p.batch % rt.world_size:

@@ -121,10 +121,7 @@ def test_cli_dry_run_prints_the_official_counts_and_a_demo_run_trains(
         }
     )
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    done = subprocess.run(
-        [sys.executable, "-m", "adgen.cli", *base, "--preset", "demo"], capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert _adgen_in_process(monkeypatch, *base, "--preset", "demo") == 0
     runs = list((tmp_path / "models" / "gfla").iterdir())
     assert [r.name for r in runs] == ["00000-gfla-64x64-demo"]
     assert checkpoint.latest(runs[0]).name == "checkpoint-000000002.pt"
@@ -139,3 +136,42 @@ def test_a_pair_naming_a_missing_image_is_a_one_line_error(gfla_dataset, vgg19_f
     (copy / "train" / "id01_1.jpg").unlink()
     with pytest.raises(UserError, match=r"image train/id01_1\.jpg is missing"):
         GflaPairs(copy, "train", tiny_params(vgg19_file))
+
+
+@pytest.mark.slow
+def test_ddp_on_two_processes_equals_one_process_on_the_whole_batch(gfla_dataset, vgg19_file, tmp_path, port):
+    """torchrun with 2 CPU processes (gloo): each takes half of every batch, gradients are averaged."""
+    p = tiny_params(vgg19_file, batch=4, flow_steps=1, steps=1)
+    single = train(p, gfla_dataset, tmp_path / "single", echo=False)
+    params = {
+        "paths": {"models": str(tmp_path / "models")},
+        "train": {"gfla": {**p.model_dump(mode="json"), "preset": "demo", "dataset": str(gfla_dataset)}},
+    }
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}"]
+    cmd = [
+        *torchrun,
+        "-m",
+        "adgen.cli",
+        "--params",
+        str(tmp_path / "params.yaml"),
+        "train",
+        "gfla",
+        "--run-dir",
+        str(tmp_path / "ddp"),
+    ]
+    done = subprocess.run(
+        cmd, capture_output=True, text=True, env={**__import__("os").environ, "OMP_NUM_THREADS": "1"}
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    a = checkpoint.load(single.checkpoint, restore_rng=False)
+    b = checkpoint.load(checkpoint.latest(tmp_path / "ddp"), restore_rng=False)
+    assert a["step"] == b["step"] == 2
+    # Adam's first steps move a weight by about lr * sign(grad), so a gradient that is ~0 up to float
+    # rounding (summed in another order across processes) can move either way: allow lr-sized
+    # differences on a few elements, demand agreement on the rest
+    # (biases before an instance norm get ~0 gradients, for instance)
+    for net in ("g", "d"):
+        diff = torch.cat([(a[net][k].float() - b[net][k].float()).abs().flatten() for k in a[net]])
+        assert diff.max() <= 2.5 * p.lr_g, (net, diff.max())
+        assert (diff > 1e-5).float().mean() <= 0.01, (net, (diff > 1e-5).float().mean())
