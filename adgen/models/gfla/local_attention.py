@@ -29,7 +29,11 @@ def sample_patches(source: torch.Tensor, flow: torch.Tensor, k: int) -> torch.Te
     `flow` is (B, 2, H, W) in pixels of the source map, channel 0 = x, 1 = y; position (y, x) reads
     the patch centred at (y + flow_y, x + flow_x). Bilinear; outside the map the border value is used
     (the official kernel clamps the corner indices, which gives the same values and gradients).
+    Computed in float32 (or float64) whatever the input precision.
     """
+    # positions need float32 at least: in bf16 a coordinate near 64 is only good to 0.25 px (AMP)
+    dtype = torch.promote_types(source.dtype, torch.float32)
+    source, flow = source.to(dtype), flow.to(dtype)
     b, _, hs, ws = source.shape
     _, _, h, w = flow.shape
     off = _offsets(k, flow)

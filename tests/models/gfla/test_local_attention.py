@@ -17,6 +17,7 @@ from adgen.models.gfla.local_attention import (
     naive_sample_blocks,
     neighbourhood_blocks,
     sample_blocks,
+    sample_patches,
 )
 
 
@@ -126,3 +127,17 @@ def test_affine_flows_are_not_penalised():
     flow = torch.stack((0.3 * xs - 0.2 * ys + 1.5, 0.1 * xs + 0.4 * ys - 2.0))[None]
     assert affine_regularization(flow, 3).item() < 1e-18
     assert affine_regularization(flow + torch.randn_like(flow), 3).item() > 0.1
+
+
+def test_patch_positions_stay_exact_under_mixed_precision():
+    torch.set_default_dtype(torch.float32)
+    src = torch.randn(1, 2, 64, 64)
+    flow = torch.full((1, 2, 64, 64), 0.3)
+    under_bf16 = sample_patches(src.bfloat16(), flow.bfloat16(), 3)  # 63.3 is not representable in bf16
+    assert under_bf16.dtype == torch.float32
+    torch.testing.assert_close(under_bf16, sample_patches(src.bfloat16().float(), flow.bfloat16().float(), 3))
+    block = ExtractorAttn(2, 3, torch.nn.LeakyReLU(0.1))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = block(src, src, flow)
+    out.float().sum().backward()
+    assert torch.isfinite(out.float()).all() and block.fully_connect_layer[0].weight.grad is not None
