@@ -1,8 +1,8 @@
-"""Entry point of one crawl subprocess: `python -m crawlers.run JOB.json`.
+"""Entry point of a crawl subprocess: `python -m crawlers.run JOB.json [JOB.json ...]`.
 
-The stage (adgen/crawl/stage.py) writes the job (which site, spider, limits, Scrapy settings,
-journal and seen-URL files) and starts this in its own process, because Twisted's reactor starts
-once per process. On exit it records how the crawl closed in the JOBDIR, so the stage knows whether
+The stage (adgen/crawl/stage.py) writes one job per site (spider, limits, Scrapy settings, journal
+and seen-URL files) and starts this in its own process, because Twisted's reactor starts once per
+process. Several sites may share a process (one crawler each, sharing the reactor). On exit it records how the crawl closed in the JOBDIR, so the stage knows whether
 the saved request queue can be resumed.
 """
 
@@ -30,29 +30,38 @@ SPIDERS = {s.name: s for s in (Rf123Spider, DepositphotosSpider, GettySpider, Pr
 
 
 def main(argv: list[str]) -> int:
-    job_path = Path(argv[0])
-    job = json.loads(job_path.read_text())
+    """Crawl every job given (one site each) in this process; each site keeps its own JOBDIR."""
+    jobs = [json.loads(Path(a).read_text()) for a in argv]
     settings = Settings()
     settings.setmodule(default_settings, priority="project")
-    settings.update(job["settings"], priority="cmdline")
+    # Process-wide values (log file, reactor) from the first job, below each crawler's own priority:
+    # `crawl()` merges the process settings into every crawler unless the crawler's are higher.
+    settings.update(jobs[0]["settings"], priority="project")
     process = CrawlerProcess(settings)
+    outcomes = [_add_crawl(process, job) for job in jobs]
+    process.start()
+    for job, outcome in zip(jobs, outcomes, strict=True):
+        stats = dict(outcome.get("stats") or {})
+        stats["finish_reason"] = outcome.get("reason", "unknown")
+        atomic.write_json(job["stats_file"], stats)
+        jobdir = job["settings"].get("JOBDIR")
+        if jobdir:
+            atomic.write_text(Path(jobdir) / "closed-reason", str(outcome.get("reason", "unknown")) + "\n")
+    return 0
+
+
+def _add_crawl(process: CrawlerProcess, job: dict) -> dict[str, object]:
     crawler = process.create_crawler(SPIDERS[job["spider"]])
+    crawler.settings.update(job["settings"], priority="cmdline")  # JOBDIR and limits of this site
     outcome: dict[str, object] = {}
 
     def closed(spider, reason):
         outcome["reason"] = reason
         outcome["stats"] = {k: v for k, v in crawler.stats.get_stats().items() if _jsonable(v)}
 
-    crawler.signals.connect(closed, signal=signals.spider_closed)
+    crawler.signals.connect(closed, signal=signals.spider_closed, weak=False)  # a closure: keep it alive
     process.crawl(crawler, job=job)
-    process.start()
-    stats = dict(outcome.get("stats") or {})
-    stats["finish_reason"] = outcome.get("reason", "unknown")
-    atomic.write_json(job["stats_file"], stats)
-    jobdir = job["settings"].get("JOBDIR")
-    if jobdir:
-        atomic.write_text(Path(jobdir) / "closed-reason", str(outcome.get("reason", "unknown")) + "\n")
-    return 0
+    return outcome
 
 
 def _jsonable(v: object) -> bool:

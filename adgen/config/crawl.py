@@ -90,6 +90,7 @@ class CrawlParams(Section):
     # -- politeness and robustness (Scrapy settings) -------------------------------------------------
     user_agent: str = "AdGenBot/0.1 (+https://github.com/adgen; research crawler for ad imagery)"
     obey_robots: bool = True
+    processes: int | None = Field(default=None, ge=1)  # Scrapy processes; None: one per CPU core
     concurrent_requests: int = Field(default=16, ge=1)
     concurrent_requests_per_domain: int = Field(default=4, ge=1)
     download_delay: float = Field(default=0.5, ge=0)

@@ -6,6 +6,8 @@ Outputs under `paths.raw`:
 Working state lives in `paths.raw/.crawl/` (journals, per-site JOBDIRs, logs) and is removed
 when a crawl ends cleanly.
 
+Sites are spread over one Scrapy subprocess per CPU core (`crawl.processes`).
+
 Crash safety: the subprocess journals each stored/rejected download (fsync) after its file is
 stored. A run killed at any point (even kill -9) leaves the last good manifest; the next run keeps
 the killed run's journal, skips everything it records, and merges it with its own at the end, so
@@ -17,8 +19,10 @@ pages are simply walked again, skipping what the journal already has.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -188,24 +192,28 @@ def crawl(
             )
             for n in names
         ]
-        procs: dict[str, subprocess.Popen[bytes]] = {}
+        groups = _spread(site_jobs, params.crawl.processes or os.cpu_count() or 1, state)
+        site_jobs = [job for group in groups for job in group]
+        procs: dict[str, subprocess.Popen[bytes]] = {}  # site -> the process crawling it
         logs: list[Any] = []
         tails: dict[str, JournalTail] = {}
         progress = [SiteProgress(j.site, int(j.spec["max_images"])) for j in site_jobs]
         try:
-            for job in site_jobs:
-                _prepare_jobdir(job.jobdir)
-                job.stats_file.unlink(missing_ok=True)
-                job.log_file.unlink(missing_ok=True)
-                atomic.write_json(job.job_file, job.spec)
-                tails[job.site] = JournalTail(job.journal)
-                logs.append(open(job.log_file.with_suffix(".stderr"), "wb"))  # noqa: SIM115
-                procs[job.site] = subprocess.Popen(
-                    [sys.executable, "-m", "crawlers.run", str(job.job_file)],
+            for group in groups:
+                for job in group:
+                    _prepare_jobdir(job.jobdir)
+                    job.stats_file.unlink(missing_ok=True)
+                    atomic.write_json(job.job_file, job.spec)
+                    tails[job.site] = JournalTail(job.journal)
+                group[0].log_file.unlink(missing_ok=True)
+                logs.append(open(group[0].log_file.with_suffix(".stderr"), "wb"))  # noqa: SIM115
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "crawlers.run", *(str(j.job_file) for j in group)],
                     cwd=params.root,
                     stdout=subprocess.DEVNULL,
                     stderr=logs[-1],
                 )
+                procs.update({j.site: proc for j in group})
             _watch(procs, tails, progress, on_progress, poll_s)
         except KeyboardInterrupt:
             # The children got the same Ctrl-C and stop gracefully (their JOBDIR is kept for resume);
@@ -223,11 +231,31 @@ def crawl(
         if failed:
             site, rc = next(iter(failed.items()))
             log = next(j.log_file for j in site_jobs if j.site == site)
-            raise UserError(f"crawl of {site} exited with status {rc}; see {log} and its .stderr")
+            raise UserError(
+                f"crawl of {site} exited with status {rc}; see {log} and {log.with_suffix('.stderr')}"
+            )
         for job in site_jobs:
             if job.jobdir.exists() and _closed_reason(job.jobdir) != "shutdown":
                 shutil.rmtree(job.jobdir)
         return summary
+
+
+def _spread(site_jobs: list[jobs.SiteJob], processes: int, state: Path) -> list[list[jobs.SiteJob]]:
+    """Sites round-robin over at most `processes` Scrapy processes (one per CPU core by default).
+
+    A process per site would pay Scrapy's start-up (seconds of CPU) once per site; one process per
+    core keeps the cores busy and a refresh, which is mostly start-up, short. Sites sharing a
+    process share its log file.
+    """
+    n = max(1, min(processes, len(site_jobs)))
+    groups = [site_jobs[i::n] for i in range(n)]
+    out: list[list[jobs.SiteJob]] = []
+    for group in groups:
+        log = state / ("+".join(j.site for j in group) + ".log")
+        for job in group:
+            job.spec["settings"]["LOG_FILE"] = str(log)
+        out.append([dataclasses.replace(j, log_file=log) for j in group])
+    return out
 
 
 def _closed_reason(jobdir: Path) -> str | None:

@@ -136,3 +136,14 @@ def test_every_rejected_download_is_recorded_with_url_and_reason(crawled):
     assert rejects["url"].notna().all() and rejects["reason"].notna().all()
     stats = crawled["summary"]
     assert stats.new_images == len(crawled["manifest"])
+
+
+def test_crawl_stats_report_each_sites_requests_and_finish(crawled):
+    import json
+
+    stats = json.loads((crawled["root"] / "data/raw/crawl_stats.json").read_text())
+    assert stats["manifest_rows"] == len(crawled["manifest"])
+    assert stats["rejects_total"] == len(crawled["rejects"])
+    for site in SITES:
+        row = stats["sites"][site]
+        assert row["finish_reason"] == "finished" and row["requests"] > 0 and row["images_stored"] > 0, site
