@@ -22,6 +22,7 @@ from PIL import Image
 
 from adgen import atomic
 from adgen.datasets.framing import fit_into
+from adgen.progress import track
 
 HEIGHT, WIDTH = 256, 176
 
@@ -58,7 +59,7 @@ def write_gfla(
         chosen = [im for im in images if im.split == split]
         (out_dir / split).mkdir(parents=True, exist_ok=True)
         lines = ["name:keypoints_y:keypoints_x"]
-        for im in chosen:
+        for im in track(chosen, f"GFLA {split}", total=len(chosen)):
             with Image.open(im.source) as src:
                 framed, fr = fit_into(src.convert("RGB"), WIDTH, HEIGHT)
             kp = np.asarray(im.keypoints, dtype=np.float64).copy()

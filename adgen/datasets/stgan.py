@@ -51,8 +51,10 @@ def write_stgan(inputs: list[StganInput], sizes: list[int], out_dir: Path, root:
 
     rows = []
     folder = {"real": "real", "background": "bg", "foreground": "fg"}
+    from adgen.progress import track
+
     for size in sizes:
-        for i, item in enumerate(inputs):
+        for i, item in enumerate(track(inputs, f"ST-GAN {size}px", total=len(inputs))):
             name = f"{item.origin}-{item.image_id[:16]}-{i:06d}.png"
             path = out_dir / str(size) / folder[item.role] / name
             with Image.open(item.source) as src:

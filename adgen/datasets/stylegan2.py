@@ -17,6 +17,7 @@ from PIL import Image
 
 from adgen import atomic
 from adgen.datasets.framing import fit_into
+from adgen.progress import track
 
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
@@ -37,7 +38,7 @@ def write_nvlabs_zip(images: list[Path], out: Path, resolution: int, aspect: str
     """Pad each image into the frame and write the zip; returns the (width, height) of every image."""
     w, h = frame_size(resolution, aspect)
     with atomic.atomic_path(out) as tmp, zipfile.ZipFile(tmp, "w") as zf:
-        for idx, path in enumerate(images):
+        for idx, path in enumerate(track(images, "StyleGAN2 zip", total=len(images))):
             with Image.open(path) as im:
                 framed, _ = fit_into(im.convert("RGB"), w, h)
             buf = io.BytesIO()
