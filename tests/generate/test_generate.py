@@ -224,3 +224,23 @@ def test_a_pose_taken_from_a_wider_image_is_fitted_into_the_person_frame():
     assert np.allclose(got[0], [0.5, 0.5, 1])
     assert np.allclose(got[1], [0.0, 0.375, 1]) and np.allclose(got[3], [1.0, 0.625, 1])
     assert got[2].tolist() == [-1, -1, 0]
+
+
+@pytest.mark.slow
+def test_a_pose_read_from_a_photo_is_the_pose_of_the_person_in_it(project):
+    """--pose IMAGE: the pose model's keypoints, fitted into the person frame (fixture photo, known truth)."""
+    from adgen.fixture_site.synth import photo_spec, render
+    from adgen.pose.estimate import load_pose_estimator
+
+    for index in range(40):
+        photo = render(photo_spec(0, index))
+        people = photo.truth["people"]
+        if len(people) == 1 and people[0]["full_body"]:
+            break
+    photo.image.save(project / "photo.png")
+    estimator = load_pose_estimator(project / "pose-model")
+    got = read_pose(project / "photo.png", (16, 32), estimator)
+    truth = fit_into_frame(np.asarray(people[0]["keypoints"], np.float32), photo.image.size, (16, 32))
+    both = (got[:, 2] > 0) & (truth[:, 2] > 0)
+    assert both.sum() >= 10
+    assert np.abs(got[both, :2] - truth[both, :2]).max() < 0.03
