@@ -13,8 +13,14 @@ from adgen.errors import UserError
 
 
 def _newest_run(models_dir: Path) -> Path | None:
-    runs = sorted(p for p in (models_dir / "stgan").glob("[0-9]" * 5 + "-*") if p.is_dir())
-    return runs[-1] if runs else None
+    """The run dir under <models>/stgan (numbered or the DVC stage's) with the newest checkpoint."""
+    newest: tuple[float, Path] | None = None
+    for run in (models_dir / "stgan").glob("*"):
+        for ckpt in [*run.glob("warp-*.pt"), *run.glob("checkpoint-*.pt")]:
+            mtime = ckpt.stat().st_mtime
+            if newest is None or mtime > newest[0]:
+                newest = (mtime, run)
+    return newest[1] if newest else None
 
 
 def register(groups: CliGroups) -> None:
