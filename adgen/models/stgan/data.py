@@ -114,7 +114,7 @@ def load_dataset(
         if rows[role].empty:
             raise UserError(f"{index}: no {role!r} rows; the ST-GAN dataset needs all of {', '.join(ROLES)}")
     if "size" in table.columns:
-        for role in ("real", "background"):
+        for role in ROLES:  # the datasets stage writes every role at every built size
             sizes = sorted(int(s) for s in rows[role]["size"].unique())
             rows[role] = rows[role][rows[role]["size"] == _pick_size(sizes, height)]
 
