@@ -47,3 +47,7 @@ def crawl_command(
             f"  {name}: {s['requests']} requests, {s['images_stored']} stored, {s['rejected']} rejected"
             f" ({s['finish_reason']})"
         )
+        if s["images_stored"] == 0 and s["rejected"]:
+            console.print(
+                f"  [yellow]{name}: nothing stored; the reasons are in {p.paths.raw}/rejects.parquet"
+            )

@@ -66,3 +66,29 @@ def count_lines(path: str | Path) -> tuple[int, int]:
         else:
             rejects += 1
     return images, rejects
+
+
+class JournalTail:
+    """Counts journal lines as they are appended, reading only what is new."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.offset = path.stat().st_size if path.exists() else 0
+        self.images = 0
+        self.rejects = 0
+        self._rest = b""
+
+    def poll(self) -> None:
+        if not self.path.exists():
+            return
+        with open(self.path, "rb") as fh:
+            fh.seek(self.offset)
+            data = fh.read()
+        self.offset += len(data)
+        lines = (self._rest + data).split(b"\n")
+        self._rest = lines.pop()
+        for line in lines:
+            if b'"kind": "image"' in line:
+                self.images += 1
+            elif line.strip():
+                self.rejects += 1

@@ -27,7 +27,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -35,7 +35,7 @@ from typing import Any
 
 from adgen import atomic, manifest
 from adgen.config import Params
-from adgen.crawl import jobs, journal, merge, seen
+from adgen.crawl import jobs, journal, locks, merge, seen
 from adgen.errors import UserError
 
 STATE_DIR = ".crawl"
@@ -58,78 +58,6 @@ class CrawlSummary:
     manifest_rows: int
     sites: dict[str, dict[str, Any]] = field(default_factory=dict)
     elapsed_s: float = 0.0
-
-
-class JournalTail:
-    """Counts journal lines as they are appended, reading only what is new."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.offset = path.stat().st_size if path.exists() else 0
-        self.images = 0
-        self.rejects = 0
-        self._rest = b""
-
-    def poll(self) -> None:
-        if not self.path.exists():
-            return
-        with open(self.path, "rb") as fh:
-            fh.seek(self.offset)
-            data = fh.read()
-        self.offset += len(data)
-        lines = (self._rest + data).split(b"\n")
-        self._rest = lines.pop()
-        for line in lines:
-            if b'"kind": "image"' in line:
-                self.images += 1
-            elif line.strip():
-                self.rejects += 1
-
-
-@contextlib.contextmanager
-def _flock(path: Path, mode: int, busy: str | None = None) -> Iterator[None]:
-    """Hold an flock on `path`; with LOCK_NB, `busy` is the UserError when someone else holds it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fh = open(path, "a")  # noqa: SIM115 - held for the block
-    try:
-        try:
-            fcntl.flock(fh, mode)
-        except BlockingIOError:
-            raise UserError(busy or f"{path} is locked") from None
-        yield
-    finally:
-        fh.close()  # releases the lock
-
-
-@contextlib.contextmanager
-def _crawl_locks(state: Path, raw: Path, names: list[str]) -> Iterator[None]:
-    """One crawl per site at a time; several sites may crawl at once (one process each).
-
-    The first crawl to start while no other is active sweeps temp files a killed run left behind.
-    """
-    with contextlib.ExitStack() as stack:
-        for name in names:
-            stack.enter_context(
-                _flock(
-                    state / "locks" / f"{name}.lock",
-                    fcntl.LOCK_EX | fcntl.LOCK_NB,
-                    busy=f"site {name} is already being crawled by another process",
-                )
-            )
-        active = state / "locks" / "active.lock"
-        try:
-            with _flock(active, fcntl.LOCK_EX | fcntl.LOCK_NB):
-                _sweep_partial_files(raw)
-        except UserError:
-            pass  # another site's crawl is writing: its temp files are live
-        stack.enter_context(_flock(active, fcntl.LOCK_SH))
-        yield
-
-
-def _sweep_partial_files(raw: Path) -> None:
-    """Remove temp files left by a write that a kill interrupted (atomic writes never leave halves)."""
-    for tmp in list(raw.glob("images/*/.*.tmp")) + list(raw.glob(".*.tmp")):
-        tmp.unlink(missing_ok=True)
 
 
 def _prepare_jobdir(jobdir: Path) -> None:
@@ -168,7 +96,7 @@ def crawl(
     names = jobs.pick_sites(params.crawl, sites)
     state = p["state"]
     (p["raw"] / "images").mkdir(parents=True, exist_ok=True)  # a DVC output even when nothing is new
-    with _crawl_locks(state, p["raw"], names):
+    with locks.crawl_locks(state, p["raw"], names):
         old_manifest = manifest.read(p["manifest"], merge.MANIFEST_COLUMNS)
         old_rejects = manifest.read(p["rejects"], merge.REJECT_COLUMNS)
         leftover = sorted((state / "journals").glob("*.jsonl"))
@@ -196,7 +124,7 @@ def crawl(
         site_jobs = [job for group in groups for job in group]
         procs: dict[str, subprocess.Popen[bytes]] = {}  # site -> the process crawling it
         logs: list[Any] = []
-        tails: dict[str, JournalTail] = {}
+        tails: dict[str, journal.JournalTail] = {}
         progress = [SiteProgress(j.site, int(j.spec["max_images"])) for j in site_jobs]
         try:
             for group in groups:
@@ -204,7 +132,7 @@ def crawl(
                     _prepare_jobdir(job.jobdir)
                     job.stats_file.unlink(missing_ok=True)
                     atomic.write_json(job.job_file, job.spec)
-                    tails[job.site] = JournalTail(job.journal)
+                    tails[job.site] = journal.JournalTail(job.journal)
                 group[0].log_file.unlink(missing_ok=True)
                 logs.append(open(group[0].log_file.with_suffix(".stderr"), "wb"))  # noqa: SIM115
                 proc = subprocess.Popen(
@@ -265,7 +193,7 @@ def _closed_reason(jobdir: Path) -> str | None:
 
 def _watch(
     procs: dict[str, subprocess.Popen[bytes]],
-    tails: dict[str, JournalTail],
+    tails: dict[str, journal.JournalTail],
     progress: list[SiteProgress],
     on_progress: Callable[[list[SiteProgress]], None] | None,
     poll_s: float,
@@ -292,7 +220,7 @@ def _commit(
 
     Under a lock, on the manifest as it is now: crawls of other sites may have merged meanwhile.
     """
-    with _flock(p["state"] / "locks" / "merge.lock", fcntl.LOCK_EX):
+    with locks.flock(p["state"] / "locks" / "merge.lock", fcntl.LOCK_EX):
         return _commit_locked(params, p, site_jobs, elapsed)
 
 

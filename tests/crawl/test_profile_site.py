@@ -66,3 +66,14 @@ def test_unknown_site_is_one_line_error(tmp_path, tiny_site):
 def test_profile_without_selectors_is_rejected_by_params(tmp_path):
     with pytest.raises(UserError, match="crawl.sites.bad"):
         write_params(tmp_path, {"sites": {"bad": {"spider": "profile", "start_urls": ["http://x/"]}}})
+
+
+def test_a_second_crawl_of_the_same_site_is_refused_while_one_runs(tmp_path, tiny_site):
+    from adgen.crawl import locks
+
+    params = write_params(tmp_path, {"sites": {"tiny": profile_site(tiny_site.base_url)}})
+    state = tmp_path / "data/raw/.crawl"
+    with locks.crawl_locks(state, tmp_path / "data/raw", ["tiny"]):  # a crawl of `tiny` in progress
+        with pytest.raises(UserError, match="site tiny is already being crawled"):
+            crawl(params)
+    assert tiny_site.requests == []
