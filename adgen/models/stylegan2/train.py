@@ -467,7 +467,14 @@ def write_metrics(
 
 
 def load_generator(path: Path, device: str = "cpu") -> tuple[Generator, StyleGAN2Params]:
-    """G_ema and its params from a training checkpoint (or a `G_ema`-only export)."""
+    """G_ema and its params from a training checkpoint, or the newest checkpoint of a run dir."""
+    if Path(path).is_dir():
+        newest = checkpoint.latest(path)
+        if newest is None:
+            raise UserError(
+                f"{path}: run dir has no checkpoint-*.pt yet (train it with `adgen train stylegan2`)"
+            )
+        path = newest
     if not Path(path).is_file():
         raise UserError(f"{path}: StyleGAN2 checkpoint not found (train one with `adgen train stylegan2`)")
     state = torch.load(path, map_location=device, weights_only=False)

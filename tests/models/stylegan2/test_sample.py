@@ -22,6 +22,9 @@ def test_sampling_is_deterministic_per_seed_and_tall(demo_params, tmp_path):
     assert np.array_equal(np.asarray(a[0]), np.asarray(b[1]))
     assert np.array_equal(np.asarray(a[1]), np.asarray(b[0]))
     assert not np.array_equal(np.asarray(a[0]), np.asarray(a[1]))
+    # a run dir stands for its newest checkpoint (what generate.stylegan2_checkpoint names)
+    c = load_sampler(tmp_path / "run").sample([3], truncation=0.7)
+    assert np.array_equal(np.asarray(c[0]), np.asarray(a[0]))
 
     grid = tmp_path / "grid.png"
     cmd = [sys.executable, "-m", "adgen.cli", "sample", "stylegan2", "--checkpoint", str(result.checkpoint)]
