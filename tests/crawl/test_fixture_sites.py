@@ -24,7 +24,7 @@ SITES = ("123rf", "depositphotos", "getty", "profile")
 @pytest.fixture(scope="module")
 def crawled(tmp_path_factory):
     root = tmp_path_factory.mktemp("crawl")
-    with FixtureSite(images=24, seed=3) as site:
+    with FixtureSite(images=24, seed=3, slow_seconds=8) as site:  # slower than the 4 s timeout
         truth = warm(site)
         params = fixture_crawl_params(root, site.base_url)
         summary = crawl(params)

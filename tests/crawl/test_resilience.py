@@ -73,9 +73,9 @@ def test_kill_9_mid_crawl_then_rerun_gives_the_same_manifest_as_an_uninterrupted
 
 
 def test_refresh_downloads_only_new_images(tmp_path):
-    with FixtureSite(images=100, seed=7) as site:
+    with FixtureSite(images=100, seed=7, slow_seconds=1) as site:
         warm(site)
-        params = fixture_crawl_params(tmp_path, site.base_url)
+        params = fixture_crawl_params(tmp_path, site.base_url, download_timeout=10)  # no chance timeouts
         first = crawl(params)
         before = _manifest(tmp_path)
         full_requests = len(site.requests)
@@ -109,7 +109,7 @@ def test_dvc_repro_runs_the_crawl_stage_and_a_second_repro_is_a_no_op(tmp_path):
     dvc = [sys.executable, "-m", "dvc"]
     with FixtureSite(images=16, seed=2, hostile=False) as site:
         warm(site)
-        fixture_crawl_params(tmp_path, site.base_url, only=("profile",))
+        fixture_crawl_params(tmp_path, site.base_url, only=("profile",), download_timeout=10)
         (tmp_path / "dvc.yaml").write_text(
             yaml.safe_dump({"stages": {"crawl": stages["crawl"]}}, sort_keys=False)
         )
@@ -134,7 +134,7 @@ def test_dvc_repro_runs_the_crawl_stage_and_a_second_repro_is_a_no_op(tmp_path):
 def test_ctrl_c_stops_gracefully_keeps_what_was_stored_and_the_next_run_resumes(tmp_path):
     with FixtureSite(images=160, seed=4, latency_ms=60, hostile=False) as site:
         truth = warm(site)
-        opts = {"concurrent_requests_per_domain": 2}
+        opts = {"concurrent_requests_per_domain": 2, "download_timeout": 10}
         fixture_crawl_params(tmp_path, site.base_url, only=("profile",), **opts)
         proc = subprocess.Popen(
             [sys.executable, "-m", "adgen.cli", "--params", str(tmp_path / "params.yaml"), "crawl"],
