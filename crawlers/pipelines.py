@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from scrapy import Request
-from scrapy.exceptions import DropItem
+from scrapy.exceptions import DropItem, UsageError
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 
@@ -38,6 +38,11 @@ class ImageStorePipeline:
     def open_spider(self, spider=None):
         spider = spider or self.crawler.spider
         job = spider.job
+        if "journal" not in job:
+            raise UsageError(
+                "this spider needs the job `adgen crawl` writes: run `adgen crawl --site NAME`, or "
+                "`scrapy crawl NAME -a job=data/raw/.crawl/NAME.job.json` after one"
+            )
         self.root = Path(job["root"])
         self.store = ImageStore(Path(job["raw_dir"]))
         self.journal = journal.Journal(job["journal"])

@@ -69,10 +69,10 @@ class StockSpider(scrapy.Spider):
 
     def __init__(self, job: dict[str, Any] | str | None = None, **kwargs: Any):
         super().__init__(**kwargs)
-        if isinstance(job, str):
+        if isinstance(job, str):  # `scrapy crawl NAME -a job=data/raw/.crawl/NAME.job.json`
             with open(job, encoding="utf-8") as fh:
                 job = json.load(fh)
-        self.job: dict[str, Any] = job or {}
+        self.job: dict[str, Any] = job or {}  # empty: only URL building/parsing (unit tests)
         self.site: str = self.job.get("site", self.name)
         self.base_url: str = (self.job.get("base_url") or self.default_base_url).rstrip("/")
         host = urlsplit(self.base_url).hostname if self.base_url else None
