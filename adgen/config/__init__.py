@@ -92,15 +92,28 @@ def from_dict(data: dict[str, Any], source: str = "params", root: Path | None = 
     return params
 
 
+def read_yaml(text: str):
+    """Parse params YAML the way DVC does (YAML 1.2, ruamel), so `adgen` and `dvc exp run -S` agree.
+
+    PyYAML speaks YAML 1.1, where an unquoted `2:1` (as DVC writes "2:1" back after `-S`) is the
+    base-60 integer 121.
+    """
+    from ruamel.yaml import YAML
+
+    return YAML(typ="safe", pure=True).load(text)
+
+
 def load(path: str | Path = "params.yaml") -> Params:
     path = Path(path)
     if not path.is_file():
         raise UserError(
             f"{path}: params file not found; run adgen from the project root or pass --params PATH"
         )
+    from ruamel.yaml import YAMLError
+
     try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
+        data = read_yaml(path.read_text()) or {}
+    except (yaml.YAMLError, YAMLError) as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark else ""
         raise UserError(f"{path}: not valid YAML{at}; fix the file") from None

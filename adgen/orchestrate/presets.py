@@ -39,9 +39,11 @@ def read_preset(name: str, root: Path) -> dict[str, Any]:
     if not path.is_file():
         names = ", ".join(available(root)) or "none"
         raise UserError(f"preset {name!r}: {path} not found (available presets: {names})")
+    from ruamel.yaml import YAMLError
+
     try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError:
+        data = config.read_yaml(path.read_text()) or {}
+    except (yaml.YAMLError, YAMLError):
         raise UserError(f"{path}: not valid YAML; fix the file") from None
     if not isinstance(data, dict):
         raise UserError(f"{path}: expected a mapping of params sections")
@@ -82,7 +84,7 @@ def apply_overrides(params_file: Path, overrides: dict[str, Any], source: str) -
         raise UserError(f"{params_file}: params file not found")
     y = _round_trip()
     doc = y.load(params_file.read_text()) or {}
-    merged_plain = merge(yaml.safe_load(params_file.read_text()) or {}, _plain(overrides))
+    merged_plain = merge(config.read_yaml(params_file.read_text()) or {}, _plain(overrides))
     validated = config.from_dict(
         merged_plain, source=f"{source} applied to {params_file}", root=params_file.parent
     )

@@ -209,7 +209,7 @@ def training(ctx: Context) -> Section | None:
         shutil.copyfile(gif, dest)
         s.add(html.figure(ctx.rel(dest), f"ST-GAN: a bag moving through the warps ({gif.parent.name})"))
     for model in MODELS:
-        grids = sorted(ctx.path(p.models).glob(f"{model}/*/*.png"))
+        grids = sorted(ctx.path(p.models).glob(f"{model}/*/**/*.png"))
         newest = _newest(grids)
         if newest is not None:
             dest = ctx.assets / f"{model}-samples.png"
