@@ -61,7 +61,11 @@ class ImageStorePipeline:
         if not isinstance(item, ImageLead):
             return item
         url = item["image_url"]
-        if url in self.claimed:
+        if url in self.claimed:  # another page of this run links the same image: note the page, once
+            page = item.get("page_url") or url
+            self._reject(
+                item["site"], page, "duplicate_url", f"its image {url} is fetched from another page", page
+            )
             raise DropItem(f"image already known or in progress: {url}")
         self.claimed.add(url)
         request = Request(url, meta={"adgen_image": True}, priority=10)

@@ -77,3 +77,23 @@ def test_a_second_crawl_of_the_same_site_is_refused_while_one_runs(tmp_path, tin
         with pytest.raises(UserError, match="site tiny is already being crawled"):
             crawl(params)
     assert tiny_site.requests == []
+
+
+def test_two_pages_with_the_same_image_url_fetch_it_once_and_record_the_other_page(tmp_path):
+    from tests.crawl.conftest import TinySite, tiny_pages
+
+    pages = tiny_pages()
+    status, ctype, body = pages["/item/4"]
+    pages["/item/4"] = (status, ctype, body.replace(b"/img/4.jpg", b"/img/0.jpg"))
+    with TinySite(pages) as site:
+        params = write_params(tmp_path, {"sites": {"tiny": profile_site(site.base_url)}})
+        crawl(params)
+        assert sum(r == "/img/0.jpg" for r in site.requests) == 1
+        rows = pd.read_parquet(tmp_path / "data/raw/manifest.parquet")
+        rejects = pd.read_parquet(tmp_path / "data/raw/rejects.parquet")
+        dup = rejects[rejects["reason"] == "duplicate_url"]
+        assert len(rows) == 4 and len(dup) == 1
+        assert dup["url"].iloc[0].endswith(("/item/0", "/item/4"))
+        site.requests.clear()
+        crawl(params)  # both pages are known now
+        assert not [r for r in site.requests if r.startswith(("/item", "/img"))]
