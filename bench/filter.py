@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -86,6 +87,7 @@ def make_dataset(root: Path, n: int) -> None:
 
 def project(root: Path, data: Path, model: Path, n: int, **detect: object) -> config.Params:
     """A project dir whose raw manifest is the first n rows of `data`'s (images shared via symlink)."""
+    shutil.rmtree(root / "data/filtered", ignore_errors=True)  # a fresh run, never "up to date"
     (root / "data/raw").mkdir(parents=True, exist_ok=True)
     link = root / "data/raw/images"
     if not link.exists():
@@ -125,11 +127,20 @@ def stage(params: config.Params) -> float:
     return time.perf_counter() - t0
 
 
+def peak_rss_mib() -> float:
+    """This process's peak RSS. VmHWM, not ru_maxrss: after a vfork+exec (how subprocess starts
+    children) ru_maxrss keeps the parent's high-water mark, so every child would report the
+    parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux
+
+
 def rss_child(root: Path) -> None:
     """(subprocess) run the stage on the project at root; print peak RSS in MiB as JSON."""
     seconds = stage(config.load(root / "params.yaml"))
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"peak_rss_mib": peak_kib / 1024, "seconds": seconds}))
+    print(json.dumps({"peak_rss_mib": peak_rss_mib(), "seconds": seconds}))
 
 
 def main() -> None:
@@ -138,6 +149,8 @@ def main() -> None:
     ap.add_argument("--rss", type=int, nargs=2, default=[1000, 4000])
     ap.add_argument("--rss-max-side", type=int, default=512, help="max_side of the RSS runs (demo preset)")
     ap.add_argument("--rss-child", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--reuse", type=Path, help="work dir of an earlier run: skip rendering")
+    ap.add_argument("--skip-throughput", action="store_true", help="only the peak-RSS part")
     args = ap.parse_args()
     if args.rss_child:
         rss_child(args.rss_child)
@@ -145,18 +158,22 @@ def main() -> None:
 
     from adgen.detect import fixture_detector
 
-    work = Path(tempfile.mkdtemp(prefix="adgen-bench-filter-"))
+    work = args.reuse or Path(tempfile.mkdtemp(prefix="adgen-bench-filter-"))
     n_data = max(args.images, *args.rss)
-    print(f"workdir {work}; rendering {n_data} fixture photos ...", flush=True)
-    t0 = time.perf_counter()
     data = work / "data-src"
-    make_dataset(data, n_data)
-    model = fixture_detector.build(work / "fixture-detector")
-    print(f"  done in {time.perf_counter() - t0:.0f} s", flush=True)
+    model = work / "fixture-detector"
+    if args.reuse is None:
+        print(f"workdir {work}; rendering {n_data} fixture photos ...", flush=True)
+        t0 = time.perf_counter()
+        make_dataset(data, n_data)
+        fixture_detector.build(model)
+        print(f"  done in {time.perf_counter() - t0:.0f} s", flush=True)
 
     n = args.images
     files = [data / p for p in pd.read_parquet(data / "data/raw/manifest.parquet").head(n)["path"]]
     rows = []
+    if args.skip_throughput:
+        return rss_table(work, data, model, args)
     loop_s = per_image_loop(model, files)
     rows.append(("per-image loop (PIL + 1 call/image)", loop_s))
     print(f"  loop: {loop_s:.1f} s", flush=True)
@@ -166,6 +183,21 @@ def main() -> None:
     stage512_s = stage(project(work / "stage-512", data, model, n, max_side=512))
     rows.append(("stage, demo preset (max_side 512)", stage512_s))
 
+    print()
+    print(f"Filter benchmark: FIXTURE detector SavedModel, {n} fixture photos (~600x800 JPEG), CPU")
+    print(f"{'method':<42} {'seconds':>9} {'images/s':>9} {'vs loop':>8}")
+    for name, s in rows:
+        print(f"{name:<42} {s:>9.1f} {n / s:>9.2f} {loop_s / s:>7.2f}x")
+    growth = rss_table(work, data, model, args)
+    print(
+        f"HEADLINE: stage {loop_s / stage_s:.2f}x the per-image loop at default params "
+        f"({loop_s / stage512_s:.2f}x with max_side 512); peak RSS {args.rss[1]} vs {args.rss[0]} "
+        f"images: {growth:+.1%}"
+    )
+
+
+def rss_table(work: Path, data: Path, model: Path, args: argparse.Namespace) -> float:
+    """Run the stage over each image count in a fresh subprocess; print peak RSS; return growth."""
     rss = {}
     for k in args.rss:
         root = work / f"rss-{k}"
@@ -175,22 +207,15 @@ def main() -> None:
         )
         rss[k] = json.loads(out.stdout.strip().splitlines()[-1])
         print(f"  rss {k}: {rss[k]}", flush=True)
-
     print()
-    print(f"Filter benchmark: FIXTURE detector SavedModel, {n} fixture photos (~600x800 JPEG), CPU")
-    print(f"{'method':<42} {'seconds':>9} {'images/s':>9} {'vs loop':>8}")
-    for name, s in rows:
-        print(f"{name:<42} {s:>9.1f} {n / s:>9.2f} {loop_s / s:>7.2f}x")
-    print()
-    print(f"{f'stage peak RSS (max_side {args.rss_max_side})':<42} {'images':>9} {'MiB':>9}")
+    print(f"{f'stage peak RSS (VmHWM, max_side {args.rss_max_side})':<42} {'images':>9} {'MiB':>9}")
     for k, r in rss.items():
         print(f"{'':<42} {k:>9} {r['peak_rss_mib']:>9.0f}")
     small, large = args.rss
     growth = rss[large]["peak_rss_mib"] / rss[small]["peak_rss_mib"] - 1
-    print(
-        f"HEADLINE: stage {loop_s / stage_s:.2f}x the per-image loop at default params "
-        f"({loop_s / stage512_s:.2f}x with max_side 512); peak RSS {large} vs {small} images: {growth:+.1%}"
-    )
+    if args.skip_throughput:
+        print(f"HEADLINE: peak RSS {large} vs {small} images: {growth:+.1%}")
+    return growth
 
 
 if __name__ == "__main__":
