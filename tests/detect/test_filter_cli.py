@@ -55,7 +55,13 @@ def test_a_missing_hub_model_is_one_line_naming_handle_download_and_param(
     project.add_image(kept_photo())
     project.detect = {}  # the default: the Mask R-CNN Hub handle; no network, empty cache here
     project.write()
-    code, _, err = finish(adgen("filter", cwd=project.root, env={"TFHUB_CACHE_DIR": str(tmp_path / "hub")}))
+    offline = {  # even where there is network, never download a 1 GB model in a test: a dead proxy
+        "TFHUB_CACHE_DIR": str(tmp_path / "hub"),
+        **{k: "http://127.0.0.1:9" for k in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")},
+        "NO_PROXY": "",
+        "no_proxy": "",
+    }
+    code, _, err = finish(adgen("filter", cwd=project.root, env=offline))
     assert code == 2
     (line,) = error_lines(err)
     assert MASK_RCNN_HANDLE in line and "detect.model" in line and "?tf-hub-format=compressed" in line
