@@ -32,8 +32,8 @@ def trained(tmp_path_factory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("stgan-train")
     params_path = make_project(
         root,
-        iters_d_only=100,
-        iters_per_warp=100,
+        iters_d_only=80,
+        iters_per_warp=80,
         warps=2,
         log_every=10,
         checkpoint_every=50,
