@@ -231,3 +231,18 @@ def test_torchrun_with_two_ranks_trains_into_one_run_dir(tmp_path) -> None:
     # Without --run-dir each rank would number its own dir: refused in one line.
     bad = subprocess.run(cmd[:-2], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert bad.returncode != 0 and "under torchrun pass --run-dir" in bad.stderr
+
+
+def test_resuming_with_changed_params_is_refused_in_one_line(tmp_path) -> None:
+    from adgen.errors import UserError
+
+    params_path = make_project(tmp_path, iters_d_only=2, iters_per_warp=1, warps=1, checkpoint_every=1)
+    p = config.load(params_path)
+    sp = resolve(p.train.stgan)
+    train(sp, p.path(sp.index), tmp_path / "run", data_root=p.root, echo=False)
+    changed = sp.model_copy(update={"lr_d": 3e-4})
+    with pytest.raises(UserError, match="different params"):
+        train(changed, p.path(sp.index), tmp_path / "run", data_root=p.root, echo=False)
+    # The same params on a finished run: nothing left to do, the same final checkpoint.
+    again = train(sp, p.path(sp.index), tmp_path / "run", data_root=p.root, echo=False)
+    assert again.iterations == 3 and again.checkpoint.name == "checkpoint-000000003.pt"
