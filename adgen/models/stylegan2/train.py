@@ -120,6 +120,7 @@ class StyleGAN2Trainer:
         self.step_idx = 0
         self.nimg = 0
         self.phase_seconds: dict[str, float] = {}  # wall time of each phase in the last step
+        self.phase_cpu_seconds: dict[str, float] = {}  # process CPU time (all threads) of each phase
 
     # --- one phase: zero, accumulate rounds, all-reduce, step -----------------------------------
     def _phase(
@@ -132,7 +133,7 @@ class StyleGAN2Trainer:
         gain: float,
         amp: bool,
     ) -> None:
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         module.requires_grad_(True)
         opt.zero_grad(set_to_none=True)
         for r in range(self.rounds):
@@ -152,6 +153,7 @@ class StyleGAN2Trainer:
         scaler.update()
         module.requires_grad_(False)
         self.phase_seconds[name] = time.perf_counter() - start
+        self.phase_cpu_seconds[name] = time.process_time() - start_cpu
 
     def _chunk(self, x: torch.Tensor, r: int) -> torch.Tensor:
         return x[r * self.batch_gpu : (r + 1) * self.batch_gpu]
@@ -164,7 +166,7 @@ class StyleGAN2Trainer:
         z_dim = p.z_dim
         zs = {k: torch.randn(n, z_dim, device=dev) for k in ("Gmain", "Greg", "Dmain")}
         out: dict[str, float] = {}
-        self.phase_seconds = {}
+        self.phase_seconds, self.phase_cpu_seconds = {}, {}
         self.G.requires_grad_(False)
         self.D.requires_grad_(False)
 
