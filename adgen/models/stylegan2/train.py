@@ -359,6 +359,7 @@ def train(
     resume = checkpoint.latest(run_dir)
     if resume is not None:
         state = checkpoint.load(resume, map_location=runtime.device)
+        _check_same_network(state.get("params", {}), params, run_dir)
         trainer.load_state_dict(state)
         tick = _Tick(state["tick"])
         if runtime.is_main:
@@ -440,6 +441,29 @@ def train(
     return TrainResult(
         run_dir, last_ckpt, trainer.step_idx, trainer.nimg / 1000, all_stats[-1] if all_stats else {}
     )
+
+
+ARCHITECTURE_KEYS = (
+    "resolution",
+    "z_dim",
+    "w_dim",
+    "mapping_layers",
+    "channel_base",
+    "channel_max",
+    "mbstd_channels",
+    "augment",
+)
+
+
+def _check_same_network(saved: dict[str, Any], params: StyleGAN2Params, run_dir: Path) -> None:
+    """Resuming with another network shape would fail deep in load_state_dict: say it in one line."""
+    now = params.model_dump(mode="json")
+    for key in ARCHITECTURE_KEYS:
+        if key in saved and saved[key] != now[key]:
+            raise UserError(
+                f"{run_dir}: this run was trained with {key}={saved[key]}, params say {now[key]}; "
+                "resume with the same settings or start a new run dir"
+            )
 
 
 def write_metrics(

@@ -177,3 +177,10 @@ def test_fid_during_training_without_the_graph_fails_before_training(demo_params
 
     with pytest.raises(UserError, match="metrics.fid_inception_graph is not set"):
         fid_of_generator(MetricsParams(), demo_params, tmp_path)
+
+
+def test_resuming_a_run_with_another_network_shape_is_a_user_error(demo_params, tmp_path):
+    train(demo_params.model_copy(update={"total_kimg": 0.004}), tmp_path / "run", echo=False)
+    wider = demo_params.model_copy(update={"total_kimg": 0.008, "channel_max": 64})
+    with pytest.raises(UserError, match="trained with channel_max=32, params say 64"):
+        train(wider, tmp_path / "run", echo=False)
