@@ -35,7 +35,9 @@ def training_stages(ws: Path) -> list[str]:
     return [f"train_{m}" for m in dag.MODELS if f"train_{m}" in present]
 
 
-@pytest.fixture(scope="module")
+# Session scope: xdist may interleave other modules' tests on this worker, and a module-scoped
+# fixture would then be torn down and rebuilt (a second full repro) when this module resumes.
+@pytest.fixture(scope="session")
 def reproduced(tmp_path_factory: pytest.TempPathFactory, models_cache: Path):
     """A workspace after its first `dvc repro` (the fixture site is only needed for that crawl)."""
     from adgen.fixture_site.server import FixtureSite

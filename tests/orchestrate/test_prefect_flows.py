@@ -76,6 +76,9 @@ def test_deployments_carry_the_weekly_utc_schedule_and_the_gpu_pool(server: Pref
         assert dep["work_pool_name"] == "gpu"
         assert dep["parameters"] == {"model": model}
         assert not dep["schedules"]
+    on_demand = server.deployment("generate-ads/on-demand")
+    assert on_demand["work_pool_name"] == "gpu" and not on_demand["schedules"]
+    assert set(on_demand["parameter_openapi_schema"]["required"]) == {"poses", "bags"}
 
 
 def test_weekly_refresh_versions_the_dataset_and_triggers_gpu_training(
