@@ -9,7 +9,7 @@ iteration is plain + (R1 phase)/16 + (PL phase)/4, as the training schedule runs
     .venv/bin/python bench/stylegan2.py [--device cpu|cuda] [--threads 2] [--iters 3] [--preset paper]
 
 Prints a table; the last line is the headline speed-up over the reference. Wall times need an idle
-machine; process CPU-seconds (all threads) are also printed because they survive contention.
+machine; process CPU-seconds (all threads) are also printed: less sensitive to contention, not immune.
 """
 
 from __future__ import annotations
