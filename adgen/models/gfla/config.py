@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import field_validator, model_validator
 
-from adgen.config.base import Section
+from adgen.config.base import Section, apply_preset
 
 PresetName = Literal["deepfashion256", "p128", "demo"]
 
@@ -128,11 +128,5 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 
 def resolve(params: GflaParams, preset: str | None = None) -> GflaParams:
-    """The effective params: the preset's values, then every key set explicitly in `params`."""
-    name = preset or params.preset
-    if name not in PRESETS:
-        from adgen.errors import UserError
-
-        raise UserError(f"unknown GFLA preset {name!r}; choose one of: {', '.join(PRESETS)}")
-    explicit = {k: getattr(params, k) for k in params.model_fields_set if k != "preset"}
-    return GflaParams.model_validate({**PRESETS[name], **explicit, "preset": name})
+    """The preset's values, overlaid by every key set explicitly in `params`."""
+    return apply_preset(params, PRESETS, preset, "GFLA")

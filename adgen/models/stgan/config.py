@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from adgen.config.base import Section
+from adgen.config.base import Section, apply_preset
 
 PresetName = Literal["exp1", "exp2", "exp3", "demo"]
 
@@ -121,11 +121,5 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 
 def resolve(params: StganParams, preset: str | None = None) -> StganParams:
-    """The preset's values overlaid by every key set explicitly in params (or in overrides)."""
-    name = preset or params.preset
-    if name not in PRESETS:
-        from adgen.errors import UserError
-
-        raise UserError(f"unknown ST-GAN preset {name!r}; choose one of {', '.join(PRESETS)}")
-    explicit = {k: getattr(params, k) for k in params.model_fields_set if k != "preset"}
-    return StganParams(**{**PRESETS[name], **explicit, "preset": name})
+    """The preset's values, overlaid by every key set explicitly in `params`."""
+    return apply_preset(params, PRESETS, preset, "ST-GAN")

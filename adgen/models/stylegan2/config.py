@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import field_validator
 
-from adgen.config.base import Section
+from adgen.config.base import Section, apply_preset
 
 PresetName = Literal["paper", "auto", "demo"]
 
@@ -147,17 +147,8 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 
 def resolved(params: StyleGAN2Params, preset: str | None = None) -> StyleGAN2Params:
-    """The preset's values, overridden by every key set explicitly in `params`.
-
-    `preset` (e.g. from `--preset`) replaces `params.preset`.
-    """
-    from adgen.errors import UserError
-
-    name = preset or params.preset
-    if name not in PRESETS:
-        raise UserError(f"--preset {name!r}: unknown; choose one of {', '.join(PRESETS)}")
-    explicit = params.model_dump(include=params.model_fields_set - {"preset"})
-    return StyleGAN2Params(**{**PRESETS[name], **explicit, "preset": name})
+    """The preset's values, overlaid by every key set explicitly in `params`."""
+    return apply_preset(params, PRESETS, preset, "StyleGAN2")
 
 
 __all__ = ["PRESETS", "StyleGAN2Params", "resolved"]
