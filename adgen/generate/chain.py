@@ -7,7 +7,6 @@ pose error of each output against the requested pose (the product's pose-keypoin
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,25 +19,18 @@ from adgen.errors import UserError
 from adgen.generate.poses import draw_pose, fit_into_frame
 from adgen.metrics.pose import pose_mse
 from adgen.training import checkpoint as ckpt
-
-_RUN = re.compile(r"^(\d{5})-")
+from adgen.training import rundir
 
 
 def newest_run_checkpoint(models_root: Path, model: str) -> Path:
-    """The newest checkpoint of the highest-numbered run under <models_root>/<model> that has one."""
+    """The checkpoint of the run under <models_root>/<model> trained most recently (numbered or DVC's)."""
     root = Path(models_root) / model
-    runs = (
-        sorted((p for p in root.iterdir() if p.is_dir() and _RUN.match(p.name)), reverse=True)
-        if root.is_dir()
-        else []
-    )
-    for run in runs:
-        found = ckpt.latest(run)
-        if found is not None:
-            return found
-    raise UserError(
-        f"no trained {model} under {root}: train one with `adgen train {model}` or set generate.{model}_checkpoint"
-    )
+    run = rundir.newest_run(root)
+    if run is None:
+        raise UserError(
+            f"no trained {model} under {root}: train one with `adgen train {model}` or set generate.{model}_checkpoint"
+        )
+    return resolve_checkpoint(run, models_root, model)
 
 
 def resolve_checkpoint(explicit: Path | None, models_root: Path, model: str) -> Path:

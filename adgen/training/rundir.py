@@ -32,6 +32,31 @@ def next_run_dir(root: str | Path, desc: str) -> Path:
             n += 1
 
 
+# What a trainer leaves in a run dir: ST-GAN also keeps one file per finished warp.
+CHECKPOINT_GLOBS = ("checkpoint-*.pt", "warp-*.pt")
+
+
+def newest_run(model_root: str | Path, globs: tuple[str, ...] = CHECKPOINT_GLOBS) -> Path | None:
+    """The run dir under `model_root` holding the most recently written checkpoint, or None.
+
+    Any run dir counts, numbered (`00003-…`) or named (the DVC stage's `dvc`), so a model trained by
+    `dvc repro` is found as readily as one trained by hand.
+    """
+    model_root = Path(model_root)
+    if not model_root.is_dir():
+        return None
+    best: tuple[float, Path] | None = None
+    for run in model_root.iterdir():
+        if not run.is_dir():
+            continue
+        for pattern in globs:
+            for ckpt in run.glob(pattern):
+                mtime = ckpt.stat().st_mtime
+                if best is None or mtime > best[0]:
+                    best = (mtime, run)
+    return best[1] if best else None
+
+
 def write_options(run_dir: Path, options: dict[str, Any]) -> None:
     atomic.write_json(run_dir / "training_options.json", options)
 

@@ -10,17 +10,7 @@ import typer
 
 from adgen.clikit import CliGroups, params
 from adgen.errors import UserError
-
-
-def _newest_run(models_dir: Path) -> Path | None:
-    """The run dir under <models>/stgan (numbered or the DVC stage's) with the newest checkpoint."""
-    newest: tuple[float, Path] | None = None
-    for run in (models_dir / "stgan").glob("*"):
-        for ckpt in [*run.glob("warp-*.pt"), *run.glob("checkpoint-*.pt")]:
-            mtime = ckpt.stat().st_mtime
-            if newest is None or mtime > newest[0]:
-                newest = (mtime, run)
-    return newest[1] if newest else None
+from adgen.training.rundir import newest_run
 
 
 def register(groups: CliGroups) -> None:
@@ -92,7 +82,7 @@ def register(groups: CliGroups) -> None:
 
         if checkpoint is None:
             p = params(ctx)
-            checkpoint = _newest_run(p.path(p.paths.models))
+            checkpoint = newest_run(p.path(p.paths.models) / "stgan")
             if checkpoint is None:
                 raise UserError(
                     "no ST-GAN run found under paths.models/stgan; pass --checkpoint or run `adgen train stgan`"

@@ -1,0 +1,53 @@
+"""Run dirs: numbering, and finding the newest trained run wherever it was trained."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from adgen.errors import UserError
+from adgen.generate.chain import resolve_checkpoint
+from adgen.training import rundir
+
+
+def _touch(path: Path, mtime: float) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x")
+    os.utime(path, (mtime, mtime))
+    return path
+
+
+def test_run_dirs_are_numbered_after_the_highest_existing_one(tmp_path: Path) -> None:
+    (tmp_path / "00007-old").mkdir()
+    assert rundir.next_run_dir(tmp_path, "stgan-exp2").name == "00008-stgan-exp2"
+
+
+def test_newest_run_includes_the_dvc_stage_run_dir(tmp_path: Path) -> None:
+    root = tmp_path / "stylegan2"
+    _touch(root / "00003-stylegan2-demo" / "checkpoint-000000010.pt", 1_000)
+    _touch(root / "dvc" / "checkpoint-000000004.pt", 2_000)
+    assert rundir.newest_run(root) == root / "dvc"
+
+
+def test_newest_run_is_none_without_any_checkpoint(tmp_path: Path) -> None:
+    (tmp_path / "gfla" / "00000-gfla-demo").mkdir(parents=True)
+    assert rundir.newest_run(tmp_path / "gfla") is None
+    assert rundir.newest_run(tmp_path / "missing") is None
+
+
+def test_generate_finds_a_model_trained_by_the_dvc_stage(tmp_path: Path) -> None:
+    dvc_ckpt = _touch(tmp_path / "gfla" / "dvc" / "checkpoint-000000004.pt", 2_000)
+    _touch(tmp_path / "gfla" / "00001-gfla-demo" / "checkpoint-000000002.pt", 1_000)
+    assert resolve_checkpoint(None, tmp_path, "gfla") == dvc_ckpt
+
+
+def test_generate_finds_an_stgan_run_that_holds_only_warp_checkpoints(tmp_path: Path) -> None:
+    _touch(tmp_path / "stgan" / "dvc" / "warp-2.pt", 2_000)
+    assert resolve_checkpoint(None, tmp_path, "stgan") == tmp_path / "stgan" / "dvc"
+
+
+def test_generate_without_any_trained_model_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="no trained gfla under"):
+        resolve_checkpoint(None, tmp_path, "gfla")
