@@ -49,19 +49,11 @@ def grabcut_mask(
     n_bg = int((seed == cv2.GC_BGD).sum())
     if n_bg < 16 or n_bg == seed.size:  # the object fills the photo, or nothing left to cut
         return None
-    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-    cv2.setRNGSeed(0)  # GrabCut's k-means draws from OpenCV's global RNG: same photo, same mask
-    try:
-        cv2.grabCut(
-            np.ascontiguousarray(crop[..., ::-1]), seed, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK
-        )
-    except cv2.error:
+    fg = _grabcut_foreground(crop, seed, iterations, (cx1 - cx0, cy1 - cy0))
+    if fg is None:
         return None
-    fg = ((seed == cv2.GC_FGD) | (seed == cv2.GC_PR_FGD)).astype(np.uint8)
-    if scale < 1.0:
-        fg = cv2.resize(fg, (cx1 - cx0, cy1 - cy0), interpolation=cv2.INTER_NEAREST)
     out = np.zeros((h, w), dtype=bool)
-    out[cy0:cy1, cx0:cx1] = fg > 0
+    out[cy0:cy1, cx0:cx1] = fg
     return out
 
 
@@ -94,6 +86,19 @@ def refine_mask(rgb: np.ndarray, coarse: np.ndarray, iterations: int = 3, band: 
     seed[core > 0] = cv2.GC_FGD
     if not (seed == cv2.GC_BGD).any() and not (seed == cv2.GC_PR_BGD).any():
         return coarse
+    fg = _grabcut_foreground(crop, seed, iterations, (cx1 - cx0, cy1 - cy0))
+    if fg is None:
+        return coarse
+    out = coarse.copy()
+    out[cy0:cy1, cx0:cx1] = fg
+    return out
+
+
+def _grabcut_foreground(
+    crop: np.ndarray, seed: np.ndarray, iterations: int, crop_size: tuple[int, int]
+) -> np.ndarray | None:
+    """Run GrabCut on an RGB crop from a seeded label mask (updated in place); the foreground as a
+    bool mask at `crop_size` (w, h) of the unscaled crop, or None when OpenCV refuses the input."""
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     cv2.setRNGSeed(0)  # GrabCut's k-means draws from OpenCV's global RNG: same photo, same mask
     try:
@@ -101,10 +106,8 @@ def refine_mask(rgb: np.ndarray, coarse: np.ndarray, iterations: int = 3, band: 
             np.ascontiguousarray(crop[..., ::-1]), seed, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK
         )
     except cv2.error:
-        return coarse
+        return None
     fg = ((seed == cv2.GC_FGD) | (seed == cv2.GC_PR_FGD)).astype(np.uint8)
-    if scale < 1.0:
-        fg = cv2.resize(fg, (cx1 - cx0, cy1 - cy0), interpolation=cv2.INTER_NEAREST)
-    out = coarse.copy()
-    out[cy0:cy1, cx0:cx1] = fg > 0
-    return out
+    if fg.shape[::-1] != crop_size:
+        fg = cv2.resize(fg, crop_size, interpolation=cv2.INTER_NEAREST)
+    return fg > 0
