@@ -18,6 +18,7 @@ import numpy as np
 from adgen.errors import UserError
 from adgen.metrics.images import ImageSet, batches
 from adgen.metrics.maths import FeatureStats, feature_stats, frechet_distance
+from adgen.metrics.weights import require_file
 from adgen.progress import track
 
 INPUT_TENSOR = "ExpandDims:0"
@@ -30,12 +31,7 @@ GRAPH_HINT = (
 
 
 def require_graph(path: str | Path | None) -> Path:
-    if path is None:
-        raise UserError(f"metrics.fid_inception_graph is not set: {GRAPH_HINT}")
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: FID Inception graph not found: {GRAPH_HINT}")
-    return path
+    return require_file(path, "metrics.fid_inception_graph", "FID Inception graph", GRAPH_HINT)
 
 
 @lru_cache(maxsize=2)

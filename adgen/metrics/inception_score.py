@@ -15,6 +15,7 @@ import numpy as np
 from adgen.errors import UserError
 from adgen.metrics.images import ImageSet, batches
 from adgen.metrics.maths import InceptionScore, inception_score_from_probs
+from adgen.metrics.weights import require_file
 from adgen.progress import track
 
 WEIGHTS_HINT = (
@@ -25,11 +26,7 @@ WEIGHTS_HINT = (
 
 
 def require_weights(path: str | Path | None) -> Path:
-    if path is None:
-        raise UserError(f"metrics.inception_v3_weights is not set: {WEIGHTS_HINT}")
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: InceptionV3 weights file not found: {WEIGHTS_HINT}")
+    path = require_file(path, "metrics.inception_v3_weights", "InceptionV3 weights file", WEIGHTS_HINT)
     if not path.name.endswith(".h5"):
         raise UserError(f"{path}: expected a Keras .h5 / .weights.h5 file: {WEIGHTS_HINT}")
     return path
