@@ -7,6 +7,10 @@ runs R1 and path length (step 0 of both intervals) and the rest are plain; the a
 iteration is plain + (R1 phase)/16 + (PL phase)/4, as the training schedule runs them.
 
     .venv/bin/python bench/stylegan2.py [--device cpu|cuda] [--threads 2] [--iters 3] [--preset paper]
+                                        [--cpu-bf16]
+
+--cpu-bf16 runs the G/D main phases under bfloat16 autocast (R1 and path length stay float32), as
+the `cpu_bf16` param does; the default float32 run is the like-for-like comparison.
 
 Prints a table; the last line is the headline speed-up over the reference. Wall times need an idle
 machine; process CPU-seconds (all threads) are also printed: less sensitive to contention, not immune.
@@ -45,6 +49,7 @@ def main() -> int:
     ap.add_argument("--preset", default="paper")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--res", type=int, default=128)
+    ap.add_argument("--cpu-bf16", action="store_true", help="bfloat16 autocast on CPU (native bf16 only)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -56,14 +61,15 @@ def main() -> int:
             device=args.device,
             augment="none",
             amp=args.device != "cpu",
+            cpu_bf16=args.cpu_bf16,
         ),
         args.preset,
     )
-    runtime = dist.setup(args.device, params.amp)
+    runtime = dist.setup(args.device, params.amp, params.cpu_bf16)
     trainer = StyleGAN2Trainer(params, runtime)
     print(
         f"# StyleGAN2 {args.preset} {args.res}x{args.res}, batch {args.batch}, device {runtime.device}, "
-        f"threads {torch.get_num_threads()}, G {count_params(trainer.G):,} D {count_params(trainer.D):,} params"
+        f"threads {torch.get_num_threads()}, {runtime.amp_dtype or torch.float32} main phases, G {count_params(trainer.G):,} D {count_params(trainer.D):,} params"
     )
     real = torch.rand(args.batch, 3, args.res, args.res) * 2 - 1
 

@@ -2,7 +2,8 @@
 
 On a GPU machine `torchrun --nproc_per_node=N -m adgen.cli train <model>` runs DDP (one process per
 GPU, NCCL); plain `adgen train` runs one process on CUDA if present, else CPU. AMP is used on CUDA
-only (bf16 where supported, else fp16 with a GradScaler); CPU runs stay fp32 so tests are exact.
+(bf16 where supported, else fp16 with a GradScaler); CPU runs stay fp32 so tests are exact, unless
+a trainer opts into bf16 autocast on a CPU with native bf16 (`cpu_bf16`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 
 import torch
 import torch.distributed as torch_dist
+
+from adgen.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -51,8 +54,12 @@ class Runtime:
             torch_dist.barrier()
 
 
-def setup(device: str = "auto", amp: bool = True) -> Runtime:
-    """Pick the device and join the process group when launched by torchrun."""
+def setup(device: str = "auto", amp: bool = True, cpu_bf16: bool = False) -> Runtime:
+    """Pick the device and join the process group when launched by torchrun.
+
+    `amp` is mixed precision on CUDA; `cpu_bf16` is bfloat16 autocast on CPU, refused on CPUs
+    that would emulate bf16 (slower than float32 there).
+    """
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
@@ -71,7 +78,18 @@ def setup(device: str = "auto", amp: bool = True) -> Runtime:
     amp_dtype = None
     if amp and dev.type == "cuda":
         amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    elif cpu_bf16 and dev.type == "cpu":
+        if not cpu_has_native_bf16():
+            raise UserError(
+                "cpu_bf16: this CPU has no native bfloat16 (AVX512-BF16 or AMX), where bf16 runs "
+                "slower than float32; set cpu_bf16: false"
+            )
+        amp_dtype = torch.bfloat16
     return Runtime(dev, rank, world_size, local_rank, amp_dtype)
+
+
+def cpu_has_native_bf16() -> bool:
+    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
 def teardown() -> None:

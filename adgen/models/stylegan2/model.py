@@ -11,6 +11,9 @@ resampling filter and padding), with two choices made for speed:
   faster on CPU and is what NVlabs itself does while training.
 - The [1,3,3,1] FIR resampling filter is a depthwise (grouped) convolution, fused with the
   stride-2 step where possible, instead of generic upfirdn loops.
+- Activations are channels-last (NHWC) from the generator's constant and the discriminator's
+  input on: oneDNN's depthwise FIR convolutions run 2.5x faster so on CPU, and tensor cores want
+  it under mixed precision on GPU. Parameters keep their usual layout (checkpoints unchanged).
 
 Outputs may be square or tall (H:W = 2:1, e.g. 128x64 for full bodies): the generator starts from
 a 4x2 constant instead of 4x4 and the discriminator ends on a 4x2 map. Nothing is ever cropped.
@@ -62,6 +65,11 @@ def downsample2d(x: torch.Tensor) -> torch.Tensor:
     """2x downsampling (FIR then keep every other pixel) as one strided depthwise conv."""
     c = x.shape[1]
     return F.conv2d(x, _fir_kernel(c, 1.0, x), stride=2, padding=1, groups=c)
+
+
+def float32(like: torch.Tensor):
+    """Autocast off: small, precision-sensitive maths (mapping, styles) runs in float32."""
+    return torch.autocast(like.device.type, enabled=False)
 
 
 # --- equalised learning rate -------------------------------------------------------------------
@@ -153,7 +161,8 @@ class MappingNetwork(nn.Module):
         self, z: torch.Tensor, truncation: float = 1.0, update_w_avg: bool = False, w_avg_beta=0.995
     ) -> torch.Tensor:
         assert z.ndim == 2 and z.shape[1] == self.z_dim, z.shape
-        w = self.layers(normalize_2nd_moment(z))
+        with float32(z):
+            w = self.layers(normalize_2nd_moment(z.float()))
         if update_w_avg:
             with torch.no_grad():
                 self.w_avg.copy_(w.detach().mean(0).lerp(self.w_avg, w_avg_beta))
@@ -188,18 +197,20 @@ class ModulatedConv2d(nn.Module):
         self.style_gain = 1.0 if demodulate else 1.0 / math.sqrt(in_channels * kernel_size**2)
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        styles = self.affine(w) * self.style_gain  # [B, in]
-        x = x * styles.view(*styles.shape, 1, 1)
         weight = self.weight
+        with float32(w):  # styles and demodulation stay float32 under mixed precision (as NVlabs)
+            styles = self.affine(w.float()) * self.style_gain  # [B, in]
+            if self.demodulate:
+                wsq = weight.square().sum(dim=[2, 3])  # [out, in]
+                dcoefs = (styles.square() @ wsq.t() + 1e-8).rsqrt()  # [B, out]
+        x = x * styles.to(x.dtype).view(*styles.shape, 1, 1)
         if self.up:
             x = F.conv_transpose2d(x, weight.transpose(0, 1), stride=2)
             x = blur(x, pad=1, gain=4.0)
         else:
             x = F.conv2d(x, weight, padding=self.kernel_size // 2)
         if self.demodulate:
-            wsq = weight.square().sum(dim=[2, 3])  # [out, in]
-            dcoefs = (styles.square() @ wsq.t() + 1e-8).rsqrt()  # [B, out]
-            x = x * dcoefs.view(*dcoefs.shape, 1, 1)
+            x = x * dcoefs.to(x.dtype).view(*dcoefs.shape, 1, 1)
         return x
 
 
@@ -265,6 +276,7 @@ class SynthesisBlock(nn.Module):
     def forward(self, x, img, ws: torch.Tensor, noise_mode: str = "random"):
         if self.first:
             x = self.const.unsqueeze(0).repeat(ws.shape[0], 1, 1, 1)
+            x = x.contiguous(memory_format=torch.channels_last)
             x = self.conv1(x, ws[:, 0], noise_mode)
         else:
             x = self.conv0(x, ws[:, 0], noise_mode)
@@ -411,7 +423,7 @@ class Discriminator(nn.Module):
 
     def forward(self, img: torch.Tensor) -> torch.Tensor:
         assert img.shape[2:] == self.resolution, (img.shape, self.resolution)
-        return self.epilogue(self.blocks(img))
+        return self.epilogue(self.blocks(img.contiguous(memory_format=torch.channels_last)))
 
 
 def build(params) -> tuple[Generator, Discriminator]:

@@ -348,7 +348,7 @@ def train(
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    runtime = dist.setup(params.device, params.amp)
+    runtime = dist.setup(params.device, params.amp, params.cpu_bf16)
     log = rundir.RunLog(run_dir, echo=echo and runtime.is_main)
     dataset = ZipImageDataset(params.dataset, params.resolution, params.mirror)
     if runtime.is_main and not (run_dir / "training_options.json").exists():

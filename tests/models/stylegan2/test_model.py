@@ -82,3 +82,18 @@ def test_truncation_zero_gives_the_average_person_for_every_seed():
     a = G(torch.randn(1, params.z_dim), truncation=0.0, noise_mode="const")
     b = G(torch.randn(1, params.z_dim), truncation=0.0, noise_mode="const")
     assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_activations_run_channels_last_and_the_layout_never_changes_the_result():
+    """G and D switch activations to NHWC (faster FIR convs on CPU); the maths must not notice."""
+    torch.manual_seed(0)
+    G = m.Generator((32, 16), z_dim=16, w_dim=16, mapping_layers=2, channel_base=256, channel_max=32)
+    D = m.Discriminator((32, 16), channel_base=256, channel_max=32, mbstd_group=2)
+    img = G(torch.randn(2, 16), noise_mode="const")
+    assert img.is_contiguous(memory_format=torch.channels_last)
+    assert torch.allclose(D(img), D(img.contiguous()), atol=1e-6)
+
+    layer = m.ModulatedConv2d(5, 7, 3, w_dim=6, up=True)
+    x, w = torch.randn(3, 5, 8, 8), torch.randn(3, 6)
+    nhwc = layer(x.contiguous(memory_format=torch.channels_last), w)
+    assert torch.allclose(nhwc, layer(x), atol=1e-5)

@@ -184,3 +184,30 @@ def test_resuming_a_run_with_another_network_shape_is_a_user_error(demo_params, 
     wider = demo_params.model_copy(update={"total_kimg": 0.008, "channel_max": 64})
     with pytest.raises(UserError, match="trained with channel_max=32, params say 64"):
         train(wider, tmp_path / "run", echo=False)
+
+
+@pytest.mark.skipif(not dist.cpu_has_native_bf16(), reason="this CPU has no native bfloat16")
+def test_cpu_bf16_trains_the_main_phases_in_bfloat16_and_keeps_weights_float32(demo_params, tmp_path):
+    params = demo_params.model_copy(update={"cpu_bf16": True, "total_kimg": 0.016})  # 4 steps
+    trainer = StyleGAN2Trainer(params, dist.setup("cpu", cpu_bf16=True))
+    assert trainer.rt.amp_dtype == torch.bfloat16
+    with trainer.rt.autocast():
+        img = trainer.G(torch.randn(2, params.z_dim))
+        ws = trainer.G.mapping(torch.randn(2, params.z_dim))
+    assert img.dtype == torch.bfloat16, "convolutions did not run in bf16"
+    assert ws.dtype == torch.float32, "the mapping network must stay float32"
+
+    result = train(params, tmp_path / "run", echo=False)
+    stats = [json.loads(x) for x in (tmp_path / "run" / "stats.jsonl").read_text().splitlines()]
+    assert result.steps == 4
+    assert all(torch.isfinite(torch.tensor(r[k])) for r in stats for k in ("loss/G", "loss/D_real"))
+    assert any(r.get("loss/r1", 0) > 0 for r in stats) and any(r.get("loss/pl", 0) > 0 for r in stats)
+    state = checkpoint.load(result.checkpoint, restore_rng=False)
+    assert all(v.dtype == torch.float32 for v in state["G"].values() if v.is_floating_point())
+
+
+def test_cpu_bf16_on_a_cpu_without_native_bf16_is_a_one_line_error(monkeypatch):
+    monkeypatch.setattr(dist, "cpu_has_native_bf16", lambda: False)
+    with pytest.raises(UserError, match="cpu_bf16: false"):
+        dist.setup("cpu", cpu_bf16=True)
+    assert dist.setup("cpu", cpu_bf16=False).amp_dtype is None
