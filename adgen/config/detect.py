@@ -35,6 +35,13 @@ class DetectParams(Section):
     )
     chunk_size: int = Field(64, ge=1, description="decisions written per part file (the resume unit)")
     decode_parallelism: int = Field(0, ge=0, description="parallel decode calls; 0 = tf.data AUTOTUNE")
+    calls_in_flight: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="model calls run at once (threads): >1 where one call leaves CPU cores idle; "
+        "each call in flight holds its own activations in memory",
+    )
 
     # --- the keep rule (adgen.detect.rule.keep_full_body_with_bag) ------------------------------
     person_class: int = 1

@@ -35,6 +35,7 @@ from adgen.errors import UserError
 _NOT_IN_DECISION_KEY = {
     "chunk_size",
     "decode_parallelism",
+    "calls_in_flight",
     "batch_size",
     "ground_truth",
     "contact_sheet_per_reason",
@@ -209,7 +210,9 @@ def _detect_and_decide(
     done = 0
     with progress.bar() as bar:
         task = bar.add_task("filter: detect", total=len(files))
-        for item in detect_images(detector, files, d.max_side, d.batch_size, d.decode_parallelism):
+        for item in detect_images(
+            detector, files, d.max_side, d.batch_size, d.decode_parallelism, d.calls_in_flight
+        ):
             image_id = image_ids[item.position]
             if item.detections is None:
                 decision, row_masks = unreadable(), (None, None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 from pathlib import Path
 
 import cv2
@@ -177,6 +178,25 @@ def test_batched_inference_gives_the_same_decisions(
     boxes_a = np.stack(after["person_box"].dropna().to_numpy())
     boxes_b = np.stack(before.loc[after["person_box"].dropna().index, "person_box"].to_numpy())
     assert np.abs(boxes_a - boxes_b).max() < 0.02
+
+
+def test_model_calls_in_flight_give_the_same_decisions_in_the_same_order(project: Project) -> None:
+    for i, size in enumerate(((160, 240), (200, 260), (300, 200), (170, 250), (150, 300), (180, 280))):
+        if i % 2:
+            project.add_image(draw_photo([(PERSON, RED)], [((0.85, 0.02, 0.98, 0.08), BACKPACK)], size))
+        else:
+            project.add_image(kept_photo(size))
+    project.add(b"junk", "jpg")
+    one_at_a_time = run_filter(project.write())
+    before = project.filtered()
+    shutil.rmtree(project.root / "data" / "filtered")  # calls_in_flight decides nothing: not in the key
+    project.detect.update(calls_in_flight=3, chunk_size=2)
+    in_flight = run_filter(project.write())
+    after = project.filtered()
+    assert in_flight.processed == one_at_a_time.processed == 7
+    assert after["image_id"].tolist() == before["image_id"].tolist()
+    assert after["reason"].tolist() == before["reason"].tolist()
+    assert sorted(after["reason"].unique()) == ["bag_far_from_person", "kept", "unreadable"]
 
 
 def test_zero_detections_mean_no_person_for_every_image(make_project, tmp_path: Path) -> None:

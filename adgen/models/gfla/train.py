@@ -96,13 +96,9 @@ def _write_loss_csv(stats: list[dict[str, Any]], *paths: Path) -> None:
 
 def preflight(p: GflaParams, dataset: str | Path) -> None:
     """Fail with one line before any run dir is made: VGG19 weights and the dataset must be there."""
-    from adgen.errors import UserError
-    from adgen.models.gfla.vgg import WEIGHTS_HINT
+    from adgen.models.gfla.vgg import vgg19_weights_file
 
-    if p.vgg19_weights is None:
-        raise UserError(f"train.gfla.vgg19_weights is not set; {WEIGHTS_HINT}")
-    if not Path(p.vgg19_weights).is_file():
-        raise UserError(f"train.gfla.vgg19_weights: {p.vgg19_weights} not found; {WEIGHTS_HINT}")
+    vgg19_weights_file(p.vgg19_weights)
     GflaPairs(dataset, "train", p)
 
 

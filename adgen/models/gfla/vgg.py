@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from adgen.errors import UserError
+from adgen.metrics.weights import require_file
 
 # torchvision's cfg "E": conv widths, "M" = max-pool
 _CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"]
@@ -64,13 +65,14 @@ class VGG19(nn.Module):
         return out
 
 
+def vgg19_weights_file(path: str | Path | None, param: str = "train.gfla.vgg19_weights") -> Path:
+    """The VGG19 weights file named by `param`, or one line saying where to get it."""
+    return require_file(path, param, "VGG19 ImageNet weights", WEIGHTS_HINT)
+
+
 def load_vgg19(path: str | Path | None, param: str = "train.gfla.vgg19_weights") -> VGG19:
     """A frozen VGG19 with the ImageNet weights at `path` (torchvision key names)."""
-    if path is None:
-        raise UserError(f"{param} is not set; {WEIGHTS_HINT}")
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{param}: {path} not found; {WEIGHTS_HINT}")
+    path = vgg19_weights_file(path, param)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:

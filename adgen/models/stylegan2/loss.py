@@ -48,9 +48,10 @@ class StyleGAN2Loss:
         return self.G.synthesis(ws), ws
 
     def run_D(self, img: torch.Tensor) -> torch.Tensor:
+        """Logits in float32, also under mixed precision (losses and ADA statistics need them)."""
         if self.augment is not None:
             img = self.augment(img)
-        return self.D(img)
+        return self.D(img).float()
 
     # --- phases -------------------------------------------------------------------------
     def generator_main(self, z: torch.Tensor) -> torch.Tensor:

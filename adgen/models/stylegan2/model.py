@@ -11,6 +11,8 @@ resampling filter and padding), with two choices made for speed:
   faster on CPU and is what NVlabs itself does while training.
 - The [1,3,3,1] FIR resampling filter is a depthwise (grouped) convolution, fused with the
   stride-2 step where possible, instead of generic upfirdn loops.
+- Biases are added in the activations' dtype, so under mixed precision the activations stay
+  half-width between convolutions instead of being promoted back to float32 by every bias add.
 - Activations are channels-last (NHWC) from the generator's constant and the discriminator's
   input on: oneDNN's depthwise FIR convolutions run 2.5x faster so on CPU, and tensor cores want
   it under mixed precision on GPU. Parameters keep their usual layout (checkpoints unchanged).
@@ -136,7 +138,7 @@ class EqualConv2d(nn.Module):
         else:
             x = F.conv2d(x, w, padding=k // 2)
         if self.bias is not None:
-            x = x + self.bias.view(1, -1, 1, 1)
+            x = x + self.bias.to(x.dtype).view(1, -1, 1, 1)
         if self.activation:
             x = F.leaky_relu(x, 0.2) * SQRT2
         return x * gain if gain != 1.0 else x
@@ -243,7 +245,7 @@ class StyledConv(nn.Module):
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "random") -> torch.Tensor:
         x = self.noise(self.conv(x, w), noise_mode)
-        return F.leaky_relu(x + self.bias.view(1, -1, 1, 1), 0.2) * SQRT2
+        return F.leaky_relu(x + self.bias.to(x.dtype).view(1, -1, 1, 1), 0.2) * SQRT2
 
 
 class ToRGB(nn.Module):
@@ -255,7 +257,8 @@ class ToRGB(nn.Module):
         self.bias = nn.Parameter(torch.zeros(img_channels))
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        return self.conv(x, w) + self.bias.view(1, -1, 1, 1)
+        y = self.conv(x, w)
+        return y + self.bias.to(y.dtype).view(1, -1, 1, 1)
 
 
 class SynthesisBlock(nn.Module):
