@@ -19,7 +19,7 @@ def crawl_command(
     max_images: int = typer.Option(None, "--max-images", min=1, help="new images per site for this run"),
 ) -> None:
     """Crawl stock sites with Scrapy (one process per site) into paths.raw; a re-run is a refresh."""
-    from adgen.crawl.stage import SiteProgress, crawl
+    from adgen.crawl.stage import CrawlInterrupted, SiteProgress, crawl
     from adgen.progress import bar, console
 
     p = params(ctx)
@@ -37,7 +37,10 @@ def crawl_command(
                     + (" (done)" if item.done else ""),
                 )
 
-        summary = crawl(p, sites=site or None, max_images=max_images, on_progress=show)
+        try:
+            summary, stopped = crawl(p, sites=site or None, max_images=max_images, on_progress=show), None
+        except CrawlInterrupted as exc:
+            summary, stopped = exc.summary, exc
     console.print(
         f"crawl: {summary.new_images} new images ({summary.near_duplicates} near-duplicates), "
         f"{summary.new_rejects} new rejects, manifest {summary.manifest_rows} rows, {summary.elapsed_s:.1f} s"
@@ -51,3 +54,9 @@ def crawl_command(
             console.print(
                 f"  [yellow]{name}: nothing stored; the reasons are in {p.paths.raw}/rejects.parquet"
             )
+    if stopped is not None:
+        console.print(
+            f"[yellow]{stopped}: what was stored is merged; run `adgen crawl` again to resume",
+            soft_wrap=True,  # one line, also in logs
+        )
+        raise typer.Exit(130)

@@ -60,6 +60,17 @@ class CrawlSummary:
     elapsed_s: float = 0.0
 
 
+class CrawlInterrupted(KeyboardInterrupt):
+    """A Scrapy process stopped on a signal (Ctrl-C, a process manager's SIGTERM) before its site
+    was done. What it stored is merged and its request queue kept for the next run, but the crawl
+    is incomplete and must not end like a success (DVC would cache a partial raw dataset). Raised
+    even when this process never saw the signal itself, e.g. when it inherited SIGINT ignored."""
+
+    def __init__(self, summary: CrawlSummary, sites: list[str]):
+        super().__init__(f"crawl of {', '.join(sites)} stopped early")
+        self.summary, self.sites = summary, sites
+
+
 def _prepare_jobdir(jobdir: Path) -> None:
     """Keep a JOBDIR only when its last crawl was stopped gracefully (its queue is then whole)."""
     if not jobdir.exists():
@@ -165,6 +176,9 @@ def crawl(
         for job in site_jobs:
             if job.jobdir.exists() and _closed_reason(job.jobdir) != "shutdown":
                 shutil.rmtree(job.jobdir)
+        stopped = [site for site, s in summary.sites.items() if s["finish_reason"] == "shutdown"]
+        if stopped:
+            raise CrawlInterrupted(summary, stopped)
         return summary
 
 

@@ -131,6 +131,43 @@ def test_dvc_repro_runs_the_crawl_stage_and_a_second_repro_is_a_no_op(tmp_path):
     assert shutil.which("git")
 
 
+def _children(pid: int) -> list[int]:
+    """Direct child pids of `pid` (Linux /proc)."""
+    tasks = Path(f"/proc/{pid}/task")
+    kids: list[int] = []
+    for task in tasks.iterdir():
+        kids += [int(x) for x in (task / "children").read_text().split()]
+    return kids
+
+
+def test_a_scrapy_process_stopped_by_a_signal_of_its_own_fails_the_crawl_after_merging(tmp_path):
+    """Ctrl-C that reaches Scrapy but not us (we inherited SIGINT ignored, or a process manager
+    stopped only the child): the crawl is incomplete and must not exit 0, or DVC caches it."""
+    with FixtureSite(images=160, seed=4, latency_ms=60, hostile=False) as site:
+        warm(site)
+        opts = {"concurrent_requests_per_domain": 2, "download_timeout": 10}
+        fixture_crawl_params(tmp_path, site.base_url, only=("profile",), **opts)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "adgen.cli", "--params", str(tmp_path / "params.yaml"), "crawl"],
+            cwd=tmp_path,
+            start_new_session=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 60
+        while _journal_lines(tmp_path) < 8 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        (scrapy,) = _children(proc.pid)
+        os.kill(scrapy, signal.SIGINT)  # the child alone
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out + err
+    assert b"stopped early" in err and b"run `adgen crawl` again to resume" in err  # console: stderr
+    assert 8 <= len(_manifest(tmp_path)) < 40  # what it stored is merged
+    jobdir = tmp_path / "data/raw/.crawl/jobs/profile"
+    assert (jobdir / "closed-reason").read_text().strip() == "shutdown"
+    assert (jobdir / "requests.queue").is_dir()  # kept for the next run
+
+
 def test_ctrl_c_stops_gracefully_keeps_what_was_stored_and_the_next_run_resumes(tmp_path):
     with FixtureSite(images=160, seed=4, latency_ms=60, hostile=False) as site:
         truth = warm(site)
