@@ -131,6 +131,23 @@ def test_dvc_repro_runs_the_crawl_stage_and_a_second_repro_is_a_no_op(tmp_path):
     assert shutil.which("git")
 
 
+def _crawl_until_stored(root: Path, base_url: str, n: int, **opts: object) -> subprocess.Popen[bytes]:
+    """`adgen crawl` of the profile site in its own process group, returned once n downloads are
+    journalled (or it ended, or 60 s passed)."""
+    fixture_crawl_params(root, base_url, only=("profile",), **opts)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "adgen.cli", "--params", str(root / "params.yaml"), "crawl"],
+        cwd=root,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while _journal_lines(root) < n and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    return proc
+
+
 def _children(pid: int) -> list[int]:
     """Direct child pids of `pid` (Linux /proc)."""
     tasks = Path(f"/proc/{pid}/task")
@@ -141,22 +158,12 @@ def _children(pid: int) -> list[int]:
 
 
 def test_a_scrapy_process_stopped_by_a_signal_of_its_own_fails_the_crawl_after_merging(tmp_path):
-    """Ctrl-C that reaches Scrapy but not us (we inherited SIGINT ignored, or a process manager
-    stopped only the child): the crawl is incomplete and must not exit 0, or DVC caches it."""
+    """Ctrl-C that reaches Scrapy but not `adgen crawl` (e.g. started in the background with SIGINT
+    ignored, or a process manager stopping only the child): the crawl is incomplete and must not exit 0, or DVC caches it."""
     with FixtureSite(images=160, seed=4, latency_ms=60, hostile=False) as site:
         warm(site)
         opts = {"concurrent_requests_per_domain": 2, "download_timeout": 10}
-        fixture_crawl_params(tmp_path, site.base_url, only=("profile",), **opts)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "adgen.cli", "--params", str(tmp_path / "params.yaml"), "crawl"],
-            cwd=tmp_path,
-            start_new_session=True,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        deadline = time.monotonic() + 60
-        while _journal_lines(tmp_path) < 8 and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.05)
+        proc = _crawl_until_stored(tmp_path, site.base_url, 8, **opts)
         (scrapy,) = _children(proc.pid)
         os.kill(scrapy, signal.SIGINT)  # the child alone
         out, err = proc.communicate(timeout=60)
@@ -172,17 +179,7 @@ def test_ctrl_c_stops_gracefully_keeps_what_was_stored_and_the_next_run_resumes(
     with FixtureSite(images=160, seed=4, latency_ms=60, hostile=False) as site:
         truth = warm(site)
         opts = {"concurrent_requests_per_domain": 2, "download_timeout": 10}
-        fixture_crawl_params(tmp_path, site.base_url, only=("profile",), **opts)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "adgen.cli", "--params", str(tmp_path / "params.yaml"), "crawl"],
-            cwd=tmp_path,
-            start_new_session=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        deadline = time.monotonic() + 60
-        while _journal_lines(tmp_path) < 8 and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.05)
+        proc = _crawl_until_stored(tmp_path, site.base_url, 8, **opts)
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 130, err
