@@ -27,7 +27,7 @@ def register(groups: CliGroups) -> None:
         ctx: typer.Context,
         name: str = typer.Argument(..., help="preset name (presets/NAME.yaml) or a path to a .yaml file"),
     ) -> None:
-        """Merge a preset into the params file (comments kept); the result is validated first."""
+        """Merge a preset into the params file (comments kept); the result is re-read and validated before it replaces the file."""
         from adgen.orchestrate import presets
 
         path = state(ctx).params_path

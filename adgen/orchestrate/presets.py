@@ -76,23 +76,99 @@ def _round_trip():
 def apply_overrides(params_file: Path, overrides: dict[str, Any], source: str) -> config.Params:
     """Merge `overrides` into `params_file` (atomically) after checking the result validates.
 
-    An unknown or invalid key fails with one line naming `source` and the key; the file is then
+    Whatever DVC (`dvc exp run -S` rewrites the file with block lists and moved comments) or a person
+    did to the file, what gets written is checked before it replaces the original: the new text is
+    parsed again and must hold exactly the merged values, and those must validate. Otherwise (or on
+    an unknown or invalid key, named with `source`) the command fails with one line and the file is
     left untouched.
     """
     params_file = Path(params_file)
     if not params_file.is_file():
         raise UserError(f"{params_file}: params file not found")
-    y = _round_trip()
-    doc = y.load(params_file.read_text()) or {}
-    merged_plain = merge(config.read_yaml(params_file.read_text()) or {}, _plain(overrides))
-    validated = config.from_dict(
-        merged_plain, source=f"{source} applied to {params_file}", root=params_file.parent
-    )
-    merge(doc, _flow_lists(overrides))
+    text = params_file.read_text()
+    try:
+        current = config.read_yaml(text) or {}
+        _round_trip().load(text)
+    except Exception as exc:  # ruamel raises several unrelated classes for malformed YAML
+        raise UserError(f"{params_file}: {_yaml_problem(exc)}; fix the file first") from None
+    if not isinstance(current, dict):
+        raise UserError(f"{params_file}: expected a mapping of params sections at the top level")
+    wanted = merge(_plain(current), _plain(overrides))
+    validated = config.from_dict(wanted, source=f"{source} applied to {params_file}", root=params_file.parent)
+    new_text = _edited_text(text, overrides, wanted)
+    if new_text is None:
+        raise UserError(
+            f"{source}: could not write {params_file} so that it reads back as the merged params "
+            "(unusual YAML layout); the file is unchanged: edit it by hand or reformat it"
+        )
+    if new_text != text:
+        atomic.write_text(params_file, new_text)
+    return validated
+
+
+def _edited_text(text: str, overrides: dict[str, Any], wanted: dict[str, Any]) -> str | None:
+    """The round-trip edit of `text` with `overrides` set, or None when it would not read back as `wanted`.
+
+    First with every comment kept; if ruamel cannot place a comment next to a replaced value (a
+    layout DVC's rewrite leaves), again without the comments of the replaced keys.
+    """
+    for keep_comments in (True, False):
+        y = _round_trip()
+        edited = y.load(text) or {}
+        _set_changed(edited, _flow_lists(overrides), keep_comments)
+        _tidy_comments(edited)
+        out = _dump(y, edited)
+        try:
+            if config.read_yaml(out) == wanted:
+                return out
+        except Exception:  # noqa: BLE001 - any parse error means this attempt produced bad YAML
+            pass
+    return None
+
+
+def _dump(y, doc: Any) -> str:
     buf = io.StringIO()
     y.dump(doc, buf)
-    atomic.write_text(params_file, buf.getvalue())
-    return validated
+    return buf.getvalue()
+
+
+def _set_changed(doc: Any, overrides: dict[str, Any], keep_comments: bool) -> None:
+    """Set each override in the round-trip `doc`; values already equal are left as written."""
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(doc.get(key), dict):
+            _set_changed(doc[key], value, keep_comments)
+            continue
+        if key in doc and _plain(doc[key]) == _plain(value):
+            continue
+        if not keep_comments and hasattr(doc, "ca"):
+            doc.ca.items.pop(key, None)
+        doc[key] = value
+
+
+def _tidy_comments(node: Any) -> None:
+    """Empty comment slots (`[]`, as left by a DVC rewrite of a block list) make ruamel drop the
+    line break after the next value (`augment: ada fid_kimg: 0`); store them as absent instead."""
+    ca = getattr(node, "ca", None)
+    if ca is not None:
+        for slots in ca.items.values():
+            if isinstance(slots, list):
+                for i, slot in enumerate(slots):
+                    if isinstance(slot, list) and not slot:
+                        slots[i] = None
+        if isinstance(ca.comment, list):
+            ca.comment = [None if isinstance(c, list) and not c else c for c in ca.comment]
+    if isinstance(node, dict):
+        for value in node.values():
+            _tidy_comments(value)
+    elif isinstance(node, list):
+        for value in node:
+            _tidy_comments(value)
+
+
+def _yaml_problem(exc: Exception) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    at = f" at line {mark.line + 1}" if mark is not None else ""
+    return f"not valid YAML{at}"
 
 
 def apply_preset(params_file: Path, name: str) -> config.Params:
