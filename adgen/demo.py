@@ -21,7 +21,7 @@ from pathlib import Path
 
 from adgen import atomic
 from adgen.errors import UserError
-from adgen.orchestrate import commands, dag, presets, workspace
+from adgen.orchestrate import commands, dag, presets, versions, workspace
 
 REPO = Path(__file__).resolve().parents[1]
 GROUND_TRUTH = "data/fixtures/ground-truth.json"
@@ -200,6 +200,10 @@ def run_demo(
         say(f"DAG stages: {', '.join(stages)}; the fixture ground truth is in {GROUND_TRUTH}")
         say("dvc repro (every stage in dvc.yaml)")
         commands.run(commands.dvc("repro"), cwd=ws, on_line=print)
+        # params.yaml, dvc.yaml, dvc.lock and metrics/ in one commit: a clone + `dvc pull` of it
+        # has a clean `dvc status` (after `dvc push` to a remote both can reach)
+        if versions.commit_pipeline_state(ws, "Demo: dvc repro"):
+            say("committed params.yaml, dvc.yaml, dvc.lock and metrics/ together")
     finally:
         site.stop()
     if generate_samples(ws, stages) is not None or "report" not in stages:

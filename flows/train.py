@@ -27,13 +27,17 @@ def apply_preset(name: str) -> None:
 
 @task(name="publish-metrics")
 def publish_metrics(model: str) -> dict:
-    """The model's final metrics (`<paths.metrics>/<model>.json`) as a Prefect table artifact."""
+    """The model's final metrics (`<paths.metrics>/<model>.json`, numbers; `<model>.info.json`,
+    run dir and checkpoint) as a Prefect table artifact."""
     params = config.load(Path.cwd() / "params.yaml")
     path = params.path(params.paths.metrics) / f"{model}.json"
     if not path.exists():
         get_run_logger().warning("%s: no final metrics written by the training stage", path)
         return {}
     metrics = json.loads(path.read_text())
+    info = path.with_name(f"{model}.info.json")
+    if info.exists():
+        metrics.update(json.loads(info.read_text()))
     flat = {k: v for k, v in metrics.items() if isinstance(v, int | float | str | bool)}
     create_table_artifact(
         key=f"{model}-metrics",
@@ -45,8 +49,9 @@ def publish_metrics(model: str) -> dict:
 
 @task(name="commit-training")
 def commit_training(model: str) -> bool:
-    """Commit dvc.lock so the pushed model can be found from any checkout; False when unchanged."""
-    return versions.commit_lock(Path.cwd(), f"Train {model}")
+    """Commit dvc.lock with the params.yaml and dvc.yaml it ran with and the metrics it wrote, so the
+    pushed model can be found (and `dvc status` is clean) from any clone; False when unchanged."""
+    return versions.commit_pipeline_state(Path.cwd(), f"Train {model}")
 
 
 @flow(name="train", log_prints=True)

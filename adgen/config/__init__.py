@@ -34,7 +34,7 @@ class PathsParams(Section):
     pose: Path = Path("data/pose")
     datasets: Path = Path("data/datasets")
     models: Path = Path("data/models")
-    metrics: Path = Path("data/metrics")
+    metrics: Path = Path("metrics")  # small numbers-only JSON + loss CSVs, tracked by git (DVC metrics)
     fixtures: Path = Path("data/fixtures")
     report: Path = Path("report")
 

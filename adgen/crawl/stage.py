@@ -37,6 +37,7 @@ from adgen import atomic, manifest
 from adgen.config import Params
 from adgen.crawl import jobs, journal, locks, merge, seen
 from adgen.errors import UserError
+from adgen.training.outputs import write_training_outputs
 
 STATE_DIR = ".crawl"
 
@@ -273,14 +274,18 @@ def _commit_locked(
         sites=per_site,
         elapsed_s=round(elapsed, 2),
     )
-    _write_stats(p["stats"], result, per_site)
+    stats = _write_stats(p["stats"], result, per_site)
+    # The DVC metric: numbers only, in the git-tracked metrics dir (strings in crawl.info.json).
+    write_training_outputs(params.path(params.paths.metrics), "crawl", stats)
     for path in journals:  # only now: a kill before this line re-merges the same journal (idempotent)
         path.unlink()
     return summary
 
 
-def _write_stats(path: Path, result: merge.MergeResult, per_site: dict[str, dict[str, Any]]) -> None:
-    """crawl_stats.json (DVC metrics): totals of data/raw, and each site's last crawl."""
+def _write_stats(
+    path: Path, result: merge.MergeResult, per_site: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """crawl_stats.json: totals of data/raw, and each site's last crawl; returns what it wrote."""
     try:
         sites = json.loads(path.read_text()).get("sites", {}) if path.exists() else {}
     except (json.JSONDecodeError, AttributeError):
@@ -291,14 +296,13 @@ def _write_stats(path: Path, result: merge.MergeResult, per_site: dict[str, dict
     per_site_rows = m["site"].value_counts().to_dict() if len(m) else {}
     for name, row in sites.items():
         row["manifest_rows"] = int(per_site_rows.get(name, 0))
-    atomic.write_json(
-        path,
-        {
-            "manifest_rows": len(m),
-            "distinct_files": int(m["duplicate_of"].isna().sum()),
-            "near_duplicates": int(m["duplicate_of"].notna().sum()),
-            "rejects_total": len(r),
-            "rejects_by_reason": {str(k): int(v) for k, v in sorted(reasons.items())},
-            "sites": dict(sorted(sites.items())),
-        },
-    )
+    stats = {
+        "manifest_rows": len(m),
+        "distinct_files": int(m["duplicate_of"].isna().sum()),
+        "near_duplicates": int(m["duplicate_of"].notna().sum()),
+        "rejects_total": len(r),
+        "rejects_by_reason": {str(k): int(v) for k, v in sorted(reasons.items())},
+        "sites": dict(sorted(sites.items())),
+    }
+    atomic.write_json(path, stats)
+    return stats

@@ -20,7 +20,7 @@ import pandas as pd
 from adgen import stamp
 from adgen.config import Params
 from adgen.datasets import gfla, stgan, stylegan2
-from adgen.datasets.cards import write_card
+from adgen.datasets.cards import write_card, write_cards_metrics
 from adgen.datasets.framing import crop_points
 from adgen.datasets.sources import (
     StrippedPerson,
@@ -159,6 +159,9 @@ def _gfla_inputs(params: Params, people: list[StrippedPerson], deepfashion, df_k
     return images, pairs
 
 
+DATASET_NAMES = ("stgan", "stylegan2", "gfla")
+
+
 def build_datasets(params: Params, force: bool = False) -> BuildResult:
     out_dir = params.path(params.paths.datasets)
     st = stamp.Stamp(out_dir / ".stamp")
@@ -174,6 +177,7 @@ def build_datasets(params: Params, force: bool = False) -> BuildResult:
             for n in ("stgan", "stylegan2", "gfla")
             if (out_dir / n / "card.json").is_file()
         }
+        write_cards_metrics(params.path(params.paths.metrics), out_dir, DATASET_NAMES)
         return BuildResult(out_dir, counts, skipped=True)
     st.clear()
     poses = pose_table(params)
@@ -231,5 +235,6 @@ def build_datasets(params: Params, force: bool = False) -> BuildResult:
         "pairs: DeepFashion by item id (official pairs when present); curated only within near-duplicate "
         "groups whose poses differ. " + CURATED_LICENCE_NOTE,
     )  # fmt: skip
+    write_cards_metrics(params.path(params.paths.metrics), out_dir, DATASET_NAMES)
     st.write(key)
     return BuildResult(out_dir, counts, skipped=False)

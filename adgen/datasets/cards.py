@@ -7,6 +7,7 @@ timestamps) so `dvc metrics diff` shows real changes only.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -37,3 +38,23 @@ def write_card(
     # directory, so dvc.yaml declares these copies as the metrics.
     atomic.write_json(out_dir.parent / "cards" / f"{name}.json", card)
     return path
+
+
+def write_cards_metrics(metrics_dir: Path, datasets_dir: Path, names: tuple[str, ...]) -> dict[str, Path]:
+    """`<metrics_dir>/datasets.json`: the numbers DVC compares across experiments (each dataset's
+    counts and pixel sizes), and `datasets.info.json`: the full cards (sources, licences, notes)."""
+    from adgen.training.outputs import split_numbers, write_training_outputs
+
+    numbers: dict[str, Any] = {}
+    cards: dict[str, Any] = {}
+    for name in names:
+        path = datasets_dir / name / "card.json"
+        if not path.is_file():
+            continue
+        card = json.loads(path.read_text())
+        cards[name] = card
+        sizes, _ = split_numbers(card.get("sizes") or {}) if isinstance(card.get("sizes"), dict) else ({}, {})
+        numbers[name] = {"counts": card.get("counts") or {}, "sizes": sizes}
+    paths = write_training_outputs(metrics_dir, "datasets", numbers)
+    atomic.write_json(paths["info"], cards)
+    return paths

@@ -30,6 +30,7 @@ from adgen.detect import masks as mask_files
 from adgen.detect.rule import Decision, keep_full_body_with_bag, unreadable
 from adgen.detect.stats import filter_stats, load_ground_truth
 from adgen.errors import UserError
+from adgen.training.outputs import write_training_outputs
 
 # Params that change no decision (how fast, how much is shown) stay out of the decision key.
 _NOT_IN_DECISION_KEY = {
@@ -149,7 +150,9 @@ def run_filter(
     full = shard == (0, 1) and detect and merge
     if full and stage_stamp.matches(run_key) and fp.manifest.is_file() and fp.stats.is_file():
         total = len(manifest.read(fp.raw_manifest))
-        return FilterResult(total, 0, merged=False, up_to_date=True, stats=json.loads(fp.stats.read_text()))
+        stats = json.loads(fp.stats.read_text())
+        _write_metrics(params, stats)  # DVC removes its metric files before it runs the stage
+        return FilterResult(total, 0, merged=False, up_to_date=True, stats=stats)
 
     raw = manifest.read(fp.raw_manifest)
     if raw["image_id"].duplicated().any():
@@ -333,6 +336,12 @@ def _ignore_scratch_files(fp: FilterPaths) -> None:
 # --- merge -----------------------------------------------------------------------------------------
 
 
+def _write_metrics(params: Params, stats: dict[str, Any]) -> None:
+    """The DVC metric: the numbers of filter_stats.json in the git-tracked metrics dir (the detector
+    handle and the decision key go to filter.info.json)."""
+    write_training_outputs(params.path(params.paths.metrics), "filter", stats)
+
+
 def _merge(
     params: Params, fp: FilterPaths, key: str, raw: pd.DataFrame, decided: pd.DataFrame, gt_path: Path | None
 ) -> dict[str, Any]:
@@ -349,5 +358,6 @@ def _merge(
     stats.update(decision_key=key, model=params.detect.model)
     write_contact_sheet(params, out, fp.out)
     atomic.write_json(fp.stats, stats)
+    _write_metrics(params, stats)
     shutil.rmtree(fp.parts, ignore_errors=True)
     return stats

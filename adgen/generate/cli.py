@@ -82,7 +82,6 @@ def evaluate_gfla_command(
     ),
 ) -> None:
     """SSIM, FID and LPIPS of GFLA on the held-out (test) pairs → <paths.metrics>/gfla_eval.json."""
-    from adgen import atomic
     from adgen.generate.chain import resolve_checkpoint
     from adgen.generate.evaluate import gfla_held_out, score_gfla
     from adgen.models.gfla.api import load_pose_transfer
@@ -97,8 +96,10 @@ def evaluate_gfla_command(
     lp = p.path(gp.lpips_weights) if gp.lpips_weights else None
     la = p.path(gp.lpips_alexnet_weights) if gp.lpips_alexnet_weights else None
     result = {"checkpoint": str(path), **score_gfla(generated, real, p, lp, la)}
-    out = p.path(p.paths.metrics) / "gfla_eval.json"
-    atomic.write_json(out, result)
+    from adgen.training.outputs import write_training_outputs
+
+    # numbers (the DVC metric) in gfla_eval.json; the checkpoint and "skipped" reasons in .info.json
+    out = write_training_outputs(p.path(p.paths.metrics), "gfla_eval", result)["metrics"]
     print(", ".join(f"{k} {v:.4g}" for k, v in result.items() if isinstance(v, float)) + f" → {out}")
 
 

@@ -20,7 +20,6 @@ def evaluate_images(
     no_is: bool = typer.Option(False, "--no-is", help="skip the Inception Score"),
 ) -> None:
     """Inception Score of --fake and, with --real, FID between them."""
-    from adgen import atomic
     from adgen.metrics.fid import fid
     from adgen.metrics.inception_score import inception_score
 
@@ -34,8 +33,10 @@ def evaluate_images(
     if real is not None:
         graph = p.path(m.fid_inception_graph) if m.fid_inception_graph else None
         result.update(fid=fid(real, fake, graph, batch_size=m.batch_size, limit=m.fid_images), real=str(real))
-    out = p.path(p.paths.metrics) / f"{name}.json"
-    atomic.write_json(out, result)
+    from adgen.training.outputs import write_training_outputs
+
+    # numbers in <name>.json (what DVC compares); the image paths in <name>.info.json
+    out = write_training_outputs(p.path(p.paths.metrics), name, result)["metrics"]
     shown = ", ".join(f"{k} {v:.4g}" for k, v in result.items() if isinstance(v, float))
     print(f"{shown} → {out}")
 

@@ -9,6 +9,8 @@ import yaml
 # The dataset part of the pipeline, in order; a refresh reproduces those present in dvc.yaml.
 DATASET_STAGES = ("crawl", "filter", "strip", "pose", "build_datasets")
 MODELS = ("stgan", "stylegan2", "gfla")
+# dvc.yaml annotation of outputs that summarise a stage rather than hold its data
+SUMMARY = "summary"
 
 
 def stages(root: Path) -> list[str]:
@@ -41,10 +43,11 @@ def _stage_defs(root: Path) -> dict:
 
 
 def data_outs(root: Path, stages: list[str]) -> dict[str, list[str]]:
-    """The cached data outputs (`outs` without `cache: false`; not metrics or plots) of each stage.
+    """The data outputs of each stage: `outs` that are neither git-tracked (`cache: false`) nor
+    marked `type: summary` (stats, contact sheets, reports: cached so a clone can pull them, but
+    they may change on a rerun that brought nothing new); not metrics or plots.
 
-    These name a dataset version: reports, contact sheets and stats files may change on a rerun that
-    brought nothing new, the data does not.
+    These name a dataset version.
     """
     defs = _stage_defs(root)
     out: dict[str, list[str]] = {}
@@ -55,7 +58,10 @@ def data_outs(root: Path, stages: list[str]) -> dict[str, list[str]]:
                 paths.append(entry)
             elif isinstance(entry, dict):
                 for p, opts in entry.items():
-                    if not (isinstance(opts, dict) and opts.get("cache") is False):
+                    summary = isinstance(opts, dict) and (
+                        opts.get("cache") is False or opts.get("type") == SUMMARY
+                    )
+                    if not summary:
                         paths.append(p)
         out[stage] = paths
     return out

@@ -1,7 +1,10 @@
-"""Dataset versions: a git commit of dvc.lock plus an annotated tag `dataset-YYYY-MM-DD`.
+"""Dataset versions: a git commit of the pipeline state plus an annotated tag `dataset-YYYY-MM-DD`.
 
-DVC's lock file names every byte of the dataset by hash; committing it and tagging the commit makes
-the version reproducible anywhere (`git checkout dataset-2026-11-25 && dvc pull`). The tag message
+DVC's lock file names every byte of the dataset by hash, but it only reproduces together with the
+params.yaml and dvc.yaml it was made from (and the metrics files DVC compares): a lock committed
+without them makes a fresh clone's `dvc status` report `params.yaml modified`. So every commit here
+holds all of them (`PIPELINE_FILES`), and the tagged commit is reproducible anywhere
+(`git checkout dataset-2026-11-25 && dvc pull && dvc status` is clean). The tag message
 carries the size of the kept set, so the next refresh can tell how much it grew without reading old
 data.
 """
@@ -22,6 +25,8 @@ from adgen.orchestrate import commands
 
 _KEPT = re.compile(r"\bkept=(\d+)\b")
 GIT_FALLBACK_IDENTITY = ["-c", "user.name=AdGen", "-c", "user.email=adgen@localhost"]
+# What one pipeline state is made of: committed together, never one without the others.
+PIPELINE_FILES = ("params.yaml", "dvc.yaml", "dvc.lock", "metrics", ".gitignore", ".dvc/config")
 
 
 @dataclass(frozen=True)
@@ -135,8 +140,7 @@ def record_dataset_version(
     if push:
         commands.run(commands.dvc("push", *stages), cwd=root, on_line=on_line)
     tag = next_tag(root, prefix, today or dt.datetime.now(dt.UTC).date())
-    _git(root, "add", "dvc.lock")
-    _git(root, "commit", "-q", "-m", f"Dataset version {tag}: {kept} kept images", "--", "dvc.lock")
+    commit_pipeline_state(root, f"Dataset version {tag}: {kept} kept images")
     _git(root, "tag", "-a", tag, "-m", f"AdGen dataset version {tag}\n\nkept={kept}")
     commit = _git(root, "rev-parse", "HEAD").stdout.strip()
     return DatasetVersion(tag=tag, kept=kept, commit=commit)
@@ -154,14 +158,21 @@ def should_retrain(previous: DatasetVersion | None, current: DatasetVersion | No
     return (current.kept - previous.kept) / previous.kept > growth
 
 
-def commit_lock(root: Path, message: str) -> bool:
-    """Commit dvc.lock alone (e.g. after a training run); False when it has not changed."""
+def commit_pipeline_state(root: Path, message: str) -> bool:
+    """Commit params.yaml, dvc.yaml, dvc.lock and the metrics files together (whichever exist and
+    changed); nothing else the user has staged or edited. False when none of them changed."""
     root = Path(root)
-    if not (root / "dvc.lock").exists():
+    present = [name for name in PIPELINE_FILES if (root / name).exists()]
+    if "dvc.lock" not in present:
         return False
-    status = _git(root, "status", "--porcelain", "--", "dvc.lock").stdout.strip()
-    if not status:
+    _git(root, "add", "-A", "--", *present)
+    changed = _git(root, "diff", "--cached", "--name-only", "--", *present).stdout.split()
+    if not changed:
         return False
-    _git(root, "add", "dvc.lock")
-    _git(root, "commit", "-q", "-m", message, "--", "dvc.lock")
+    _git(root, "commit", "-q", "-m", message, "--", *present)
     return True
+
+
+def commit_lock(root: Path, message: str) -> bool:
+    """After a training run: commit the pipeline state it ran with (see `commit_pipeline_state`)."""
+    return commit_pipeline_state(root, message)

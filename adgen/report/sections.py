@@ -195,7 +195,11 @@ def training(ctx: Context) -> Section | None:
     s = Section("training", "Training")
     for model in MODELS:
         csv = metrics_dir / f"{model}_loss.csv"
-        final = _json(metrics_dir / f"{model}.json")
+        # numbers in <model>.json (the DVC metric), run dir / checkpoint / notes in <model>.info.json
+        final = {
+            **(_json(metrics_dir / f"{model}.json") or {}),
+            **(_json(metrics_dir / f"{model}.info.json") or {}),
+        }
         if csv.exists():
             out = ctx.assets / f"{model}-loss.png"
             if loss_curves(csv, out, f"{model} losses"):
@@ -242,16 +246,29 @@ def generated(ctx: Context) -> Section | None:
 
 # -- metrics files ---------------------------------------------------------------------------------------
 def metrics_files(ctx: Context) -> Section | None:
-    """Every other JSON metric the stages wrote (crawl stats, filter stats, evaluation)."""
+    """Every other JSON metric the stages wrote (crawl stats, filter stats, evaluation).
+
+    The metrics dir holds numbers-only copies of the crawl and filter stats (`crawl.json`,
+    `filter.json`) and the models' panels above; those are not shown twice, and each `<name>.json`
+    is shown with its `<name>.info.json` strings.
+    """
     p = ctx.params.paths
+    metrics_dir = ctx.path(p.metrics)
+    shown_elsewhere = {*MODELS, "crawl", "filter", "datasets"}
     found = [
         ctx.path(p.raw) / "crawl_stats.json",
         ctx.path(p.filtered) / "filter_stats.json",
-        *sorted(ctx.path(p.metrics).glob("*.json")),
+        *(
+            f
+            for f in sorted(metrics_dir.glob("*.json"))
+            if not f.name.endswith(".info.json") and f.stem not in shown_elsewhere
+        ),
     ]
     s = Section("metrics", "Metrics files")
     for path in found:
         data = _json(path)
+        if path.parent == metrics_dir:
+            data = {**(data or {}), **(_json(path.with_suffix(".info.json")) or {})}
         if not data:
             continue
         flat = [(k, v) for k, v in data.items() if isinstance(v, int | float | str | bool)]

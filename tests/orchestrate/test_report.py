@@ -96,12 +96,15 @@ def test_images_unknown_to_the_ground_truth_are_left_out_of_the_score():
 
 def test_training_outputs_appear_as_loss_curves_metrics_and_the_warp_gif(tmp_path: Path):
     params = make_project(tmp_path, ground_truth=False)
-    metrics = tmp_path / "data/metrics"
+    metrics = tmp_path / "metrics"  # paths.metrics: git-tracked, numbers in <name>.json, strings in .info.json
     metrics.mkdir(parents=True)
     pd.DataFrame({"step": [0, 10, 20], "loss_d": [1.0, 0.5, 0.2], "loss_g": [2.0, 1.0, 0.7]}).to_csv(
         metrics / "stgan_loss.csv", index=False
     )
     (metrics / "stgan.json").write_text(json.dumps({"placement_error": 0.12, "iterations": 400}))
+    (metrics / "stgan.info.json").write_text(json.dumps({"preset": "demo-preset-name"}))
+    (metrics / "gfla_eval.json").write_text(json.dumps({"ssim": 0.8125}))
+    (metrics / "gfla_eval.info.json").write_text(json.dumps({"fid_skipped": "graph-not-set"}))
     run = tmp_path / "data/models/stgan/00000-demo"
     run.mkdir(parents=True)
     frames = [np.full((16, 16, 3), v, np.uint8) for v in (0, 128, 255)]
@@ -111,7 +114,8 @@ def test_training_outputs_appear_as_loss_curves_metrics_and_the_warp_gif(tmp_pat
     assert report.sections == ["training", "metrics"]
     assert (tmp_path / "report/assets/stgan-loss.png").stat().st_size > 1000
     assert (tmp_path / "report/assets/stgan-warps.gif").read_bytes() == (run / "warps.gif").read_bytes()
-    assert "placement_error" in html and "0.12" in html
+    assert "placement_error" in html and "0.12" in html and "demo-preset-name" in html
+    assert "0.8125" in html and "graph-not-set" in html and "stgan.info.json" not in html
 
 
 def test_an_empty_project_still_gets_a_page(tmp_path: Path):

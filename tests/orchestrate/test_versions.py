@@ -32,10 +32,10 @@ DVC_YAML = """stages:
     metrics: [{data/raw/crawl_stats.json: {cache: false}}]
   filter:
     cmd: adgen filter
-    outs: [data/filtered/manifest.parquet, {data/filtered/contact_sheet.html: {cache: false}}]
+    outs: [data/filtered/manifest.parquet, {data/filtered/contact_sheet.html: {type: summary}}]
   report:
     cmd: adgen report
-    outs: [{report: {cache: false}}]
+    outs: [{report: {type: summary}}]
 """
 
 
@@ -137,3 +137,28 @@ def test_training_is_triggered_only_when_the_kept_set_grew_past_the_threshold(pr
 
 def test_no_new_version_never_triggers_training():
     assert not versions.should_retrain(None, None, 0.0)
+
+
+def test_a_dataset_version_commits_the_params_and_metrics_it_was_made_with_not_other_edits(repo: Path):
+    (repo / "params.yaml").write_text("train: {stgan: {preset: demo}}\n")
+    (repo / "metrics").mkdir()
+    (repo / "metrics" / "filter.json").write_text('{"kept": 3}\n')
+    (repo / "notes.txt").write_text("the user's own work in progress\n")
+    git(repo, "add", "notes.txt")
+    write_lock(repo, "f1")
+    v = versions.record_dataset_version(repo, 3, stages=STAGES, push=False, today=DAY)
+    committed = set(git(repo, "show", "--name-only", "--format=", v.commit).split())
+    assert committed == {"dvc.lock", "params.yaml", "metrics/filter.json"}
+    assert "notes.txt" in git(repo, "diff", "--cached", "--name-only")  # still staged, not committed
+
+
+def test_after_training_nothing_of_the_pipeline_state_is_left_uncommitted(repo: Path):
+    write_lock(repo, "f1")
+    versions.commit_pipeline_state(repo, "first")
+    (repo / "params.yaml").write_text("train: {stgan: {warps: 3}}\n")
+    (repo / "metrics").mkdir()
+    (repo / "metrics" / "stgan.json").write_text('{"iterations": 8}\n')
+    write_lock(repo, "f2")
+    assert versions.commit_lock(repo, "Train stgan")
+    assert git(repo, "status", "--porcelain").strip() == ""
+    assert not versions.commit_lock(repo, "Train stgan")  # nothing changed since

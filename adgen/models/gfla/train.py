@@ -27,6 +27,7 @@ from adgen.models.gfla.data import GflaPairs, StepBatches, tensor_to_image
 from adgen.models.gfla.model import PoseGenerator, build, count_parameters
 from adgen.models.gfla.vgg import load_vgg19
 from adgen.training import checkpoint, dist, rundir
+from adgen.training.outputs import write_training_outputs
 
 LOSS_COLUMNS = [
     "step",
@@ -276,10 +277,9 @@ def train(
     if rt.is_main and metrics_dir is not None and step >= stop:
         metrics_dir = Path(metrics_dir)
         stats = log.read_stats()
-        _write_loss_csv(stats, metrics_dir / "gfla_loss.csv")
-        metrics_path = metrics_dir / "gfla.json"
-        atomic.write_json(
-            metrics_path,
+        written = write_training_outputs(
+            metrics_dir,
+            "gfla",
             {
                 "step": step,
                 "stage": 1 if step <= p.flow_steps else 2,
@@ -288,8 +288,12 @@ def train(
                 "discriminator_parameters": count_parameters(d),
                 "final": last or (stats[-1] if stats else {}),
                 "run_dir": str(run_dir),
+                "checkpoint": str(ckpt_path) if ckpt_path else None,
             },
+            stats,
+            LOSS_COLUMNS[1:],  # step, then stage and the losses (numbers only in gfla.json)
         )
+        metrics_path = written["metrics"]
     return TrainResult(run_dir, step, ckpt_path, last, metrics_path)
 
 

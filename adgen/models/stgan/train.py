@@ -35,6 +35,7 @@ from adgen.models.stgan.history import FakeHistory, FakeRecipes
 from adgen.models.stgan.model import Discriminator, WarpGenerator, WarpSequence, count_parameters
 from adgen.models.stgan.samples import write_phase_samples
 from adgen.training import checkpoint, dist, rundir
+from adgen.training.outputs import write_training_outputs
 
 FORMAT = "adgen-stgan/1"
 LOSS_COLUMNS = ("loss_d", "loss_g", "grad_norm", "w_dist", "dp_norm")
@@ -426,11 +427,12 @@ def train(
         records = log.read_stats()
         metrics = _metrics(params, trainer, records)
         if rt.is_main:
-            csv_paths = [run_dir / "loss.csv"]
-            if metrics_dir is not None:
-                csv_paths.append(Path(metrics_dir) / "stgan_loss.csv")
-                atomic.write_json(Path(metrics_dir) / "stgan.json", metrics)
-            _write_loss_csv(records, csv_paths)
+            _write_loss_csv(records, [run_dir / "loss.csv"])
+            if metrics_dir is not None:  # numbers / strings / loss log apart, as DVC compares them
+                info = {"run_dir": str(run_dir), "checkpoint": str(last_path)}
+                write_training_outputs(
+                    metrics_dir, "stgan", {**metrics, **info}, records, LOSS_COLUMNS, step_key="iteration"
+                )
             atomic.write_json(run_dir / "metrics.json", metrics)
             say(f"done: {trainer.iteration} iterations; final checkpoint {last_path}")
         return TrainResult(run_dir, last_path, trainer.iteration, metrics)

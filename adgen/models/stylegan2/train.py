@@ -16,7 +16,6 @@ the data order is a pure function of (seed, image counter).
 from __future__ import annotations
 
 import copy
-import csv
 import json
 import math
 import time
@@ -38,6 +37,7 @@ from adgen.models.stylegan2.data import ZipImageDataset, real_batches
 from adgen.models.stylegan2.loss import StyleGAN2Loss
 from adgen.models.stylegan2.model import Generator, build, count_params
 from adgen.training import checkpoint, dist, ema, rundir
+from adgen.training.outputs import write_training_outputs
 
 LOSS_KEYS = ("loss/G", "loss/D_real", "loss/D_fake", "loss/r1", "loss/pl")
 TIMING_KEYS = ("sec_per_kimg", "sec_per_tick", "timestamp")
@@ -469,7 +469,8 @@ def _check_same_network(saved: dict[str, Any], params: StyleGAN2Params, run_dir:
 def write_metrics(
     metrics_dir: Path, run_dir: Path, ckpt: Path, trainer: StyleGAN2Trainer, stats: list[dict[str, Any]]
 ) -> None:
-    """`stylegan2.json` (DVC metrics) and `stylegan2_loss.csv` (DVC plots: step + loss columns)."""
+    """`stylegan2.json` (numbers: DVC metrics), `stylegan2.info.json` (run dir, checkpoint) and
+    `stylegan2_loss.csv` (DVC plots: step + loss columns)."""
     last = stats[-1] if stats else {}
     metrics = {
         "steps": trainer.step_idx,
@@ -483,13 +484,9 @@ def write_metrics(
     if fids:
         metrics["fid"] = fids[-1]
         metrics["fid_best"] = min(fids)
-    atomic.write_json(metrics_dir / "stylegan2.json", metrics)
-    cols = ["step", *[k.replace("/", "_") for k in LOSS_KEYS]]
-    with atomic.atomic_path(metrics_dir / "stylegan2_loss.csv") as tmp, open(tmp, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(cols)
-        for s in stats:
-            writer.writerow([s["step"], *[s.get(k, "") for k in LOSS_KEYS]])
+    columns = [k.replace("/", "_") for k in LOSS_KEYS]
+    records = [{"step": s["step"], **{k.replace("/", "_"): s[k] for k in LOSS_KEYS if k in s}} for s in stats]
+    write_training_outputs(metrics_dir, "stylegan2", metrics, records, columns)
 
 
 def load_generator(path: Path, device: str = "cpu") -> tuple[Generator, StyleGAN2Params]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -54,6 +55,9 @@ def test_tiny_gfla_trains_flow_estimator_then_whole_generator(gfla_dataset, vgg1
     assert all(torch.isfinite(torch.tensor(v)) for v in r2.last.values())
     metrics = json.loads((tmp_path / "metrics" / "gfla.json").read_text())
     assert metrics["step"] == 4 and metrics["stage"] == 2
+    assert "preset" not in metrics and "run_dir" not in metrics  # numbers only: DVC compares them
+    info = json.loads((tmp_path / "metrics" / "gfla.info.json").read_text())
+    assert info["preset"] == p.preset and Path(info["run_dir"]) == Path(run)
     lines = (tmp_path / "metrics" / "gfla_loss.csv").read_text().splitlines()
     assert lines[0].startswith("step,stage,") and len(lines) == 1 + 4
     assert (run / "samples" / "step-000000002.png").is_file() and (run / "training_options.json").is_file()

@@ -71,6 +71,8 @@ def test_tiny_config_trains_d_only_then_two_warps_with_finite_losses(trained) ->
     assert header == "step,loss_d,loss_g,grad_norm,w_dist,dp_norm"
     metrics = json.loads((run.parent / "metrics" / "stgan.json").read_text())
     assert metrics["iterations"] == 240 and metrics["discriminator_params"] > 0
+    assert "preset" not in metrics  # numbers only: DVC compares them; strings in stgan.info.json
+    assert json.loads((run.parent / "metrics" / "stgan.info.json").read_text())["preset"] == "demo"
     assert (run.parent / "metrics" / "stgan_loss.csv").read_text() == (run / "loss.csv").read_text()
 
 

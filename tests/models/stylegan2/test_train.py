@@ -49,6 +49,9 @@ def test_tiny_config_trains_real_steps_with_finite_losses_r1_pl_and_ema(demo_par
     assert list(run.glob("fakes-*.png"))
     metrics = json.loads((tmp_path / "metrics" / "stylegan2.json").read_text())
     assert metrics["steps"] == 8
+    assert all(isinstance(v, int | float) for v in metrics.values()), metrics  # DVC compares numbers
+    info = json.loads((tmp_path / "metrics" / "stylegan2.info.json").read_text())
+    assert Path(info["checkpoint"]) == result.checkpoint
     assert (tmp_path / "metrics" / "stylegan2_loss.csv").read_text().startswith("step,loss_G")
 
 
