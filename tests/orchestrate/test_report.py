@@ -96,7 +96,9 @@ def test_images_unknown_to_the_ground_truth_are_left_out_of_the_score():
 
 def test_training_outputs_appear_as_loss_curves_metrics_and_the_warp_gif(tmp_path: Path):
     params = make_project(tmp_path, ground_truth=False)
-    metrics = tmp_path / "metrics"  # paths.metrics: git-tracked, numbers in <name>.json, strings in .info.json
+    metrics = (
+        tmp_path / "metrics"
+    )  # paths.metrics: git-tracked, numbers in <name>.json, strings in .info.json
     metrics.mkdir(parents=True)
     pd.DataFrame({"step": [0, 10, 20], "loss_d": [1.0, 0.5, 0.2], "loss_g": [2.0, 1.0, 0.7]}).to_csv(
         metrics / "stgan_loss.csv", index=False
