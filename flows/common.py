@@ -7,12 +7,81 @@ was pointed at by the deployment's `set_working_directory` pull step).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import os
+import signal
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from prefect import get_run_logger, task
 
+from adgen.errors import UserError
 from adgen.orchestrate import commands
+
+# After a stop signal, the flow process ends at the latest this long after its subprocesses were
+# ended, even if a task thread is still asleep waiting to retry (Prefect cannot wake it).
+EXIT_GRACE_S = 20.0
+
+
+def is_transient(exc: BaseException | None) -> bool:
+    """Worth a retry: a fault that may go away (site down, timeout, crash), not a mistake in the
+    request (an unknown site or a bad param, which `adgen` reports as a UserError with exit 2),
+    and never once the run has been asked to stop."""
+    if exc is None or commands.stopping() or isinstance(exc, commands.Stopping):
+        return False
+    if isinstance(exc, commands.CommandFailed):
+        return not exc.user_error
+    return not isinstance(exc, UserError) or isinstance(exc, TransientFault)
+
+
+class TransientFault(UserError):
+    """A failure another attempt may not have (e.g. a site that answered nothing)."""
+
+
+def retry_transient(task, task_run, state) -> bool:  # noqa: ARG001 - Prefect's retry_condition_fn
+    """`retry_condition_fn` for tasks: retry only transient faults (see `is_transient`)."""
+    try:
+        exc = state.result(raise_on_failure=False)
+    except Exception as err:  # noqa: BLE001 - a result that can't be read: judge the error itself
+        exc = err
+    return is_transient(exc if isinstance(exc, BaseException) else None)
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """While a flow runs: SIGTERM/SIGINT end its subprocesses at once, refuse new ones and retries,
+    then hand the signal to whoever handled it before (Prefect marks the run Crashed/Cancelled).
+
+    Without this a stopped flow kept going: a task asleep before its next retry, or one waiting on
+    a Scrapy or training subprocess, held the process (and its concurrency slot) for minutes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def on_signal(signum, frame):
+        timer = threading.Timer(EXIT_GRACE_S, os._exit, (128 + signum,))
+        timer.daemon = True
+        timer.start()
+        commands.stop_all()
+        before = previous.get(signum)
+        if callable(before):
+            before(signum, frame)
+        elif signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        else:
+            raise SystemExit(128 + signum)
+
+    for sig in previous:
+        signal.signal(sig, on_signal)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            with contextlib.suppress(TypeError, ValueError):
+                signal.signal(sig, handler)
 
 
 def run_logged(argv: Sequence[str], *, timeout: float | None = None) -> str:

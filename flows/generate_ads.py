@@ -14,7 +14,7 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
 from adgen.orchestrate import commands
-from flows.common import run_logged
+from flows.common import run_logged, stop_on_signals
 
 
 def pair_dir(out: Path, pose: str, bag: str) -> Path:
@@ -36,8 +36,9 @@ def generate_ads(
     poses: list[str], bags: list[str], n: int = 4, seed: int = 0, out: str = "data/generated"
 ) -> list[dict]:
     """Every requested pose with every bag: `n` ads each (seeds seed … seed+n-1)."""
-    futures = [generate_pair.submit(pose, bag, n, seed, out) for pose in poses for bag in bags]
-    results = [f.result() for f in futures]
+    with stop_on_signals():  # SIGTERM/SIGINT end the running `adgen generate` processes at once
+        futures = [generate_pair.submit(pose, bag, n, seed, out) for pose in poses for bag in bags]
+        results = [f.result() for f in futures]
     lines = ["| pose | bag | ads | pose MSE |", "|---|---|---|---|"]
     for r in results:
         mse = r["metrics"].get("pose_mse_reposed")

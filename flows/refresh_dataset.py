@@ -4,6 +4,10 @@ Why the flow is shaped like this:
 - Crawl is one task per site, each a Scrapy subprocess (`adgen crawl --site NAME`), so one slow or
   failing site is retried on its own (with exponential backoff) and never holds up the others, and
   a per-site global concurrency limit keeps two flows from crawling the same site at once.
+- Failures are honest: a site that answered no request successfully (after Scrapy's own retries)
+  fails its task, and the flow ends Failed naming it; a requested site that is not configured, or a
+  bad param, fails the run at once, before any retry or concurrency limit (only transient faults
+  are retried: `retry_condition_fn`). SIGTERM/SIGINT stop the run promptly (flows/common.py).
 - Everything after the crawl is one `dvc repro` of the dataset stages present in dvc.yaml, so the
   DAG has a single definition and unchanged stages are skipped by DVC. Before it, `dvc commit crawl`
   records what the crawl tasks fetched as the crawl stage's output (as if `dvc repro` had run it).
@@ -26,7 +30,12 @@ from prefect.tasks import exponential_backoff
 
 from adgen import config
 from adgen.orchestrate import commands, dag, versions
-from flows.common import dvc_repro, run_logged
+from adgen.orchestrate import sites as site_checks
+from flows.common import TransientFault, dvc_repro, retry_transient, run_logged, stop_on_signals
+
+
+class SiteUnreachable(TransientFault):
+    """A site's crawl ended without one successful response (down, refusing, answering errors)."""
 
 
 def site_limit_name(site: str) -> str:
@@ -43,11 +52,15 @@ def ensure_site_limits(sites: list[str], limit: int) -> None:
             client.upsert_global_concurrency_limit_by_name(site_limit_name(site), limit)
 
 
-@task(name="crawl-site", task_run_name="crawl-{site}")
+@task(name="crawl-site", task_run_name="crawl-{site}", retry_condition_fn=retry_transient)
 def crawl_site(site: str, timeout_s: float) -> None:
-    """Crawl one site in its own Scrapy process, holding that site's concurrency slot."""
+    """Crawl one site in its own Scrapy process, holding that site's concurrency slot; fail when
+    the site answered nothing successfully (Scrapy retried each request already)."""
     with concurrency(site_limit_name(site), occupy=1, strict=True):
         run_logged(commands.adgen("crawl", "--site", site), timeout=timeout_s)
+    why = site_checks.unreachable(config.load(Path.cwd() / "params.yaml"), site)
+    if why is not None:
+        raise SiteUnreachable(why)
 
 
 @task(name="dvc-commit-crawl")
@@ -92,12 +105,17 @@ def trigger_training(models: list[str], deployment_pattern: str, tag: str) -> li
 
 def configured_sites(params: config.Params) -> list[str]:
     """The enabled sites of `crawl.sites` in params.yaml (the crawl stage's own list)."""
-    return [name for name, site in params.crawl.sites.items() if site.enabled]
+    return site_checks.requested_sites(params, None)
 
 
 @flow(name="refresh-dataset", log_prints=True)
 def refresh_dataset(sites: list[str] | None = None, trigger: bool = True) -> dict:
     """Crawl → dataset stages (dvc repro) → dataset version → training trigger on growth."""
+    with stop_on_signals():
+        return _refresh(sites, trigger)
+
+
+def _refresh(requested: list[str] | None, trigger: bool) -> dict:
     logger = get_run_logger()
     root = Path.cwd()
     params = config.load(root / "params.yaml")
@@ -109,7 +127,7 @@ def refresh_dataset(sites: list[str] | None = None, trigger: bool = True) -> dic
 
     failed: list[str] = []
     if "crawl" in stages:
-        names = sites or configured_sites(params)
+        names = site_checks.requested_sites(params, requested)  # a typo fails here, before any limit/retry
         ensure_site_limits(names, opts.crawl_site_concurrency)
         crawl = crawl_site.with_options(
             retries=opts.crawl_retries,
@@ -123,10 +141,10 @@ def refresh_dataset(sites: list[str] | None = None, trigger: bool = True) -> dic
         for site, future in futures.items():
             future.wait()
             if not future.state.is_completed():
-                logger.error(
-                    "crawl of %s failed after %d retries: %s", site, opts.crawl_retries, future.state
-                )
+                logger.error("crawl of %s failed: %s", site, future.state.message)
                 failed.append(site)
+        if len(failed) == len(names):  # nothing was crawled: nothing to version
+            raise RuntimeError(f"crawl failed for every site: {', '.join(failed)}")
         commit_crawl()
 
     if "filter" in stages and opts.filter_shards > 1:

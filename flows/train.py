@@ -17,7 +17,7 @@ from prefect.artifacts import create_table_artifact
 
 from adgen import config
 from adgen.orchestrate import dag, presets, versions
-from flows.common import dvc_push, dvc_repro
+from flows.common import dvc_push, dvc_repro, stop_on_signals
 
 
 @task(name="apply-preset")
@@ -57,6 +57,11 @@ def commit_training(model: str) -> bool:
 @flow(name="train", log_prints=True)
 def train(model: str = "stgan", preset: str | None = None) -> dict:
     """Train `model` (stgan, stylegan2, gfla) through its DVC stage; `preset` is applied first."""
+    with stop_on_signals():  # SIGTERM/SIGINT end `dvc repro` (and the training under it) at once
+        return _train(model, preset)
+
+
+def _train(model: str, preset: str | None) -> dict:
     stage = dag.training_stage(model)
     root = Path.cwd()
     if stage not in dag.stages(root):

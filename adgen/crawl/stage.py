@@ -261,6 +261,9 @@ def _commit_locked(
         per_site[job.site] = {
             "requests": int(stats.get("downloader/request_count", 0)),
             "responses": int(stats.get("downloader/response_count", 0)),
+            "responses_ok": sum(  # 2xx: a site that answered only errors (or nothing) is down
+                int(v) for k, v in stats.items() if k.startswith("downloader/response_status_count/2")
+            ),
             "images_stored": int(stats.get("adgen/images_stored", 0)),
             "rejected": sum(int(v) for k, v in stats.items() if k.startswith("adgen/rejects/")),
             "finish_reason": stats.get("finish_reason", "killed"),
