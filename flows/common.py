@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from prefect import get_run_logger, task
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from adgen.errors import UserError
 from adgen.orchestrate import commands
@@ -46,6 +47,26 @@ def retry_transient(task, task_run, state) -> bool:  # noqa: ARG001 - Prefect's 
     except Exception as err:  # noqa: BLE001 - a result that can't be read: judge the error itself
         exc = err
     return is_transient(exc if isinstance(exc, BaseException) else None)
+
+
+class StoppableTaskRunner(ThreadPoolTaskRunner):
+    """Prefect's thread pool, except that a run asked to stop does not wait for its task threads.
+
+    Prefect's runner joins its threads when the flow ends; a task asleep before its next retry
+    (Prefect cannot wake it) would then hold the stopped run, unreported, for the whole retry
+    delay. Once `commands.stopping()`, the pool is shut down without waiting, so the engine
+    records the run as Crashed/Cancelled at once. (Uses the runner's `_executor` and
+    `_cancel_events`, as in prefect 3.9.)
+    """
+
+    def cancel_all(self) -> None:
+        if commands.stopping() and self._executor is not None:
+            for event in self._cancel_events.values():
+                event.set()
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+            return
+        super().cancel_all()
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
 from adgen.orchestrate import commands
-from flows.common import run_logged, stop_on_signals
+from flows.common import StoppableTaskRunner, run_logged, stop_on_signals
 
 
 def pair_dir(out: Path, pose: str, bag: str) -> Path:
@@ -31,7 +31,7 @@ def generate_pair(pose: str, bag: str, n: int, seed: int, out: str) -> dict:
     return {"pose": pose, "bag": bag, "folder": str(folder), "metrics": metrics}
 
 
-@flow(name="generate-ads", log_prints=True)
+@flow(name="generate-ads", log_prints=True, task_runner=StoppableTaskRunner())
 def generate_ads(
     poses: list[str], bags: list[str], n: int = 4, seed: int = 0, out: str = "data/generated"
 ) -> list[dict]:

@@ -31,7 +31,14 @@ from prefect.tasks import exponential_backoff
 from adgen import config
 from adgen.orchestrate import commands, dag, versions
 from adgen.orchestrate import sites as site_checks
-from flows.common import TransientFault, dvc_repro, retry_transient, run_logged, stop_on_signals
+from flows.common import (
+    StoppableTaskRunner,
+    TransientFault,
+    dvc_repro,
+    retry_transient,
+    run_logged,
+    stop_on_signals,
+)
 
 
 class SiteUnreachable(TransientFault):
@@ -108,7 +115,7 @@ def configured_sites(params: config.Params) -> list[str]:
     return site_checks.requested_sites(params, None)
 
 
-@flow(name="refresh-dataset", log_prints=True)
+@flow(name="refresh-dataset", log_prints=True, task_runner=StoppableTaskRunner())
 def refresh_dataset(sites: list[str] | None = None, trigger: bool = True) -> dict:
     """Crawl → dataset stages (dvc repro) → dataset version → training trigger on growth."""
     with stop_on_signals():

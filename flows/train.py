@@ -17,7 +17,7 @@ from prefect.artifacts import create_table_artifact
 
 from adgen import config
 from adgen.orchestrate import dag, presets, versions
-from flows.common import dvc_push, dvc_repro, stop_on_signals
+from flows.common import StoppableTaskRunner, dvc_push, dvc_repro, stop_on_signals
 
 
 @task(name="apply-preset")
@@ -54,7 +54,7 @@ def commit_training(model: str) -> bool:
     return versions.commit_pipeline_state(Path.cwd(), f"Train {model}")
 
 
-@flow(name="train", log_prints=True)
+@flow(name="train", log_prints=True, task_runner=StoppableTaskRunner())
 def train(model: str = "stgan", preset: str | None = None) -> dict:
     """Train `model` (stgan, stylegan2, gfla) through its DVC stage; `preset` is applied first."""
     with stop_on_signals():  # SIGTERM/SIGINT end `dvc repro` (and the training under it) at once
