@@ -8,8 +8,10 @@ a push/pull round trip and `dvc exp run -S` do. They run in file order on one wo
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -103,19 +105,105 @@ def test_push_then_pull_restores_the_data_from_the_local_remote(reproduced):
     assert dvc(ws, "status", "--json").strip() == "{}"
 
 
-def test_exp_run_with_a_set_param_records_an_experiment(reproduced):
+def test_metrics_are_small_git_tracked_files_of_numbers_only(reproduced):
+    ws, _ = reproduced
+    shown = json.loads(dvc(ws, "metrics", "show", "--json"))
+    [workspace_entry] = shown.values()  # the workspace (DVC keys it by an empty revision name)
+    files = workspace_entry["data"]
+    assert files and all(path.startswith("metrics/") for path in files), sorted(files)
+    for path, entry in files.items():
+        assert "error" not in entry, (path, entry)
+        assert _only_numbers(entry["data"]), (path, entry["data"])
+    ignored = subprocess.run(["git", "check-ignore", "-q", "metrics/crawl.json"], cwd=ws)
+    assert ignored.returncode == 1, "metrics/ must be tracked by git"
+
+
+def test_plots_show_draws_the_loss_columns_offline(reproduced):
+    ws, _ = reproduced
+    dvc(ws, "plots", "show", "-o", "plots-page")
+    page = (ws / "plots-page" / "index.html").read_text()
+    for column in ("loss_d", "loss_g"):  # ST-GAN's losses, not its last column (dp_norm)
+        assert f'"field": "{column}"' in page, column
+    assert '"field": "dp_norm"' not in page
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page), (
+        "the page loads something from outside"
+    )
+    assert "window.vegaEmbed = function" in page  # the project's offline renderer is in the page
+
+
+def test_a_clone_of_the_committed_pipeline_pulls_to_a_clean_status(reproduced, tmp_path: Path):
+    from adgen.orchestrate import versions
+
+    ws, _ = reproduced
+    versions.commit_pipeline_state(ws, "pipeline state")
+    assert not _git(ws, "status", "--porcelain", "--", *versions.PIPELINE_FILES).strip()
+    dvc(ws, "push")
+    clone = tmp_path / "clone"
+    _git(tmp_path, "clone", "-q", str(ws), str(clone))
+    dvc(clone, "remote", "modify", "--local", "local", "url", str(ws.parent / "remote"))
+    dvc(clone, "pull")
+    assert dvc(clone, "status", "--json").strip() == "{}"
+
+
+def test_two_experiments_are_compared_by_exp_show_metrics_diff_and_params_diff(reproduced):
     ws, _ = reproduced
     from adgen.orchestrate import workspace
 
-    workspace.commit_all(ws, "before the experiment")  # experiments start from a clean HEAD
+    workspace.commit_all(ws, "before the experiments")  # experiments start from a clean HEAD
     trainings = training_stages(ws)
-    if trainings:
-        model = trainings[0].removeprefix("train_")
-        target, key, value = trainings[0], f"train.{model}.{STEPS_KEY[model]}", EXP_VALUE[model]
-    else:
-        target, key, value = "report", "report.thumb_px", 64
-    out = dvc(ws, "exp", "run", "-S", f"{key}={value}", target)
-    assert target in ran(out), out
-    shown = dvc(ws, "exp", "show", "--json")
-    leaf = key.rsplit(".", 1)[1]
-    assert f'"{leaf}": {value}' in shown, shown[-3000:]
+    if not trainings:
+        pytest.skip("no training stage in dvc.yaml yet")
+    model = trainings[0].removeprefix("train_")
+    key = f"train.{model}.{STEPS_KEY[model]}"
+    before = json.loads((ws / "metrics" / f"{model}.json").read_text())
+    for value in (EXP_VALUE[model], EXP_VALUE[model] + 1):
+        out = dvc(ws, "exp", "run", "-S", f"{key}={value}", trainings[0])
+        assert trainings[0] in ran(out), out
+
+    rows = json.loads(dvc(ws, "exp", "show", "--json"))
+    exps = [
+        exp
+        for row in rows
+        for exp in (row.get("experiments") or [])
+        for rev in exp.get("revs") or []
+        if (rev.get("data") or {}).get("metrics")
+    ]
+    ran_exps = [rev for exp in exps for rev in exp["revs"]]
+    found = {
+        rev["data"]["params"]["params.yaml"]["data"]["train"][model][STEPS_KEY[model]]: rev["data"]["metrics"]
+        for rev in ran_exps
+    }
+    assert set(found) >= {EXP_VALUE[model], EXP_VALUE[model] + 1}, found.keys()
+    for metrics in found.values():
+        data = metrics[f"metrics/{model}.json"]["data"]
+        assert _only_numbers(data) and data, data
+
+    diff = json.loads(dvc(ws, "metrics", "diff", "--json"))  # the last experiment's results vs HEAD
+    changed = diff[f"metrics/{model}.json"]
+    after = json.loads((ws / "metrics" / f"{model}.json").read_text())
+    assert changed and all(after.get(k) != before.get(k) for k in changed if k in after), changed
+    params = json.loads(dvc(ws, "params", "diff", "--json"))["params.yaml"]
+    assert (params[key]["old"], params[key]["new"]) == (before_value(ws, key), EXP_VALUE[model] + 1)
+
+
+def before_value(ws: Path, key: str):
+    head = yaml.safe_load(_git(ws, "show", "HEAD:params.yaml"))
+    for part in key.split("."):
+        head = head[part]
+    return head
+
+
+def _only_numbers(data) -> bool:
+    if isinstance(data, dict):
+        return all(_only_numbers(v) for v in data.values())
+    return isinstance(data, int | float) and not isinstance(data, bool)
+
+
+def _git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@localhost", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout

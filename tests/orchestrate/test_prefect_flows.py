@@ -68,6 +68,7 @@ def test_deployments_carry_the_weekly_utc_schedule_and_the_gpu_pool(server: Pref
     assert schedule["schedule"]["timezone"] == "UTC"
     assert schedule["active"] is True
     assert weekly["work_pool_name"] == "default"
+    assert weekly["global_concurrency_limit"]["limit"] == 1  # one refresh at a time
     assert weekly["pull_steps"] == [
         {"prefect.deployments.steps.set_working_directory": {"directory": "{{ $ADGEN_PROJECT_DIR }}"}}
     ]
