@@ -17,7 +17,8 @@ from pathlib import Path
 from adgen.errors import UserError
 
 GIT_IDENTITY = ["-c", "user.name=AdGen", "-c", "user.email=adgen@localhost"]
-_SKIP_PREFIXES = ("data/", "report/", ".dvc/cache/", ".dvc/tmp/")
+# outputs of the pipeline, never the project's files (metrics/ is git-tracked but written by stages)
+_SKIP_PREFIXES = ("data/", "report/", "metrics/", ".dvc/cache/", ".dvc/tmp/")
 
 
 def project_files(repo: Path) -> list[str]:

@@ -111,7 +111,7 @@ def test_weekly_refresh_versions_the_dataset_and_triggers_gpu_training(
     assert train_run["parameters"] == {"model": model}
     train_run = server.wait_for_run(train_run["id"], timeout=300)
     assert_completed(server, train_run)
-    assert (ws / "data" / "metrics" / f"{model}.json").exists()
+    assert (ws / "metrics" / f"{model}.json").exists()  # paths.metrics: git-tracked, numbers only
     artifacts = server.post("/artifacts/filter", {"artifacts": {"key": {"any_": [f"{model}-metrics"]}}})
     assert artifacts and artifacts[0]["type"] == "table"
     log = subprocess.run(["git", "log", "--format=%s"], cwd=ws, capture_output=True, text=True).stdout
