@@ -170,3 +170,46 @@ def test_sigterm_while_a_crawl_waits_to_retry_stops_the_run_and_frees_its_slot(
     assert run["state"]["type"] in FINAL_STATES - {"COMPLETED"}, run["state"]
     assert run["state"]["type"] in {"CRASHED", "CANCELLED"}, run["state"]
     assert limits(server)["crawl-site-getty"]["active_slots"] == 0
+
+
+def _pipeline_processes(ws: Path) -> list[str]:
+    """Command lines of live processes working in `ws` (the flow's crawl and Scrapy processes)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if Path(os.readlink(proc / "cwd")) != ws:
+                continue
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z" and ("adgen.cli" in cmdline or "crawlers.run" in cmdline):
+            found.append(cmdline)
+    return found
+
+
+def test_sigterm_while_a_site_is_being_crawled_ends_the_crawl_processes_too(
+    tmp_path: Path, server: PrefectServer
+):
+    from adgen.fixture_site.server import FixtureSite
+
+    # a site answering each request after 60 s: left alone, this crawl takes minutes
+    with FixtureSite(images=12, seed=6, per_page=10, slow_seconds=4, latency_ms=60_000) as slow:
+        ws = crawl_workspace(tmp_path, slow.base_url, {"crawl": {"max_images": 8, "download_timeout": 120}})
+        proc = start_flow(server, ws, ["123rf"])
+        deadline = time.monotonic() + 300
+        while not any("crawlers.run" in c for c in _pipeline_processes(ws)):
+            assert proc.poll() is None and time.monotonic() < deadline, flow_log(ws)
+            time.sleep(0.5)
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=120)  # without the fix: until the crawl is over
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise AssertionError(f"the flow kept running after SIGTERM:\n{flow_log(ws)[-4000:]}") from None
+        assert _pipeline_processes(ws) == []
+    run = newest_run(server)
+    assert run["state"]["type"] in {"CRASHED", "CANCELLED"}, run["state"]
+    assert limits(server)["crawl-site-123rf"]["active_slots"] == 0
