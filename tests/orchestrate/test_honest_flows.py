@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -135,6 +136,21 @@ def test_a_misspelt_site_fails_the_run_at_once_without_retries_or_limits(
     assert "'gettty' is not in crawl.sites" in run["state"]["message"]
     assert not [t for t in task_runs(server, run["id"]) if t["name"].startswith("crawl-")]
     assert "crawl-site-gettty" not in limits(server)
+
+
+def test_a_bad_param_fails_the_run_at_once_naming_the_key(tmp_path: Path, server: PrefectServer, site):
+    ws = crawl_workspace(
+        tmp_path, site.base_url, {"orchestrate": {"crawl_retries": 3, "crawl_retry_delay_s": 60}}
+    )
+    text = (ws / "params.yaml").read_text()
+    bad = re.sub(r"^  max_images: 4\b", "  max_images: -4", text, count=1, flags=re.M)  # crawl.max_images
+    assert bad != text
+    (ws / "params.yaml").write_text(bad)
+    proc = start_flow(server, ws, ["123rf"])
+    assert proc.wait(timeout=300) != 0
+    run = newest_run(server)
+    assert run["state"]["type"] == "FAILED" and "crawl.max_images" in run["state"]["message"], run["state"]
+    assert not [t for t in task_runs(server, run["id"]) if t["name"].startswith("crawl-")]
 
 
 def test_sigterm_while_a_crawl_waits_to_retry_stops_the_run_and_frees_its_slot(
