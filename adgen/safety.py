@@ -16,7 +16,7 @@ import html
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 from PIL import Image
@@ -36,8 +36,9 @@ class OutputError(UserError):
     """Writing an output failed (disk full, read-only, permissions): the stage stops, never the item."""
 
 
-class ImageTooLarge(ValueError):
-    """An input image over `MAX_PIXELS`: an input error of that one item (a ValueError, like a bad file)."""
+class ImageTooLarge(UserError, ValueError):
+    """An input image over `MAX_PIXELS`. Per-item handlers see a ValueError (that one photo is bad,
+    like any undecodable file); anywhere else it is a one-line UserError."""
 
 
 def _shown(value: object) -> str:
@@ -65,20 +66,42 @@ def safe_name(value: object, where: str) -> str:
     )
 
 
-def inside(root: Path, relative: object, where: str) -> Path:
-    """`root / relative` if that stays inside `root` (a manifest's `path` column), else one line."""
+def inside(root: Path, relative: object, where: str, allowed: tuple[Path, ...] = ()) -> Path:
+    """`root / relative` if that stays inside `root` or one of the `allowed` data dirs (a manifest's
+    `path` column), else one line. Relative paths may climb out of the project only into a data dir
+    the params name (e.g. paths.raw on another disk)."""
     if not isinstance(relative, str) or not relative or "\x00" in relative:
         raise UserError(
             f"{where}: path {_shown(relative)} is not a relative path; re-run the stage that wrote it"
         )
-    root = Path(root).resolve()
-    full = (root / relative).resolve()
-    if full != root and root not in full.parents:
-        raise UserError(
-            f"{where}: path {_shown(relative)} points outside the project ({root}); "
-            "the manifest was edited or damaged, re-run the stage that wrote it"
-        )
-    return full
+    full = (Path(root) / relative).resolve()
+    for base in (Path(root), *allowed):
+        base = base.resolve()
+        if full == base or base in full.parents:
+            return full
+    raise UserError(
+        f"{where}: path {_shown(relative)} points outside the project and its data dirs; "
+        "the manifest was edited or damaged, re-run the stage that wrote it"
+    )
+
+
+def check_manifest(
+    rows: Any, where: str, root: Path, paths: dict[str, tuple[Path, ...]] | None = None, ids: str = "image_id"
+) -> None:
+    """Refuse (one line, first bad row) a manifest whose ids are not digests or whose path columns
+    leave the project: done once when a stage reads a manifest, before any path is built from it."""
+    import pandas as pd
+
+    if ids in rows:
+        for value in rows[ids]:
+            image_id(value, where)
+    for column, allowed in (paths or {}).items():
+        if column not in rows:
+            continue
+        for value in rows[column]:
+            if not isinstance(value, str) and pd.isna(value):  # null / NaN / NA: no file
+                continue
+            inside(root, value, where, allowed)
 
 
 def link_url(url: object) -> str | None:
