@@ -120,6 +120,7 @@ def train(
 
     # the checkpoint is checked (weights only, newest valid) before anything heavy is loaded
     found = checkpoint.newest_valid(run_dir, map_location="cpu", restore_rng=False, what="GFLA checkpoint")
+    latest = found[0] if found is not None else None
     checkpoint.seed_everything(p.seed + rt.rank)
     g, d = build(p)
     g.to(rt.device)
