@@ -7,9 +7,12 @@ where it must not be.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -36,8 +39,10 @@ def crafted_checkpoint(path: Path, marker: Path, **looks_like) -> Path:
     return path
 
 
-def adgen(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO_ROOT)}
+def adgen(
+    *args: str, cwd: Path, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO_ROOT), **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "adgen.cli", *args],
         cwd=cwd,
@@ -74,3 +79,61 @@ def write_png(path: Path, size: tuple[int, int] = (16, 32), mode: str = "RGB") -
         image.putalpha(alpha)
     image.save(path)
     return path
+
+
+# An injected write error for machines where a read-only bind mount is not allowed: the child
+# Python imports this `sitecustomize`, which makes every temp file (how adgen writes anything, see
+# adgen.atomic) or directory created under the named dir fail as a read-only or full disk would.
+_HOOK = """
+import errno, os, tempfile
+_DIR = os.path.realpath(os.environ["ADGEN_TEST_BROKEN_DIR"])
+_ERR = getattr(errno, os.environ["ADGEN_TEST_BROKEN_ERRNO"])
+def _under(p):
+    p = os.path.realpath(os.fspath(p))
+    return p == _DIR or p.startswith(_DIR + os.sep)
+_mkstemp, _mkdir = tempfile.mkstemp, os.mkdir
+def mkstemp(suffix=None, prefix=None, dir=None, text=False):
+    if dir is not None and _under(dir):
+        raise OSError(_ERR, os.strerror(_ERR), dir)
+    return _mkstemp(suffix, prefix, dir, text)
+def mkdir(path, mode=0o777, *, dir_fd=None):
+    if _under(path):
+        raise OSError(_ERR, os.strerror(_ERR), path)
+    return _mkdir(path, mode, dir_fd=dir_fd)
+tempfile.mkstemp, os.mkdir = mkstemp, mkdir
+"""
+
+
+def _bind_read_only(path: Path) -> bool:
+    ok = subprocess.run(["mount", "--bind", str(path), str(path)], capture_output=True).returncode == 0
+    if ok and subprocess.run(["mount", "-o", "remount,ro,bind", str(path)], capture_output=True).returncode:
+        subprocess.run(["umount", str(path)], capture_output=True)
+        ok = False
+    return ok
+
+
+@contextlib.contextmanager
+def broken_dir(
+    path: Path, hook_dir: Path, error: str = "EROFS", inject: bool = False
+) -> Iterator[dict[str, str]]:
+    """Writes under `path` fail while inside; yields the env for `adgen(...)`.
+
+    EROFS: a read-only bind mount where this machine allows it (we run as root here, and chmod
+    does not stop root), else (or with `inject`) the injected error above. Any other errno
+    (ENOSPC): always injected.
+    """
+    path.mkdir(parents=True, exist_ok=True)
+    if error == "EROFS" and not inject and _bind_read_only(path):
+        try:
+            yield {}
+        finally:
+            subprocess.run(["umount", str(path)], check=True)
+        return
+    hook_dir.mkdir(parents=True, exist_ok=True)
+    (hook_dir / "sitecustomize.py").write_text(_HOOK)
+    assert hasattr(errno, error)
+    yield {
+        "PYTHONPATH": f"{hook_dir}{os.pathsep}{REPO_ROOT}",
+        "ADGEN_TEST_BROKEN_DIR": str(path),
+        "ADGEN_TEST_BROKEN_ERRNO": error,
+    }
