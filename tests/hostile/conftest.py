@@ -137,3 +137,24 @@ def broken_dir(
         "ADGEN_TEST_BROKEN_DIR": str(path),
         "ADGEN_TEST_BROKEN_ERRNO": error,
     }
+
+
+def png_claiming(path: Path, width: int, height: int) -> Path:
+    """A PNG whose header says width x height (e.g. a 20000 x 20000 decompression bomb) but whose
+    pixel data is a few bytes: Pillow refuses or accepts it on the header alone, before decoding."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)  # 8-bit RGBA
+    data = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
