@@ -88,16 +88,19 @@ _HOOK = """
 import errno, os, tempfile
 _DIR = os.path.realpath(os.environ["ADGEN_TEST_BROKEN_DIR"])
 _ERR = getattr(errno, os.environ["ADGEN_TEST_BROKEN_ERRNO"])
+_left = [int(os.environ.get("ADGEN_TEST_BROKEN_AFTER", "0"))]  # files this process may still write
 def _under(p):
     p = os.path.realpath(os.fspath(p))
     return p == _DIR or p.startswith(_DIR + os.sep)
 _mkstemp, _mkdir = tempfile.mkstemp, os.mkdir
 def mkstemp(suffix=None, prefix=None, dir=None, text=False):
     if dir is not None and _under(dir):
-        raise OSError(_ERR, os.strerror(_ERR), dir)
+        if _left[0] <= 0:
+            raise OSError(_ERR, os.strerror(_ERR), dir)
+        _left[0] -= 1
     return _mkstemp(suffix, prefix, dir, text)
 def mkdir(path, mode=0o777, *, dir_fd=None):
-    if _under(path):
+    if _under(path) and _left[0] <= 0 and not os.path.exists(path):
         raise OSError(_ERR, os.strerror(_ERR), path)
     return _mkdir(path, mode, dir_fd=dir_fd)
 tempfile.mkstemp, os.mkdir = mkstemp, mkdir
@@ -114,16 +117,16 @@ def _bind_read_only(path: Path) -> bool:
 
 @contextlib.contextmanager
 def broken_dir(
-    path: Path, hook_dir: Path, error: str = "EROFS", inject: bool = False
+    path: Path, hook_dir: Path, error: str = "EROFS", inject: bool = False, after: int = 0
 ) -> Iterator[dict[str, str]]:
     """Writes under `path` fail while inside; yields the env for `adgen(...)`.
 
     EROFS: a read-only bind mount where this machine allows it (we run as root here, and chmod
     does not stop root), else (or with `inject`) the injected error above. Any other errno
-    (ENOSPC): always injected.
+    (ENOSPC): always injected, after `after` files written by each process (a disk filling up).
     """
     path.mkdir(parents=True, exist_ok=True)
-    if error == "EROFS" and not inject and _bind_read_only(path):
+    if error == "EROFS" and not inject and not after and _bind_read_only(path):
         try:
             yield {}
         finally:
@@ -136,6 +139,7 @@ def broken_dir(
         "PYTHONPATH": f"{hook_dir}{os.pathsep}{REPO_ROOT}",
         "ADGEN_TEST_BROKEN_DIR": str(path),
         "ADGEN_TEST_BROKEN_ERRNO": error,
+        "ADGEN_TEST_BROKEN_AFTER": str(after),
     }
 
 
