@@ -7,10 +7,13 @@ with unchanged inputs does nothing.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import shutil
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -179,6 +182,44 @@ def build_datasets(params: Params, force: bool = False) -> BuildResult:
         }
         return BuildResult(out_dir, counts, skipped=True)
     st.clear()
+    with _previous_kept_until_done(out_dir):
+        counts = _build(params, out_dir)
+    st.write(key)
+    return BuildResult(out_dir, counts, skipped=False)
+
+
+DATASETS = ("stgan", "stylegan2", "gfla", "cards")  # cards: the DVC-metric copies of each card
+
+
+@contextlib.contextmanager
+def _previous_kept_until_done(out_dir: Path) -> Iterator[None]:
+    """The last complete datasets wait in `.previous/` while new ones are written; a failure (a full
+    disk, bad input) puts them back, so a stage that stops never leaves less than it found."""
+    previous = out_dir / ".previous"
+    with safety.writing(out_dir):
+        if previous.is_dir():  # a build killed last time: its outputs are partial, the kept ones whole
+            _restore(previous, out_dir)
+        previous.mkdir(parents=True, exist_ok=True)
+        for name in DATASETS:
+            if (out_dir / name).exists():
+                os.replace(out_dir / name, previous / name)
+    try:
+        yield
+    except BaseException:
+        _restore(previous, out_dir)
+        raise
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def _restore(previous: Path, out_dir: Path) -> None:
+    for name in DATASETS:
+        if (previous / name).exists():
+            shutil.rmtree(out_dir / name, ignore_errors=True)
+            os.replace(previous / name, out_dir / name)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def _build(params: Params, out_dir: Path) -> dict[str, dict[str, int]]:
     poses = pose_table(params)
     people = stripped_people(params, poses)
     deepfashion = _deepfashion(params)
@@ -189,7 +230,6 @@ def build_datasets(params: Params, force: bool = False) -> BuildResult:
 
     # ST-GAN
     d = out_dir / "stgan"
-    shutil.rmtree(d, ignore_errors=True)
     items = _stgan_inputs(params, people, deepfashion, df_kps)
     index = stgan.write_stgan(items, params.datasets.stgan_sizes, d, params.root)
     counts["stgan"] = {
@@ -207,7 +247,6 @@ def build_datasets(params: Params, force: bool = False) -> BuildResult:
 
     # StyleGAN2
     d = out_dir / "stylegan2"
-    shutil.rmtree(d, ignore_errors=True)
     with_bags = [p for p in people if p.has_bag]
     res, aspect = params.datasets.stylegan2_resolution, params.datasets.stylegan2_aspect
     zip_path = d / f"{params.datasets.stylegan2_name}.zip"
@@ -221,7 +260,6 @@ def build_datasets(params: Params, force: bool = False) -> BuildResult:
 
     # GFLA
     d = out_dir / "gfla"
-    shutil.rmtree(d, ignore_errors=True)
     images, pairs = _gfla_inputs(params, people, deepfashion, df_kps)
     counts["gfla"] = gfla.write_gfla(images, pairs, d)
     origins = Counter(im.origin for im in images)
@@ -234,5 +272,4 @@ def build_datasets(params: Params, force: bool = False) -> BuildResult:
         "pairs: DeepFashion by item id (official pairs when present); curated only within near-duplicate "
         "groups whose poses differ. " + CURATED_LICENCE_NOTE,
     )  # fmt: skip
-    st.write(key)
-    return BuildResult(out_dir, counts, skipped=False)
+    return counts

@@ -103,6 +103,7 @@ def test_a_decompression_bomb_in_bags_import_is_one_line(tmp_path: Path) -> None
     bags = tmp_path / "bags"
     write_png(bags / "good.png", mode="RGBA")
     png_claiming(bags / "huge.png", 20000, 20000)
+    (tmp_path / "params.yaml").write_text("{}\n")
     line = error_line(adgen("bags", "import", str(bags), cwd=tmp_path))
     assert "huge.png" in line and "pixel limit" in line
     assert not (tmp_path / "data").exists() or not list((tmp_path / "data").rglob("*.png"))
