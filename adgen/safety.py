@@ -141,8 +141,11 @@ def open_image(source: str | Path | IO[bytes], what: str | None = None) -> Itera
     what = what or str(source)
     try:
         image = Image.open(source)
-    except Image.DecompressionBombError as exc:
-        raise ImageTooLarge(f"{what}: {exc}") from None
+    except Image.DecompressionBombError as exc:  # Pillow's own check (twice the limit) came first
+        detail = str(exc).split(",")[0]
+        raise ImageTooLarge(
+            f"{what}: over the {MAX_PIXELS:,}-pixel limit for images from outside ({detail})"
+        ) from None
     with image:
         check_pixels(image.width, image.height, what)
         yield image

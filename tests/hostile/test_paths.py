@@ -107,3 +107,20 @@ def test_a_decompression_bomb_in_bags_import_is_one_line(tmp_path: Path) -> None
     line = error_line(adgen("bags", "import", str(bags), cwd=tmp_path))
     assert "huge.png" in line and "pixel limit" in line
     assert not (tmp_path / "data").exists() or not list((tmp_path / "data").rglob("*.png"))
+
+
+def test_a_decompression_bomb_given_to_generate_or_composite_is_one_line(tmp_path: Path) -> None:
+    huge = png_claiming(tmp_path / "huge.png", 20000, 20000)
+    (tmp_path / "params.yaml").write_text("{}\n")
+    (tmp_path / "pose.json").write_text("[" + ",".join(["[0.5, 0.5]"] * 18) + "]")
+    line = error_line(adgen("generate", "--pose", "pose.json", "--bag", str(huge), "-o", "ads", cwd=tmp_path))
+    assert "huge.png" in line and "pixel limit" in line
+    person = write_png(tmp_path / "person.png")
+    ckpt = tmp_path / "never-read.pt"
+    ckpt.write_bytes(b"")
+    proc = adgen(
+        "composite", "--checkpoint", str(ckpt), "--person", str(person), "--bag", str(huge), "-o", "out.png",
+        cwd=tmp_path,
+    )  # fmt: skip
+    line = error_line(proc)
+    assert "huge.png" in line and "pixel limit" in line
