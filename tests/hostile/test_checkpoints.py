@@ -210,3 +210,27 @@ def test_generate_with_a_stylegan2_checkpoint_as_gfla_is_one_line(
     bag = write_png(tmp_path / "bag.png", mode="RGBA")
     proc = adgen("generate", "--pose", "pose.json", "--bag", str(bag), "-o", "ads", cwd=tmp_path)
     assert newest.name in error_line(proc)
+
+
+def test_the_shared_resume_lookup_passes_over_damage_but_never_over_a_crafted_file(
+    tmp_path: Path, marker: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What the ST-GAN and GFLA resumes (and ST-GAN's run-dir loading) call: checkpoint.newest_valid."""
+    import random
+
+    from adgen.training import checkpoint
+
+    random.seed(5)
+    older = checkpoint.save(checkpoint.path_for(tmp_path, 1), {"step": 1})
+    expected = random.random()
+    checkpoint.save(checkpoint.path_for(tmp_path, 2), {"step": 2})
+    _truncate_newest(tmp_path)
+    path, state = checkpoint.newest_valid(tmp_path)
+    assert (path, state["step"]) == (older, 1)
+    assert random.random() == expected  # the RNG state stored as plain numbers comes back exactly
+    assert "checkpoint-000000002.pt is damaged" in capsys.readouterr().err
+
+    crafted_checkpoint(checkpoint.path_for(tmp_path, 3), marker, step=3)
+    with pytest.raises(checkpoint.UnsafeCheckpoint, match="checkpoint-000000003.pt"):
+        checkpoint.newest_valid(tmp_path)
+    assert not marker.exists()
