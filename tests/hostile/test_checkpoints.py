@@ -19,8 +19,8 @@ import torch
 from adgen.models.stylegan2.config import StyleGAN2Params, resolved
 from adgen.models.stylegan2.data import write_zip
 from adgen.models.stylegan2.train import train as train_stylegan2
+from tests.models.gfla.conftest import vgg19_file  # noqa: F401
 from tests.models.gfla.helpers import write_dataset
-from tests.models.stgan.helpers import TINY as STGAN_TINY
 from tests.models.stylegan2.conftest import tall_people
 
 from .conftest import adgen, crafted_checkpoint, error_line, write_params, write_png
@@ -61,8 +61,8 @@ def test_sample_stylegan2_never_runs_a_crafted_checkpoint(tmp_path: Path, marker
     proc = adgen(
         "sample", "stylegan2", "--checkpoint", str(evil), "-o", str(tmp_path / "g.png"), cwd=tmp_path
     )
+    assert not marker.exists()  # the payload never ran
     line = error_line(proc)
-    assert not marker.exists()
     assert "evil.pt" in line and "was not loaded" in line
 
 
@@ -73,16 +73,16 @@ def test_composite_never_runs_a_crafted_checkpoint(tmp_path: Path, marker: Path)
         "composite", "--checkpoint", str(evil), "--person", str(person), "--bag", str(bag),
         "-o", str(tmp_path / "out.png"), cwd=tmp_path,
     )  # fmt: skip
-    assert "was not loaded" in error_line(proc)
     assert not marker.exists() and not (tmp_path / "out.png").exists()
+    assert "was not loaded" in error_line(proc)
 
 
 def test_evaluate_gfla_never_runs_a_crafted_checkpoint(tmp_path: Path, marker: Path) -> None:
     evil = crafted_checkpoint(tmp_path / "latest_net_G.pth", marker)
     write_params(tmp_path, {"paths": {"metrics": "metrics"}})
     proc = adgen("evaluate", "gfla", "--checkpoint", str(evil), cwd=tmp_path)
-    assert "was not loaded" in error_line(proc)
     assert not marker.exists()
+    assert "was not loaded" in error_line(proc)
 
 
 @pytest.mark.parametrize("model", ["stylegan2", "gfla"])  # ST-GAN's loader: see the composite test
@@ -98,16 +98,16 @@ def test_generate_never_runs_a_crafted_checkpoint_named_in_params(
     (tmp_path / "pose.json").write_text(json.dumps(POSE))
     bag = write_png(tmp_path / "bag.png", mode="RGBA")
     proc = adgen("generate", "--pose", "pose.json", "--bag", str(bag), "-o", "ads", cwd=tmp_path)
-    assert "was not loaded" in error_line(proc)
     assert not marker.exists() and not (tmp_path / "ads").exists()
+    assert "was not loaded" in error_line(proc)
 
 
 def test_resume_of_stylegan2_never_runs_a_crafted_checkpoint(tmp_path: Path, marker: Path) -> None:
     _stylegan2_project(tmp_path)
     crafted_checkpoint(tmp_path / "run" / "checkpoint-000000010.pt", marker, step=10)
     proc = adgen("train", "stylegan2", "--run-dir", "run", cwd=tmp_path)
-    assert "checkpoint-000000010.pt" in error_line(proc)
     assert not marker.exists()
+    assert "checkpoint-000000010.pt" in error_line(proc)
 
 
 def test_resume_of_stgan_never_runs_a_crafted_checkpoint(tmp_path: Path, marker: Path) -> None:
@@ -116,21 +116,22 @@ def test_resume_of_stgan_never_runs_a_crafted_checkpoint(tmp_path: Path, marker:
     make_project(tmp_path)
     crafted_checkpoint(tmp_path / "run" / "checkpoint-000000010.pt", marker, iteration=10)
     proc = adgen("train", "stgan", "--run-dir", "run", cwd=tmp_path)
-    assert "checkpoint-000000010.pt" in error_line(proc)
     assert not marker.exists()
-    assert STGAN_TINY["preset"] == "demo"
+    assert "checkpoint-000000010.pt" in error_line(proc)
 
 
-def test_resume_of_gfla_never_runs_a_crafted_checkpoint(tmp_path: Path, marker: Path) -> None:
+def test_resume_of_gfla_never_runs_a_crafted_checkpoint(
+    tmp_path: Path,
+    marker: Path,
+    vgg19_file: Path,  # noqa: F811
+) -> None:
     dataset = write_dataset(tmp_path / "gfla", people=2, poses=2, frame=(64, 64))
-    vgg = tmp_path / "vgg19.pth"
-    torch.save({"features.0.weight": torch.zeros(1)}, vgg)  # never read: the checkpoint is refused first
-    gfla = {"preset": "demo", "dataset": str(dataset), "vgg19_weights": str(vgg), "device": "cpu"}
+    gfla = {"preset": "demo", "dataset": str(dataset), "vgg19_weights": str(vgg19_file), "device": "cpu"}
     write_params(tmp_path, {"paths": {"models": "models", "metrics": "metrics"}, "train": {"gfla": gfla}})
     crafted_checkpoint(tmp_path / "run" / "checkpoint-000000010.pt", marker, step=10)
     proc = adgen("train", "gfla", "--run-dir", "run", cwd=tmp_path)
-    assert "checkpoint-000000010.pt" in error_line(proc)
     assert not marker.exists()
+    assert "checkpoint-000000010.pt" in error_line(proc)
 
 
 # --- case 5: a truncated newest checkpoint --------------------------------------------------------
@@ -191,17 +192,22 @@ def test_sampling_a_checkpoint_of_another_model_is_one_line(tmp_path: Path) -> N
     assert "other.pt" in error_line(proc)
 
 
-def test_generate_with_a_stylegan2_checkpoint_as_gfla_is_one_line(
+def test_generate_with_another_models_weights_in_the_gfla_layout_is_one_line(
     stylegan2_run: Path, tmp_path: Path
 ) -> None:
+    """A file with our GFLA checkpoint's keys (`g`, `params`) holding a StyleGAN2 generator: before
+    the fix its params failed GflaParams validation with a pydantic traceback."""
     newest = sorted(stylegan2_run.glob("checkpoint-*.pt"))[-1]
+    state = torch.load(newest, weights_only=True)
+    other = tmp_path / "gfla-from-elsewhere.pt"
+    torch.save({"g": state["G_ema"], "params": state["params"]}, other)
     write_params(
         tmp_path,
         {
             "generate": {
                 "stylegan2_checkpoint": str(stylegan2_run),
-                "gfla_checkpoint": str(newest),
-                "stgan_checkpoint": str(newest),
+                "gfla_checkpoint": str(other),
+                "stgan_checkpoint": str(other),
                 "device": "cpu",
             }
         },
@@ -209,7 +215,8 @@ def test_generate_with_a_stylegan2_checkpoint_as_gfla_is_one_line(
     (tmp_path / "pose.json").write_text(json.dumps(POSE))
     bag = write_png(tmp_path / "bag.png", mode="RGBA")
     proc = adgen("generate", "--pose", "pose.json", "--bag", str(bag), "-o", "ads", cwd=tmp_path)
-    assert newest.name in error_line(proc)
+    line = error_line(proc)
+    assert other.name in line and "another model" in line
 
 
 def test_the_shared_resume_lookup_passes_over_damage_but_never_over_a_crafted_file(

@@ -17,7 +17,7 @@ OUT_OF_BOUNDS = [
     ({"train": {"stylegan2": {"lr": 2.0}}}, "train.stylegan2.lr"),
     ({"train": {"stylegan2": {"keep_checkpoints": 0}}}, "train.stylegan2.keep_checkpoints"),
     ({"train": {"stylegan2": {"style_mixing": 1.5}}}, "train.stylegan2.style_mixing"),
-    ({"train": {"gfla": {"batch": 0}}}, "train.gfla.batch"),
+    ({"train": {"gfla": {"lr_d": 2.0}}}, "train.gfla.lr_d"),
     ({"train": {"gfla": {"lr_g": 0}}}, "train.gfla.lr_g"),
     ({"train": {"gfla": {"checkpoint_every": 0}}}, "train.gfla.checkpoint_every"),
     ({"train": {"gfla": {"heatmap_sigma": -1}}}, "train.gfla.heatmap_sigma"),
