@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from adgen.models.stylegan2.data import write_zip
+from tests.models.stylegan2.conftest import tall_people
+
 from .conftest import adgen, error_line, write_params
 
 OUT_OF_BOUNDS = [
@@ -34,9 +37,9 @@ def test_a_param_out_of_its_bounds_is_one_line_naming_it(params: dict, key: str,
 
 
 def test_a_negative_stylegan2_batch_stops_training_before_a_run_dir_is_made(tmp_path: Path) -> None:
-    write_params(
-        tmp_path, {"paths": {"models": "models"}, "train": {"stylegan2": {"preset": "demo", "batch": -4}}}
-    )
+    data = write_zip(tmp_path / "people.zip", tall_people(8))  # a real dataset: only the batch is wrong
+    sg = {"preset": "demo", "dataset": str(data), "device": "cpu", "batch": -4}
+    write_params(tmp_path, {"paths": {"models": "models"}, "train": {"stylegan2": sg}})
     line = error_line(adgen("train", "stylegan2", cwd=tmp_path))
     assert "train.stylegan2.batch" in line
     assert not (tmp_path / "models").exists()
