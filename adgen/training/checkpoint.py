@@ -130,7 +130,7 @@ def read(
             raise UnsafeCheckpoint(
                 f"{what} {path} holds more than tensors, numbers and strings "
                 f"({detail[:100] or 'refused by the weights-only loader'}); it was not loaded: "
-                "use checkpoints written by adgen or official weight files only"
+                "use checkpoints written by adgen or official weight files only (docs/security.md)"
             ) from None
         raise DamagedCheckpoint(f"{what} {path} is damaged ({_one_line(exc)})") from None
     except (RuntimeError, EOFError, OSError, ValueError, KeyError, IndexError, AttributeError) as exc:
