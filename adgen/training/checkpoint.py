@@ -122,7 +122,13 @@ def read(
     try:
         with warnings.catch_warnings():  # "pickle protocol 4" notes from crafted files: the error says it all
             warnings.simplefilter("ignore")
-            return torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
+            try:
+                return torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
+            except RuntimeError as exc:
+                if not (mmap and "mmap can only be used" in str(exc)):
+                    raise
+                # a legacy (pre-zip) torch file cannot be memory-mapped: read it whole
+                return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
         lines = [line.strip() for line in str(exc).splitlines()]
         detail = next((ln for ln in lines if "GLOBAL" in ln or "Unsupported" in ln), "")
