@@ -188,7 +188,7 @@ def build_datasets(params: Params, force: bool = False) -> BuildResult:
     return BuildResult(out_dir, counts, skipped=False)
 
 
-DATASETS = ("stgan", "stylegan2", "gfla", "cards")  # cards: the DVC-metric copies of each card
+DATASETS = ("stgan", "stylegan2", "gfla")
 
 
 @contextlib.contextmanager
@@ -203,10 +203,15 @@ def _previous_kept_until_done(out_dir: Path) -> Iterator[None]:
         for name in DATASETS:
             if (out_dir / name).exists():
                 os.replace(out_dir / name, previous / name)
+    # the DVC-metric copies of the cards sit beside other files DVC manages: kept by content
+    cards = {p: p.read_bytes() for p in (out_dir / "cards").glob("*.json")}
     try:
         yield
     except BaseException:
         _restore(previous, out_dir)
+        for path, data in cards.items():
+            with contextlib.suppress(OSError):
+                path.write_bytes(data)
         raise
     shutil.rmtree(previous, ignore_errors=True)
 
