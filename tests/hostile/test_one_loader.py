@@ -29,5 +29,6 @@ def test_every_torch_file_is_read_by_the_one_weights_only_loader() -> None:
     ]
     assert offenders == []
     loader = LOADER.read_text()
-    assert loader.count("torch.load(") == 1 and "weights_only=True" in loader
+    calls = [line for line in loader.splitlines() if "torch.load(" in line and "`" not in line]
+    assert calls and all("weights_only=True" in line for line in calls)
     assert "add_safe_globals" not in loader  # nothing registered as safe
