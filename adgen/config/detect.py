@@ -44,7 +44,7 @@ class DetectParams(Section):
     )
 
     # --- the keep rule (adgen.detect.rule.keep_full_body_with_bag) ------------------------------
-    person_class: int = 1
+    person_class: int = Field(1, ge=0)
     person_min_score: float = Field(0.75, ge=0, le=1)
     bag_classes: dict[str, int] = Field(
         default_factory=lambda: {"handbag": 31, "backpack": 27, "suitcase": 33},

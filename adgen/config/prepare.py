@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -63,7 +63,7 @@ class DatasetsParams(Section):
     deepfashion: Path | None = None
     # User bag PNGs added with `adgen bags import`.
     user_bags: Path = Path("data/user_bags")
-    stgan_sizes: list[int] = Field(default_factory=lambda: [64, 128])
+    stgan_sizes: list[Annotated[int, Field(ge=8)]] = Field(default_factory=lambda: [64, 128], min_length=1)
     # ST-GAN backgrounds: DeepFashion people (when configured), stripped people without bags, and kept
     # people with the bag region painted white.
     background_from_kept: bool = True
@@ -75,4 +75,4 @@ class DatasetsParams(Section):
     # near-duplicate groups (same phash group / duplicate_of) of the curated set.
     gfla_pairs_from_duplicates: bool = True
     gfla_max_pairs_per_person: int = Field(20, ge=1)
-    seed: int = 0
+    seed: int = Field(0, ge=0)

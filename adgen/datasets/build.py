@@ -7,17 +7,20 @@ with unchanged inputs does nothing.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import shutil
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from adgen import stamp
+from adgen import safety, stamp
 from adgen.config import Params
 from adgen.datasets import gfla, stgan, stylegan2
 from adgen.datasets.cards import write_card, write_cards_metrics
@@ -99,7 +102,10 @@ def _stgan_inputs(
 
     table = user_bags_table(params)
     if table.is_file():
-        for r in pd.read_parquet(table).to_dict("records"):
+        bags = pd.read_parquet(table)
+        user_bags = (params.path(params.datasets.user_bags),)
+        safety.check_manifest(bags, str(table), params.root, {"path": user_bags})
+        for r in bags.to_dict("records"):
             items.append(stgan.StganInput("foreground", r["image_id"], params.root / r["path"], "user"))
     return items
 
@@ -174,12 +180,53 @@ def build_datasets(params: Params, force: bool = False) -> BuildResult:
     if not force and st.matches(key) and all(f.is_file() for f in expected):
         counts = {
             n: json.loads((out_dir / n / "card.json").read_text())["counts"]
-            for n in ("stgan", "stylegan2", "gfla")
+            for n in DATASET_NAMES
             if (out_dir / n / "card.json").is_file()
         }
         write_cards_metrics(params.path(params.paths.metrics), out_dir, DATASET_NAMES)
         return BuildResult(out_dir, counts, skipped=True)
     st.clear()
+    with _previous_kept_until_done(out_dir):
+        counts = _build(params, out_dir)
+        write_cards_metrics(params.path(params.paths.metrics), out_dir, DATASET_NAMES)
+    st.write(key)
+    return BuildResult(out_dir, counts, skipped=False)
+
+
+@contextlib.contextmanager
+def _previous_kept_until_done(out_dir: Path) -> Iterator[None]:
+    """The last complete datasets wait in `.previous/` while new ones are written; a failure (a full
+    disk, bad input) puts them back, so a stage that stops never leaves less than it found."""
+    previous = out_dir / ".previous"
+    with safety.writing(out_dir):
+        if previous.is_dir():  # a build killed last time: its outputs are partial, the kept ones whole
+            _restore(previous, out_dir)
+        previous.mkdir(parents=True, exist_ok=True)
+        for name in DATASET_NAMES:
+            if (out_dir / name).exists():
+                os.replace(out_dir / name, previous / name)
+    # the DVC-metric copies of the cards sit beside other files DVC manages: kept by content
+    cards = {p: p.read_bytes() for p in (out_dir / "cards").glob("*.json")}
+    try:
+        yield
+    except BaseException:
+        _restore(previous, out_dir)
+        for path, data in cards.items():
+            with contextlib.suppress(OSError):
+                path.write_bytes(data)
+        raise
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def _restore(previous: Path, out_dir: Path) -> None:
+    for name in DATASET_NAMES:
+        if (previous / name).exists():
+            shutil.rmtree(out_dir / name, ignore_errors=True)
+            os.replace(previous / name, out_dir / name)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def _build(params: Params, out_dir: Path) -> dict[str, dict[str, int]]:
     poses = pose_table(params)
     people = stripped_people(params, poses)
     deepfashion = _deepfashion(params)
@@ -190,7 +237,6 @@ def build_datasets(params: Params, force: bool = False) -> BuildResult:
 
     # ST-GAN
     d = out_dir / "stgan"
-    shutil.rmtree(d, ignore_errors=True)
     items = _stgan_inputs(params, people, deepfashion, df_kps)
     index = stgan.write_stgan(items, params.datasets.stgan_sizes, d, params.root)
     counts["stgan"] = {
@@ -208,7 +254,6 @@ def build_datasets(params: Params, force: bool = False) -> BuildResult:
 
     # StyleGAN2
     d = out_dir / "stylegan2"
-    shutil.rmtree(d, ignore_errors=True)
     with_bags = [p for p in people if p.has_bag]
     res, aspect = params.datasets.stylegan2_resolution, params.datasets.stylegan2_aspect
     zip_path = d / f"{params.datasets.stylegan2_name}.zip"
@@ -222,7 +267,6 @@ def build_datasets(params: Params, force: bool = False) -> BuildResult:
 
     # GFLA
     d = out_dir / "gfla"
-    shutil.rmtree(d, ignore_errors=True)
     images, pairs = _gfla_inputs(params, people, deepfashion, df_kps)
     counts["gfla"] = gfla.write_gfla(images, pairs, d)
     origins = Counter(im.origin for im in images)
@@ -235,6 +279,4 @@ def build_datasets(params: Params, force: bool = False) -> BuildResult:
         "pairs: DeepFashion by item id (official pairs when present); curated only within near-duplicate "
         "groups whose poses differ. " + CURATED_LICENCE_NOTE,
     )  # fmt: skip
-    write_cards_metrics(params.path(params.paths.metrics), out_dir, DATASET_NAMES)
-    st.write(key)
-    return BuildResult(out_dir, counts, skipped=False)
+    return counts

@@ -12,12 +12,13 @@ from adgen.errors import UserError
 
 def read_bag(path: Path):
     """The bag cut-out: an image with transparency (RGBA), as the strip stage writes them."""
-    from PIL import Image
 
     if not path.is_file():
         raise UserError(f"--bag {path}: file not found")
     try:
-        with Image.open(path) as img:
+        from adgen.safety import open_image
+
+        with open_image(path, f"--bag {path}") as img:  # the pixel limit: one line, not a bomb trace
             has_alpha = img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info)
             bag = img.convert("RGBA")
     except OSError:

@@ -76,7 +76,9 @@ class Lpips(nn.Module):
 def _read(path: Path) -> dict[str, torch.Tensor]:
     if not Path(path).is_file():
         raise UserError(f"LPIPS weights {path} not found; {HINT}")
-    return torch.load(path, map_location="cpu", weights_only=True)
+    from adgen.training import checkpoint
+
+    return checkpoint.read(path, "LPIPS weights")  # the project's one weights-only loader
 
 
 def load_lpips(lin_weights: Path, alexnet_weights: Path | None = None) -> Lpips:

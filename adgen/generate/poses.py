@@ -107,7 +107,9 @@ def read_pose(path: Path, frame: tuple[int, int], estimator=None) -> np.ndarray:
             raise UserError(
                 f"--pose {path}: an image needs a pose model (set generate.pose_model or pose.model)"
             )
-        with Image.open(path) as img:
+        from adgen.safety import open_image
+
+        with open_image(path, f"--pose {path}") as img:  # the pixel limit: one line, not a bomb trace
             img = img.convert("RGB")
             kp = estimator.estimate(img)
             size = img.size

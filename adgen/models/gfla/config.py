@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from adgen.config.base import Section, apply_preset
 
@@ -25,55 +25,57 @@ class GflaParams(Section):
     dataset: Path = Path("data/datasets/gfla")  # official layout: train/, test/, annotation + pairs CSVs
     height: int = 256  # images are resized to height x width; multiples of 32, >= 64 (flow net depth)
     width: int = 256
-    annotation_height: int = 256  # the CSV keypoints' pixel frame (official DeepFashion: 256x176)
-    annotation_width: int = 176
-    heatmap_sigma: float = 6.0
+    # the CSV keypoints' pixel frame (official DeepFashion: 256x176)
+    annotation_height: int = Field(256, ge=8)
+    annotation_width: int = Field(176, ge=8)
+    heatmap_sigma: float = Field(6.0, gt=0)
 
     # --- generator (official: ngf 64, img_f 512; flow net ngf 32, img_f 256) -----------------
-    ngf: int = 64
-    img_f: int = 512
-    num_blocks: int = 2  # res blocks per decoder stage (num_blocks - 1 plain ResBlocks + 1 up-sampler)
-    attn_kernel_h8: int = 3  # local-attention window at H/8
-    attn_kernel_h4: int = 5  # local-attention window at H/4
-    flow_ngf: int = 32
-    flow_img_f: int = 256
+    ngf: int = Field(64, ge=1)
+    img_f: int = Field(512, ge=1)
+    # res blocks per decoder stage (num_blocks - 1 plain ResBlocks + 1 up-sampler)
+    num_blocks: int = Field(2, ge=1)
+    attn_kernel_h8: int = Field(3, ge=1)  # local-attention window at H/8
+    attn_kernel_h4: int = Field(5, ge=1)  # local-attention window at H/4
+    flow_ngf: int = Field(32, ge=1)
+    flow_img_f: int = Field(256, ge=1)
 
     # --- discriminator (official fashion: ndf 32, img_f 128, 4 layers) ------------------------
-    ndf: int = 32
-    d_img_f: int = 128
-    d_layers: int = 4
+    ndf: int = Field(32, ge=1)
+    d_img_f: int = Field(128, ge=1)
+    d_layers: int = Field(4, ge=1)
 
     # --- losses (official weights) -----------------------------------------------------------
-    lambda_rec: float = 5.0
-    lambda_correct: float = 5.0
-    lambda_g: float = 2.0
-    lambda_regularization: float = 0.0025
-    lambda_style: float = 500.0
-    lambda_content: float = 0.5
-    flow_lambda_correct: float = 20.0  # stage 1 (flow estimator alone)
-    flow_lambda_regularization: float = 0.01
+    lambda_rec: float = Field(5.0, ge=0)
+    lambda_correct: float = Field(5.0, ge=0)
+    lambda_g: float = Field(2.0, ge=0)
+    lambda_regularization: float = Field(0.0025, ge=0)
+    lambda_style: float = Field(500.0, ge=0)
+    lambda_content: float = Field(0.5, ge=0)
+    flow_lambda_correct: float = Field(20.0, ge=0)  # stage 1 (flow estimator alone)
+    flow_lambda_regularization: float = Field(0.01, ge=0)
     vgg19_weights: Path | None = None  # torchvision's vgg19-dcbb9e9d.pth (ImageNet); needed to train
 
     # --- optimisation ------------------------------------------------------------------------
-    batch: int = 8
-    lr_g: float = 1e-4
-    lr_d: float = 1e-5
-    lr_flow: float = 1e-4
-    adam_beta1: float = 0.0
-    adam_beta2: float = 0.999
-    flow_steps: int = 100_000  # stage 1; the official schedule has no stopping point (niter 5e6)
-    steps: int = 400_000  # stage 2
-    seed: int = 0
+    batch: int = Field(8, ge=1)
+    lr_g: float = Field(1e-4, gt=0, le=1)
+    lr_d: float = Field(1e-5, gt=0, le=1)
+    lr_flow: float = Field(1e-4, gt=0, le=1)
+    adam_beta1: float = Field(0.0, ge=0, lt=1)
+    adam_beta2: float = Field(0.999, ge=0, lt=1)
+    flow_steps: int = Field(100_000, ge=0)  # stage 1; the official schedule has no stopping point (niter 5e6)
+    steps: int = Field(400_000, ge=0)  # stage 2
+    seed: int = Field(0, ge=0)
     amp: bool = True  # CUDA only; CPU stays fp32
     device: str = "auto"
-    workers: int = 2
-    log_every: int = 100
-    checkpoint_every: int = 5_000
-    keep_checkpoints: int = 3
-    sample_every: int = 5_000
+    workers: int = Field(2, ge=0)
+    log_every: int = Field(100, ge=1)
+    checkpoint_every: int = Field(5_000, ge=1)
+    keep_checkpoints: int = Field(3, ge=1)
+    sample_every: int = Field(5_000, ge=1)
 
     # --- evaluation on held-out pairs ----------------------------------------------------------
-    eval_pairs: int = 1_000
+    eval_pairs: int = Field(1_000, ge=1)
     lpips_weights: Path | None = None  # lpips package's weights/v0.1/alex.pth; LPIPS is skipped without it
     lpips_alexnet_weights: Path | None = None  # torchvision's alexnet-owt-7be5be79.pth (LPIPS backbone)
 

@@ -73,12 +73,12 @@ def vgg19_weights_file(path: str | Path | None, param: str = "train.gfla.vgg19_w
 def load_vgg19(path: str | Path | None, param: str = "train.gfla.vgg19_weights") -> VGG19:
     """A frozen VGG19 with the ImageNet weights at `path` (torchvision key names)."""
     path = vgg19_weights_file(path, param)
+    from adgen.training import checkpoint
+
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise UserError(
-            f"{param}: {path} is not a torch state dict ({type(exc).__name__}); {WEIGHTS_HINT}"
-        ) from None
+        state = checkpoint.read(path, f"{param}: VGG19 weights")  # weights only: never runs code
+    except UserError as exc:
+        raise UserError(f"{exc}; {WEIGHTS_HINT}") from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     state = {k.removeprefix("module."): v for k, v in state.items()}

@@ -74,11 +74,12 @@ def register(groups: CliGroups) -> None:
         device: str = typer.Option("cpu", "--device"),
     ) -> None:
         """Put a bag on a person with a trained ST-GAN."""
-        from PIL import Image, UnidentifiedImageError
+        from PIL import UnidentifiedImageError
 
         from adgen import atomic
         from adgen.errors import UserError
         from adgen.models.stgan.api import load_compositor
+        from adgen.safety import open_image
 
         if checkpoint is None:
             p = params(ctx)
@@ -90,7 +91,7 @@ def register(groups: CliGroups) -> None:
         images = {}
         for name, path in (("person", person), ("bag", bag)):
             try:
-                with Image.open(path) as im:
+                with open_image(path, f"--{name} {path}") as im:  # the pixel limit: one line
                     im.load()
                     images[name] = im.copy()
             except FileNotFoundError:

@@ -8,7 +8,7 @@ params.yaml (or `--preset` on the command line) picks one; every key written exp
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -46,7 +46,10 @@ class StganParams(Section):
     batch: int = Field(20, ge=2)
     lr_g: float = Field(1e-5, gt=0.0)
     lr_d: float = Field(1e-5, gt=0.0)
-    adam_betas: tuple[float, float] = (0.9, 0.999)  # TensorFlow's Adam defaults
+    adam_betas: tuple[Annotated[float, Field(ge=0, lt=1)], Annotated[float, Field(ge=0, lt=1)]] = (
+        0.9,
+        0.999,
+    )  # TensorFlow's Adam defaults
     gp_lambda: float = Field(10.0, ge=0.0)
     dp_lambda: float = Field(1.0, ge=0.0)
     g_steps: int = Field(1, ge=1)
@@ -64,7 +67,7 @@ class StganParams(Section):
     pert_bg: float = Field(0.1, ge=0.0)  # rotation/translation noise of real and fake backgrounds
 
     # --- bookkeeping --------------------------------------------------------------------------
-    seed: int = 0
+    seed: int = Field(0, ge=0)
     log_every: int = Field(20, ge=1)
     checkpoint_every: int = Field(2000, ge=1)
     keep_checkpoints: int = Field(2, ge=1)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from adgen.config.base import Section, apply_preset
 
@@ -34,50 +34,52 @@ class StyleGAN2Params(Section):
 
     # --- architecture -------------------------------------------------------------------------
     resolution: tuple[int, int] = (128, 64)  # (height, width); H:W must be 1:1 or 2:1
-    z_dim: int = 512
-    w_dim: int = 512
-    mapping_layers: int = 2
-    mapping_lr_mult: float = 0.01
-    channel_base: int = 16384
-    channel_max: int = 512
-    mbstd_group: int = 4
-    mbstd_channels: int = 1
+    z_dim: int = Field(512, ge=1)
+    w_dim: int = Field(512, ge=1)
+    mapping_layers: int = Field(2, ge=1)
+    mapping_lr_mult: float = Field(0.01, gt=0)
+    channel_base: int = Field(16384, ge=1)
+    channel_max: int = Field(512, ge=1)
+    mbstd_group: int = Field(4, ge=1)
+    mbstd_channels: int = Field(1, ge=0)
 
     # --- optimisation -----------------------------------------------------------------------
-    batch: int = 32  # images per optimiser step (all GPUs together)
-    batch_gpu: int | None = None  # images per forward pass; batch/batch_gpu steps are accumulated
-    lr: float = 0.002  # both G and D (Adam betas 0, 0.99; corrected for lazy regularisation)
-    r1_gamma: float | None = None  # None: NVlabs' auto formula 0.0002 * H * W / batch
-    r1_interval: int = 16  # lazy R1: every N minibatches
-    pl_weight: float = 2.0
-    pl_interval: int = 4  # lazy path-length regularisation: every N minibatches
-    pl_batch_shrink: int = 2
-    pl_decay: float = 0.01
-    style_mixing: float = 0.9
-    ema_kimg: float | None = None  # None: batch * 10 / 32 (NVlabs auto)
-    ema_rampup: float | None = 0.05
+    batch: int = Field(32, ge=1)  # images per optimiser step (all GPUs together)
+    # images per forward pass; batch/batch_gpu steps are accumulated
+    batch_gpu: int | None = Field(None, ge=1)
+    # both G and D (Adam betas 0, 0.99; corrected for lazy regularisation)
+    lr: float = Field(0.002, gt=0, le=1)
+    r1_gamma: float | None = Field(None, ge=0)  # None: NVlabs' auto formula 0.0002 * H * W / batch
+    r1_interval: int = Field(16, ge=1)  # lazy R1: every N minibatches
+    pl_weight: float = Field(2.0, ge=0)
+    pl_interval: int = Field(4, ge=1)  # lazy path-length regularisation: every N minibatches
+    pl_batch_shrink: int = Field(2, ge=1)
+    pl_decay: float = Field(0.01, gt=0, le=1)
+    style_mixing: float = Field(0.9, ge=0, le=1)
+    ema_kimg: float | None = Field(None, ge=0)  # None: batch * 10 / 32 (NVlabs auto)
+    ema_rampup: float | None = Field(0.05, ge=0)
 
     # --- small-data augmentation (ADA) ------------------------------------------------------------
     augment: Literal["ada", "none"] = "ada"
-    ada_target: float = 0.6  # r_t = E[sign(D(real))] target
-    ada_interval: int = 4  # adjust p every N minibatches
-    ada_kimg: float = 500.0  # p can go 0 -> 1 in this many kimg
+    ada_target: float = Field(0.6, gt=0, le=1)  # r_t = E[sign(D(real))] target
+    ada_interval: int = Field(4, ge=1)  # adjust p every N minibatches
+    ada_kimg: float = Field(500.0, gt=0)  # p can go 0 -> 1 in this many kimg
 
     # --- schedule / outputs -----------------------------------------------------------------
-    total_kimg: float = 25000.0
-    tick_kimg: float = 4.0  # one log line + stats.jsonl record per tick
-    checkpoint_kimg: float = 200.0
-    sample_kimg: float = 200.0  # sample grid every N kimg (0: only at the end)
-    keep_checkpoints: int = 3
-    fid_kimg: float = 0.0  # FID of G_ema vs the dataset every N kimg into stats.jsonl (0: off)
-    fid_images: int = 10000
-    seed: int = 0
+    total_kimg: float = Field(25000.0, ge=0)
+    tick_kimg: float = Field(4.0, gt=0)  # one log line + stats.jsonl record per tick
+    checkpoint_kimg: float = Field(200.0, gt=0)
+    sample_kimg: float = Field(200.0, ge=0)  # sample grid every N kimg (0: only at the end)
+    keep_checkpoints: int = Field(3, ge=1)
+    fid_kimg: float = Field(0.0, ge=0)  # FID of G_ema vs the dataset every N kimg into stats.jsonl (0: off)
+    fid_images: int = Field(10000, ge=1)
+    seed: int = Field(0, ge=0)
     device: str = "auto"
     amp: bool = True  # mixed precision on GPU (bf16 where supported, else fp16 + grad scaling)
     # bfloat16 autocast for the G/D main phases on CPU (R1 and path length stay float32). Needs a
     # CPU with native bf16 (AVX512-BF16 or AMX): 1.8x faster convolutions on this project's EPYC.
     cpu_bf16: bool = False
-    workers: int = 2
+    workers: int = Field(2, ge=0)
 
     @field_validator("resolution")
     @classmethod
