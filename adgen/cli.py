@@ -17,15 +17,13 @@ from adgen.errors import UserError
 
 # Each module has `register(groups: CliGroups) -> None`.
 AREA_CLI_MODULES = [
-    "adgen.fixture_site.cli",
+    "adgen.fixtures.cli",
     "adgen.crawl.cli",
     "adgen.detect.cli",
     "adgen.matting.cli",
     "adgen.pose.cli",
     "adgen.datasets.cli",
-    "adgen.models.stgan.cli",
-    "adgen.models.stylegan2.cli",
-    "adgen.models.gfla.cli",
+    "adgen.models.cli",  # every declared model: train/sample commands and its own (adgen/models/*/spec.py)
     "adgen.generate.cli",
     "adgen.metrics.cli",
     "adgen.report.cli",

@@ -1,0 +1,54 @@
+"""`adgen train NAME` and `adgen sample NAME` for every declared model, derived from the registry.
+
+One train command shape for all models (`--preset`, `--run-dir`, `--dry-run`); a model adds only
+what is its own: a sample command and extra commands (e.g. `adgen composite`), both declared in
+its `spec.py`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from adgen.clikit import CliGroups, params
+from adgen.models import registry
+
+
+def train_command(spec: registry.ModelSpec):
+    """The `adgen train <spec.name>` command function."""
+
+    def command(
+        ctx: typer.Context,
+        preset: str | None = typer.Option(
+            None, "--preset", help=f"{' | '.join(spec.presets)} (default: train.{spec.name}.preset)"
+        ),
+        run_dir: Path | None = typer.Option(
+            None, "--run-dir", help="run dir to use or resume (default: a new numbered one)"
+        ),
+        dry_run: bool = typer.Option(
+            False, "--dry-run", help="print the resolved options and every network's parameter count"
+        ),
+    ) -> None:
+        import json
+
+        from adgen.training import jobs
+
+        p = params(ctx)
+        options = registry.resolve_options(spec, p, preset)
+        if dry_run:
+            print(json.dumps(jobs.dry_run(spec, options, run_dir), indent=2))
+            return
+        jobs.train(spec, p, options, run_dir)
+
+    command.__doc__ = f"Train {spec.label}: {spec.summary}"
+    return command
+
+
+def register(groups: CliGroups) -> None:
+    for spec in registry.models().values():
+        groups.train.command(spec.name)(train_command(spec))
+        if spec.sample_command is not None:
+            groups.sample.command(spec.name)(spec.sample_command)
+        if spec.extra_commands is not None:
+            spec.extra_commands(groups)
