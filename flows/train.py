@@ -1,7 +1,8 @@
 """train-<model>: reproduce one model's training stage, push its outputs, publish its metrics.
 
-One flow function, deployed once per model (`train-stgan/gpu`, `train-stylegan2/gpu`,
-`train-gfla/gpu` on the `gpu` work pool). The training itself is the `train_<model>` stage of
+One flow function, deployed once per declared model (`train-<model>/gpu` on the `gpu` work pool,
+entrypoint `flows/train.py:train_<model>`; the flow objects are made below from the registry, so a
+new model needs no edit here). The training itself is the `train_<model>` stage of
 dvc.yaml, so a training run by Prefect and one by `dvc repro` are the same thing; `--pull` fetches
 the dataset version from the DVC remote when this checkout (e.g. on the GPU machine) lacks it, and
 `--wait-for-lock` queues trainings that share one checkout.
@@ -51,7 +52,7 @@ def commit_training(model: str) -> bool:
 
 @flow(name="train", log_prints=True)
 def train(model: str = "stgan", preset: str | None = None) -> dict:
-    """Train `model` (stgan, stylegan2, gfla) through its DVC stage; `preset` is applied first."""
+    """Train `model` (a declared model: adgen/models/<name>/spec.py) through its DVC stage; `preset` is applied first."""
     stage = dag.training_stage(model)
     root = Path.cwd()
     if stage not in dag.stages(root):
@@ -67,7 +68,10 @@ def train(model: str = "stgan", preset: str | None = None) -> dict:
     return metrics
 
 
-# The per-model deployments' flows: the same flow under the names `train-<model>`.
-train_stgan = train.with_options(name="train-stgan")
-train_stylegan2 = train.with_options(name="train-stylegan2")
-train_gfla = train.with_options(name="train-gfla")
+def _model_flows() -> dict[str, object]:
+    """`train_<model>`: the same flow under the name `train-<model>`, one per declared model."""
+    return {f"train_{model}": train.with_options(name=f"train-{model}") for model in dag.models()}
+
+
+# The per-model deployments' entrypoints (`flows/train.py:train_<model>` in prefect.yaml).
+globals().update(_model_flows())

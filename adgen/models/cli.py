@@ -52,3 +52,17 @@ def register(groups: CliGroups) -> None:
             groups.sample.command(spec.name)(spec.sample_command)
         if spec.extra_commands is not None:
             spec.extra_commands(groups)
+
+
+def train_layers(p, presets: dict[str, str] | None = None) -> dict:
+    """train.<model> for every declared model as a run would use it (preset applied, paths
+    resolved), each value with the layer that set it (see adgen.config.layers)."""
+    from adgen.config.layers import layered
+
+    presets = presets or {}
+    tree = {}
+    for name, spec in registry.models().items():
+        used = registry.resolve_options(spec, p, presets.get(name))
+        cli = {"preset": f"--preset {name}={presets[name]}"} if name in presets else None
+        tree[name] = layered(used, getattr(p.train, name), (used.preset, spec.presets[used.preset]), cli)
+    return tree
