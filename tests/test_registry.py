@@ -129,7 +129,7 @@ def test_each_model_dry_run_counts_the_parameters_of_every_network(name: str) ->
 
     spec = registry.get(name)
     options = registry.resolve_options(spec, config.from_dict({}), _smallest_preset(spec))
-    shown = jobs.dry_run(spec, options, None)
+    shown = jobs.dry_run(name, dict(spec.networks(options)), options, None)
     assert shown["model"] == name and shown["options"]["preset"] == options.preset
     assert shown["parameters"] and all(isinstance(n, int) and n > 0 for n in shown["parameters"].values())
 

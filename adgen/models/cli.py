@@ -37,12 +37,29 @@ def train_command(spec: registry.ModelSpec):
         p = params(ctx)
         options = registry.resolve_options(spec, p, preset)
         if dry_run:
-            print(json.dumps(jobs.dry_run(spec, options, run_dir), indent=2))
+            shown = jobs.dry_run(spec.name, dict(spec.networks(options)), options, run_dir)
+            print(json.dumps(shown, indent=2))
             return
-        jobs.train(spec, p, options, run_dir)
+        train(spec, p, options, run_dir)
 
     command.__doc__ = f"Train {spec.label}: {spec.summary}"
     return command
+
+
+def train(spec: registry.ModelSpec, p, options, run_dir: Path | None):
+    """Preflight, run dir, the model's own training: one-line errors come before any run dir exists."""
+    from adgen.training import jobs
+
+    models_root = p.path(p.paths.models) / spec.name
+    metrics_dir = p.path(p.paths.metrics)
+    if spec.preflight is not None:  # no run dir yet: `job.run_dir` is the one given, else the model's root
+        spec.preflight(registry.TrainJob(p, options, Path(run_dir) if run_dir else models_root, metrics_dir))
+    chosen = jobs.choose_run_dir(models_root, spec.run_name(options), run_dir)
+    result = spec.train(registry.TrainJob(p, options, chosen, metrics_dir))
+    checkpoint = getattr(result, "checkpoint", None)
+    if jobs.is_main_process() and checkpoint is not None:
+        print(f"{spec.label}: run dir {chosen}\ncheckpoint: {checkpoint}")
+    return result
 
 
 def register(groups: CliGroups) -> None:

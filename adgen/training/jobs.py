@@ -1,20 +1,17 @@
 """What every `adgen train <model>` does around the model's own steps: choose the run dir (the
-torchrun rule included), print a dry run with the parameter count of every network, report the result.
+torchrun rule included) and describe a dry run with the parameter count of every network.
 
-Model-agnostic: it gets the model's declaration (adgen/models/registry.py `ModelSpec`) as an
-argument, so a new model brings only its own train steps.
+Model-agnostic (it imports no model): adgen/models/cli.py calls it with what a model declares, so a
+new model brings only its own train steps.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from adgen.errors import UserError
-
-if TYPE_CHECKING:
-    from adgen.models.registry import ModelSpec, TrainJob
 
 
 def world_size() -> int:
@@ -45,28 +42,11 @@ def parameter_counts(networks: dict[str, Any]) -> dict[str, int]:
     return {name: sum(p.numel() for p in net.parameters()) for name, net in networks.items()}
 
 
-def dry_run(spec: ModelSpec, options: Any, run_dir: Path | None) -> dict[str, Any]:
+def dry_run(model: str, networks: dict[str, Any], options: Any, run_dir: Path | None) -> dict[str, Any]:
     """What `--dry-run` prints: the resolved options and the parameter count of every network."""
     return {
-        "model": spec.name,
+        "model": model,
         "run_dir": str(run_dir) if run_dir else None,
-        "parameters": parameter_counts(dict(spec.networks(options))),
+        "parameters": parameter_counts(networks),
         "options": options.model_dump(mode="json"),
     }
-
-
-def train(spec: ModelSpec, params: Any, options: Any, run_dir: Path | None) -> Any:
-    """Preflight, run dir, train: one-line errors come before any run dir is made."""
-    from adgen.models.registry import TrainJob
-
-    models_root = params.path(params.paths.models) / spec.name
-    metrics_dir = params.path(params.paths.metrics)
-    if spec.preflight is not None:  # no run dir yet: the one given, else the model's root
-        spec.preflight(TrainJob(params, options, Path(run_dir) if run_dir else models_root, metrics_dir))
-    chosen = choose_run_dir(models_root, spec.run_name(options), run_dir)
-    job: TrainJob = TrainJob(params, options, chosen, metrics_dir)
-    result = spec.train(job)
-    checkpoint = getattr(result, "checkpoint", None)
-    if is_main_process() and checkpoint is not None:
-        print(f"{spec.label}: run dir {chosen}\ncheckpoint: {checkpoint}")
-    return result
