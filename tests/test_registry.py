@@ -147,3 +147,16 @@ def test_the_cli_has_a_train_command_per_declared_model_with_a_dry_run(tmp_path:
     shown = json.loads(out)
     assert shown["model"] == name and set(shown["parameters"]) == {"G", "G_per_warp", "D"}
     assert not (tmp_path / "data").exists()  # a dry run creates nothing
+
+
+def test_loaded_params_survive_pickling_into_a_fresh_process(repo_root: Path) -> None:
+    """Params go to worker processes (Prefect results, Dask, multiprocessing) as they did before the
+    train section was assembled from the declarations."""
+    import pickle
+
+    params = config.load(repo_root / "params.yaml")
+    code = "import pickle, sys; p = pickle.loads(sys.stdin.buffer.read()); print(p.train.gfla.preset, p.root)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], input=pickle.dumps(params), capture_output=True, check=True
+    ).stdout.decode()
+    assert out.split() == [params.train.gfla.preset, str(params.root)]

@@ -106,7 +106,9 @@ def train_params_type() -> type:
         name: (spec.params_section, Field(default_factory=spec.params_section))
         for name, spec in models().items()
     }
-    return create_model("TrainParams", __base__=Section, __doc__="train.<model>.* params.", **fields)
+    return create_model(
+        "TrainParams", __base__=Section, __doc__="train.<model>.* params.", __module__=__name__, **fields
+    )
 
 
 def extend_params(base: type) -> type:
@@ -128,9 +130,20 @@ def extend_params(base: type) -> type:
         "Params",
         __base__=base,
         __doc__=base.__doc__,
+        __module__=__name__,
         __validators__={"_retrain_models": model_validator(mode="after")(_retrain_models_are_declared)},
         train=(train_type, Field(default_factory=train_type)),
     )
+
+
+def __getattr__(name: str):
+    """`Params` and `TrainParams`, the classes made above, found by name (pickle looks them up so)."""
+    if name in ("Params", "TrainParams"):
+        from adgen.config import params_type
+
+        cls = params_type()
+        return cls if name == "Params" else cls.model_fields["train"].annotation
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def resolve_options(spec: ModelSpec, params: Any, preset: str | None = None) -> Any:
