@@ -82,6 +82,30 @@ def test_dvc_has_a_train_stage_per_declared_model_and_no_other() -> None:
         assert f"train.{name}" in stage.get("params", []), f"train_{name}: params should list train.{name}"
 
 
+def _plotted_columns(plot: object) -> list[str] | None:
+    """The `y` columns a dvc.yaml plots entry declares for a CSV (None when it declares none)."""
+    if not isinstance(plot, dict):
+        return None
+    opts = next(iter(plot.values())) if len(plot) == 1 else plot
+    y = opts.get("y") if isinstance(opts, dict) else None
+    if y is None:
+        return None
+    return [y] if isinstance(y, str) else list(y)
+
+
+@pytest.mark.parametrize("name", DECLARED)
+def test_dvc_plots_draw_the_declared_loss_columns(name: str) -> None:
+    """Where dvc.yaml names the y columns of `<name>_loss.csv`, they are the declared loss columns
+    (the report's curves and `dvc plots show` draw the same thing)."""
+    stage = (_yaml("dvc.yaml").get("stages") or {})[f"train_{name}"]
+    for plot in stage.get("plots") or []:
+        path = next(iter(plot)) if isinstance(plot, dict) else plot
+        if str(path).endswith(f"{name}_loss.csv"):
+            columns = _plotted_columns(plot)
+            if columns is not None:
+                assert sorted(columns) == sorted(registry.get(name).loss_columns)
+
+
 def test_prefect_has_a_gpu_deployment_per_declared_model_and_no_other() -> None:
     deployments = _train_deployments()
     assert sorted(deployments) == DECLARED
