@@ -17,15 +17,13 @@ from adgen.errors import UserError
 
 # Each module has `register(groups: CliGroups) -> None`.
 AREA_CLI_MODULES = [
-    "adgen.fixture_site.cli",
+    "adgen.fixtures.cli",
     "adgen.crawl.cli",
     "adgen.detect.cli",
     "adgen.matting.cli",
     "adgen.pose.cli",
     "adgen.datasets.cli",
-    "adgen.models.stgan.cli",
-    "adgen.models.stylegan2.cli",
-    "adgen.models.gfla.cli",
+    "adgen.models.cli",  # every declared model: train/sample commands and its own (adgen/models/*/spec.py)
     "adgen.generate.cli",
     "adgen.metrics.cli",
     "adgen.report.cli",
@@ -56,13 +54,33 @@ def _root(
 
 
 @config_app.command("show")
-def config_show(ctx: typer.Context) -> None:
-    """Print the validated params with every default filled in."""
-    import yaml
-
+def config_show(
+    ctx: typer.Context,
+    preset: list[str] = typer.Option(
+        [], "--preset", help="MODEL=PRESET: show train.MODEL as `adgen train MODEL --preset PRESET` runs it"
+    ),
+) -> None:
+    """Print the values each stage will actually use (presets applied), each with its layer:
+    default, preset <name>, params.yaml or CLI."""
     from adgen.clikit import params
+    from adgen.config.layers import layered, render
+    from adgen.models.cli import train_layers
+    from adgen.models.registry import models
 
-    print(yaml.safe_dump(params(ctx).model_dump(mode="json"), sort_keys=False), end="")
+    chosen: dict[str, str] = {}
+    for item in preset:
+        model, sep, name = item.partition("=")
+        if not sep or not name:
+            raise UserError(f"--preset {item!r}: expected MODEL=PRESET, e.g. stgan=demo")
+        if model not in models():
+            raise UserError(
+                f"--preset {item!r}: unknown model {model!r}; choose one of: {', '.join(models())}"
+            )
+        chosen[model] = name
+    p = params(ctx)
+    tree = {key: layered(getattr(p, key)) for key in type(p).model_fields if key != "train"}
+    tree["train"] = train_layers(p, chosen)
+    print("\n".join(render(tree)))
 
 
 def _register_areas() -> None:

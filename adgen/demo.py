@@ -31,7 +31,7 @@ FIXTURE_MODELS = (("filter", "detector", "data/fixtures/detector"), ("pose", "po
 # FIXTURE file with torchvision's key names and random weights (the losses run; they mean nothing).
 FIXTURE_VGG19 = "data/fixtures/vgg19-FIXTURE-random.pth"
 # GFLA pairs need one person in several poses: a FIXTURE DeepFashion In-shop folder of the fixture
-# site's people (adgen.orchestrate.fixture_deepfashion).
+# site's people (adgen.fixtures.deepfashion).
 FIXTURE_DEEPFASHION = "data/fixtures/deepfashion"
 
 
@@ -59,7 +59,7 @@ def fixture_site(ws: Path, images: int | None, seed: int | None):
     params (which hold the site's address) stay the same and DVC can skip unchanged stages.
     """
     from adgen import config
-    from adgen.fixture_site.server import FixtureSite
+    from adgen.fixtures.site.server import FixtureSite
 
     fp = config.load(ws / "params.yaml").fixture_site
     last = ws / ".dvc" / "tmp" / "demo-port"
@@ -108,7 +108,7 @@ def build_fixture_models(ws: Path, stages: list[str], cache: Path | None = None)
         if cached is not None:
             shutil.copytree(ws / out, cached, dirs_exist_ok=True)
     if "build_datasets" in stages and not (ws / FIXTURE_DEEPFASHION / "img").exists():
-        from adgen.orchestrate.fixture_deepfashion import build_fixture_deepfashion
+        from adgen.fixtures.deepfashion import build_fixture_deepfashion
 
         n = build_fixture_deepfashion(ws / FIXTURE_DEEPFASHION)
         say(f"FIXTURE DeepFashion folder: {n} people in {FIXTURE_DEEPFASHION} (GFLA pairs)")

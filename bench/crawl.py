@@ -33,8 +33,8 @@ sys.path.insert(0, str(REPO))
 
 from adgen import config  # noqa: E402
 from adgen.crawl.stage import crawl  # noqa: E402
-from adgen.fixture_site import payloads  # noqa: E402
-from adgen.fixture_site.server import FixtureSite  # noqa: E402
+from adgen.fixtures.site import payloads  # noqa: E402
+from adgen.fixtures.site.server import FixtureSite  # noqa: E402
 
 PROFILE = {
     "spider": "profile",

@@ -1,8 +1,8 @@
 """Benchmark: the filter stage (tf.data pipeline) vs the reference's per-image loop; memory vs image count.
 
-Both sides use the same SavedModel — the FIXTURE detector (adgen.detect.fixture_detector: a real
+Both sides use the same SavedModel — the FIXTURE detector (adgen.fixtures.detector: a real
 SavedModel with the TF Hub object-detection signature, loaded through tensorflow_hub.load) — and the
-same images: photos rendered by the fixture site (adgen.fixture_site.synth, about 600x800 JPEG),
+same images: photos rendered by the fixture site (adgen.fixtures.site.synth, about 600x800 JPEG),
 stored as a raw dataset in a temp directory.
 
 1. Throughput on the same N images in one run:
@@ -48,7 +48,7 @@ UNIQUE = 2000  # distinct renders; beyond that, copies with one background pixel
 
 def make_dataset(root: Path, n: int) -> None:
     """Render n photos into root/data/raw (content-addressed images + RAW_COLUMNS manifest)."""
-    from adgen.fixture_site import synth
+    from adgen.fixtures.site import synth
 
     store = ImageStore(root / "data" / "raw")
     rows = []
@@ -186,7 +186,7 @@ def main() -> None:
         rss_child(args.rss_child)
         return
 
-    from adgen.detect import fixture_detector
+    from adgen.fixtures import detector as fixture_detector
 
     work = args.reuse or Path(tempfile.mkdtemp(prefix="adgen-bench-filter-"))
     n_data = max(args.images, *args.rss)

@@ -19,8 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from adgen.fixture_site import payloads
-from adgen.fixture_site.server import FixtureSite
+from adgen.fixtures.site import payloads
+from adgen.fixtures.site.server import FixtureSite
 
 
 def main() -> None:

@@ -43,7 +43,7 @@ def build_project(root: Path, n: int, seed: int) -> None:
     import pandas as pd
     from PIL import Image
 
-    from adgen.fixture_site import synth
+    from adgen.fixtures.site import synth
     from adgen.imagestore import ImageStore
     from tests.matting.fixture_pipeline import kept_indices
 

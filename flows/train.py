@@ -1,7 +1,8 @@
 """train-<model>: reproduce one model's training stage, push its outputs, publish its metrics.
 
-One flow function, deployed once per model (`train-stgan/gpu`, `train-stylegan2/gpu`,
-`train-gfla/gpu` on the `gpu` work pool). The training itself is the `train_<model>` stage of
+One flow function, deployed once per declared model (`train-<model>/gpu` on the `gpu` work pool,
+entrypoint `flows/train.py:train_<model>`; the flow objects are made below from the registry, so a
+new model needs no edit here). The training itself is the `train_<model>` stage of
 dvc.yaml, so a training run by Prefect and one by `dvc repro` are the same thing; `--pull` fetches
 the dataset version from the DVC remote when this checkout (e.g. on the GPU machine) lacks it, and
 `--wait-for-lock` queues trainings that share one checkout.
@@ -56,7 +57,7 @@ def commit_training(model: str) -> bool:
 
 @flow(name="train", log_prints=True, task_runner=StoppableTaskRunner())
 def train(model: str = "stgan", preset: str | None = None) -> dict:
-    """Train `model` (stgan, stylegan2, gfla) through its DVC stage; `preset` is applied first."""
+    """Train `model` (a declared model: adgen/models/<name>/spec.py) through its DVC stage; `preset` is applied first."""
     with stop_on_signals():  # SIGTERM/SIGINT end `dvc repro` (and the training under it) at once
         return _train(model, preset)
 
@@ -77,7 +78,10 @@ def _train(model: str, preset: str | None) -> dict:
     return metrics
 
 
-# The per-model deployments' flows: the same flow under the names `train-<model>`.
-train_stgan = train.with_options(name="train-stgan")
-train_stylegan2 = train.with_options(name="train-stylegan2")
-train_gfla = train.with_options(name="train-gfla")
+def _model_flows() -> dict[str, object]:
+    """`train_<model>`: the same flow under the name `train-<model>`, one per declared model."""
+    return {f"train_{model}": train.with_options(name=f"train-{model}") for model in dag.models()}
+
+
+# The per-model deployments' entrypoints (`flows/train.py:train_<model>` in prefect.yaml).
+globals().update(_model_flows())

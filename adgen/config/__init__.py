@@ -4,10 +4,15 @@ Every `adgen` command reads `params.yaml` from the current directory (the DVC co
 file given by `--params`. A wrong key or value fails with one line naming it, e.g.
 `params.yaml: crawl.max_imgs: unknown key (check the spelling; see params.yaml in the repo)`.
 Relative paths in the file are relative to the directory holding it (the project root).
+
+The core knows no model: the `train.<name>` sections are declared by the models themselves
+(adgen/models/<name>/spec.py) and plugged in by the composition root (adgen/__init__.py) through
+`extend`, so adding a model touches no file here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +23,6 @@ from adgen.config.base import Section
 from adgen.config.crawl import CrawlParams
 from adgen.config.detect import DetectParams
 from adgen.config.fixture_site import FixtureSiteParams
-from adgen.config.models import GflaParams, StganParams, StyleGAN2Params
 from adgen.config.orchestrate import OrchestrateParams
 from adgen.config.prepare import DatasetsParams, PoseParams, StripParams
 from adgen.config.quality import GenerateParams, MetricsParams, ReportParams
@@ -39,13 +43,10 @@ class PathsParams(Section):
     report: Path = Path("report")
 
 
-class TrainParams(Section):
-    stgan: StganParams = Field(default_factory=StganParams)
-    stylegan2: StyleGAN2Params = Field(default_factory=StyleGAN2Params)
-    gfla: GflaParams = Field(default_factory=GflaParams)
-
-
 class Params(Section):
+    """The core sections. The loaded params are an instance of `params_type()`, this class extended
+    by the sections declared above the core (`train`, one `train.<name>` per model)."""
+
     paths: PathsParams = Field(default_factory=PathsParams)
     crawl: CrawlParams = Field(default_factory=CrawlParams)
     fixture_site: FixtureSiteParams = Field(default_factory=FixtureSiteParams)
@@ -53,7 +54,6 @@ class Params(Section):
     strip: StripParams = Field(default_factory=StripParams)
     pose: PoseParams = Field(default_factory=PoseParams)
     datasets: DatasetsParams = Field(default_factory=DatasetsParams)
-    train: TrainParams = Field(default_factory=TrainParams)
     metrics: MetricsParams = Field(default_factory=MetricsParams)
     generate: GenerateParams = Field(default_factory=GenerateParams)
     orchestrate: OrchestrateParams = Field(default_factory=OrchestrateParams)
@@ -72,7 +72,33 @@ class Params(Section):
         return p if p.is_absolute() else self._root / p
 
 
+# Functions base -> subclass of base, applied in order by `params_type` (see `extend`).
+_extensions: list[Callable[[type[Params]], type[Params]]] = []
+_params_type: type[Params] | None = None
+
+
+def extend(extension: Callable[[type[Params]], type[Params]]) -> None:
+    """Plug in sections declared above the core: `extension(base)` returns a subclass of `base` with
+    more fields (and checks). Called once, by the composition root (adgen/__init__.py)."""
+    global _params_type
+    _extensions.append(extension)
+    _params_type = None
+
+
+def params_type() -> type[Params]:
+    """The whole Params class: the core sections extended by every plugged-in extension."""
+    global _params_type
+    if _params_type is None:
+        cls = Params
+        for extension in _extensions:
+            cls = extension(cls)
+        _params_type = cls
+    return _params_type
+
+
 def _describe(err: dict[str, Any]) -> str:
+    if not err["loc"] and err["type"] == "value_error":  # a whole-file check names its own keys
+        return str(err["ctx"]["error"])
     where = ".".join(str(x) for x in err["loc"]) or "<top>"
     if err["type"] == "extra_forbidden":
         return f"{where}: unknown key (check the spelling against params.yaml in the repository)"
@@ -83,7 +109,7 @@ def _describe(err: dict[str, Any]) -> str:
 
 def from_dict(data: dict[str, Any], source: str = "params", root: Path | None = None) -> Params:
     try:
-        params = Params.model_validate(data or {})
+        params = params_type().model_validate(data or {})
     except ValidationError as exc:
         errs = exc.errors()
         more = f" (+{len(errs) - 1} more)" if len(errs) > 1 else ""

@@ -5,13 +5,12 @@ track this section as a stage parameter.
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 
 from adgen.config.base import Section
 
-ModelName = Literal["stgan", "stylegan2", "gfla"]
+# A declared model (adgen/models/<name>/spec.py); checked against the registry when params load.
+ModelName = str
 
 
 class OrchestrateParams(Section):

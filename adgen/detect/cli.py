@@ -1,4 +1,4 @@
-"""`adgen filter` and `adgen fixture-models detector`: thin shells over adgen.detect."""
+"""`adgen filter`: thin shell over adgen.detect."""
 
 from __future__ import annotations
 
@@ -7,13 +7,10 @@ from pathlib import Path
 import typer
 
 from adgen.clikit import CliGroups, params, parse_shard
-from adgen.fixture_models import fixture_models_app
 
 
 def register(groups: CliGroups) -> None:
     groups.root.command("filter")(filter_command)
-    fixture_models_app.command("detector")(fixture_detector_command)
-    groups.root.add_typer(fixture_models_app, name="fixture-models")
 
 
 def filter_command(
@@ -72,13 +69,3 @@ def summary(stats: dict) -> str:
             )
         )
     return "\n".join(lines)
-
-
-def fixture_detector_command(
-    out_dir: Path = typer.Argument(..., help="directory to write the SavedModel into"),
-) -> None:
-    """Build the FIXTURE detector (finds the fixture site's palette colours; demo/tests only)."""
-    from adgen.detect.fixture_detector import build
-
-    build(out_dir)
-    print(f"FIXTURE detector SavedModel written to {out_dir} (set detect.model to it)")

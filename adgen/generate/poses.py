@@ -13,29 +13,12 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from adgen.errors import UserError
+from adgen.pose.keypoints import OPENPOSE_LIMBS
 
 N_POINTS = 18
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
-# OpenPose limbs (pairs of keypoint indices) and one colour per limb, as OpenPose draws them
-LIMBS = [
-    (1, 2),
-    (1, 5),
-    (2, 3),
-    (3, 4),
-    (5, 6),
-    (6, 7),
-    (1, 8),
-    (8, 9),
-    (9, 10),
-    (1, 11),
-    (11, 12),
-    (12, 13),
-    (1, 0),
-    (0, 14),
-    (14, 16),
-    (0, 15),
-    (15, 17),
-]
+# One colour per OpenPose limb (adgen.pose.keypoints.OPENPOSE_LIMBS), as OpenPose draws them
+LIMBS = OPENPOSE_LIMBS
 COLOURS = [
     (255, 0, 0),
     (255, 85, 0),

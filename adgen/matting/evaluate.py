@@ -7,6 +7,7 @@ rendered truth (person ∪ carried bag for the person cut-out, the bag alone for
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,11 +44,13 @@ def alpha_in_frame(rgba_path: Path, crop_box: list[float], width: int, height: i
 
 
 def score_against_fixture(
-    params: Params, truth_by_id: dict[str, dict], seed: int | None = None
+    params: Params, truth_by_id: dict[str, dict], render_masks: Callable[[dict], dict[str, np.ndarray]]
 ) -> MaskScores:
-    """IoU of each kept cut-out whose image is in `truth_by_id` (the site's /ground-truth.json images)."""
-    from adgen.fixture_site.synth import photo
+    """IoU of each kept cut-out whose image is in `truth_by_id` (the site's /ground-truth.json images).
 
+    `render_masks(truth)` gives the exact masks of one truth entry (`person/<i>`, `bag/<j>`): the
+    fixture site renders them (adgen.fixtures.site.synth), passed in so no real stage imports a stand-in.
+    """
     df = pd.read_parquet(params.path(params.paths.stripped) / "manifest.parquet")
     df = df[df["keep"].fillna(False).astype(bool)]
     rows = []
@@ -55,19 +58,19 @@ def score_against_fixture(
         truth = truth_by_id.get(r["image_id"])
         if truth is None or not truth.get("people"):
             continue
-        rendered = photo(truth.get("seed", seed) if seed is None else seed, truth["index"])
-        h, w = rendered.masks["person/0"].shape
+        masks = render_masks(truth)
+        h, w = masks["person/0"].shape
         carried = [j for j, b in enumerate(truth["bags"]) if b.get("carried_by") == 0]
         bag_truth = np.zeros((h, w), bool)
         for j in carried:
-            bag_truth |= rendered.masks[f"bag/{j}"]
+            bag_truth |= masks[f"bag/{j}"]
         person = alpha_in_frame(params.root / r["person_rgba_path"], list(r["crop_box"]), w, h)
         row = {
             "image_id": r["image_id"],
             "scenario": truth.get("scenario"),
             "mask_source": r.get("mask_source"),
         }
-        row["person_iou"] = iou(person, rendered.masks["person/0"] | bag_truth)
+        row["person_iou"] = iou(person, masks["person/0"] | bag_truth)
         bag_path = r.get("bag_rgba_path")
         if isinstance(bag_path, str) and carried:
             bag = alpha_in_frame(params.root / bag_path, list(r["bag_crop_box"]), w, h)

@@ -47,6 +47,12 @@ class ModelSpec:
     sample_globs: tuple[str, ...] = ("samples/*.png", "*.png")  # report: newest match = sample grid
     phase_column: str | None = None  # a stats column marking phases (report markers), e.g. "stage"
     extras: Mapping[str, Any] = field(default_factory=dict)
+    # Added after the first contract (optional, so earlier declarations stay valid):
+    title: str = ""  # how people write the name ("ST-GAN"): messages and the report; default `name`
+
+    @property
+    def label(self) -> str:
+        return self.title or self.name
 
 
 def _discover() -> dict[str, ModelSpec]:
@@ -87,3 +93,66 @@ def get(name: str) -> ModelSpec:
     if name not in found:
         raise UserError(f"unknown model {name!r}; choose one of: {', '.join(found)}")
     return found[name]
+
+
+# -- what the rest of the project derives from the declarations -------------------------------------------
+def train_params_type() -> type:
+    """The `train` section: one `train.<name>` field per declared model, each its own Section."""
+    from pydantic import Field, create_model
+
+    from adgen.config.base import Section
+
+    fields = {
+        name: (spec.params_section, Field(default_factory=spec.params_section))
+        for name, spec in models().items()
+    }
+    return create_model(
+        "TrainParams", __base__=Section, __doc__="train.<model>.* params.", __module__=__name__, **fields
+    )
+
+
+def extend_params(base: type) -> type:
+    """`base` (the core Params) with the `train` section, and `orchestrate.retrain_models` checked
+    against the declared models. Plugged into adgen.config by the composition root (adgen/__init__.py)."""
+    from pydantic import Field, create_model, model_validator
+
+    train_type = train_params_type()
+
+    def _retrain_models_are_declared(self):
+        unknown = [m for m in self.orchestrate.retrain_models if m not in models()]
+        if unknown:
+            raise ValueError(
+                f"orchestrate.retrain_models: unknown model {unknown[0]!r}; choose from {', '.join(models())}"
+            )
+        return self
+
+    return create_model(
+        "Params",
+        __base__=base,
+        __doc__=base.__doc__,
+        __module__=__name__,
+        __validators__={"_retrain_models": model_validator(mode="after")(_retrain_models_are_declared)},
+        train=(train_type, Field(default_factory=train_type)),
+    )
+
+
+def __getattr__(name: str):
+    """`Params` and `TrainParams`, the classes made above, found by name (pickle looks them up so)."""
+    if name in ("Params", "TrainParams"):
+        from adgen.config import params_type
+
+        cls = params_type()
+        return cls if name == "Params" else cls.model_fields["train"].annotation
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def resolve_options(spec: ModelSpec, params: Any, preset: str | None = None) -> Any:
+    """train.<name> with its preset applied (`preset` overrides `train.<name>.preset`) and every
+    `spec.path_options` key resolved against the project root: what a run of this model uses."""
+    from adgen.config.base import apply_preset
+
+    options = apply_preset(getattr(params.train, spec.name), dict(spec.presets), preset, spec.label)
+    update = {
+        k: params.path(getattr(options, k)) for k in spec.path_options if getattr(options, k) is not None
+    }
+    return options.model_copy(update=update) if update else options

@@ -8,9 +8,21 @@ import yaml
 
 # The dataset part of the pipeline, in order; a refresh reproduces those present in dvc.yaml.
 DATASET_STAGES = ("crawl", "filter", "strip", "pose", "build_datasets")
-MODELS = ("stgan", "stylegan2", "gfla")
 # dvc.yaml annotation of outputs that summarise a stage rather than hold its data
 SUMMARY = "summary"
+
+
+def models() -> tuple[str, ...]:
+    """The declared models (adgen/models/<name>/spec.py); each has a `train_<name>` stage."""
+    from adgen.models.registry import models as declared
+
+    return tuple(declared())
+
+
+def __getattr__(name: str):
+    if name == "MODELS":  # the declared models, looked up when first asked for
+        return models()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def stages(root: Path) -> list[str]:
@@ -28,10 +40,10 @@ def dataset_stages(root: Path) -> list[str]:
 
 
 def training_stage(model: str) -> str:
-    if model not in MODELS:
+    if model not in models():
         from adgen.errors import UserError
 
-        raise UserError(f"model {model!r}: expected one of {', '.join(MODELS)}")
+        raise UserError(f"model {model!r}: expected one of {', '.join(models())}")
     return f"train_{model}"
 
 

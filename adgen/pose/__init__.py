@@ -5,6 +5,7 @@ SavedModel); the stage (adgen.pose.stage) writes data/pose/keypoints.parquet.
 """
 
 from adgen.pose.heatmaps import heatmaps
-from adgen.pose.openpose import OPENPOSE_KEYPOINTS, coco17_to_openpose18, missing_keypoints
+from adgen.pose.keypoints import OPENPOSE_KEYPOINTS
+from adgen.pose.openpose import coco17_to_openpose18, missing_keypoints
 
 __all__ = ["OPENPOSE_KEYPOINTS", "coco17_to_openpose18", "heatmaps", "missing_keypoints"]

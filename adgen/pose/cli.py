@@ -1,4 +1,4 @@
-"""`adgen pose` and `adgen fixture-models pose`: thin shells over adgen.pose."""
+"""`adgen pose`: thin shell over adgen.pose."""
 
 from __future__ import annotations
 
@@ -7,12 +7,10 @@ from pathlib import Path
 import typer
 
 from adgen.clikit import CliGroups, params
-from adgen.fixture_models import fixture_models_app
 
 
 def register(groups: CliGroups) -> None:
     groups.root.command("pose")(pose_command)
-    fixture_models_app.command("pose")(fixture_pose_command)
 
 
 def pose_command(
@@ -39,16 +37,6 @@ def pose_command(
     ground_truth = ground_truth or (p.path(p.pose.ground_truth) if p.pose.ground_truth else None)
     if ground_truth is not None:
         report_fixture_error(p, ground_truth, r.table_path.parent / "fixture_scores.json")
-
-
-def fixture_pose_command(
-    out_dir: Path = typer.Argument(..., help="directory to write the SavedModel into"),
-) -> None:
-    """Build the FIXTURE pose stand-in (finds the fixture site's keypoint discs; demo/tests only)."""
-    from adgen.pose.fixture_pose import build_fixture_pose_model
-
-    build_fixture_pose_model(out_dir)
-    print(f"FIXTURE pose SavedModel (MoveNet signature) written to {out_dir} (set pose.model to it)")
 
 
 def report_fixture_error(p, ground_truth: Path, out: Path) -> None:

@@ -9,12 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from adgen.fixture_site.palette import COCO_KEYPOINTS
-
-OPENPOSE_KEYPOINTS = [
-    "nose", "neck", "r_sho", "r_elb", "r_wri", "l_sho", "l_elb", "l_wri",
-    "r_hip", "r_knee", "r_ank", "l_hip", "l_knee", "l_ank", "r_eye", "l_eye", "r_ear", "l_ear",
-]  # fmt: skip
+from adgen.pose.keypoints import COCO_KEYPOINTS
 
 _COCO = {name: i for i, name in enumerate(COCO_KEYPOINTS)}
 # OpenPose index -> COCO index (None: the neck, computed from the shoulders).

@@ -19,7 +19,6 @@ from adgen.report.plots import loss_curves
 from adgen.report.scores import score_filter
 from adgen.report.sheets import contact_sheet
 
-MODELS = ("stgan", "stylegan2", "gfla")
 
 
 @dataclass
@@ -189,11 +188,19 @@ def _newest(files: list[Path]) -> Path | None:
     return max(files, key=lambda f: f.stat().st_mtime) if files else None
 
 
+def models() -> list:
+    """The report's model panels, one per declared model (adgen/models/<name>/spec.py)."""
+    from adgen.models.registry import models as declared
+
+    return list(declared().values())
+
+
 def training(ctx: Context) -> Section | None:
     p = ctx.params.paths
     metrics_dir = ctx.path(p.metrics)
     s = Section("training", "Training")
-    for model in MODELS:
+    for spec in models():
+        model = spec.name
         csv = metrics_dir / f"{model}_loss.csv"
         # numbers in <model>.json (the DVC metric), run dir / checkpoint / notes in <model>.info.json
         final = {
@@ -207,14 +214,16 @@ def training(ctx: Context) -> Section | None:
         if final:
             flat = [(k, v) for k, v in final.items() if isinstance(v, int | float | str | bool)]
             s.add(f"<h3>{html.esc(model)}: final metrics</h3>" + html.table(flat, ["metric", "value"]))
-    gif = _newest(sorted(ctx.path(p.models).glob("stgan/*/**/*.gif")))
-    if gif is not None:
-        dest = ctx.assets / "stgan-warps.gif"
-        shutil.copyfile(gif, dest)
-        s.add(html.figure(ctx.rel(dest), f"ST-GAN: a bag moving through the warps ({gif.parent.name})"))
-    for model in MODELS:
-        grids = sorted(ctx.path(p.models).glob(f"{model}/*/**/*.png"))
-        newest = _newest(grids)
+    for spec in models():  # an animation a model leaves in its runs (ST-GAN: the bag moving through the warps)
+        gif = _newest(sorted(ctx.path(p.models).glob(f"{spec.name}/*/**/*.gif")))
+        if gif is not None:
+            dest = ctx.assets / f"{spec.name}-{gif.stem}.gif"
+            shutil.copyfile(gif, dest)
+            s.add(html.figure(ctx.rel(dest), f"{spec.label}: {gif.stem} ({gif.parent.name})"))
+    for spec in models():
+        model = spec.name
+        grids = [g for pattern in spec.sample_globs for g in ctx.path(p.models).glob(f"{model}/*/{pattern}")]
+        newest = _newest(sorted(set(grids)))
         if newest is not None:
             dest = ctx.assets / f"{model}-samples.png"
             shutil.copyfile(newest, dest)

@@ -164,7 +164,7 @@ def warm(site: Any) -> dict[str, Any]:
     Photos are rendered on demand (~50 ms each) and the decompression-bomb PNG takes ~1.5 s to build;
     on a busy machine that alone can exceed the 2 s download timeout the tests use.
     """
-    from adgen.fixture_site import payloads
+    from adgen.fixtures.site import payloads
 
     truth = site.ground_truth()  # renders and hashes every listed photo
     for case in site.hostile:

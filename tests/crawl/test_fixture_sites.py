@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from adgen.crawl.stage import crawl
-from adgen.fixture_site.server import FixtureSite
+from adgen.fixtures.site.server import FixtureSite
 from tests.crawl.conftest import fixture_crawl_params, warm
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("crawl-fixture-sites")]  # one shared crawl

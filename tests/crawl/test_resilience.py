@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from adgen.crawl.stage import crawl
-from adgen.fixture_site.server import FixtureSite
+from adgen.fixtures.site.server import FixtureSite
 from tests.conftest import REPO_ROOT
 from tests.crawl.conftest import fixture_crawl_params, warm
 

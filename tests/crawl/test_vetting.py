@@ -82,7 +82,7 @@ def test_exif_orientation_decides_width_and_height():
 def test_perceptual_hash_is_imagehash_phash_bit_for_bit():
     import imagehash
 
-    from adgen.fixture_site import synth
+    from adgen.fixtures.site import synth
 
     for i in range(24):
         img = synth.photo(0, i).image

@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from adgen import config, manifest
-from adgen.fixture_site import palette
+from adgen.fixtures.site import palette
 from adgen.imagestore import ImageStore
 
 RED, BLUE = palette.PERSON_COLOURS[0], palette.PERSON_COLOURS[1]
@@ -30,7 +30,7 @@ BACKGROUND = (150, 140, 130)  # muted
 
 @pytest.fixture(scope="session")
 def fixture_detector_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from adgen.detect import fixture_detector
+    from adgen.fixtures import detector as fixture_detector
 
     return fixture_detector.build(tmp_path_factory.mktemp("models") / "fixture-detector")
 

@@ -161,7 +161,7 @@ def test_ground_truth_gives_precision_and_recall_of_keep(project: Project) -> No
 def test_batched_inference_gives_the_same_decisions(
     project: Project, tmp_path: Path, fixture_detector_dir: Path
 ) -> None:
-    from adgen.detect import fixture_detector
+    from adgen.fixtures import detector as fixture_detector
 
     for size in ((160, 240), (200, 260), (300, 200), (170, 250), (150, 300)):
         project.add_image(kept_photo(size))

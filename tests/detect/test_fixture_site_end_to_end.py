@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from adgen.detect.stage import run_filter
-from adgen.fixture_site import synth
+from adgen.fixtures.site import synth
 
 from .conftest import Project
 

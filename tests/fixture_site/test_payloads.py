@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image
 
-from adgen.fixture_site import payloads, synth
+from adgen.fixtures.site import payloads, synth
 
 
 def test_bomb_png_is_a_complete_valid_png_of_the_declared_size(monkeypatch):

@@ -19,8 +19,8 @@ import requests
 from parsel import Selector
 from PIL import Image
 
-from adgen.fixture_site.catalog import SITES, q_123rf, q_dash
-from adgen.fixture_site.server import FixtureSite
+from adgen.fixtures.site.catalog import SITES, q_123rf, q_dash
+from adgen.fixtures.site.server import FixtureSite
 
 QUERIES = ("woman with handbag full body", "man with backpack", "person with suitcase")
 

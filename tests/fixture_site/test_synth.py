@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from adgen.fixture_site import palette, synth
+from adgen.fixtures.site import palette, synth
 
 SEED = 7
 N = 40  # two schedule blocks: every scenario at least twice
@@ -203,7 +203,7 @@ def test_cropped_people_are_marked_not_full_body(rendered):
 
 
 def test_parallel_warm_up_renders_the_same_bytes_as_serving_does():
-    from adgen.fixture_site.payloads import PhotoCache
+    from adgen.fixtures.site.payloads import PhotoCache
 
     warmed, lazy = PhotoCache(seed=5), PhotoCache(seed=5)
     warmed.warm(list(range(16)), workers=2)

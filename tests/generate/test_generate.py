@@ -33,6 +33,7 @@ def _people(n: int, h: int = 32, w: int = 16) -> list[Image.Image]:
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
     """A project whose paths.models holds one tiny trained run of each model, and a params.yaml."""
+    from adgen.fixtures.pose import build_fixture_pose_model
     from adgen.models.gfla.train import train as train_gfla
     from adgen.models.stgan.config import StganParams
     from adgen.models.stgan.config import resolve as resolve_stgan
@@ -41,7 +42,6 @@ def project(tmp_path_factory) -> Path:
     from adgen.models.stylegan2.config import StyleGAN2Params, resolved
     from adgen.models.stylegan2.data import write_zip
     from adgen.models.stylegan2.train import train as train_stylegan2
-    from adgen.pose.fixture_pose import build_fixture_pose_model
 
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("generate-project")
@@ -229,7 +229,7 @@ def test_a_pose_taken_from_a_wider_image_is_fitted_into_the_person_frame():
 @pytest.mark.slow
 def test_a_pose_read_from_a_photo_is_the_pose_of_the_person_in_it(project):
     """--pose IMAGE: the pose model's keypoints, fitted into the person frame (fixture photo, known truth)."""
-    from adgen.fixture_site.synth import photo_spec, render
+    from adgen.fixtures.site.synth import photo_spec, render
     from adgen.pose.estimate import load_pose_estimator
 
     for index in range(40):

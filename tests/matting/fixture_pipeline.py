@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from adgen import manifest
-from adgen.fixture_site import synth
+from adgen.fixtures.site import synth
 from adgen.imagestore import ImageStore
 from adgen.manifest import RAW_COLUMNS
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw
 
-from adgen.fixture_site.palette import BAG_COLOURS, COCO_KEYPOINTS, KEYPOINT_COLOURS, PERSON_COLOURS
+from adgen.fixtures.site.palette import BAG_COLOURS, COCO_KEYPOINTS, KEYPOINT_COLOURS, PERSON_COLOURS
 
 
 @dataclass

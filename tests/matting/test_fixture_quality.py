@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from adgen import config
-from adgen.fixture_site import palette, synth
+from adgen.fixtures.site import palette, synth
 from adgen.matting.evaluate import iou
 from adgen.matting.evaluate import score_against_fixture as score_masks
 from adgen.matting.grabcut import refine_mask
@@ -40,8 +40,8 @@ def test_refinement_sharpens_a_mask_rcnn_sized_mask_to_the_photo() -> None:
 @pytest.mark.slow
 def test_fixture_photos_meet_the_mask_iou_and_keypoint_goals(tmp_path: Path, fixture_pose_dir: Path) -> None:
     """Filter with the FIXTURE detector (Mask R-CNN-style 33x33 masks), then strip and pose."""
-    from adgen.detect import fixture_detector
     from adgen.detect.stage import run_filter
+    from adgen.fixtures import detector as fixture_detector
 
     det = fixture_detector.build(tmp_path / "models" / "detector")
     seed = 11
@@ -51,7 +51,7 @@ def test_fixture_photos_meet_the_mask_iou_and_keypoint_goals(tmp_path: Path, fix
     )
     assert run_filter(p).stats["kept"] == 6
     assert strip(p).n_kept == 6
-    detector = score_masks(p, truth, seed)
+    detector = score_masks(p, truth, lambda t: synth.truth_masks(t, seed))
     assert detector.n == 6 and detector.person_iou >= 0.9 and detector.bag_iou >= 0.9, detector.per_image
 
     gc = config.from_dict(
@@ -63,7 +63,7 @@ def test_fixture_photos_meet_the_mask_iou_and_keypoint_goals(tmp_path: Path, fix
         root=tmp_path,
     )
     strip(gc)
-    grabcut = score_masks(gc, truth, seed)
+    grabcut = score_masks(gc, truth, lambda t: synth.truth_masks(t, seed))
     assert grabcut.n == 6 and grabcut.person_iou >= 0.8, grabcut.per_image
 
     estimate_poses(p)

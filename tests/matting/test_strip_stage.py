@@ -45,7 +45,7 @@ def test_detector_masks_become_the_alpha_of_person_and_bag_cutouts(tmp_path: Pat
     white = np.asarray(Image.open(tmp_path / row["person_white_path"]))
     assert white.shape[2] == 3 and (white[0, 0] == 255).all()
     nobag = np.asarray(Image.open(tmp_path / row["person_nobag_white_path"]))
-    from adgen.fixture_site.palette import BAG_COLOURS, colour_mask
+    from adgen.fixtures.site.palette import BAG_COLOURS, colour_mask
 
     assert colour_mask(white, BAG_COLOURS["handbag"]).sum() > 100
     assert colour_mask(nobag, BAG_COLOURS["handbag"]).sum() == 0  # the bag region is painted white

@@ -37,7 +37,7 @@ TEST_OVERRIDES = {
 
 @pytest.fixture
 def fixture_site():
-    from adgen.fixture_site.server import FixtureSite
+    from adgen.fixtures.site.server import FixtureSite
 
     with FixtureSite(
         images=TEST_OVERRIDES["fixture_site"]["images"], seed=3, per_page=10, slow_seconds=4

@@ -42,7 +42,7 @@ def training_stages(ws: Path) -> list[str]:
 @pytest.fixture(scope="session")
 def reproduced(tmp_path_factory: pytest.TempPathFactory, models_cache: Path):
     """A workspace after its first `dvc repro` (the fixture site is only needed for that crawl)."""
-    from adgen.fixture_site.server import FixtureSite
+    from adgen.fixtures.site.server import FixtureSite
 
     root = tmp_path_factory.mktemp("dvc-pipeline")
     with FixtureSite(images=28, seed=3, per_page=10, slow_seconds=4) as site:

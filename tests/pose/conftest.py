@@ -10,7 +10,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def fixture_pose_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from adgen.pose.fixture_pose import build_fixture_pose_model
+    from adgen.fixtures.pose import build_fixture_pose_model
 
     return build_fixture_pose_model(tmp_path_factory.mktemp("models") / "fixture-pose")
 

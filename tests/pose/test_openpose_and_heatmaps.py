@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from adgen.fixture_site.palette import COCO_KEYPOINTS
 from adgen.pose import OPENPOSE_KEYPOINTS, coco17_to_openpose18, heatmaps, missing_keypoints
+from adgen.pose.keypoints import COCO_KEYPOINTS
 
 
 def _coco() -> np.ndarray:

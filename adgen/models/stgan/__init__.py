@@ -1,7 +1,3 @@
 """ST-GAN (Lin et al., CVPR 2018) in PyTorch: learns where and how a bag sits on a person.
 
-`adgen.config` is imported first because it re-exports this package's `StganParams`: importing
-`adgen.models.stgan.config` on its own would otherwise start a circular import.
-"""
-
-import adgen.config  # noqa: F401
+Declared to the project in `spec.py` (see adgen/models/registry.py)."""

@@ -1,9 +1,10 @@
-"""`adgen train stgan` and `adgen composite`: thin shells over train.train and api.load_compositor."""
+"""`adgen composite`: put a bag on a person with a trained ST-GAN (registered through spec.py).
+
+`adgen train stgan` is derived from the declaration (adgen/models/cli.py).
+"""
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 import typer
@@ -14,48 +15,6 @@ from adgen.training.rundir import newest_run
 
 
 def register(groups: CliGroups) -> None:
-    @groups.train.command("stgan")
-    def train_stgan(
-        ctx: typer.Context,
-        preset: str | None = typer.Option(
-            None, "--preset", help="exp1 | exp2 | exp3 | demo (default: train.stgan.preset)"
-        ),
-        run_dir: Path | None = typer.Option(
-            None, "--run-dir", help="run dir to use or resume (default: a new numbered one)"
-        ),
-        dry_run: bool = typer.Option(False, "--dry-run", help="print the resolved options and exit"),
-    ) -> None:
-        """Train ST-GAN: D alone, then warps 1..N; resumes when the run dir has a checkpoint."""
-        from adgen.models.stgan.config import resolve
-
-        p = params(ctx)
-        sp = resolve(p.train.stgan, preset)
-        index = p.path(sp.index)
-        if dry_run:
-            print(
-                json.dumps(
-                    {
-                        "index": str(index),
-                        "run_dir": str(run_dir) if run_dir else None,
-                        **sp.model_dump(mode="json"),
-                    },
-                    indent=2,
-                )
-            )
-            return
-        from adgen.models.stgan.train import train
-        from adgen.training import rundir
-
-        if run_dir is None:
-            if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-                raise UserError(
-                    "under torchrun pass --run-dir, so that every rank writes to the same run dir"
-                )
-            run_dir = rundir.next_run_dir(p.path(p.paths.models) / "stgan", f"stgan-{sp.preset}")
-        result = train(sp, index, run_dir, metrics_dir=p.path(p.paths.metrics), data_root=p.root)
-        if int(os.environ.get("RANK", "0")) == 0:
-            print(f"run dir: {result.run_dir}\ncheckpoint: {result.checkpoint}")
-
     @groups.root.command("composite")
     def composite(
         ctx: typer.Context,
@@ -77,7 +36,6 @@ def register(groups: CliGroups) -> None:
         from PIL import UnidentifiedImageError
 
         from adgen import atomic
-        from adgen.errors import UserError
         from adgen.models.stgan.api import load_compositor
         from adgen.safety import open_image
 

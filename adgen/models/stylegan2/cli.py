@@ -1,13 +1,11 @@
-"""`adgen train stylegan2` and `adgen sample stylegan2`."""
+"""`adgen sample stylegan2` (declared in spec.py; `adgen train stylegan2` is derived from the registry)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 
-from adgen.clikit import CliGroups, params
 from adgen.errors import UserError
 
 
@@ -29,42 +27,6 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def train_command(
-    ctx: typer.Context,
-    preset: str | None = typer.Option(None, "--preset", help="paper | auto | demo (default: params.yaml)"),
-    run_dir: Path | None = typer.Option(
-        None, "--run-dir", help="resume/continue this run dir (default: a new numbered one)"
-    ),
-    dry_run: bool = typer.Option(False, "--dry-run", help="print the resolved config and parameter counts"),
-) -> None:
-    """Train StyleGAN2 on the NVlabs-format dataset zip (resumes a run dir after a kill)."""
-    from adgen.models.stylegan2.config import resolved
-
-    p = params(ctx)
-    sg = resolved(p.train.stylegan2, preset)
-    sg = sg.model_copy(update={"dataset": p.path(sg.dataset)})
-    if dry_run:
-        from adgen.models.stylegan2.train import describe
-
-        print(json.dumps(describe(sg), indent=2))
-        return
-    from adgen.models.stylegan2.train import train
-    from adgen.training import rundir
-
-    if run_dir is None:
-        h, w = sg.resolution
-        run_dir = rundir.next_run_dir(
-            p.path(p.paths.models) / "stylegan2", f"{sg.dataset.stem}-{h}x{w}-{sg.preset}"
-        )
-    fid_fn = None
-    if sg.fid_kimg > 0:
-        from adgen.metrics.training import fid_of_generator
-
-        fid_fn = fid_of_generator(p.metrics, sg, p.root)
-    result = train(sg, run_dir, metrics_dir=p.path(p.paths.metrics), fid_fn=fid_fn)
-    print(f"trained {result.steps} steps ({result.kimg:g} kimg): {result.checkpoint}")
-
-
 def sample_command(
     checkpoint: Path = typer.Option(..., "--checkpoint", help="a StyleGAN2 checkpoint-*.pt"),
     seeds: str = typer.Option("0-63", "--seeds", help="e.g. 0-63 or 1,5,9"),
@@ -81,8 +43,3 @@ def sample_command(
     with atomic.atomic_path(output) as tmp:
         image_grid(images).save(tmp, format="PNG")
     print(f"wrote {len(images)} samples to {output}")
-
-
-def register(groups: CliGroups) -> None:
-    groups.train.command("stylegan2")(train_command)
-    groups.sample.command("stylegan2")(sample_command)

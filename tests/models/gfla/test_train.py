@@ -102,7 +102,7 @@ def test_cli_dry_run_prints_the_official_counts_and_a_demo_run_trains(
     base = ["--params", str(tmp_path / "params.yaml"), "train", "gfla"]
     assert _adgen_in_process(monkeypatch, *base, "--dry-run") == 0
     info = json.loads(capsys.readouterr().out)
-    assert info["generator_parameters"] == 14_047_395 and info["discriminator_parameters"] == 664_577
+    assert info["parameters"]["G"] == 14_047_395 and info["parameters"]["D"] == 664_577
 
     assert _adgen_in_process(monkeypatch, *base, "--preset", "demo") == 2
     err = capsys.readouterr().err

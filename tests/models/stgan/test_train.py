@@ -193,13 +193,16 @@ def test_explicit_params_win_over_the_preset_and_unknown_presets_are_one_line(tm
         resolve(StganParams(), "exp9")
 
 
-def test_train_dry_run_prints_the_resolved_preset(tmp_path) -> None:
+def test_train_dry_run_prints_the_resolved_preset_and_parameter_counts(tmp_path) -> None:
     params_path = make_project(tmp_path)
     proc = run_adgen(params_path, "train", "stgan", "--preset", "exp1", "--dry-run")
     assert proc.returncode == 0, proc.stderr
     shown = json.loads(proc.stdout)
+    options = shown["options"]
     # The project's explicit keys (32 px) win over exp1's 144 px; exp1's own choices show through.
-    assert shown["preset"] == "exp1" and shown["height"] == 32 and shown["d_norm"] == "none"
+    assert options["preset"] == "exp1" and options["height"] == 32 and options["d_norm"] == "none"
+    counts = shown["parameters"]
+    assert counts["G"] == options["warps"] * counts["G_per_warp"] and counts["D"] > 0
     assert not (tmp_path / "models").exists()  # a dry run creates nothing
 
 

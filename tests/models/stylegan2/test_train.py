@@ -151,8 +151,8 @@ def test_dry_run_prints_the_resolved_config_and_parameter_counts(tiny_zip, tmp_p
         text=True,
     ).stdout
     info = json.loads(out)
-    assert info["G_params"] == 29_328_669 and info["D_params"] == 28_389_121
-    assert info["params"]["preset"] == "paper" and info["params"]["mapping_layers"] == 8
+    assert info["parameters"]["G"] == 29_328_669 and info["parameters"]["D"] == 28_389_121
+    assert info["options"]["preset"] == "paper" and info["options"]["mapping_layers"] == 8
     assert not (tmp_path / "m").exists(), "a dry run must not create a run dir"
 
 

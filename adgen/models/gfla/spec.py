@@ -1,0 +1,61 @@
+"""GFLA as the project sees it (see adgen/models/registry.py): `adgen train gfla`, train.gfla, the
+report's panel. torch loads only inside the functions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adgen.models.gfla.config import PRESETS, GflaParams
+from adgen.models.registry import ModelSpec, TrainJob
+
+
+def networks(options: GflaParams) -> dict[str, Any]:
+    from adgen.models.gfla.model import PoseGenerator, ResDiscriminator
+
+    g = PoseGenerator(options)
+    return {
+        "G": g,
+        "G.source": g.source,
+        "G.target": g.target,
+        "G.flow": g.flow_net,
+        "D": ResDiscriminator(options),
+    }
+
+
+def preflight(job: TrainJob) -> None:
+    from adgen.models.gfla.train import preflight as check
+
+    check(job.options, job.options.dataset)
+
+
+def train(job: TrainJob):
+    from adgen.models.gfla.train import train as train_gfla
+
+    return train_gfla(job.options, job.options.dataset, job.run_dir, metrics_dir=job.metrics_dir)
+
+
+SPEC = ModelSpec(
+    name="gfla",
+    title="GFLA",
+    summary="stage 1 the flow estimator, stage 2 the whole generator against D (resumes a run dir)",
+    params_section=GflaParams,
+    presets=PRESETS,
+    networks=networks,
+    train=train,
+    run_name=lambda o: f"gfla-{o.height}x{o.width}-{o.preset}",
+    loss_columns=(
+        "correctness",
+        "regularization",
+        "l1",
+        "adversarial",
+        "style",
+        "content",
+        "g_total",
+        "d",
+        "flow_total",
+    ),  # fmt: skip
+    path_options=("dataset", "vgg19_weights", "lpips_weights", "lpips_alexnet_weights"),
+    preflight=preflight,
+    sample_globs=("**/*.png",),
+    phase_column="stage",
+)

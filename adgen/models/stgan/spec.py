@@ -1,0 +1,47 @@
+"""ST-GAN as the project sees it (see adgen/models/registry.py): `adgen train stgan`, train.stgan,
+the `composite` command, the report's panel. Heavy modules (torch) load only inside the functions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adgen.models.registry import ModelSpec, TrainJob
+from adgen.models.stgan.config import PRESETS, StganParams
+
+
+def networks(options: StganParams) -> dict[str, Any]:
+    from adgen.models.stgan.train import build_networks
+
+    gens, disc = build_networks(options)
+    return {"G": gens, "G_per_warp": gens.generators[0], "D": disc}
+
+
+def train(job: TrainJob):
+    from adgen.models.stgan.train import train as train_stgan
+
+    o = job.options
+    return train_stgan(
+        o, job.params.path(o.index), job.run_dir, metrics_dir=job.metrics_dir, data_root=job.params.root
+    )
+
+
+def extra_commands(groups) -> None:
+    from adgen.models.stgan.cli import register
+
+    register(groups)
+
+
+SPEC = ModelSpec(
+    name="stgan",
+    title="ST-GAN",
+    summary="D alone, then warps 1..N; learns where and how a bag sits on a person",
+    params_section=StganParams,
+    presets=PRESETS,
+    networks=networks,
+    train=train,
+    run_name=lambda o: f"stgan-{o.preset}",
+    loss_columns=("loss_d", "loss_g"),  # the losses of loss.csv (grad_norm, w_dist, dp_norm are diagnostics)
+    extra_commands=extra_commands,
+    sample_globs=("**/*.png",),
+    phase_column="phase",
+)
