@@ -27,6 +27,7 @@ AREA_CLI_MODULES = [
     "adgen.models.stylegan2.cli",
     "adgen.models.gfla.cli",
     "adgen.generate.cli",
+    "adgen.compare.cli",
     "adgen.metrics.cli",
     "adgen.report.cli",
     "adgen.orchestrate.cli",
