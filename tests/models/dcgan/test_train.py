@@ -132,3 +132,40 @@ def test_a_missing_training_zip_is_a_one_line_user_error(demo_options, tmp_path)
     with pytest.raises(UserError, match="train.dcgan.dataset") as err:
         train(job(missing, tmp_path / "run"))
     assert "\n" not in str(err.value)
+
+
+_DDP_CHILD = """
+import os, sys, torch
+from pathlib import Path
+from adgen.models.dcgan.config import DcganParams, resolved
+from adgen.models.dcgan.train import DcganTrainer, train
+from adgen.models.registry import TrainJob
+from adgen.training import dist
+torch.set_num_threads(1)
+p = resolved(DcganParams(dataset=Path(sys.argv[1]), device="cpu"), "demo").model_copy(update={"total_steps": 6})
+rt = dist.setup("cpu", amp=False)
+torch.manual_seed(rt.rank)  # each rank its own z and its own reals: only the all-reduce keeps them equal
+trainer = DcganTrainer(p, rt)
+for _ in range(3):
+    trainer.step(torch.rand(trainer.batch_gpu, 3, 32, 16) * 2 - 1)
+flat = {k: torch.cat([q.detach().flatten() for q in m.parameters()]) for k, m in (("G", trainer.G), ("D", trainer.D))}
+torch.save(flat, Path(sys.argv[2]) / f"rank{rt.rank}.pt")
+train(TrainJob(params=None, options=p, run_dir=Path(sys.argv[2]) / "run", metrics_dir=None))
+"""
+
+
+@pytest.mark.slow
+def test_ddp_on_two_processes_keeps_the_networks_identical_and_trains_one_run(demo_options, tmp_path, port):
+    """torchrun with 2 CPU processes (gloo): gradients averaged, one run dir, one stats stream."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3]), "OMP_NUM_THREADS": "1"}
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}"]
+    script = tmp_path / "ddp_child.py"
+    script.write_text(_DDP_CHILD)
+    done = subprocess.run([*torchrun, str(script), str(demo_options.dataset), str(tmp_path)],
+                          capture_output=True, text=True, env=env, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    r0, r1 = torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt")
+    for net in ("G", "D"):
+        assert torch.allclose(r0[net], r1[net], atol=1e-6), f"{net} drifted apart across ranks"
+    assert [r["step"] for r in _stats(tmp_path / "run")] == [5, 6]
+    assert checkpoint.latest(tmp_path / "run").name == "checkpoint-000000006.pt"
