@@ -8,7 +8,7 @@ override the preset (`adgen.config.base.apply_preset`, as for StyleGAN2).
 - `dcgan128`: 128x128, one more stride-2 layer on each side (G starts at 4x4x1024).
 - `fullbody`: the product's 2:1 full-body frame, 128x64 (H x W): G starts at 8x4x512 and D ends
   with an 8x4 convolution, so the layers in between are the paper's.
-- `demo`: a tiny 32x16 network that trains in seconds on a CPU (tests, make demo).
+- `demo`: a tiny 32x16 network (100 steps of batch 8) that trains in seconds on a CPU (tests, make demo).
 """
 
 from __future__ import annotations
@@ -79,10 +79,10 @@ PRESETS: dict[str, dict[str, Any]] = {
         g_channels=8,
         d_channels=8,
         batch=8,
-        total_steps=30,
-        tick_steps=5,
-        checkpoint_steps=10,
-        sample_steps=15,
+        total_steps=100,
+        tick_steps=20,
+        checkpoint_steps=50,
+        sample_steps=50,
         grid_seeds=16,
         workers=0,
     ),

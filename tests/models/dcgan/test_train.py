@@ -88,7 +88,7 @@ from adgen.models.dcgan.train import train
 from adgen.models.registry import TrainJob
 torch.set_num_threads(1)
 p = resolved(DcganParams(dataset=Path(sys.argv[1]), device="cpu"), "demo")
-p = p.model_copy(update={"total_steps": int(sys.argv[3]), "checkpoint_steps": 4, "keep_checkpoints": 100})
+p = p.model_copy(update={"total_steps": int(sys.argv[3]), "tick_steps": 5, "checkpoint_steps": 4, "keep_checkpoints": 100})
 train(TrainJob(params=None, options=p, run_dir=Path(sys.argv[2]), metrics_dir=None))
 """
 
@@ -142,7 +142,7 @@ from adgen.models.dcgan.train import DcganTrainer, train
 from adgen.models.registry import TrainJob
 from adgen.training import dist
 torch.set_num_threads(1)
-p = resolved(DcganParams(dataset=Path(sys.argv[1]), device="cpu"), "demo").model_copy(update={"total_steps": 6})
+p = resolved(DcganParams(dataset=Path(sys.argv[1]), device="cpu"), "demo").model_copy(update={"total_steps": 6, "tick_steps": 5})
 rt = dist.setup("cpu", amp=False)
 torch.manual_seed(rt.rank)  # each rank its own z and its own reals: only the all-reduce keeps them equal
 trainer = DcganTrainer(p, rt)
