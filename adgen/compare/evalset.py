@@ -157,7 +157,7 @@ def load_eval_set(root: Path) -> EvalSet:
         try:
             with Image.open(image_path) as im:
                 image = im.convert("RGB")
-        except (FileNotFoundError, OSError):
+        except (OSError, Image.DecompressionBombError):
             raise UserError(f"{image_path}: real photo missing or unreadable; rebuild the set") from None
         if image.size != (w, h):
             raise UserError(f"{image_path}: {image.size[1]}x{image.size[0]}, expected {h}x{w}")

@@ -44,7 +44,8 @@ def table_rows(numbers: dict[str, Any], info: dict[str, Any]) -> list[list[objec
             continue
         status = str(i.get("status", "scored"))
         if status != "scored":
-            hint = f": {i['command']}" if i.get("command") else f": {i.get('reason', '')}"
+            use_command = status == "not trained" and i.get("command")
+            hint = f": {i['command']}" if use_command else f": {i.get('reason', '')}"
             rows.append([LABELS.get(name, name), status + hint] + ["—"] * len(COLUMNS))
             continue
         row: list[object] = [LABELS.get(name, name), f"scored ({i.get('kind', '')})"]
