@@ -8,7 +8,8 @@ The run dir holds training_options.json, log.txt, stats.jsonl (one record per ti
 grids (fakes-<step>.png) and checkpoints. A run killed at any point (even kill -9) resumes from
 its newest checkpoint exactly as if never stopped: the checkpoint holds both networks (with the
 BatchNorm running statistics), both optimisers and grad scalers, the partial tick sums and all RNG
-states, and the data order is a pure function of (seed, image counter). Checkpoints hold only
+states, and both the data order and each step's z are pure functions of (seed, rank, step), so a
+DDP run (whose checkpoint rank 0 writes) resumes exactly too. Checkpoints hold only
 tensors, numbers, strings and plain containers, so they load with `weights_only=True`.
 """
 
@@ -98,6 +99,13 @@ class DcganTrainer:
         for p, g in zip(params, flat.split([p.numel() for p in params]), strict=True):
             p.grad.copy_(g.view_as(p))
 
+    def latents(self, n: int) -> torch.Tensor:
+        """This step's z on this rank: a pure function of (seed, rank, step), so a resumed run —
+        on one process or under DDP, where only rank 0 writes the checkpoint — draws the same z."""
+        key = np.random.SeedSequence([self.p.seed, self.rt.rank, self.step_idx]).generate_state(2)
+        g = torch.Generator().manual_seed(int(key[0]) << 32 | int(key[1]))
+        return torch.randn(n, self.p.z_dim, generator=g)
+
     def step(self, real: torch.Tensor) -> dict[str, float]:
         """One D step and one G step on `real` (this rank's images in [-1, 1])."""
         dev = self.rt.device
@@ -105,7 +113,7 @@ class DcganTrainer:
         n = real.shape[0]
         ones = torch.ones(n, device=dev)
         zeros = torch.zeros(n, device=dev)
-        z = torch.randn(n, self.p.z_dim, device=dev)
+        z = self.latents(n).to(dev)
 
         # D: real → 1, fake → 0
         self.D.requires_grad_(True)
@@ -300,10 +308,13 @@ def train(job) -> TrainResult:
                 )
             runtime.barrier()
 
-    if last_ckpt is None:  # total_steps already reached before this call
-        last_ckpt = checkpoint.save(
-            checkpoint.path_for(run_dir, trainer.step_idx), {**trainer.state_dict(), "tick": tick}
-        )
+    if last_ckpt is None or not runtime.is_main:
+        # Nothing saved by this process: total_steps was reached before this call, or this is a DDP
+        # rank > 0 — which must not write: its BatchNorm statistics are its own, and overwriting
+        # rank 0's final checkpoint with them broke exact resume (test_a_ddp_run_resumed_…).
+        last_ckpt = checkpoint.path_for(run_dir, trainer.step_idx)
+        if runtime.is_main and not last_ckpt.is_file():
+            checkpoint.save(last_ckpt, {**trainer.state_dict(), "tick": tick})
     records = log.read_stats() if runtime.is_main else []
     last = records[-1] if records else {}
     if runtime.is_main and job.metrics_dir is not None:

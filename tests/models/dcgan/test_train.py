@@ -144,7 +144,7 @@ from adgen.training import dist
 torch.set_num_threads(1)
 p = resolved(DcganParams(dataset=Path(sys.argv[1]), device="cpu"), "demo").model_copy(update={"total_steps": 6, "tick_steps": 5})
 rt = dist.setup("cpu", amp=False)
-torch.manual_seed(rt.rank)  # each rank its own z and its own reals: only the all-reduce keeps them equal
+torch.manual_seed(rt.rank)  # each rank its own reals (and z): only the all-reduce keeps them equal
 trainer = DcganTrainer(p, rt)
 for _ in range(3):
     trainer.step(torch.rand(trainer.batch_gpu, 3, 32, 16) * 2 - 1)
@@ -169,3 +169,35 @@ def test_ddp_on_two_processes_keeps_the_networks_identical_and_trains_one_run(de
         assert torch.allclose(r0[net], r1[net], atol=1e-6), f"{net} drifted apart across ranks"
     assert [r["step"] for r in _stats(tmp_path / "run")] == [5, 6]
     assert checkpoint.latest(tmp_path / "run").name == "checkpoint-000000006.pt"
+
+
+_DDP_TRAIN = """
+import sys, torch
+from pathlib import Path
+from adgen.models.dcgan.config import DcganParams, resolved
+from adgen.models.dcgan.train import train
+from adgen.models.registry import TrainJob
+torch.set_num_threads(1)
+p = resolved(DcganParams(dataset=Path(sys.argv[1]), device="cpu"), "demo")
+p = p.model_copy(update={"total_steps": int(sys.argv[3]), "tick_steps": 2, "checkpoint_steps": 2})
+train(TrainJob(params=None, options=p, run_dir=Path(sys.argv[2]), metrics_dir=None))
+"""
+
+
+@pytest.mark.slow
+def test_a_ddp_run_resumed_from_rank_0s_checkpoint_equals_the_uninterrupted_one(demo_options, tmp_path, port):
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3]), "OMP_NUM_THREADS": "1"}
+    script = tmp_path / "ddp_train.py"
+    script.write_text(_DDP_TRAIN)
+
+    def torchrun(run_dir: Path, steps: int) -> None:
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}",
+               str(script), str(demo_options.dataset), str(run_dir), str(steps)]  # fmt: skip
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+
+    torchrun(tmp_path / "straight", 6)
+    torchrun(tmp_path / "resumed", 2)
+    torchrun(tmp_path / "resumed", 6)
+    assert "resumed from checkpoint-000000002.pt" in (tmp_path / "resumed" / "log.txt").read_text()
+    _assert_same_state(checkpoint.latest(tmp_path / "straight"), checkpoint.latest(tmp_path / "resumed"))
