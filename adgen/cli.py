@@ -25,6 +25,7 @@ AREA_CLI_MODULES = [
     "adgen.datasets.cli",
     "adgen.models.cli",  # every declared model: train/sample commands and its own (adgen/models/*/spec.py)
     "adgen.generate.cli",
+    "adgen.compare.cli",
     "adgen.metrics.cli",
     "adgen.report.cli",
     "adgen.orchestrate.cli",

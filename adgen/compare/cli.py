@@ -1,0 +1,51 @@
+"""`adgen evaluate compare-set` (build the evaluation set) and `adgen evaluate compare`."""
+
+from __future__ import annotations
+
+import typer
+
+from adgen.clikit import CliGroups, params
+
+
+def compare_set_command(ctx: typer.Context) -> None:
+    """Build the fixed evaluation set (K target poses + real photos) from the GFLA held-out split."""
+    from adgen.compare.config import compare_params
+    from adgen.compare.evalset import build_eval_set
+
+    p = params(ctx)
+    cp = compare_params(p)
+    ev = build_eval_set(
+        p.path(p.paths.datasets) / "gfla", p.path(cp.eval_set), cp.poses, cp.min_keypoints, cp.seed
+    )
+    origins = {o: sum(t.origin == o for t in ev.targets) for o in ("deepfashion", "curated")}
+    print(
+        f"{len(ev.targets)} target poses ({origins['deepfashion']} DeepFashion, {origins['curated']} curated) → {ev.root}"
+    )
+
+
+def compare_command(ctx: typer.Context) -> None:
+    """Every trained generator on the same target poses and seeds: IS, FID, pose MSE, full body, images/s."""
+    from adgen.compare.best import best_approach
+    from adgen.compare.run import run_comparison
+
+    files = run_comparison(params(ctx))
+    for name, g in files.values["generators"].items():
+        if g["status"] == "scored":
+            shown = ", ".join(f"{k} {v:.4g}" for k, v in g.items() if isinstance(v, float))
+            print(f"{name}: {shown}")
+        else:
+            print(
+                f"{name}: {g['status']}" + (f" ({g['command']})" if g.get("command") else f" ({g['reason']})")
+            )
+    best = best_approach(files.metrics)
+    print(f"→ {files.metrics}, {files.grid}" + (f"; best approach: {best}" if best else ""))
+
+
+def register(groups: CliGroups) -> None:
+    try:
+        from adgen.metrics.cli import evaluate_app
+    except ModuleNotFoundError:  # without the metrics area, a group of our own
+        evaluate_app = typer.Typer(help="Score models.", no_args_is_help=True)
+        groups.root.add_typer(evaluate_app, name="evaluate")
+    evaluate_app.command("compare-set")(compare_set_command)
+    evaluate_app.command("compare")(compare_command)

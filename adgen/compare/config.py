@@ -1,0 +1,38 @@
+"""compare.* params: the fixed evaluation set and how many people each generator makes for it.
+
+Until the coordinator adds `compare: CompareParams` to `adgen.config.Params`, the defaults apply
+(`compare_params(params)` reads the section when it exists).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from adgen.config.base import Section
+
+
+class CompareParams(Section):
+    """The comparison of every trained generator on one fixed evaluation set."""
+
+    # Built by `adgen evaluate compare-set` from the GFLA dataset's held-out (test) split.
+    eval_set: Path = Path("data/datasets/compare")
+    poses: int = Field(16, ge=1, le=10000)  # K target poses, DeepFashion and curated in turn
+    min_keypoints: int = Field(12, ge=1, le=18)  # a target pose shows at least this many of 18 points
+    seeds: int = Field(4, ge=1, le=10000)  # N people per target pose (pose-controlled) — seeds seed…
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    truncation: float = Field(1.0, ge=0.0, le=1.0)  # StyleGAN2 psi (1: the whole distribution, fair FID)
+    device: str = Field("cpu", pattern=r"^(auto|cpu|cuda(:\d+)?)$")
+    cell_height: int = Field(128, ge=16, le=1024)  # grid cell height in pixels (width: the set's aspect)
+    # Checkpoints (file or run dir); unset = the newest run under paths.models/<model>.
+    dcgan_checkpoint: Path | None = None
+    stylegan2_checkpoint: Path | None = None
+    gfla_checkpoint: Path | None = None
+    dpig_checkpoint: Path | None = None
+
+
+def compare_params(params) -> CompareParams:
+    """params.compare when the section exists, else the defaults."""
+    found = getattr(params, "compare", None)
+    return found if isinstance(found, CompareParams) else CompareParams()

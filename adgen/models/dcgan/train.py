@@ -1,0 +1,353 @@
+"""Train DCGAN: a plain function over a `TrainJob` (options, run dir, metrics dir).
+
+One optimiser step is the paper's (and PyTorch's reference example's): D sees a real batch
+(label 1) and a fake batch (label 0, G detached) and steps; then G steps on D's verdict of the
+same fakes (label 1, the non-saturating loss). Both use Adam (lr 2e-4, beta1 0.5).
+
+The run dir holds training_options.json, log.txt, stats.jsonl (one record per tick), sample
+grids (fakes-<step>.png) and checkpoints. A run killed at any point (even kill -9) resumes from
+its newest checkpoint exactly as if never stopped: the checkpoint holds both networks (with the
+BatchNorm running statistics), both optimisers and grad scalers, the partial tick sums and all RNG
+states, and both the data order and each step's z are pure functions of (seed, rank, step), so a
+DDP run (whose checkpoint rank 0 writes) resumes exactly too. Checkpoints hold only
+tensors, numbers, strings and plain containers, so they load with `weights_only=True`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as torch_dist
+import torch.nn.functional as F
+
+from adgen import atomic
+from adgen.errors import UserError
+from adgen.models.dcgan.config import LOSS_COLUMNS, DcganParams
+from adgen.models.dcgan.data import FramedImages
+from adgen.models.dcgan.model import Generator, build, count_params
+from adgen.models.stylegan2.data import real_batches
+from adgen.models.stylegan2.train import image_grid, latents_for_seeds
+from adgen.training import checkpoint, dist, rundir
+
+MODEL = "dcgan"
+STAT_KEYS = (*LOSS_COLUMNS, "D_real", "D_fake")  # D_*: mean sigmoid(D) on reals / fakes
+ARCHITECTURE_KEYS = ("resolution", "z_dim", "g_channels", "d_channels")
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    checkpoint: Path
+    steps: int
+    last_stats: dict[str, Any] = field(default_factory=dict)
+
+
+def describe(params: DcganParams) -> dict[str, Any]:
+    """The resolved options plus the numbers a user checks first (parameter counts)."""
+    G, D = build(params)
+    h, w = params.resolution
+    return {
+        "params": params.model_dump(mode="json"),
+        "G_params": count_params(G),
+        "D_params": count_params(D),
+        "output": f"{h}x{w}",
+    }
+
+
+def run_name(params: DcganParams) -> str:
+    h, w = params.resolution
+    return f"{Path(params.dataset).stem}-{h}x{w}-{params.preset}"
+
+
+class DcganTrainer:
+    """Both networks, their optimisers and one training step; `train` adds data, logs, checkpoints."""
+
+    def __init__(self, params: DcganParams, runtime: dist.Runtime):
+        self.p = params
+        self.rt = runtime
+        self.G, self.D = (m.to(runtime.device) for m in build(params))
+        if runtime.distributed:  # every rank starts from rank 0's weights
+            for module in (self.G, self.D):
+                for t in list(module.parameters()) + list(module.buffers()):
+                    torch_dist.broadcast(t.data, 0)
+        betas = (params.beta1, params.beta2)
+        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=params.lr, betas=betas)
+        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=params.lr, betas=betas)
+        self.scaler_G = runtime.grad_scaler()
+        self.scaler_D = runtime.grad_scaler()
+        if params.batch % runtime.world_size:
+            raise UserError(
+                f"train.dcgan.batch {params.batch} must be a multiple of the {runtime.world_size} processes"
+            )
+        self.batch_gpu = params.batch // runtime.world_size
+        self.step_idx = 0
+
+    def _average_gradients(self, module: torch.nn.Module) -> None:
+        """DDP by hand (as StyleGAN2's trainer): one all-reduce of every gradient, averaged."""
+        if not self.rt.distributed:
+            return
+        params = [p for p in module.parameters() if p.grad is not None]
+        flat = torch.cat([p.grad.flatten() for p in params])
+        torch_dist.all_reduce(flat)
+        flat /= self.rt.world_size
+        for p, g in zip(params, flat.split([p.numel() for p in params]), strict=True):
+            p.grad.copy_(g.view_as(p))
+
+    def latents(self, n: int) -> torch.Tensor:
+        """This step's z on this rank: a pure function of (seed, rank, step), so a resumed run —
+        on one process or under DDP, where only rank 0 writes the checkpoint — draws the same z."""
+        key = np.random.SeedSequence([self.p.seed, self.rt.rank, self.step_idx]).generate_state(2)
+        g = torch.Generator().manual_seed(int(key[0]) << 32 | int(key[1]))
+        return torch.randn(n, self.p.z_dim, generator=g)
+
+    def step(self, real: torch.Tensor) -> dict[str, float]:
+        """One D step and one G step on `real` (this rank's images in [-1, 1])."""
+        dev = self.rt.device
+        real = real.to(dev, non_blocking=True)
+        n = real.shape[0]
+        ones = torch.ones(n, device=dev)
+        zeros = torch.zeros(n, device=dev)
+        z = self.latents(n).to(dev)
+
+        # D: real → 1, fake → 0
+        self.D.requires_grad_(True)
+        self.opt_D.zero_grad(set_to_none=True)
+        with self.rt.autocast():
+            real_logits = self.D(real)
+            loss_real = F.binary_cross_entropy_with_logits(real_logits.float(), ones)
+        self.scaler_D.scale(loss_real).backward()
+        with self.rt.autocast():
+            fake = self.G(z)
+            fake_logits = self.D(fake.detach())
+            loss_fake = F.binary_cross_entropy_with_logits(fake_logits.float(), zeros)
+        self.scaler_D.scale(loss_fake).backward()
+        self._average_gradients(self.D)
+        self.scaler_D.step(self.opt_D)
+        self.scaler_D.update()
+
+        # G: D's verdict on the same fakes → 1 (non-saturating)
+        self.D.requires_grad_(False)
+        self.opt_G.zero_grad(set_to_none=True)
+        with self.rt.autocast():
+            loss_G = F.binary_cross_entropy_with_logits(self.D(fake).float(), ones)
+        self.scaler_G.scale(loss_G).backward()
+        self._average_gradients(self.G)
+        self.scaler_G.step(self.opt_G)
+        self.scaler_G.update()
+        self.step_idx += 1
+        return {
+            "loss_G": float(loss_G.detach()),
+            "loss_D_real": float(loss_real.detach()),
+            "loss_D_fake": float(loss_fake.detach()),
+            "D_real": float(torch.sigmoid(real_logits.detach().float()).mean()),
+            "D_fake": float(torch.sigmoid(fake_logits.detach().float()).mean()),
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "model": MODEL,
+            "step": self.step_idx,
+            "G": self.G.state_dict(),
+            "D": self.D.state_dict(),
+            "opt_G": self.opt_G.state_dict(),
+            "opt_D": self.opt_D.state_dict(),
+            "scaler_G": self.scaler_G.state_dict(),
+            "scaler_D": self.scaler_D.state_dict(),
+            "params": self.p.model_dump(mode="json"),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.step_idx = int(state["step"])
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        self.opt_G.load_state_dict(state["opt_G"])
+        self.opt_D.load_state_dict(state["opt_D"])
+        self.scaler_G.load_state_dict(state["scaler_G"])
+        self.scaler_D.load_state_dict(state["scaler_D"])
+
+
+# --- sampling -----------------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def generate(G: Generator, seeds: list[int], batch: int = 64) -> np.ndarray:
+    """uint8 [N, H, W, 3] images for `seeds`: G in eval mode (BatchNorm running statistics), so a
+    seed gives the same person whatever else is in the batch."""
+    was_training = G.training
+    G.eval()
+    dev = next(G.parameters()).device
+    z = latents_for_seeds(list(seeds), G.z_dim)
+    out = []
+    for i in range(0, len(seeds), batch):
+        img = G(z[i : i + batch].to(dev)).float()
+        out.append((img.permute(0, 2, 3, 1) * 127.5 + 128).clamp(0, 255).to(torch.uint8).cpu().numpy())
+    G.train(was_training)
+    return np.concatenate(out)
+
+
+def save_grid(G: Generator, path: Path, seeds: list[int]) -> None:
+    with atomic.atomic_path(path) as tmp:
+        image_grid(generate(G, seeds)).save(tmp, format="PNG")
+
+
+# --- the loop -----------------------------------------------------------------------------------
+
+
+def _crossed(before: int, after: int, every: int) -> bool:
+    return every > 0 and after // every > before // every
+
+
+def _check_same_network(saved: dict[str, Any], params: DcganParams, run_dir: Path) -> None:
+    now = params.model_dump(mode="json")
+    for key in ARCHITECTURE_KEYS:
+        if key in saved and saved[key] != now[key]:
+            raise UserError(
+                f"{run_dir}: this run was trained with {key}={saved[key]}, params say {now[key]}; "
+                "resume with the same settings or start a new run dir"
+            )
+
+
+def _read_checkpoint(path: Path, device: torch.device | str, restore_rng: bool) -> dict[str, Any]:
+    try:
+        state = checkpoint.load(path, map_location=device, restore_rng=restore_rng)
+    except Exception as exc:  # a truncated or foreign file: say which one, not a pickle trace
+        raise UserError(f"{path}: not a readable checkpoint ({type(exc).__name__})") from None
+    if not isinstance(state, dict) or state.get("model") != MODEL:
+        other = state.get("model") if isinstance(state, dict) else None
+        what = f"a {other} checkpoint" if isinstance(other, str) else "not a DCGAN checkpoint"
+        raise UserError(f"{path}: {what}, expected one from `adgen train dcgan`")
+    return state
+
+
+def train(job) -> TrainResult:
+    """Train (or resume) `job.run_dir` until `total_steps`; writes `<metrics>/dcgan.json`."""
+    from adgen.progress import bar
+    from adgen.training.outputs import write_training_outputs
+
+    p: DcganParams = job.options
+    run_dir = Path(job.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    runtime = dist.setup(p.device, p.amp)
+    log = rundir.RunLog(run_dir, echo=runtime.is_main)
+    dataset = FramedImages(p.dataset, p.resolution, p.mirror)
+    if runtime.is_main and not (run_dir / "training_options.json").exists():
+        rundir.write_options(run_dir, {**describe(p), "dataset_images": len(dataset)})
+    checkpoint.seed_everything(p.seed + runtime.rank)
+    trainer = DcganTrainer(p, runtime)
+    tick: dict[str, Any] = {"sums": {}, "count": 0, "start_step": 0}
+    resume = checkpoint.latest(run_dir)
+    if resume is not None:
+        state = _read_checkpoint(resume, runtime.device, restore_rng=True)
+        _check_same_network(state.get("params", {}), p, run_dir)
+        trainer.load_state_dict(state)
+        tick = state["tick"]
+        if runtime.is_main:
+            log.truncate_stats("step", trainer.step_idx)
+            log.info(f"resumed from {resume.name} at step {trainer.step_idx}")
+    elif runtime.is_main:
+        info = describe(p)
+        log.info(
+            f"new run: {info['output']} G {info['G_params']:,} D {info['D_params']:,} params, "
+            f"{len(dataset)} images, batch {p.batch} ({trainer.batch_gpu} x {runtime.world_size} "
+            f"rank(s)), device {runtime.device}"
+        )
+
+    grid_seeds = list(range(p.grid_seeds))
+    batches = real_batches(
+        dataset,
+        trainer.batch_gpu,
+        p.seed,
+        trainer.step_idx * p.batch,
+        p.workers,
+        rank=runtime.rank,
+        world_size=runtime.world_size,
+    )
+    last_ckpt = resume
+    tick_start = time.time()
+    with bar() as progress:
+        task = progress.add_task("DCGAN steps", total=p.total_steps, completed=trainer.step_idx)
+        while trainer.step_idx < p.total_steps:
+            before = trainer.step_idx
+            stats = trainer.step(next(batches))
+            for k, v in stats.items():
+                if not math.isfinite(v):
+                    raise RuntimeError(f"step {trainer.step_idx}: {k} is {v}; training diverged")
+            for k, v in stats.items():
+                tick["sums"][k] = tick["sums"].get(k, 0.0) + v
+            tick["count"] += 1
+            progress.update(task, completed=trainer.step_idx)
+            now_step = trainer.step_idx
+            done = now_step >= p.total_steps
+            if runtime.is_main and (_crossed(before, now_step, p.tick_steps) or done):
+                now = time.time()
+                record = {
+                    "step": now_step,
+                    "kimg": now_step * p.batch / 1000,
+                    **{k: v / tick["count"] for k, v in tick["sums"].items()},
+                    "sec_per_step": (now - tick_start) / max(now_step - tick["start_step"], 1),
+                    "timestamp": now,
+                }
+                log.stats(record)
+                shown = " ".join(f"{k} {record[k]:.4f}" for k in STAT_KEYS)
+                log.info(f"step {now_step} {shown} {record['sec_per_step']:.3f} s/step")
+                tick = {"sums": {}, "count": 0, "start_step": now_step}
+                tick_start = now
+            if runtime.is_main and (_crossed(before, now_step, p.sample_steps) or done):
+                save_grid(trainer.G, run_dir / f"fakes-{now_step:09d}.png", grid_seeds)
+            if runtime.is_main and (_crossed(before, now_step, p.checkpoint_steps) or done):
+                last_ckpt = checkpoint.save(
+                    checkpoint.path_for(run_dir, now_step),
+                    {**trainer.state_dict(), "tick": tick},
+                    keep=p.keep_checkpoints,
+                )
+            runtime.barrier()
+
+    if last_ckpt is None or not runtime.is_main:
+        # Nothing saved by this process: total_steps was reached before this call, or this is a DDP
+        # rank > 0 — which must not write: its BatchNorm statistics are its own, and overwriting
+        # rank 0's final checkpoint with them broke exact resume (test_a_ddp_run_resumed_…).
+        last_ckpt = checkpoint.path_for(run_dir, trainer.step_idx)
+        if runtime.is_main and not last_ckpt.is_file():
+            checkpoint.save(last_ckpt, {**trainer.state_dict(), "tick": tick})
+    records = log.read_stats() if runtime.is_main else []
+    last = records[-1] if records else {}
+    if runtime.is_main and job.metrics_dir is not None:
+        values = {
+            "steps": trainer.step_idx,
+            "kimg": trainer.step_idx * p.batch / 1000,
+            **{k: last[k] for k in STAT_KEYS if k in last},
+            "sec_per_step": last.get("sec_per_step"),
+            "G_params": count_params(trainer.G),
+            "D_params": count_params(trainer.D),
+            "run_dir": str(run_dir),
+            "checkpoint": str(last_ckpt),
+            "preset": p.preset,
+        }
+        write_training_outputs(job.metrics_dir, MODEL, values, records, LOSS_COLUMNS)
+    dist.teardown()
+    return TrainResult(run_dir, Path(last_ckpt), trainer.step_idx, last)
+
+
+def load_generator(path: str | Path, device: str = "cpu") -> tuple[Generator, DcganParams, Path]:
+    """G (eval mode) and its params from a checkpoint, or the newest checkpoint of a run dir."""
+    path = Path(path)
+    if path.is_dir():
+        newest = checkpoint.latest(path)
+        if newest is None:
+            raise UserError(
+                f"{path}: run dir has no checkpoint-*.pt yet (train one with `adgen train dcgan`)"
+            )
+        path = newest
+    if not path.is_file():
+        raise UserError(f"{path}: DCGAN checkpoint not found (train one with `adgen train dcgan`)")
+    state = _read_checkpoint(path, device, restore_rng=False)
+    params = DcganParams.model_validate(state["params"])
+    G, _ = build(params)
+    G.load_state_dict(state["G"])
+    return G.to(device).eval(), params, path

@@ -1,0 +1,42 @@
+"""`adgen generate --approach best` follows the comparison's scores, pose error first."""
+
+from __future__ import annotations
+
+import json
+
+from adgen.compare.best import best_approach
+
+
+def _table(one: dict | None, two: dict | None) -> dict:
+    gens = {"dcgan": {"fid": 1.0}}
+    if one is not None:
+        gens["approach1"] = one
+    if two is not None:
+        gens["approach2"] = two
+    return {"poses": 4, "generators": gens}
+
+
+def test_the_approach_with_the_lower_pose_error_wins_even_with_a_worse_fid():
+    assert best_approach(_table({"pose_mse": 0.02, "fid": 10.0}, {"pose_mse": 0.01, "fid": 90.0})) == "2"
+    assert best_approach(_table({"pose_mse": 0.01, "fid": 90.0}, {"pose_mse": 0.02, "fid": 10.0})) == "1"
+
+
+def test_without_pose_error_fid_decides_then_inception_score():
+    assert best_approach(_table({"fid": 50.0}, {"fid": 40.0})) == "2"
+    assert best_approach(_table({"inception_score": 3.0}, {"inception_score": 2.0})) == "1"
+    assert best_approach(_table({"pose_mse": 0.1, "inception_score": 2.0}, {"inception_score": 3.0})) == "2"
+
+
+def test_one_scored_approach_is_the_best_there_is_and_none_gives_none():
+    assert best_approach(_table(None, {"fid": 40.0})) == "2"
+    assert best_approach(_table({"fid": 40.0}, None)) == "1"
+    assert best_approach(_table(None, None)) is None
+
+
+def test_reads_compare_json_from_its_path_and_a_missing_or_broken_file_is_none(tmp_path):
+    path = tmp_path / "compare.json"
+    path.write_text(json.dumps(_table({"pose_mse": 0.3}, {"pose_mse": 0.2})))
+    assert best_approach(path) == "2"
+    assert best_approach(tmp_path / "missing.json") is None
+    path.write_text("{not json")
+    assert best_approach(path) is None
