@@ -28,10 +28,14 @@ def checkpoint_file(path: Path) -> Path:
     if path.is_dir():
         found = checkpoint.latest(path)
         if found is None:
-            raise UserError(f"DPIG checkpoint: no checkpoint-*.pt in {path}; train one with `adgen train dpig`")
+            raise UserError(
+                f"DPIG checkpoint: no checkpoint-*.pt in {path}; train one with `adgen train dpig`"
+            )
         return found
     if not path.is_file():
-        raise UserError(f"DPIG checkpoint {path}: not found; train one with `adgen train dpig` or fix the path")
+        raise UserError(
+            f"DPIG checkpoint {path}: not found; train one with `adgen train dpig` or fix the path"
+        )
     return path
 
 
@@ -45,7 +49,9 @@ def validate_pose(keypoints: np.ndarray, where: str = "pose") -> np.ndarray:
         raise UserError(f"{where}: expected 18 OpenPose keypoints as (x, y, conf), got shape {kp.shape}")
     present = kp[:, 2] > 0
     if not present.any():
-        raise UserError(f"{where}: no keypoint is present (conf > 0); DPIG needs a pose to draw the person in")
+        raise UserError(
+            f"{where}: no keypoint is present (conf > 0); DPIG needs a pose to draw the person in"
+        )
     xy = kp[present, :2]
     if xy.min() < 0 or xy.max() > 1:
         raise UserError(f"{where}: keypoints must be normalised to [0, 1] (missing points: conf 0)")

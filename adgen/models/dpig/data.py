@@ -118,9 +118,13 @@ def deepfashion_people(params) -> list[PersonImage]:
     poses = pose_table(params)
     if len(poses) and "gfla_name" in poses:
         sel = poses[poses["source"] == "deepfashion"]
-        kps.update({str(n): keypoints_array(k) for n, k in zip(sel["gfla_name"], sel["keypoints"], strict=True)})
+        kps.update(
+            {str(n): keypoints_array(k) for n, k in zip(sel["gfla_name"], sel["keypoints"], strict=True)}
+        )
     kps.update(shop.keypoints)
-    return [PersonImage(im.path, kps[im.gfla_name], "deepfashion") for im in shop.images if im.gfla_name in kps]
+    return [
+        PersonImage(im.path, kps[im.gfla_name], "deepfashion") for im in shop.images if im.gfla_name in kps
+    ]
 
 
 SOURCES = {"people": curated_people, "deepfashion": deepfashion_people}
@@ -210,7 +214,12 @@ class StepBatches:
         world: int = 1,
     ):
         self.n, self.seed = n, seed
-        self.stage1_steps, self.batch, self.batch_ii, self.per_step_ii = stage1_steps, batch, batch_ii, per_step_ii
+        self.stage1_steps, self.batch, self.batch_ii, self.per_step_ii = (
+            stage1_steps,
+            batch,
+            batch_ii,
+            per_step_ii,
+        )
         self.start, self.stop, self.rank, self.world = start, stop, rank, world
         self._perms: dict[int, np.ndarray] = {}
 
@@ -226,7 +235,9 @@ class StepBatches:
         if step < self.stage1_steps:
             whole = [self._take(step * self.batch, self.batch)]
         else:
-            base = self.stage1_steps * self.batch + (step - self.stage1_steps) * self.per_step_ii * self.batch_ii
+            base = (
+                self.stage1_steps * self.batch + (step - self.stage1_steps) * self.per_step_ii * self.batch_ii
+            )
             whole = [self._take(base + k * self.batch_ii, self.batch_ii) for k in range(self.per_step_ii)]
         return [b[self.rank :: self.world] for b in whole]
 

@@ -93,7 +93,9 @@ class AppearanceEncoder(nn.Module):
         self.stem = conv3(3, hidden)
         self.stem_residual = ConvResidual(hidden)
         self.part_tower = ResidualTower(hidden, levels, (roi, roi), part_dim)
-        self.background = ResidualTower(hidden, levels, (height, width), background_dim) if background_dim else None
+        self.background = (
+            ResidualTower(hidden, levels, (height, width), background_dim) if background_dim else None
+        )
         self.dim = parts * part_dim + background_dim
 
     def forward(
@@ -221,7 +223,10 @@ class ImageDiscriminator(nn.Module):
     def __init__(self, height: int, width: int, dim: int = 64):
         super().__init__()
         self.convs = nn.ModuleList(
-            [nn.Conv2d(c_in, c_out, 5, 2, 2) for c_in, c_out in ((3, dim), (dim, 2 * dim), (2 * dim, 4 * dim), (4 * dim, 8 * dim))]
+            [
+                nn.Conv2d(c_in, c_out, 5, 2, 2)
+                for c_in, c_out in ((3, dim), (dim, 2 * dim), (2 * dim, 4 * dim), (4 * dim, 8 * dim))
+            ]
         )
         self.norms = nn.ModuleList([nn.BatchNorm2d(c) for c in (2 * dim, 4 * dim, 8 * dim)])
         h, w = height, width

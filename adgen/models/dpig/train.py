@@ -40,21 +40,9 @@ from adgen.models.dpig.data import (
     pose_vector,
     tensor_to_image,
 )
+from adgen.models.dpig.spec import LOSS_COLUMNS
 from adgen.training import checkpoint, dist, rundir
 
-LOSS_COLUMNS = (
-    "stage",
-    "app_d",
-    "app_g",
-    "l1",
-    "pose_mse",
-    "app_critic",
-    "app_mapper",
-    "bg_critic",
-    "bg_mapper",
-    "pose_critic",
-    "pose_mapper",
-)
 STAGE_I_NETS = ("encoder", "decoder", "image_d", "pose_encoder", "pose_decoder")
 
 
@@ -208,7 +196,16 @@ def train(job, stop_at: int | None = None, echo: bool = True) -> TrainResult:
         if b % rt.world_size:
             raise UserError(f"train.dpig: batch {b} is not divisible by the {rt.world_size} DDP processes")
     batches = StepBatches(
-        len(data), p.seed, p.stage1_steps, p.batch, p.batch_ii, p.critic_steps, step, stop, rt.rank, rt.world_size
+        len(data),
+        p.seed,
+        p.stage1_steps,
+        p.batch,
+        p.batch_ii,
+        p.critic_steps,
+        step,
+        stop,
+        rt.rank,
+        rt.world_size,
     )
     loader = torch.utils.data.DataLoader(
         data,
@@ -233,7 +230,9 @@ def train(job, stop_at: int | None = None, echo: bool = True) -> TrainResult:
 
     def real_embeddings(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         with torch.no_grad(), rt.autocast():
-            app = nets["encoder"](batch["image"], batch["boxes"], batch["visibility"], batch["fg_mask"]).float()
+            app = nets["encoder"](
+                batch["image"], batch["boxes"], batch["visibility"], batch["fg_mask"]
+            ).float()
             posed = nets["pose_encoder"](pose_vector(batch["keypoints"])).float()
         fg = 7 * p.part_dim
         return {"app": app[:, :fg], "bg": app[:, fg:], "pose": posed}
@@ -311,7 +310,9 @@ def train(job, stop_at: int | None = None, echo: bool = True) -> TrainResult:
 
             if rt.is_main and (step % p.log_every == 0 or step == stop):
                 log.stats({"step": step, "stage": stage, **last})
-                log.info(f"step {step}/{total} stage {stage} " + " ".join(f"{k} {v:.4g}" for k, v in last.items()))
+                log.info(
+                    f"step {step}/{total} stage {stage} " + " ".join(f"{k} {v:.4g}" for k, v in last.items())
+                )
             if rt.is_main and (step % p.sample_every == 0 or step == stop):
                 _write_samples(nets, p, stage, batch if stage == 1 else None, sample_noise, run_dir, step, rt)
             if step % p.checkpoint_every == 0 or step == stop:
@@ -348,7 +349,9 @@ def train(job, stop_at: int | None = None, echo: bool = True) -> TrainResult:
             "run_dir": str(run_dir),
             "checkpoint": str(ckpt_path) if ckpt_path else None,
         }
-        metrics_path = write_training_outputs(job.metrics_dir, "dpig", values, records, LOSS_COLUMNS)["metrics"]
+        metrics_path = write_training_outputs(job.metrics_dir, "dpig", values, records, LOSS_COLUMNS)[
+            "metrics"
+        ]
     return TrainResult(run_dir, step, ckpt_path, last, metrics_path)
 
 

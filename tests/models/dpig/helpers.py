@@ -27,11 +27,15 @@ def write_deepfashion(root: Path, people: int = 3, poses: int = 2, size: tuple[i
         for k in range(poses):
             kp = pose(person * 10 + k)
             name = f"{k + 1:02d}_1_front.jpg"
-            draw_person(kp, COLOURS[person % len(COLOURS)], (size[1], size[0])).save(folder / name, quality=95)
+            draw_person(kp, COLOURS[person % len(COLOURS)], (size[1], size[0])).save(
+                folder / name, quality=95
+            )
             ys = [int(v * GFLA_HEIGHT) if c > 0 else -1 for v, c in zip(kp[:, 1], kp[:, 2], strict=True)]
             xs = [int(v * GFLA_WIDTH) if c > 0 else -1 for v, c in zip(kp[:, 0], kp[:, 2], strict=True)]
             rows.append(f"{gfla_name('WOMEN', 'Dresses', item, name)}:{json.dumps(ys)}:{json.dumps(xs)}")
-    (root / "fasion-resize-annotation-train.csv").write_text("name:keypoints_y:keypoints_x\n" + "\n".join(rows) + "\n")
+    (root / "fasion-resize-annotation-train.csv").write_text(
+        "name:keypoints_y:keypoints_x\n" + "\n".join(rows) + "\n"
+    )
     return root
 
 
