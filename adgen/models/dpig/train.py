@@ -139,6 +139,135 @@ def run_name(p: DpigParams) -> str:
     return f"dpig-{p.height}x{p.width}-{p.preset}"
 
 
+class DpigTrainer:
+    """All networks, optimisers and grad scalers of a run, and one training step of each stage.
+
+    `stage_one(batch)` and `stage_two(batches)` are the whole per-step work (the benchmark times
+    them on their own); `state_dict`/`load_state_dict` are what a checkpoint holds of the run.
+    """
+
+    def __init__(self, p: DpigParams, rt: dist.Runtime):
+        self.p, self.rt = p, rt
+        self.nets = build(p)
+        for net in self.nets.values():
+            net.to(rt.device)
+        nets = self.nets
+        painter = Painter(nets["encoder"], nets["decoder"])
+        pose_ae = PoseAutoencoder(nets["pose_encoder"], nets["pose_decoder"])
+        betas = (p.adam_beta1, p.adam_beta2)
+        self.opts: dict[str, torch.optim.Optimizer] = {
+            "g": torch.optim.Adam(painter.parameters(), lr=p.lr, betas=betas),
+            "d": torch.optim.Adam(nets["image_d"].parameters(), lr=p.lr, betas=betas),
+            "pose": torch.optim.Adam(pose_ae.parameters(), lr=p.lr, betas=betas),
+        }
+        self.mapped = [m for m in ("app", "bg", "pose") if f"{m}_mapper" in nets]
+        for m in self.mapped:
+            self.opts[f"{m}_mapper"] = torch.optim.RMSprop(nets[f"{m}_mapper"].parameters(), lr=p.lr)
+            self.opts[f"{m}_critic"] = torch.optim.RMSprop(nets[f"{m}_critic"].parameters(), lr=p.lr)
+        self.scalers = {name: rt.grad_scaler() for name in self.opts}
+        self.painter_run, self.pose_run = rt.wrap(painter), rt.wrap(pose_ae)
+        self.d_run = rt.wrap(nets["image_d"])
+        self.runs = {n: rt.wrap(nets[n]) for m in self.mapped for n in (f"{m}_mapper", f"{m}_critic")}
+
+    def set_lr(self, step: int) -> None:
+        for opt in self.opts.values():
+            for group in opt.param_groups:
+                group["lr"] = _lr_at(self.p, step)
+
+    def _update(self, name: str, loss: torch.Tensor) -> None:
+        self.opts[name].zero_grad(set_to_none=True)
+        self.scalers[name].scale(loss).backward()
+        self.scalers[name].step(self.opts[name])
+        self.scalers[name].update()
+
+    def to_device(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {k: v.to(self.rt.device, non_blocking=True) for k, v in batch.items()}
+
+    def stage_one(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
+        """(a) D then encoder + decoder on the image, (b) the pose auto-encoder; returns the losses."""
+        p, rt, d = self.p, self.rt, self.nets["image_d"]
+        real, kp = batch["image"], batch["keypoints"]
+        maps = heatmaps(kp, p.height, p.width, p.heatmap_radius)
+        with rt.autocast():
+            fake = self.painter_run(real, batch["boxes"], batch["visibility"], batch["fg_mask"], maps)
+        # the discriminator sees the pair, as released: [real, fake] in one batch-norm batch
+        d.requires_grad_(True)
+        with rt.autocast():
+            d_real, d_fake = self.d_run(torch.cat([real, fake.detach()], 0)).float().chunk(2)
+            loss_d = (_bce(d_fake, 0.0) + _bce(d_real, 1.0)) / 2
+        self._update("d", loss_d)
+        d.requires_grad_(False)
+        with rt.autocast():
+            adv = _bce(d(torch.cat([real, fake], 0)).float().chunk(2)[1], 1.0)
+            l1 = (fake.float() - real).abs().mean()
+            loss_g = adv + p.l1_weight * l1
+        self._update("g", loss_g)
+        d.requires_grad_(True)
+        vec = pose_vector(kp)
+        with rt.autocast():
+            mse = F.mse_loss(self.pose_run(vec).float(), vec)
+        self._update("pose", p.pose_weight * mse)
+        return {"app_d": loss_d.item(), "app_g": adv.item(), "l1": l1.item(), "pose_mse": mse.item()}
+
+    def real_embeddings(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The frozen stage-I encoders' embeddings of real people: what the critics learn as real."""
+        nets = self.nets
+        with torch.no_grad(), self.rt.autocast():
+            app = nets["encoder"](
+                batch["image"], batch["boxes"], batch["visibility"], batch["fg_mask"]
+            ).float()
+            posed = nets["pose_encoder"](pose_vector(batch["keypoints"])).float()
+        fg = 7 * self.p.part_dim
+        return {"app": app[:, :fg], "bg": app[:, fg:], "pose": posed}
+
+    def stage_two(self, batches: list[dict[str, torch.Tensor]]) -> dict[str, float]:
+        """One critic update per batch (weights clipped), then one update of each mapper."""
+        p, rt, nets = self.p, self.rt, self.nets
+        for name in STAGE_I_NETS:
+            nets[name].eval()
+        critic_loss: dict[str, torch.Tensor] = {}
+        for batch in batches:
+            real = self.real_embeddings(batch)
+            for m in self.mapped:
+                mapper = nets[f"{m}_mapper"]
+                with torch.no_grad(), rt.autocast():
+                    fake = mapper(mapper.noise(real[m].shape[0], device=rt.device)).float()
+                with rt.autocast():
+                    s_real, s_fake = self.runs[f"{m}_critic"](torch.cat([real[m], fake], 0)).float().chunk(2)
+                    loss_c = s_fake.mean() - s_real.mean()
+                self._update(f"{m}_critic", loss_c)
+                nets[f"{m}_critic"].clip_(p.clip)
+                critic_loss[m] = loss_c
+        last: dict[str, float] = {}
+        for m in self.mapped:
+            mapper, critic = nets[f"{m}_mapper"], nets[f"{m}_critic"]
+            critic.requires_grad_(False)
+            with rt.autocast():
+                fake = self.runs[f"{m}_mapper"](mapper.noise(p.batch_ii // rt.world_size, device=rt.device))
+                loss_m = -critic(fake).float().mean()
+            self._update(f"{m}_mapper", loss_m)
+            critic.requires_grad_(True)
+            last[f"{m}_critic"] = critic_loss[m].item()
+            last[f"{m}_mapper"] = loss_m.item()
+        return last
+
+    def state_dict(self) -> dict[str, Any]:
+        """Tensors, numbers and strings only (a weights_only load reads it)."""
+        return {
+            "nets": {k: v.state_dict() for k, v in self.nets.items()},
+            "opts": {k: v.state_dict() for k, v in self.opts.items()},
+            "scalers": {k: v.state_dict() for k, v in self.scalers.items()},
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for name, net in self.nets.items():
+            net.load_state_dict(state["nets"][name])
+        for name, opt in self.opts.items():
+            opt.load_state_dict(state["opts"][name])
+        for name, scaler in self.scalers.items():
+            scaler.load_state_dict(state["scalers"][name])
+
+
 def train(job, stop_at: int | None = None, echo: bool = True) -> TrainResult:
     """Train (or resume) DPIG in `job.run_dir`; stop after step `stop_at` if given (tests, slices)."""
     p: DpigParams = job.options
@@ -148,37 +277,21 @@ def train(job, stop_at: int | None = None, echo: bool = True) -> TrainResult:
     log = rundir.RunLog(run_dir, echo=echo and rt.is_main)
     if rt.is_main and not (run_dir / "training_options.json").exists():
         rundir.write_options(run_dir, {"model": "dpig", **p.model_dump(mode="json")})
+    for b in (p.batch, p.batch_ii):
+        if b % rt.world_size:
+            raise UserError(f"train.dpig: batch {b} is not divisible by the {rt.world_size} DDP processes")
 
     people = collect_people(job.params, list(p.sources), p.min_keypoints)
     data = DpigPeople(people, p.height, p.width)
     checkpoint.seed_everything(p.seed + rt.rank)
-    nets = build(p)
-    for net in nets.values():
-        net.to(rt.device)
-    painter = Painter(nets["encoder"], nets["decoder"])
-    pose_ae = PoseAutoencoder(nets["pose_encoder"], nets["pose_decoder"])
-    betas = (p.adam_beta1, p.adam_beta2)
-    opts: dict[str, torch.optim.Optimizer] = {
-        "g": torch.optim.Adam(painter.parameters(), lr=p.lr, betas=betas),
-        "d": torch.optim.Adam(nets["image_d"].parameters(), lr=p.lr, betas=betas),
-        "pose": torch.optim.Adam(pose_ae.parameters(), lr=p.lr, betas=betas),
-    }
-    mapped = [m for m in ("app", "bg", "pose") if f"{m}_mapper" in nets]
-    for m in mapped:
-        opts[f"{m}_mapper"] = torch.optim.RMSprop(nets[f"{m}_mapper"].parameters(), lr=p.lr)
-        opts[f"{m}_critic"] = torch.optim.RMSprop(nets[f"{m}_critic"].parameters(), lr=p.lr)
-    scalers = {name: rt.grad_scaler() for name in opts}
+    trainer = DpigTrainer(p, rt)
+    nets = trainer.nets
 
     step = 0
     latest = checkpoint.latest(run_dir)
     if latest is not None:
         state = checkpoint.load(latest, map_location="cpu")
-        for name, net in nets.items():
-            net.load_state_dict(state["nets"][name])
-        for name, opt in opts.items():
-            opt.load_state_dict(state["opts"][name])
-        for name, scaler in scalers.items():
-            scaler.load_state_dict(state["scalers"][name])
+        trainer.load_state_dict(state)
         step = int(state["step"])
         if rt.is_main:
             log.truncate_stats("step", step)
@@ -192,9 +305,6 @@ def train(job, stop_at: int | None = None, echo: bool = True) -> TrainResult:
 
     total = p.stage1_steps + p.stage2_steps
     stop = total if stop_at is None else min(total, stop_at)
-    for b in (p.batch, p.batch_ii):
-        if b % rt.world_size:
-            raise UserError(f"train.dpig: batch {b} is not divisible by the {rt.world_size} DDP processes")
     batches = StepBatches(
         len(data),
         p.seed,
@@ -215,27 +325,6 @@ def train(job, stop_at: int | None = None, echo: bool = True) -> TrainResult:
         generator=torch.Generator().manual_seed(p.seed),  # the global RNG stays the run's own
     )
     feed = iter(loader)
-    painter_run, pose_run = rt.wrap(painter), rt.wrap(pose_ae)
-    runs = {name: rt.wrap(nets[name]) for m in mapped for name in (f"{m}_mapper", f"{m}_critic")}
-    d_run = rt.wrap(nets["image_d"])
-
-    def update(name: str, loss: torch.Tensor) -> None:
-        opts[name].zero_grad(set_to_none=True)
-        scalers[name].scale(loss).backward()
-        scalers[name].step(opts[name])
-        scalers[name].update()
-
-    def to_dev(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return {k: v.to(rt.device, non_blocking=True) for k, v in batch.items()}
-
-    def real_embeddings(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        with torch.no_grad(), rt.autocast():
-            app = nets["encoder"](
-                batch["image"], batch["boxes"], batch["visibility"], batch["fg_mask"]
-            ).float()
-            posed = nets["pose_encoder"](pose_vector(batch["keypoints"])).float()
-        fg = 7 * p.part_dim
-        return {"app": app[:, :fg], "bg": app[:, fg:], "pose": posed}
 
     last: dict[str, float] = {}
     ckpt_path: Path | None = latest
@@ -246,65 +335,13 @@ def train(job, stop_at: int | None = None, echo: bool = True) -> TrainResult:
         task = progress.add_task("training DPIG", total=stop, completed=step)
         while step < stop:
             stage = 1 if step < p.stage1_steps else 2
-            for opt in opts.values():
-                for group in opt.param_groups:
-                    group["lr"] = _lr_at(p, step)
+            trainer.set_lr(step)
             if stage == 1:
-                batch = to_dev(next(feed))
-                real, kp = batch["image"], batch["keypoints"]
-                maps = heatmaps(kp, p.height, p.width, p.heatmap_radius)
-                with rt.autocast():
-                    fake = painter_run(real, batch["boxes"], batch["visibility"], batch["fg_mask"], maps)
-                # (a) discriminator on the pair, as released: [real, fake] through one batch-norm batch
-                nets["image_d"].requires_grad_(True)
-                with rt.autocast():
-                    logits = d_run(torch.cat([real, fake.detach()], 0)).float()
-                    d_real, d_fake = logits.chunk(2)
-                    loss_d = (_bce(d_fake, 0.0) + _bce(d_real, 1.0)) / 2
-                update("d", loss_d)
-                nets["image_d"].requires_grad_(False)
-                with rt.autocast():
-                    g_logits = nets["image_d"](torch.cat([real, fake], 0)).float().chunk(2)[1]
-                    adv = _bce(g_logits, 1.0)
-                    l1 = (fake.float() - real).abs().mean()
-                    loss_g = adv + p.l1_weight * l1
-                update("g", loss_g)
-                nets["image_d"].requires_grad_(True)
-                # (b) pose auto-encoder
-                vec = pose_vector(kp)
-                with rt.autocast():
-                    mse = F.mse_loss(pose_run(vec).float(), vec)
-                update("pose", p.pose_weight * mse)
-                last = {"app_d": loss_d.item(), "app_g": adv.item(), "l1": l1.item(), "pose_mse": mse.item()}
+                batch = trainer.to_device(next(feed))
+                last = trainer.stage_one(batch)
             else:
-                for net in STAGE_I_NETS:
-                    nets[net].eval()
-                last = {}
-                critic_loss: dict[str, torch.Tensor] = {}
-                for _ in range(p.critic_steps):
-                    real_emb = real_embeddings(to_dev(next(feed)))
-                    for m in mapped:
-                        mapper = nets[f"{m}_mapper"]
-                        with torch.no_grad(), rt.autocast():
-                            fake_emb = mapper(mapper.noise(real_emb[m].shape[0], device=rt.device)).float()
-                        with rt.autocast():
-                            scores = runs[f"{m}_critic"](torch.cat([real_emb[m], fake_emb], 0)).float()
-                            s_real, s_fake = scores.chunk(2)
-                            loss_c = s_fake.mean() - s_real.mean()
-                        update(f"{m}_critic", loss_c)
-                        nets[f"{m}_critic"].clip_(p.clip)
-                        critic_loss[m] = loss_c
-                for m in mapped:
-                    mapper, critic = nets[f"{m}_mapper"], nets[f"{m}_critic"]
-                    critic.requires_grad_(False)
-                    n = p.batch_ii // rt.world_size
-                    with rt.autocast():
-                        fake_emb = runs[f"{m}_mapper"](mapper.noise(n, device=rt.device))
-                        loss_m = -critic(fake_emb).float().mean()
-                    update(f"{m}_mapper", loss_m)
-                    critic.requires_grad_(True)
-                    last[f"{m}_critic"] = critic_loss[m].item()
-                    last[f"{m}_mapper"] = loss_m.item()
+                batch = None
+                last = trainer.stage_two([trainer.to_device(next(feed)) for _ in range(p.critic_steps)])
             step += 1
             progress.update(task, completed=step)
 
@@ -314,7 +351,7 @@ def train(job, stop_at: int | None = None, echo: bool = True) -> TrainResult:
                     f"step {step}/{total} stage {stage} " + " ".join(f"{k} {v:.4g}" for k, v in last.items())
                 )
             if rt.is_main and (step % p.sample_every == 0 or step == stop):
-                _write_samples(nets, p, stage, batch if stage == 1 else None, sample_noise, run_dir, step, rt)
+                _write_samples(nets, p, stage, batch, sample_noise, run_dir, step, rt)
             if step % p.checkpoint_every == 0 or step == stop:
                 if rt.is_main:
                     ckpt_path = checkpoint.save(
@@ -323,9 +360,7 @@ def train(job, stop_at: int | None = None, echo: bool = True) -> TrainResult:
                             "model": "dpig",
                             "step": step,
                             "stage": stage,
-                            "nets": {k: v.state_dict() for k, v in nets.items()},
-                            "opts": {k: v.state_dict() for k, v in opts.items()},
-                            "scalers": {k: v.state_dict() for k, v in scalers.items()},
+                            **trainer.state_dict(),
                             "params": p.model_dump(mode="json"),
                         },
                         keep=p.keep_checkpoints,
