@@ -222,3 +222,36 @@ def test_dry_run_counts_come_from_the_declaration():
     nets = SPEC.networks(tiny_options())
     assert set(nets) >= {"encoder", "decoder", "image_d", "app_mapper", "pose_mapper"}
     assert SPEC.run_name(tiny_options()) == "dpig-32x16-demo"
+
+
+def test_mixed_precision_steps_of_both_stages_run_and_stay_finite(trained):
+    """The AMP path (CUDA's autocast) as bf16 autocast on the CPU: dtypes mix without errors."""
+    from adgen.models.dpig.data import DpigPeople, collect_people
+    from adgen.models.dpig.train import DpigTrainer
+    from adgen.training.dist import Runtime
+
+    root, _ = trained
+    p = tiny_options()
+    torch.manual_seed(0)
+    trainer = DpigTrainer(p, Runtime(torch.device("cpu"), amp_dtype=torch.bfloat16))
+    j = job(root, root / "unused")
+    data = DpigPeople(collect_people(j.params, ["deepfashion"], 4), p.height, p.width)
+    batch = torch.utils.data.default_collate([data[i] for i in range(p.batch_ii)])
+    one = trainer.stage_one({k: v[: p.batch] for k, v in batch.items()})
+    two = trainer.stage_two([batch, batch])
+    assert set(one) == {"app_d", "app_g", "l1", "pose_mse"} and all(np.isfinite(v) for v in one.values())
+    assert set(two) == {"app_critic", "app_mapper", "pose_critic", "pose_mapper"}
+    assert all(np.isfinite(v) for v in two.values())
+
+
+def test_the_market_background_branch_trains_and_samples(trained, tmp_path):
+    """Market's variant (background branch + its own mapper and critic), tiny: both stages, then people."""
+    torch.set_num_threads(1)
+    root, _ = trained
+    opts = tiny_options(background_dim=6, stage1_steps=2, stage2_steps=2)
+    result = train(job(root, tmp_path / "market", opts), echo=False)
+    stats = [json.loads(x) for x in (result.run_dir / "stats.jsonl").read_text().splitlines()]
+    assert {"bg_critic", "bg_mapper"} <= set(stats[-1])
+    sampler = load_sampler(result.checkpoint)
+    a, b = sampler.sample(a_pose(1), [1, 1])
+    assert a.size == (16, 32) and np.array_equal(np.asarray(a), np.asarray(b))
