@@ -78,9 +78,7 @@ def sample_command(
         raise UserError(f"--pose {pose}: give a keypoint JSON file (18 OpenPose points as x, y, conf)")
     requested = read_pose(pose, (1, 1))  # check the pose before loading any model
     p = params(ctx)
-    explicit = checkpoint or (
-        p.path(p.generate.dpig_checkpoint) if getattr(p.generate, "dpig_checkpoint", None) else None
-    )
+    explicit = checkpoint or (p.path(p.generate.dpig_checkpoint) if p.generate.dpig_checkpoint else None)
     sampler = load_sampler(resolve_checkpoint(explicit, p.path(p.paths.models), "dpig"))
     h, w = sampler.resolution
     output.mkdir(parents=True, exist_ok=True)

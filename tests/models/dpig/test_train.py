@@ -218,10 +218,14 @@ def test_adgen_sample_dpig_writes_n_new_people_in_the_pose(trained, tmp_path):
     assert isinstance(none.exception, UserError) and "no trained dpig" in str(none.exception)
 
 
-def test_dry_run_counts_come_from_the_declaration():
+def test_dpig_is_declared_once_and_found_by_the_model_registry():
+    from adgen.models import registry
+
+    assert registry.get("dpig") is SPEC and SPEC.params_section.__name__ == "DpigParams"
     nets = SPEC.networks(tiny_options())
     assert set(nets) >= {"encoder", "decoder", "image_d", "app_mapper", "pose_mapper"}
     assert SPEC.run_name(tiny_options()) == "dpig-32x16-demo"
+    assert set(SPEC.presets) == {"deepfashion256", "market128", "demo"}
 
 
 def test_mixed_precision_steps_of_both_stages_run_and_stay_finite(trained):
