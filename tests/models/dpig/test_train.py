@@ -259,3 +259,37 @@ def test_the_market_background_branch_trains_and_samples(trained, tmp_path):
     sampler = load_sampler(result.checkpoint)
     a, b = sampler.sample(a_pose(1), [1, 1])
     assert a.size == (16, 32) and np.array_equal(np.asarray(a), np.asarray(b))
+
+
+@pytest.mark.slow
+def test_torchrun_with_two_processes_trains_both_stages_into_one_run(trained, tmp_path, port):
+    """DDP on 2 CPU processes (gloo): each takes half of every batch; rank 0 writes the run."""
+    root, _ = trained
+    run = tmp_path / "ddp"
+    opts = tiny_options(batch=2, batch_ii=4, stage1_steps=2, stage2_steps=2)
+    script = tmp_path / "train_ddp.py"
+    script.write_text(
+        "import torch; torch.set_num_threads(1)\n"
+        "from pathlib import Path\n"
+        "from adgen.models.dpig.train import train\n"
+        "from tests.models.dpig.helpers import job, tiny_options\n"
+        f"o = tiny_options(**{opts.model_dump(mode='json', exclude={'preset'})!r})\n"
+        f"train(job(Path({str(root)!r}), Path({str(run)!r}), o), echo=False)\n"
+    )
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}"]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [*torchrun, str(script)], capture_output=True, text=True, cwd=REPO, env=env, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    stats = [json.loads(x) for x in (run / "stats.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in stats] == [1, 2, 3, 4] and [r["stage"] for r in stats] == [1, 1, 2, 2]
+    state = checkpoint.load(checkpoint.latest(run), restore_rng=False)
+    assert state["step"] == 4
+    assert all(
+        torch.isfinite(v).all()
+        for net in state["nets"].values()
+        for v in net.values()
+        if v.is_floating_point()
+    )
+    assert load_sampler(run).sample(a_pose(1), [0])[0].size == (16, 32)
