@@ -73,16 +73,20 @@ class DpigSampler:
         if not isinstance(state, dict) or state.get("model") != "dpig":
             raise UserError(f"{path}: not a DPIG checkpoint (train one with `adgen train dpig`)")
         self.path = path
-        self.params = DpigParams.model_validate(state["params"])
         self.device = torch.device(device)
-        nets = build(self.params)
-        self.decoder = nets["decoder"]
-        self.mappers = [nets["app_mapper"]] + ([nets["bg_mapper"]] if "bg_mapper" in nets else [])
-        for name, net in nets.items():
-            if name == "decoder" or name.endswith("_mapper") and name != "pose_mapper":
+        try:
+            self.params = DpigParams.model_validate(state["params"])
+            nets = build(self.params, ("decoder", "app_mapper", "bg_mapper"))  # what sampling runs
+            for name, net in nets.items():
                 net.load_state_dict(state["nets"][name])
-        for net in [self.decoder, *self.mappers]:
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # ValidationError is a ValueError
+            raise UserError(
+                f"{path}: a DPIG checkpoint this code cannot read ({type(exc).__name__}); retrain or use a matching version"
+            ) from None
+        for net in nets.values():
             net.to(self.device).eval()
+        self.decoder = nets["decoder"]
+        self.mappers = [nets[n] for n in ("app_mapper", "bg_mapper") if n in nets]
         self.step = int(state.get("step", 0))
 
     @property

@@ -55,28 +55,30 @@ class TrainResult:
     metrics: Path | None = None
 
 
-def build(p: DpigParams) -> dict[str, nn.Module]:
-    """Every network of both stages, by name (also what `--dry-run` counts)."""
+def build(p: DpigParams, names: tuple[str, ...] | None = None) -> dict[str, nn.Module]:
+    """Every network of both stages (or only `names`), by name; also what `--dry-run` counts."""
     fg_dim = 7 * p.part_dim
-    nets: dict[str, nn.Module] = {
-        "encoder": M.AppearanceEncoder(
+    makers = {
+        "encoder": lambda: M.AppearanceEncoder(
             p.height, p.width, p.hidden, p.encoder_levels, p.roi, 7, p.part_dim, p.background_dim
         ),
-        "decoder": M.PoseConditionedDecoder(
+        "decoder": lambda: M.PoseConditionedDecoder(
             p.appearance_dim, p.height, p.width, p.hidden, p.decoder_levels, p.bottleneck
         ),
-        "image_d": M.ImageDiscriminator(p.height, p.width, p.d_dim),
-        "pose_encoder": M.PoseEncoder(54, p.pose_hidden, p.pose_blocks, p.pose_dim),
-        "pose_decoder": M.PoseDecoder(p.pose_dim, p.pose_hidden, p.pose_blocks),
-        "app_mapper": M.GaussianMapper(fg_dim, p.mapper_hidden, p.mapper_blocks),
-        "app_critic": M.EmbeddingCritic(fg_dim, p.critic_hidden, p.critic_layers),
-        "pose_mapper": M.GaussianMapper(p.pose_dim, p.mapper_hidden, p.mapper_blocks),
-        "pose_critic": M.EmbeddingCritic(p.pose_dim, p.critic_hidden, p.critic_layers),
+        "image_d": lambda: M.ImageDiscriminator(p.height, p.width, p.d_dim),
+        "pose_encoder": lambda: M.PoseEncoder(54, p.pose_hidden, p.pose_blocks, p.pose_dim),
+        "pose_decoder": lambda: M.PoseDecoder(p.pose_dim, p.pose_hidden, p.pose_blocks),
+        "app_mapper": lambda: M.GaussianMapper(fg_dim, p.mapper_hidden, p.mapper_blocks),
+        "app_critic": lambda: M.EmbeddingCritic(fg_dim, p.critic_hidden, p.critic_layers),
+        "pose_mapper": lambda: M.GaussianMapper(p.pose_dim, p.mapper_hidden, p.mapper_blocks),
+        "pose_critic": lambda: M.EmbeddingCritic(p.pose_dim, p.critic_hidden, p.critic_layers),
     }
     if p.background_dim:
-        nets["bg_mapper"] = M.GaussianMapper(p.background_dim, p.background_mapper_hidden, p.mapper_blocks)
-        nets["bg_critic"] = M.EmbeddingCritic(p.background_dim, p.critic_hidden, p.critic_layers)
-    return nets
+        makers["bg_mapper"] = lambda: M.GaussianMapper(
+            p.background_dim, p.background_mapper_hidden, p.mapper_blocks
+        )
+        makers["bg_critic"] = lambda: M.EmbeddingCritic(p.background_dim, p.critic_hidden, p.critic_layers)
+    return {name: make() for name, make in makers.items() if names is None or name in names}
 
 
 def describe(p: DpigParams) -> dict[str, Any]:

@@ -293,3 +293,13 @@ def test_torchrun_with_two_processes_trains_both_stages_into_one_run(trained, tm
         if v.is_floating_point()
     )
     assert load_sampler(run).sample(a_pose(1), [0])[0].size == (16, 32)
+
+
+def test_a_dpig_checkpoint_with_other_networks_is_a_one_line_error(trained, tmp_path):
+    _, result = trained
+    state = checkpoint.load(result.checkpoint, restore_rng=False)
+    state["params"]["hidden"] = 12  # networks of another width than the weights
+    checkpoint.save(tmp_path / "other.pt", state)
+    with pytest.raises(UserError, match="cannot read") as err:
+        load_sampler(tmp_path / "other.pt")
+    assert "\n" not in str(err.value)
