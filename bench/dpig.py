@@ -48,7 +48,7 @@ def main() -> None:
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--preset", default="deepfashion256")
     ap.add_argument("--batch", type=int, default=None, help="default: the preset's stage-I batch")
-    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=2, help="timed steps after the first (0: time the first)")
     args = ap.parse_args()
     torch.manual_seed(0)
     p = resolve(DpigParams(device=args.device), args.preset)
@@ -64,17 +64,23 @@ def main() -> None:
     batch = trainer.to_device({k: torch.stack([it[k] for it in items]) for k in items[0]})
     if rt.device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    trainer.stage_one(batch)  # warm-up (allocations, cuDNN autotune)
+
+    def memory() -> str:
+        if rt.device.type == "cuda":
+            return f"{torch.cuda.max_memory_allocated() / 2**20:,.0f} MiB peak allocated"
+        return f"{_rss_mib():,.0f} MiB peak RSS ({_rss_mib() - base_rss:,.0f} MiB over start-up)"
+
+    t0 = time.perf_counter()
+    trainer.stage_one(batch)  # warm-up (allocations, cuDNN autotune); printed at once: a CPU step is minutes
     _sync(rt.device)
+    first_s = time.perf_counter() - t0
+    print(f"first stage-I step (with allocations): {first_s:.2f} s, {memory()}", flush=True)
     t0 = time.perf_counter()
     for _ in range(args.repeats):
         trainer.stage_one(batch)
     _sync(rt.device)
-    step_s = (time.perf_counter() - t0) / args.repeats
-    if rt.device.type == "cuda":
-        mem = f"{torch.cuda.max_memory_allocated() / 2**20:,.0f} MiB peak allocated"
-    else:
-        mem = f"{_rss_mib():,.0f} MiB peak RSS ({_rss_mib() - base_rss:,.0f} MiB over start-up)"
+    step_s = (time.perf_counter() - t0) / args.repeats if args.repeats else first_s
+    mem = memory()
 
     amp = str(rt.amp_dtype).replace("torch.", "") if rt.amp_dtype else "fp32"
     print(
