@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from adgen.config.base import Section
 
@@ -37,6 +37,16 @@ class GenerateParams(Section):
     bag_seed: bool = True  # give ST-GAN the ad's seed (random start for the bag) instead of the centre
     device: str = "cpu"
     inception_score: bool = True  # IS of the generated people when metrics.inception_v3_weights is set
+    # 1: StyleGAN2 → GFLA → ST-GAN; 2: DPIG → ST-GAN; best: both, each ad from the one nearer the pose
+    approach: str = "1"
+    dpig_checkpoint: Path | None = None
+
+    @field_validator("approach", mode="before")
+    @classmethod
+    def _approach(cls, v: object) -> str:
+        if str(v) not in ("1", "2", "best"):
+            raise ValueError("must be 1, 2 or best")
+        return str(v)
 
 
 class ReportParams(Section):

@@ -1,8 +1,16 @@
-"""The ad chain: a new person (StyleGAN2) → re-posed to the requested pose (GFLA) → bag placed (ST-GAN).
+"""The ad chain: a new person in the requested pose, then the bag placed on them (ST-GAN).
 
-Plain functions over loaded models and files: `load_chain` finds and loads the three checkpoints and
-the pose estimator, `generate_ads` makes one ad per seed and writes every intermediate image, and the
-pose error of each output against the requested pose (the product's pose-keypoint MSE).
+Two ways to make the person (the product compared both):
+- approach 1: a new person (StyleGAN2) → re-posed to the requested pose (GFLA);
+- approach 2: a new person drawn straight into the requested pose (DPIG: noise → appearance
+  mapper → pose-conditioned decoder);
+- `best`: both for every seed; the ad keeps the person whose estimated pose is closest to the
+  requested one (lowest pose-keypoint MSE, the product's "cherry-pick the best of both"), and
+  records which approach it came from. Both chains are written and shown side by side.
+
+Plain functions over loaded models and files: `load_chain` finds and loads the checkpoints the
+approach needs and the pose estimator, `generate_ads` makes one ad per seed and writes every
+intermediate image, and the pose error of each output against the requested pose.
 """
 
 from __future__ import annotations
@@ -50,19 +58,41 @@ def resolve_checkpoint(explicit: Path | None, models_root: Path, model: str) -> 
     return path
 
 
+APPROACHES = ("1", "2", "best")
+APPROACH_NAMES = {"1": "StyleGAN2 → GFLA → ST-GAN", "2": "DPIG → ST-GAN"}
+
+
+def check_approach(approach: str | int) -> str:
+    approach = str(approach)
+    if approach not in APPROACHES:
+        raise UserError(f"--approach {approach!r}: choose 1 (StyleGAN2 → GFLA), 2 (DPIG) or best")
+    return approach
+
+
 @dataclass
 class ChainModels:
-    sampler: Any  # adgen.models.stylegan2.api.StyleGAN2Sampler
-    transfer: Any  # adgen.models.gfla.api.PoseTransfer
+    sampler: Any  # adgen.models.stylegan2.api.StyleGAN2Sampler (approach 1), else None
+    transfer: Any  # adgen.models.gfla.api.PoseTransfer (approach 1), else None
     compositor: Any  # adgen.models.stgan.api.Compositor
     estimator: Any  # adgen.pose.estimate.PoseEstimator
     checkpoints: dict[str, str] = field(default_factory=dict)
+    dpig: Any = None  # adgen.models.dpig.api.DpigSampler (approach 2), else None
+    approach: str = "1"
 
     @property
     def person_size(self) -> tuple[int, int]:
-        """(width, height) of a sampled person."""
-        h, w = self.sampler.resolution
+        """(width, height) of a new person (approach 1's when both are loaded)."""
+        h, w = (self.sampler or self.dpig).resolution
         return w, h
+
+    def person_sizes(self) -> dict[str, tuple[int, int]]:
+        """(width, height) of each loaded approach's people."""
+        sizes = {}
+        for name, model in (("1", self.sampler), ("2", self.dpig)):
+            if model is not None:
+                h, w = model.resolution
+                sizes[name] = (w, h)
+        return sizes
 
 
 def load_estimator(params) -> Any:
@@ -73,28 +103,45 @@ def load_estimator(params) -> Any:
     return load_pose_estimator(model_path, params.pose.input_size, params.pose.min_score)
 
 
-def load_chain(params) -> ChainModels:
-    """The three models named in generate.* (or the newest runs) and the pose estimator."""
-    from adgen.models.gfla.api import load_pose_transfer
-    from adgen.models.stgan.api import load_compositor
-    from adgen.models.stylegan2.api import load_sampler
+def models_for(approach: str) -> tuple[str, ...]:
+    """The checkpoints an approach needs, in the order they run."""
+    return {
+        "1": ("stylegan2", "gfla", "stgan"),
+        "2": ("dpig", "stgan"),
+        "best": ("stylegan2", "gfla", "dpig", "stgan"),
+    }[check_approach(approach)]
 
+
+def load_chain(params, approach: str | None = None) -> ChainModels:
+    """The models the approach needs, named in generate.* (or the newest runs), and the pose estimator."""
     g = params.generate
+    approach = check_approach(approach if approach is not None else getattr(g, "approach", "1"))
     models_root = params.path(params.paths.models)
-    paths = {
-        name: resolve_checkpoint(params.path(explicit) if explicit else None, models_root, name)
-        for name, explicit in (
-            ("stylegan2", g.stylegan2_checkpoint),
-            ("gfla", g.gfla_checkpoint),
-            ("stgan", g.stgan_checkpoint),
-        )
-    }
+    paths = {}
+    for name in models_for(approach):  # every checkpoint is found before any model is loaded
+        explicit = getattr(g, f"{name}_checkpoint", None)
+        paths[name] = resolve_checkpoint(params.path(explicit) if explicit else None, models_root, name)
+    sampler = transfer = dpig = None
+    if "stylegan2" in paths:
+        from adgen.models.gfla.api import load_pose_transfer
+        from adgen.models.stylegan2.api import load_sampler
+
+        sampler = load_sampler(paths["stylegan2"], g.device)
+        transfer = load_pose_transfer(paths["gfla"], g.device)
+    if "dpig" in paths:
+        from adgen.models.dpig.api import load_sampler as load_dpig
+
+        dpig = load_dpig(paths["dpig"], g.device)
+    from adgen.models.stgan.api import load_compositor
+
     return ChainModels(
-        sampler=load_sampler(paths["stylegan2"], g.device),
-        transfer=load_pose_transfer(paths["gfla"], g.device),
+        sampler=sampler,
+        transfer=transfer,
         compositor=load_compositor(paths["stgan"], g.device),
         estimator=load_estimator(params),
         checkpoints={k: str(v) for k, v in paths.items()},
+        dpig=dpig,
+        approach=approach,
     )
 
 
@@ -110,6 +157,8 @@ class Ad:
     pose_mse_reposed: float | None
     pose_mse_ad: float | None
     warp_params: list[list[float]]
+    approach: str = "1"  # which chain made the person: "1" (StyleGAN2 → GFLA) or "2" (DPIG)
+    candidates: list[dict[str, Any]] = field(default_factory=list)  # best: every approach's chain
 
 
 def _finite(x: float) -> float | None:
@@ -121,63 +170,122 @@ def _save(img: Image.Image, path: Path) -> None:
         img.save(tmp, format="PNG")
 
 
+def _person_1(models: ChainModels, requested: np.ndarray, seed: int, truncation: float):
+    """StyleGAN2's new person re-posed by GFLA: (images to save, person, its pose, re-posed person)."""
+    person = models.sampler.sample([seed], truncation)[0].convert("RGB")
+    person_kp = models.estimator.estimate(person)
+    reposed = models.transfer.transfer(person, person_kp, requested)
+    steps = [
+        ("1 person (StyleGAN2)", "person.png", person),
+        ("2 person's own pose", "person_pose.png", draw_pose(person_kp, person.size, person)),
+        ("3 requested pose", "requested_pose.png", draw_pose(requested, person.size)),
+        ("4 re-posed (GFLA)", "reposed.png", reposed),
+    ]
+    return steps, person, person_kp, reposed
+
+
+def _person_2(models: ChainModels, requested: np.ndarray, seed: int):
+    """DPIG's new person, drawn straight into the requested pose."""
+    person = models.dpig.sample(requested, [seed])[0].convert("RGB")
+    steps = [
+        ("1 requested pose", "requested_pose.png", draw_pose(requested, person.size)),
+        ("2 new person in the pose (DPIG)", "person.png", person),
+    ]
+    return steps, person, None, person
+
+
+def _one_chain(
+    models: ChainModels,
+    approach: str,
+    requested: np.ndarray,
+    bag: Image.Image,
+    seed: int,
+    out_dir: Path,
+    folder: Path,
+    truncation: float,
+    bag_seed: bool,
+) -> tuple[Ad, Image.Image]:
+    """One approach's chain for one seed, every step saved under `folder`; returns the ad and the person."""
+    if approach == "1":
+        steps, person, person_kp, posed = _person_1(models, requested, seed, truncation)
+    else:
+        steps, person, person_kp, posed = _person_2(models, requested, seed)
+    posed_kp = models.estimator.estimate(posed)
+    if person_kp is None:
+        person_kp = posed_kp
+    result = models.compositor.composite(posed, bag, seed if bag_seed else None)
+    ad_kp = models.estimator.estimate(result.image)
+    ad_requested = fit_into_frame(requested, person.size, result.image.size)
+    files = {}
+    for label, name, img in steps:
+        _save(img, folder / name)
+        files[label] = name
+    n = len(files) + 1
+    for i, step in enumerate(result.per_warp):
+        name = f"warp-{i}.png"
+        _save(step, folder / name)
+        files[f"{n} bag, warp {i} (ST-GAN)" if i else f"{n} bag at its start (ST-GAN)"] = name
+    _save(result.image, folder / "ad.png")
+    files[f"{n + 1} the ad"] = "ad.png"
+    rel = folder.relative_to(out_dir).as_posix()
+    ad = Ad(
+        seed=seed,
+        folder=rel,
+        files={k: f"{rel}/{v}" for k, v in files.items()},
+        requested=np.asarray(requested).tolist(),
+        person_pose=np.asarray(person_kp).tolist(),
+        reposed_pose=np.asarray(posed_kp).tolist(),
+        ad_pose=np.asarray(ad_kp).tolist(),
+        pose_mse_reposed=_finite(pose_mse(requested, posed_kp)),
+        pose_mse_ad=_finite(pose_mse(ad_requested, ad_kp)),
+        warp_params=result.params,
+        approach=approach,
+    )
+    return ad, person
+
+
+def pick_best(candidates: list[Ad]) -> Ad:
+    """The candidate whose person is closest to the requested pose (lowest pose MSE; a pose the
+    estimator could not find counts as worst; ties keep the earlier approach)."""
+    return min(candidates, key=lambda a: np.inf if a.pose_mse_reposed is None else a.pose_mse_reposed)
+
+
 def generate_ads(
     models: ChainModels,
-    requested: np.ndarray,
+    requested: np.ndarray | dict[str, np.ndarray],
     bag: Image.Image,
     seeds: list[int],
     out_dir: Path,
     truncation: float = 0.7,
     bag_seed: bool = True,
 ) -> tuple[list[Ad], list[Image.Image]]:
-    """One ad per seed under out_dir/seed-<s>/; returns the ads and the sampled people (for IS)."""
+    """One ad per seed under out_dir/seed-<s>/; returns the ads and the people they show (for IS).
+
+    `requested` is the pose, or one per approach ({"1": …, "2": …}) when their frames differ. With
+    `best`, each approach's chain goes to seed-<s>/approach-<a>/ and the ad is the better one.
+    """
     from adgen.progress import track
 
     out_dir = Path(out_dir)
-    person_size = models.person_size
+    wanted = requested if isinstance(requested, dict) else {"1": requested, "2": requested}
     ads, people = [], []
     for seed in track(seeds, "generating ads"):
         folder = out_dir / f"seed-{seed}"
-        person = models.sampler.sample([seed], truncation)[0].convert("RGB")
-        people.append(person)
-        person_kp = models.estimator.estimate(person)
-        reposed = models.transfer.transfer(person, person_kp, requested)
-        reposed_kp = models.estimator.estimate(reposed)
-        result = models.compositor.composite(reposed, bag, seed if bag_seed else None)
-        ad_kp = models.estimator.estimate(result.image)
-        ad_requested = fit_into_frame(requested, person_size, result.image.size)
-
-        files = {
-            "1 person (StyleGAN2)": "person.png",
-            "2 person's own pose": "person_pose.png",
-            "3 requested pose": "requested_pose.png",
-            "4 re-posed (GFLA)": "reposed.png",
-        }
-        _save(person, folder / "person.png")
-        _save(draw_pose(person_kp, person.size, person), folder / "person_pose.png")
-        _save(draw_pose(requested, person.size), folder / "requested_pose.png")
-        _save(reposed, folder / "reposed.png")
-        for i, step in enumerate(result.per_warp):
-            name = f"warp-{i}.png"
-            _save(step, folder / name)
-            files[f"5 bag, warp {i} (ST-GAN)" if i else "5 bag at its start (ST-GAN)"] = name
-        _save(result.image, folder / "ad.png")
-        files["6 the ad"] = "ad.png"
-        rel = folder.relative_to(out_dir).as_posix()
-        ad = Ad(
-            seed=seed,
-            folder=rel,
-            files={k: f"{rel}/{v}" for k, v in files.items()},
-            requested=np.asarray(requested).tolist(),
-            person_pose=np.asarray(person_kp).tolist(),
-            reposed_pose=np.asarray(reposed_kp).tolist(),
-            ad_pose=np.asarray(ad_kp).tolist(),
-            pose_mse_reposed=_finite(pose_mse(requested, reposed_kp)),
-            pose_mse_ad=_finite(pose_mse(ad_requested, ad_kp)),
-            warp_params=result.params,
-        )
+        if models.approach in ("1", "2"):
+            a = models.approach
+            ad, person = _one_chain(models, a, wanted[a], bag, seed, out_dir, folder, truncation, bag_seed)
+        else:
+            made = [
+                _one_chain(
+                    models, a, wanted[a], bag, seed, out_dir, folder / f"approach-{a}", truncation, bag_seed
+                )
+                for a in ("1", "2")
+            ]
+            ad, person = made[[m[0] for m in made].index(pick_best([m[0] for m in made]))]
+            ad = Ad(**{**ad.__dict__, "candidates": [m[0].__dict__ for m in made]})
         atomic.write_json(folder / "ad.json", ad.__dict__)
         ads.append(ad)
+        people.append(person)
     return ads, people
 
 
@@ -188,12 +296,17 @@ def summarise(ads: list[Ad], checkpoints: dict[str, str], inception: dict[str, A
         got = [v for v in values if v is not None]
         return float(np.mean(got)) if got else None
 
-    return {
+    out: dict[str, Any] = {
         "ads": len(ads),
         "pose_mse_reposed": mean([a.pose_mse_reposed for a in ads]),
         "pose_mse_ad": mean([a.pose_mse_ad for a in ads]),
         "pose_found_reposed": sum(a.pose_mse_reposed is not None for a in ads),
         "pose_found_ad": sum(a.pose_mse_ad is not None for a in ads),
-        **inception,
-        "checkpoints": checkpoints,
     }
+    if any(a.candidates for a in ads):  # best: where the ads came from, and each approach on its own
+        for name in ("1", "2"):
+            out[f"ads_from_approach_{name}"] = sum(a.approach == name for a in ads)
+            out[f"pose_mse_reposed_approach_{name}"] = mean(
+                [c["pose_mse_reposed"] for a in ads for c in a.candidates if c["approach"] == name]
+            )
+    return {**out, **inception, "checkpoints": checkpoints}

@@ -41,16 +41,22 @@ def generate_command(
         None, "--n", help="how many ads, seeds seed … seed+n-1 (default generate.n)"
     ),
     output: Path = typer.Option(..., "-o", "--output", help="output folder (ads, intermediates, index.html)"),
+    approach: str | None = typer.Option(
+        None,
+        "--approach",
+        help="1: StyleGAN2 → GFLA; 2: DPIG; best: both, keep the person nearer the pose (default generate.approach)",
+    ),
 ) -> None:
-    """New people in the requested pose with the bag: StyleGAN2 → GFLA → ST-GAN, every step saved."""
+    """New people in the requested pose with the bag (StyleGAN2 → GFLA or DPIG, then ST-GAN), every step saved."""
     from adgen import atomic
-    from adgen.generate.chain import generate_ads, load_chain, summarise
+    from adgen.generate.chain import check_approach, generate_ads, load_chain, summarise
     from adgen.generate.evaluate import inception_of
     from adgen.generate.html import write_page
     from adgen.generate.poses import IMAGE_SUFFIXES, read_pose
 
     p = params(ctx)
     g = p.generate
+    approach = check_approach(g.approach if approach is None else approach)
     seed = g.seed if seed is None else seed
     n = g.n if n is None else n
     if n < 1:
@@ -58,17 +64,18 @@ def generate_command(
     bag_img = read_bag(bag)
     if pose.suffix.lower() not in IMAGE_SUFFIXES:  # a keypoint file: check it before loading any model
         read_pose(pose, (1, 1))
-    models = load_chain(p)
-    requested = read_pose(pose, models.person_size, models.estimator)
+    models = load_chain(p, approach)
+    # a pose from an image is fitted into each approach's person frame (they may differ in shape)
+    requested = {a: read_pose(pose, size, models.estimator) for a, size in models.person_sizes().items()}
     output.mkdir(parents=True, exist_ok=True)
     bag_img.save(output / "bag.png")
     ads, people = generate_ads(
         models, requested, bag_img, list(range(seed, seed + n)), output, g.truncation, g.bag_seed
     )
-    metrics = summarise(ads, models.checkpoints, inception_of(people, p))
+    metrics = {"approach": approach, **summarise(ads, models.checkpoints, inception_of(people, p))}
     atomic.write_json(output / "metrics.json", metrics)
     atomic.write_json(p.path(p.paths.metrics) / "generate.json", metrics)
-    page = write_page(output, ads, metrics, "bag.png", str(pose))
+    page = write_page(output, ads, metrics, "bag.png", str(pose), approach)
     shown = metrics["pose_mse_reposed"]
     print(f"{len(ads)} ads in {output} (open {page}); pose MSE {shown if shown is None else f'{shown:.4g}'}")
 

@@ -1,0 +1,122 @@
+"""`adgen generate --approach 2|best`: DPIG's people in the chain, alone or against approach 1's."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from adgen.generate.chain import Ad, pick_best
+from tests.generate.test_generate import _adgen_in_process
+from tests.generate.test_generate import project as project  # noqa: F401  (the module fixture: approach 1's models)
+from tests.models.dpig.helpers import tiny_options, write_deepfashion
+from tests.models.gfla.helpers import pose
+
+
+@pytest.fixture(scope="module")
+def both(project: Path) -> Path:  # noqa: F811
+    """The approach-1 project plus a tiny DPIG trained here (demo preset, 32x16 like the StyleGAN2 people)."""
+    from adgen import config
+    from adgen.models.dpig.train import train
+    from adgen.models.registry import TrainJob
+
+    torch.set_num_threads(1)
+    df = write_deepfashion(project / "deepfashion")
+    params = config.from_dict({"datasets": {"deepfashion": str(df)}}, root=project)
+    train(
+        TrainJob(
+            params, tiny_options(), project / "models" / "dpig" / "00000-demo", project / "dpig-metrics"
+        ),
+        echo=False,
+    )
+    return project
+
+
+def _run(root: Path, *args: str) -> int:
+    return _adgen_in_process(root, "generate", "--pose", "pose.json", "--bag", "bag.png", *args)
+
+
+@pytest.mark.slow
+def test_approach_2_draws_new_people_straight_into_the_pose_and_places_the_bag(both, capsys):
+    assert _run(both, "--approach", "2", "--seed", "3", "-o", "out2") == 0, capsys.readouterr().err
+    out = both / "out2"
+    for seed in (3, 4):
+        folder = out / f"seed-{seed}"
+        for name in ("requested_pose.png", "person.png", "warp-0.png", "warp-1.png", "ad.png"):
+            assert (folder / name).is_file(), name
+        info = json.loads((folder / "ad.json").read_text())
+        assert info["approach"] == "2" and np.allclose(info["requested"], pose(7))
+        assert "4 the ad" in info["files"] and "2 new person in the pose (DPIG)" in info["files"]
+    # the person is DPIG's sample for that seed in the requested pose
+    from adgen.models.dpig.api import load_sampler
+
+    want = load_sampler(both / "models" / "dpig" / "00000-demo").sample(pose(7), [3])[0]
+    assert np.array_equal(np.asarray(Image.open(out / "seed-3" / "person.png")), np.asarray(want))
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["approach"] == "2" and metrics["ads"] == 2
+    assert set(metrics["checkpoints"]) == {"dpig", "stgan"}
+    page = (out / "index.html").read_text()
+    assert "DPIG draws a new person" in page and 'src="seed-4/ad.png"' in page
+
+
+@pytest.mark.slow
+def test_best_keeps_per_seed_the_person_nearer_the_pose_and_shows_both_chains(both, capsys):
+    assert _run(both, "--approach", "best", "--seed", "3", "-o", "best") == 0, capsys.readouterr().err
+    out = both / "best"
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["approach"] == "best" and set(metrics["checkpoints"]) == {
+        "stylegan2",
+        "gfla",
+        "dpig",
+        "stgan",
+    }
+    assert metrics["ads_from_approach_1"] + metrics["ads_from_approach_2"] == 2
+    page = (out / "index.html").read_text()
+    for seed in (3, 4):
+        info = json.loads((out / f"seed-{seed}" / "ad.json").read_text())
+        got = {c["approach"]: c for c in info["candidates"]}
+        assert set(got) == {"1", "2"}
+        for a in ("1", "2"):
+            assert (out / f"seed-{seed}" / f"approach-{a}" / "ad.png").is_file()
+            assert f'src="seed-{seed}/approach-{a}/ad.png"' in page
+        kept = pick_best([Ad(**{**c, "candidates": []}) for c in info["candidates"]])
+        assert info["approach"] == kept.approach and info["folder"] == f"seed-{seed}/approach-{kept.approach}"
+        assert info["pose_mse_reposed"] == got[kept.approach]["pose_mse_reposed"]
+    assert page.count('class="kept"') == 2 and page.count('class="other"') == 2
+
+
+def test_the_kept_candidate_is_the_one_with_the_lower_pose_error_and_a_lost_pose_never_wins():
+    def ad(approach: str, mse: float | None) -> Ad:
+        return Ad(0, "", {}, [], [], [], [], mse, None, [], approach=approach)
+
+    assert pick_best([ad("1", 0.5), ad("2", 0.1)]).approach == "2"
+    assert pick_best([ad("1", 0.1), ad("2", 0.5)]).approach == "1"
+    assert pick_best([ad("1", None), ad("2", 9.0)]).approach == "2"
+    assert pick_best([ad("1", 0.2), ad("2", 0.2)]).approach == "1"
+
+
+def test_approach_2_errors_are_one_line(tmp_path, capsys):
+    (tmp_path / "params.yaml").write_text("{}\n")
+    bag = Image.new("RGBA", (8, 8), (0, 0, 0, 0))
+    bag.paste((150, 60, 20, 255), (2, 2, 6, 6))
+    bag.save(tmp_path / "bag.png")
+    (tmp_path / "pose.json").write_text(json.dumps(pose(1).tolist()))
+    assert _run(tmp_path, "--approach", "2", "-o", "x") == 2
+    err = capsys.readouterr().err
+    assert "no trained dpig under" in err and "Traceback" not in err and err.strip().count("\n") == 0
+    assert _run(tmp_path, "--approach", "3", "-o", "x") == 2
+    assert "choose 1" in capsys.readouterr().err
+    (tmp_path / "pose.json").write_text(json.dumps([[-1, -1, 0]] * 18))
+    assert _run(tmp_path, "--approach", "2", "-o", "x") == 2
+    assert "no keypoint is present" in capsys.readouterr().err
+    (tmp_path / "pose.json").write_text(json.dumps([[0.5, 0.5, 1]] * 17))
+    assert _run(tmp_path, "--approach", "best", "-o", "x") == 2
+    assert "18 OpenPose keypoints" in capsys.readouterr().err
+    (tmp_path / "params.yaml").write_text("generate:\n  approach: 2\n  dpig_checkpoint: missing.pt\n")
+    (tmp_path / "pose.json").write_text(json.dumps(pose(1).tolist()))
+    assert _run(tmp_path, "-o", "x") == 2
+    assert "generate.dpig_checkpoint: " in capsys.readouterr().err
