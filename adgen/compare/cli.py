@@ -9,11 +9,10 @@ from adgen.clikit import CliGroups, params
 
 def compare_set_command(ctx: typer.Context) -> None:
     """Build the fixed evaluation set (K target poses + real photos) from the GFLA held-out split."""
-    from adgen.compare.config import compare_params
     from adgen.compare.evalset import build_eval_set
 
     p = params(ctx)
-    cp = compare_params(p)
+    cp = p.compare
     ev = build_eval_set(
         p.path(p.paths.datasets) / "gfla", p.path(cp.eval_set), cp.poses, cp.min_keypoints, cp.seed
     )

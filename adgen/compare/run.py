@@ -150,11 +150,10 @@ def scorer_for(params) -> Scorer:
 
 def run_comparison(params) -> ComparisonFiles:
     """Load the evaluation set and every trained generator, compare, write the three outputs."""
-    from adgen.compare.config import compare_params
     from adgen.compare.evalset import load_eval_set
     from adgen.compare.generators import find_generators
 
-    cp = compare_params(params)
+    cp = params.compare
     ev = load_eval_set(params.path(cp.eval_set))
     scorer = scorer_for(params)
     entries = find_generators(params, cp, scorer.estimator, scorer.estimator_error)

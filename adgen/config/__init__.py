@@ -20,6 +20,7 @@ import yaml
 from pydantic import Field, ValidationError
 
 from adgen.config.base import Section
+from adgen.config.compare import CompareParams
 from adgen.config.crawl import CrawlParams
 from adgen.config.detect import DetectParams
 from adgen.config.fixture_site import FixtureSiteParams
@@ -56,6 +57,7 @@ class Params(Section):
     datasets: DatasetsParams = Field(default_factory=DatasetsParams)
     metrics: MetricsParams = Field(default_factory=MetricsParams)
     generate: GenerateParams = Field(default_factory=GenerateParams)
+    compare: CompareParams = Field(default_factory=CompareParams)
     orchestrate: OrchestrateParams = Field(default_factory=OrchestrateParams)
     report: ReportParams = Field(default_factory=ReportParams)
 

@@ -107,7 +107,7 @@ def test_every_trained_generator_is_scored_on_the_same_poses_and_the_rest_say_ho
 @pytest.mark.slow
 def test_without_any_run_every_generator_is_not_trained_with_its_command(project, tmp_path):
     from adgen import config
-    from adgen.compare.config import CompareParams
+    from adgen.config.compare import CompareParams
     from adgen.compare.generators import Missing, find_generators
 
     params = config.from_dict({"paths": {"models": str(tmp_path / "empty")}}, root=project)

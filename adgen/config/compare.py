@@ -1,7 +1,4 @@
 """compare.* params: the fixed evaluation set and how many people each generator makes for it.
-
-Until the coordinator adds `compare: CompareParams` to `adgen.config.Params`, the defaults apply
-(`compare_params(params)` reads the section when it exists).
 """
 
 from __future__ import annotations
@@ -31,8 +28,3 @@ class CompareParams(Section):
     gfla_checkpoint: Path | None = None
     dpig_checkpoint: Path | None = None
 
-
-def compare_params(params) -> CompareParams:
-    """params.compare when the section exists, else the defaults."""
-    found = getattr(params, "compare", None)
-    return found if isinstance(found, CompareParams) else CompareParams()
