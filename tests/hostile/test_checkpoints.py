@@ -19,7 +19,7 @@ import torch
 from adgen.models.stylegan2.config import StyleGAN2Params, resolved
 from adgen.models.stylegan2.data import write_zip
 from adgen.models.stylegan2.train import train as train_stylegan2
-from tests.models.gfla.conftest import vgg19_file  # noqa: F401
+from tests.models.gfla.conftest import gfla_dataset, vgg19_file  # noqa: F401
 from tests.models.gfla.helpers import write_dataset
 from tests.models.stylegan2.conftest import tall_people
 
@@ -241,3 +241,30 @@ def test_the_shared_resume_lookup_passes_over_damage_but_never_over_a_crafted_fi
     with pytest.raises(checkpoint.UnsafeCheckpoint, match="checkpoint-000000003.pt"):
         checkpoint.newest_valid(tmp_path)
     assert not marker.exists()
+
+
+@pytest.mark.slow
+def test_gfla_resume_past_a_truncated_checkpoint_still_equals_an_uninterrupted_run(
+    gfla_dataset: Path,  # noqa: F811
+    vgg19_file: Path,  # noqa: F811
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Before the fix the truncated newest file was a RuntimeError trace from torch.load."""
+    from adgen.models.gfla.train import train as train_gfla
+    from adgen.training import checkpoint
+    from tests.models.gfla.helpers import tiny_params
+
+    p = tiny_params(vgg19_file, flow_steps=2, steps=2, checkpoint_every=1, keep_checkpoints=10)
+    straight = train_gfla(p, gfla_dataset, tmp_path / "a", echo=False)
+    train_gfla(p, gfla_dataset, tmp_path / "b", stop_at=3, echo=False)
+    cut = _truncate_newest(tmp_path / "b")  # step 3, as a kill during a copy leaves it
+    resumed = train_gfla(p, gfla_dataset, tmp_path / "b", echo=False)
+    assert f"{cut.name} is damaged" in capsys.readouterr().err
+    assert "resumed from checkpoint-000000002.pt" in (tmp_path / "b" / "log.txt").read_text()
+    a = checkpoint.load(straight.checkpoint, restore_rng=False)
+    b = checkpoint.load(resumed.checkpoint, restore_rng=False)
+    assert a["step"] == b["step"] == 4
+    for net in ("g", "d"):
+        for k in a[net]:
+            assert torch.equal(a[net][k], b[net][k]), (net, k)
