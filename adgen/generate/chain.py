@@ -244,10 +244,14 @@ def _one_chain(
     return ad, person
 
 
-def pick_best(candidates: list[Ad]) -> Ad:
+def pick_best(candidates: list[Ad], favoured: str | None = None) -> Ad:
     """The candidate whose person is closest to the requested pose (lowest pose MSE; a pose the
-    estimator could not find counts as worst; ties keep the earlier approach)."""
-    return min(candidates, key=lambda a: np.inf if a.pose_mse_reposed is None else a.pose_mse_reposed)
+    estimator could not find counts as worst). A tie goes to the approach the comparison favours
+    (`adgen evaluate compare`, see adgen.compare.best), else to the earlier approach."""
+    return min(
+        candidates,
+        key=lambda a: (np.inf if a.pose_mse_reposed is None else a.pose_mse_reposed, a.approach != favoured),
+    )
 
 
 def generate_ads(
@@ -258,11 +262,13 @@ def generate_ads(
     out_dir: Path,
     truncation: float = 0.7,
     bag_seed: bool = True,
+    favoured: str | None = None,
 ) -> tuple[list[Ad], list[Image.Image]]:
     """One ad per seed under out_dir/seed-<s>/; returns the ads and the people they show (for IS).
 
     `requested` is the pose, or one per approach ({"1": …, "2": …}) when their frames differ. With
-    `best`, each approach's chain goes to seed-<s>/approach-<a>/ and the ad is the better one.
+    `best`, each approach's chain goes to seed-<s>/approach-<a>/ and the ad is the better one
+    (`favoured`: the approach the comparison scored better, which wins a tie).
     """
     from adgen.progress import track
 
@@ -281,7 +287,7 @@ def generate_ads(
                 )
                 for a in ("1", "2")
             ]
-            ad, person = made[[m[0] for m in made].index(pick_best([m[0] for m in made]))]
+            ad, person = made[[m[0] for m in made].index(pick_best([m[0] for m in made], favoured))]
             ad = Ad(**{**ad.__dict__, "candidates": [m[0].__dict__ for m in made]})
         atomic.write_json(folder / "ad.json", ad.__dict__)
         ads.append(ad)

@@ -53,6 +53,7 @@ def generate_command(
     from adgen.generate.evaluate import inception_of
     from adgen.generate.html import write_page
     from adgen.generate.poses import IMAGE_SUFFIXES, read_pose
+    from adgen.training.outputs import write_training_outputs
 
     p = params(ctx)
     g = p.generate
@@ -69,12 +70,19 @@ def generate_command(
     requested = {a: read_pose(pose, size, models.estimator) for a, size in models.person_sizes().items()}
     output.mkdir(parents=True, exist_ok=True)
     bag_img.save(output / "bag.png")
+    favoured = None
+    if approach == "best":  # the approach `adgen evaluate compare` scored better wins a tie
+        from adgen.compare.best import best_approach
+
+        favoured = best_approach(p.path(p.paths.metrics) / "compare.json")
     ads, people = generate_ads(
-        models, requested, bag_img, list(range(seed, seed + n)), output, g.truncation, g.bag_seed
+        models, requested, bag_img, list(range(seed, seed + n)), output, g.truncation, g.bag_seed, favoured
     )
     metrics = {"approach": approach, **summarise(ads, models.checkpoints, inception_of(people, p))}
+    if favoured is not None:
+        metrics["compare_favours_approach"] = int(favoured)
     atomic.write_json(output / "metrics.json", metrics)
-    atomic.write_json(p.path(p.paths.metrics) / "generate.json", metrics)
+    write_training_outputs(p.path(p.paths.metrics), "generate", metrics)
     page = write_page(output, ads, metrics, "bag.png", str(pose), approach)
     shown = metrics["pose_mse_reposed"]
     print(f"{len(ads)} ads in {output} (open {page}); pose MSE {shown if shown is None else f'{shown:.4g}'}")

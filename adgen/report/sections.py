@@ -20,7 +20,6 @@ from adgen.report.scores import score_filter
 from adgen.report.sheets import contact_sheet
 
 
-
 @dataclass
 class Context:
     """What every section needs: the params and where the report's files go."""
@@ -245,11 +244,33 @@ def generated(ctx: Context) -> Section | None:
     if not ads:
         return None
     s = Section("generated", "Generated ads")
-    if fig := ctx.sheet("generated-ads", ads, "generated ads (StyleGAN2 person, GFLA pose, ST-GAN bag)"):
+    by_approach = {a: [f for f in ads if f.parent.name == f"approach-{a}"] for a in APPROACHES}
+    if any(by_approach.values()):  # `--approach best`: each chain's ads side by side
+        for a, label in APPROACHES.items():
+            if fig := ctx.sheet(f"generated-approach-{a}", by_approach[a], f"approach {a}: {label}"):
+                s.add(fig)
+    elif fig := ctx.sheet("generated-ads", ads, "generated ads (new person in the pose, ST-GAN bag)"):
         s.add(fig)
     steps = [p for p in (ads[0].parent / n for n in ("person.png", "reposed.png", "ad.png")) if p.exists()]
     if fig := ctx.sheet("generated-chain", steps, f"one chain, step by step ({ads[0].parent.name})"):
         s.add(fig)
+    return s
+
+
+# The chains of `adgen generate --approach best` (seed-<s>/approach-<a>/ad.png)
+APPROACHES = {"1": "StyleGAN2 person → GFLA pose → ST-GAN bag", "2": "DPIG person in the pose → ST-GAN bag"}
+
+
+# -- generators compared ----------------------------------------------------------------------------------
+def compared(ctx: Context) -> Section | None:
+    """`adgen evaluate compare`: every generator on the same poses and seeds, table and grid."""
+    from adgen.compare.report import section_html
+
+    fragment = section_html(ctx.path(ctx.params.paths.metrics), ctx.out, ctx.assets)
+    if fragment is None:
+        return None
+    s = Section("compare", "Generators compared")
+    s.add(fragment)
     return s
 
 
@@ -263,7 +284,7 @@ def metrics_files(ctx: Context) -> Section | None:
     """
     p = ctx.params.paths
     metrics_dir = ctx.path(p.metrics)
-    shown_elsewhere = {*MODELS, "crawl", "filter", "datasets"}
+    shown_elsewhere = {*(spec.name for spec in models()), "crawl", "filter", "datasets", "compare", "generate"}
     found = [
         ctx.path(p.raw) / "crawl_stats.json",
         ctx.path(p.filtered) / "filter_stats.json",
@@ -288,4 +309,4 @@ def metrics_files(ctx: Context) -> Section | None:
     return s if s.parts else None
 
 
-SECTIONS = (stage_counts, filter_scores, contact_sheets, training, generated, metrics_files)
+SECTIONS = (stage_counts, filter_scores, contact_sheets, training, compared, generated, metrics_files)

@@ -99,6 +99,15 @@ def test_the_kept_candidate_is_the_one_with_the_lower_pose_error_and_a_lost_pose
     assert pick_best([ad("1", 0.2), ad("2", 0.2)]).approach == "1"
 
 
+def test_a_tie_goes_to_the_approach_the_comparison_favours_but_never_beats_a_nearer_pose():
+    def ad(approach: str, mse: float | None) -> Ad:
+        return Ad(0, "", {}, [], [], [], [], mse, None, [], approach=approach)
+
+    assert pick_best([ad("1", 0.2), ad("2", 0.2)], favoured="2").approach == "2"
+    assert pick_best([ad("1", None), ad("2", None)], favoured="2").approach == "2"
+    assert pick_best([ad("1", 0.1), ad("2", 0.5)], favoured="2").approach == "1"
+
+
 def test_approach_2_errors_are_one_line(tmp_path, capsys):
     (tmp_path / "params.yaml").write_text("{}\n")
     bag = Image.new("RGBA", (8, 8), (0, 0, 0, 0))
