@@ -1,5 +1,4 @@
-"""compare.* params: the fixed evaluation set and how many people each generator makes for it.
-"""
+"""compare.* params: the fixed evaluation set and how many people each generator makes for it."""
 
 from __future__ import annotations
 
@@ -27,4 +26,3 @@ class CompareParams(Section):
     stylegan2_checkpoint: Path | None = None
     gfla_checkpoint: Path | None = None
     dpig_checkpoint: Path | None = None
-

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from adgen.fixture_site.palette import KEYPOINT_COLOURS
+from adgen.fixtures.site.palette import KEYPOINT_COLOURS
 from adgen.pose.openpose import OPENPOSE_FROM_COCO
 from tests.models.gfla.helpers import draw_person, pose
 
@@ -53,7 +53,7 @@ def write_held_out(root: Path, deepfashion: int = 4, curated: int = 3, sparse: i
 
 @pytest.fixture(scope="session")
 def pose_model(tmp_path_factory) -> Path:
-    from adgen.pose.fixture_pose import build_fixture_pose_model
+    from adgen.fixtures.pose import build_fixture_pose_model
 
     return build_fixture_pose_model(tmp_path_factory.mktemp("pose") / "fixture-pose")
 

@@ -107,8 +107,8 @@ def test_every_trained_generator_is_scored_on_the_same_poses_and_the_rest_say_ho
 @pytest.mark.slow
 def test_without_any_run_every_generator_is_not_trained_with_its_command(project, tmp_path):
     from adgen import config
-    from adgen.config.compare import CompareParams
     from adgen.compare.generators import Missing, find_generators
+    from adgen.config.compare import CompareParams
 
     params = config.from_dict({"paths": {"models": str(tmp_path / "empty")}}, root=project)
     found = find_generators(params, CompareParams(), None, "no pose model")

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from adgen.crawl.stage import crawl
-from adgen.fixture_site.server import FixtureSite
+from adgen.fixtures.site.server import FixtureSite
 from tests.crawl.conftest import fixture_crawl_params, warm
 
 from .conftest import adgen, broken_dir, error_line

@@ -43,7 +43,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="module")
 def site():
-    from adgen.fixture_site.server import FixtureSite
+    from adgen.fixtures.site.server import FixtureSite
 
     with FixtureSite(images=12, seed=5, per_page=10, slow_seconds=4) as s:
         yield s
@@ -209,7 +209,7 @@ def _pipeline_processes(ws: Path) -> list[str]:
 def test_sigterm_while_a_site_is_being_crawled_ends_the_crawl_processes_too(
     tmp_path: Path, server: PrefectServer
 ):
-    from adgen.fixture_site.server import FixtureSite
+    from adgen.fixtures.site.server import FixtureSite
 
     # a site answering each request after 60 s: left alone, this crawl takes minutes
     with FixtureSite(images=12, seed=6, per_page=10, slow_seconds=4, latency_ms=60_000) as slow:
