@@ -207,6 +207,7 @@ def run_demo(
     finally:
         site.stop()
     if generate_samples(ws, stages) is not None or "report" not in stages:
+        versions.commit_pipeline_state(ws, "Demo: generated ads")  # metrics/generate.json too
         commands.run(commands.adgen("report"), cwd=ws, on_line=print)
     out = repo / "report"
     if out.exists():
