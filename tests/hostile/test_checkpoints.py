@@ -268,3 +268,39 @@ def test_gfla_resume_past_a_truncated_checkpoint_still_equals_an_uninterrupted_r
     for net in ("g", "d"):
         for k in a[net]:
             assert torch.equal(a[net][k], b[net][k]), (net, k)
+
+
+@pytest.mark.slow
+def test_stgan_resume_past_a_truncated_checkpoint_still_equals_an_uninterrupted_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from adgen import config
+    from adgen.models.stgan.config import resolve
+    from adgen.models.stgan.train import train as train_stgan
+    from adgen.training import checkpoint
+    from tests.models.stgan.helpers import make_project
+
+    schedule = {
+        "iters_d_only": 2,
+        "iters_per_warp": 2,
+        "warps": 1,
+        "checkpoint_every": 1,
+        "keep_checkpoints": 10,
+    }
+    p = config.load(make_project(tmp_path, **schedule))
+    sp = resolve(p.train.stgan)
+    straight = train_stgan(sp, p.path(sp.index), tmp_path / "a", data_root=p.root, echo=False)
+    train_stgan(sp, p.path(sp.index), tmp_path / "b", data_root=p.root, echo=False)
+    cut = _truncate_newest(tmp_path / "b")
+    assert cut.name == "checkpoint-000000004.pt"
+    cut.with_name(
+        "checkpoint-000000003.pt"
+    ).unlink()  # resume from 2: two steps to redo, one past a warp file
+    resumed = train_stgan(sp, p.path(sp.index), tmp_path / "b", data_root=p.root, echo=False)
+    assert f"{cut.name} is damaged" in capsys.readouterr().err
+    assert "resumed from checkpoint-000000002.pt" in (tmp_path / "b" / "log.txt").read_text()
+    a = checkpoint.load(straight.checkpoint, restore_rng=False)
+    b = checkpoint.load(resumed.checkpoint, restore_rng=False)
+    assert a["iteration"] == b["iteration"] == 4
+    for k, v in a["generators"].items():
+        assert torch.equal(v, b["generators"][k]), k
