@@ -85,21 +85,35 @@ def test_evaluate_gfla_never_runs_a_crafted_checkpoint(tmp_path: Path, marker: P
     assert "was not loaded" in error_line(proc)
 
 
-@pytest.mark.parametrize("model", ["stylegan2", "gfla"])  # ST-GAN's loader: see the composite test
+@pytest.fixture(scope="module")
+def gfla_run(tmp_path_factory, gfla_dataset: Path, vgg19_file: Path) -> Path:  # noqa: F811
+    """A real tiny GFLA run dir (a few CPU steps), so the chain gets as far as the ST-GAN file."""
+    from adgen.models.gfla.train import train as train_gfla
+    from tests.models.gfla.helpers import tiny_params
+
+    run = tmp_path_factory.mktemp("gfla") / "run"
+    train_gfla(tiny_params(vgg19_file, flow_steps=1, steps=1), gfla_dataset, run, echo=False)
+    return run
+
+
+@pytest.mark.parametrize("model", ["stylegan2", "gfla", "stgan"])
 def test_generate_never_runs_a_crafted_checkpoint_named_in_params(
-    model: str, stylegan2_run: Path, tmp_path: Path, marker: Path
+    model: str, stylegan2_run: Path, gfla_run: Path, tmp_path: Path, marker: Path
 ) -> None:
     evil = crafted_checkpoint(tmp_path / f"{model}.pt", marker, g={}, params={})
-    # the chain loads StyleGAN2, GFLA, ST-GAN in turn; the ones after the crafted file are never read
+    # the chain loads StyleGAN2, GFLA, ST-GAN in turn: the ones before the crafted file are real
     checkpoints = {f"{m}_checkpoint": str(evil) for m in ("stylegan2", "gfla", "stgan")}
-    if model == "gfla":
+    if model in ("gfla", "stgan"):
         checkpoints["stylegan2_checkpoint"] = str(stylegan2_run)
+    if model == "stgan":
+        checkpoints["gfla_checkpoint"] = str(gfla_run)
     write_params(tmp_path, {"generate": {**checkpoints, "device": "cpu"}})
     (tmp_path / "pose.json").write_text(json.dumps(POSE))
     bag = write_png(tmp_path / "bag.png", mode="RGBA")
     proc = adgen("generate", "--pose", "pose.json", "--bag", str(bag), "-o", "ads", cwd=tmp_path)
     assert not marker.exists() and not (tmp_path / "ads").exists()
-    assert "was not loaded" in error_line(proc)
+    line = error_line(proc)
+    assert f"{model}.pt" in line and "was not loaded" in line
 
 
 def test_resume_of_stylegan2_never_runs_a_crafted_checkpoint(tmp_path: Path, marker: Path) -> None:
