@@ -99,9 +99,14 @@ def check_manifest(
         if column not in rows:
             continue
         for value in rows[column]:
-            if not isinstance(value, str) and pd.isna(value):  # null / NaN / NA: no file
-                continue
-            inside(root, value, where, allowed)
+            if not isinstance(value, str):
+                try:
+                    missing = bool(pd.isna(value))  # null / NaN / NA: no file
+                except (TypeError, ValueError):  # a list or an array where a path should be
+                    missing = False
+                if missing:
+                    continue
+            inside(root, value, where, allowed)  # refuses anything but a relative path inside
 
 
 def link_url(url: object) -> str | None:

@@ -85,21 +85,35 @@ def test_evaluate_gfla_never_runs_a_crafted_checkpoint(tmp_path: Path, marker: P
     assert "was not loaded" in error_line(proc)
 
 
-@pytest.mark.parametrize("model", ["stylegan2", "gfla"])  # ST-GAN's loader: see the composite test
+@pytest.fixture(scope="module")
+def gfla_run(tmp_path_factory, gfla_dataset: Path, vgg19_file: Path) -> Path:  # noqa: F811
+    """A real tiny GFLA run dir (a few CPU steps), so the chain gets as far as the ST-GAN file."""
+    from adgen.models.gfla.train import train as train_gfla
+    from tests.models.gfla.helpers import tiny_params
+
+    run = tmp_path_factory.mktemp("gfla") / "run"
+    train_gfla(tiny_params(vgg19_file, flow_steps=1, steps=1), gfla_dataset, run, echo=False)
+    return run
+
+
+@pytest.mark.parametrize("model", ["stylegan2", "gfla", "stgan"])
 def test_generate_never_runs_a_crafted_checkpoint_named_in_params(
-    model: str, stylegan2_run: Path, tmp_path: Path, marker: Path
+    model: str, stylegan2_run: Path, gfla_run: Path, tmp_path: Path, marker: Path
 ) -> None:
     evil = crafted_checkpoint(tmp_path / f"{model}.pt", marker, g={}, params={})
-    # the chain loads StyleGAN2, GFLA, ST-GAN in turn; the ones after the crafted file are never read
+    # the chain loads StyleGAN2, GFLA, ST-GAN in turn: the ones before the crafted file are real
     checkpoints = {f"{m}_checkpoint": str(evil) for m in ("stylegan2", "gfla", "stgan")}
-    if model == "gfla":
+    if model in ("gfla", "stgan"):
         checkpoints["stylegan2_checkpoint"] = str(stylegan2_run)
+    if model == "stgan":
+        checkpoints["gfla_checkpoint"] = str(gfla_run)
     write_params(tmp_path, {"generate": {**checkpoints, "device": "cpu"}})
     (tmp_path / "pose.json").write_text(json.dumps(POSE))
     bag = write_png(tmp_path / "bag.png", mode="RGBA")
     proc = adgen("generate", "--pose", "pose.json", "--bag", str(bag), "-o", "ads", cwd=tmp_path)
     assert not marker.exists() and not (tmp_path / "ads").exists()
-    assert "was not loaded" in error_line(proc)
+    line = error_line(proc)
+    assert f"{model}.pt" in line and "was not loaded" in line
 
 
 def test_resume_of_stylegan2_never_runs_a_crafted_checkpoint(tmp_path: Path, marker: Path) -> None:
@@ -268,3 +282,39 @@ def test_gfla_resume_past_a_truncated_checkpoint_still_equals_an_uninterrupted_r
     for net in ("g", "d"):
         for k in a[net]:
             assert torch.equal(a[net][k], b[net][k]), (net, k)
+
+
+@pytest.mark.slow
+def test_stgan_resume_past_a_truncated_checkpoint_still_equals_an_uninterrupted_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from adgen import config
+    from adgen.models.stgan.config import resolve
+    from adgen.models.stgan.train import train as train_stgan
+    from adgen.training import checkpoint
+    from tests.models.stgan.helpers import make_project
+
+    schedule = {
+        "iters_d_only": 2,
+        "iters_per_warp": 2,
+        "warps": 1,
+        "checkpoint_every": 1,
+        "keep_checkpoints": 10,
+    }
+    p = config.load(make_project(tmp_path, **schedule))
+    sp = resolve(p.train.stgan)
+    straight = train_stgan(sp, p.path(sp.index), tmp_path / "a", data_root=p.root, echo=False)
+    train_stgan(sp, p.path(sp.index), tmp_path / "b", data_root=p.root, echo=False)
+    cut = _truncate_newest(tmp_path / "b")
+    assert cut.name == "checkpoint-000000004.pt"
+    cut.with_name(
+        "checkpoint-000000003.pt"
+    ).unlink()  # resume from 2: two steps to redo, one past a warp file
+    resumed = train_stgan(sp, p.path(sp.index), tmp_path / "b", data_root=p.root, echo=False)
+    assert f"{cut.name} is damaged" in capsys.readouterr().err
+    assert "resumed from checkpoint-000000002.pt" in (tmp_path / "b" / "log.txt").read_text()
+    a = checkpoint.load(straight.checkpoint, restore_rng=False)
+    b = checkpoint.load(resumed.checkpoint, restore_rng=False)
+    assert a["iteration"] == b["iteration"] == 4
+    for k, v in a["generators"].items():
+        assert torch.equal(v, b["generators"][k]), k
