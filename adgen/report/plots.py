@@ -112,10 +112,12 @@ def loss_curves(
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
+    drawn = ax.get_legend_handles_labels()[1]  # what the figure holds, not what was asked for
+    log = ax.get_yscale() == "log"
     with atomic.atomic_path(out) as tmp:
         fig.savefig(tmp, format="png")
     plt.close(fig)
-    return LossPlot(cols, log, list(phases))
+    return LossPlot(drawn, log, list(phases))
 
 
 def run_phases(stats_jsonl: Path, step_key: str, phase_column: str) -> list[Phase]:
