@@ -26,7 +26,8 @@ def build_project(root: Path, n: int = 6) -> config.Params:
         iid = image_id(i)
         path = f"data/raw/images/{iid[:2]}/{iid}.jpg"
         (root / path).parent.mkdir(parents=True, exist_ok=True)
-        Image.new("RGB", (80, 120), (30 * i, 120, 160)).save(root / path)
+        size = (1800, 1200) if i == 0 else (80, 120)  # one photo wider than a laptop screen
+        Image.new("RGB", size, (30 * i, 120, 160)).save(root / path)
         rows.append(
             {
                 "image_id": iid,
@@ -70,3 +71,42 @@ def build_project(root: Path, n: int = 6) -> config.Params:
     pd.DataFrame(decisions).to_parquet(root / "data/filtered/manifest.parquet")
     pd.DataFrame(strips).to_parquet(root / "data/stripped/manifest.parquet")
     return config.load(root / "params.yaml")
+
+
+def add_training_and_ads(root: Path) -> None:
+    """A GFLA loss CSV with its `stage` column and a run's stats, an ST-GAN warp GIF, and a wide ads row."""
+    import json
+
+    import imageio.v2 as imageio
+    import numpy as np
+
+    from adgen.models.registry import models
+
+    metrics = root / "metrics"
+    metrics.mkdir(parents=True, exist_ok=True)
+    spec = models()["gfla"]
+    steps = list(range(0, 60, 3))
+    frame = {"step": steps, "stage": [1 if s < 30 else 2 for s in steps]}
+    frame.update({c: [10.0 ** (-s / 20) * (i + 1) for s in steps] for i, c in enumerate(spec.loss_columns)})
+    pd.DataFrame(frame).to_csv(metrics / "gfla_loss.csv", index=False)
+    (metrics / "gfla.json").write_text(json.dumps({"steps": 60, "ssim": 0.71}))
+    run_dir = "data/models/gfla/" + "00000-gfla-" + "x" * 300  # a long unbroken value in a table cell
+    (metrics / "gfla.info.json").write_text(json.dumps({"preset": "<b>tiny</b>", "run_dir": run_dir}))
+    run = root / "data/models/gfla/00000-gfla-tiny"
+    run.mkdir(parents=True, exist_ok=True)
+    (run / "stats.jsonl").write_text("".join(json.dumps({"step": s, "stage": st}) + "\n"
+                                             for s, st in zip(steps, frame["stage"], strict=True)))  # fmt: skip
+    stgan = root / "data/models/stgan/00000-stgan-tiny"
+    stgan.mkdir(parents=True, exist_ok=True)
+    imageio.mimsave(
+        stgan / "warps.gif", [np.full((32, 32, 3), v, np.uint8) for v in (0, 128, 255)], duration=0.2
+    )
+    for seed in range(12):  # a row of many ads: must still fit the page
+        folder = root / f"data/generated/pose--bag/{seed:04d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, colour in (
+            ("person.png", (200, 0, 0)),
+            ("reposed.png", (0, 200, 0)),
+            ("ad.png", (0, 0, 200)),
+        ):
+            Image.new("RGB", (64, 128), colour).save(folder / name)
