@@ -84,11 +84,14 @@ class Photos:
             return None
         return p if p.is_file() else None
 
-    def tile(self, image_id: str, column: str, px: int, label: str) -> dict[str, str] | None:
-        """A thumbnail of the photo's `column` file linking to its page; None if it can't be read."""
-        row = self.rows.get(image_id, {})
-        src = self.file(row.get(column))
-        if src is None:
+    def tile(
+        self, image_id: object, column: str, value: object, px: int, label: str
+    ) -> dict[str, str] | None:
+        """A thumbnail of the file `value` (the photo's `column`) linking to the photo's page; None
+        if the id is not an image id or the file can't be read."""
+        image_id = valid_id(image_id)
+        src = self.file(value)
+        if image_id is None or src is None:
             return None
         dest = self.out / "assets" / "thumbs" / f"{image_id}-{column}.png"
         dest.parent.mkdir(parents=True, exist_ok=True)

@@ -43,7 +43,11 @@ class Context:
     params: Params
     out: Path  # the report directory (index.html lives here)
     assets: Path  # out/assets
-    photos: Photos
+    photos: Photos | None = None  # the photos thumbnails link to (none: an empty set)
+
+    def __post_init__(self) -> None:
+        if self.photos is None:
+            self.photos = Photos(root=self.params.root, out=self.out)
 
     def path(self, p: str | Path) -> Path:
         return self.params.path(p)
@@ -65,12 +69,13 @@ class Context:
             return None
         rp = self.params.report
         tiles = []
-        for image_id in df["image_id"].astype(str):
+        photos = self.photos
+        assert photos is not None
+        for image_id, value in zip(df["image_id"], df[column], strict=True):
             if len(tiles) >= rp.thumbnails:
                 break
-            if (
-                tile := self.photos.tile(image_id, column, rp.thumb_px, f"{caption}: {image_id[:12]}")
-            ) is not None:
+            label = f"{caption}: {str(image_id)[:12]}"
+            if (tile := photos.tile(image_id, column, value, rp.thumb_px, label)) is not None:
                 tiles.append(tile)
         return {"caption": caption, "tiles": tiles, "total": len(df)} if tiles else None
 
