@@ -78,8 +78,12 @@ def loss_curves(
     title: str,
     columns: Sequence[str],
     phases: Sequence[Phase] = (),
+    phase_column: str | None = None,
 ) -> LossPlot | None:
-    """Plot the declared `columns` of `csv_path` against its first column (the step); None if none."""
+    """Plot the declared `columns` of `csv_path` against its first column (the step); None if none.
+
+    Phase markers: `phases` (from the run's stats.jsonl), else where `phase_column` changes in the CSV.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -95,6 +99,8 @@ def loss_curves(
     cols = [c for c in cols if data[c].notna().any()]
     if not cols:
         return None
+    if not phases and phase_column and phase_column in df.columns and phase_column not in cols:
+        phases = phase_starts(x.tolist(), df[phase_column].tolist(), phase_column)
     log = wants_log(data[cols])
     fig, ax = plt.subplots(figsize=(7, 3.2), dpi=100)
     for c in cols:

@@ -251,7 +251,9 @@ def _model_panel(ctx: Context, spec: Any) -> dict[str, Any] | None:
     csv = metrics_dir / f"{model}_loss.csv"
     if csv.exists():
         out = ctx.assets / f"{model}-loss.png"
-        plot = loss_curves(csv, out, f"{spec.label} losses", spec.loss_columns, _phases(ctx, spec, csv))
+        plot = loss_curves(
+            csv, out, f"{spec.label} losses", spec.loss_columns, _phases(ctx, spec, csv), spec.phase_column
+        )
         if plot is not None:
             panel["loss"] = ctx.rel(out)
             notes = ["smoothed (EMA), raw faint"] + (["log scale"] if plot.log_scale else [])

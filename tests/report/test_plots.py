@@ -32,6 +32,11 @@ def test_only_the_declared_loss_columns_are_drawn_and_gflas_stage_is_not(tmp_pat
     assert plot is not None
     assert plot.columns == list(spec.loss_columns)
     assert "stage" not in plot.columns and not plot.log_scale
+    # the CSV's own `stage` column still marks where stage 2 starts, when no run's stats are at hand
+    marked = loss_curves(
+        tmp_path / "gfla_loss.csv", tmp_path / "q.png", "gfla", spec.loss_columns, (), "stage"
+    )
+    assert marked is not None and marked.phases == [Phase(20.0, "stage 2")]
     assert (tmp_path / "p.png").stat().st_size > 1000
 
 
