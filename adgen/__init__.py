@@ -6,7 +6,11 @@ once, before any params file is read: `config.extend` receives the registry's ex
 imports the declarations only when params are first validated.
 """
 
-from adgen import config as _config
+from adgen import quiet as _quiet
+
+_quiet.install()  # before any TensorFlow import: its start-up chatter off unless the user asks for it
+
+from adgen import config as _config  # noqa: E402
 
 
 def _with_model_sections(base):

@@ -144,7 +144,7 @@ def test_each_model_gets_a_report_panel_from_its_loss_columns(name: str, tmp_pat
     )
     (tmp_path / "report/assets").mkdir(parents=True)
     section = training(Context(params, tmp_path / "report", tmp_path / "report/assets"))
-    assert section is not None and f"{name}: loss curves" in "".join(section.parts)
+    assert section is not None and f"{spec.label}: loss curves" in section.body()
 
 
 @pytest.mark.parametrize("name", DECLARED)

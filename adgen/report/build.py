@@ -1,4 +1,4 @@
-"""Build report/index.html from whatever the pipeline has produced so far."""
+"""Build report/index.html (and a page per photo shown) from whatever the pipeline has produced so far."""
 
 from __future__ import annotations
 
@@ -9,29 +9,46 @@ from pathlib import Path
 
 from adgen import atomic
 from adgen.config import Params
-from adgen.report import html
-from adgen.report.sections import SECTIONS, Context
+from adgen.report.items import Photos
+from adgen.report.render import render
+from adgen.report.sections import SECTIONS, Context, Section, _read
 
 
 @dataclass(frozen=True)
 class Report:
     index: Path
     sections: list[str]  # anchors of the sections written, in order
+    items: int = 0  # photo pages written under items/
+
+
+def _photos(params: Params, out: Path) -> Photos:
+    p = params.paths
+    dirs = tuple(params.path(d) for d in (p.raw, p.filtered, p.stripped))
+    photos = Photos(root=params.root, out=out, allowed=dirs)
+    photos.add(_read(params.path(p.raw) / "manifest.parquet"))
+    photos.add(_read(params.path(p.filtered) / "manifest.parquet"), "filter_")
+    photos.add(_read(params.path(p.stripped) / "manifest.parquet"), "strip_")
+    return photos
 
 
 def build_report(params: Params, out_dir: Path | None = None) -> Report:
-    """Write `<paths.report>/index.html` (and its assets/) and return what it holds."""
+    """Write `<paths.report>/index.html`, its assets/ and items/, and return what it holds."""
     out = params.path(out_dir or params.paths.report)
+    for generated in (out / "assets", out / "items"):
+        if generated.exists():
+            shutil.rmtree(generated)
     assets = out / "assets"
-    if assets.exists():
-        shutil.rmtree(assets)
     assets.mkdir(parents=True)
-    ctx = Context(params=params, out=out, assets=assets)
+    photos = _photos(params, out)
+    ctx = Context(params=params, out=out, assets=assets, photos=photos)
     sections = [s for s in (fn(ctx) for fn in SECTIONS) if s is not None]
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     subtitle = f"Built {when} from {params.root}"
     if not sections:
-        sections = [html.Section("empty", "Nothing yet").add(html.para("No stage has produced output yet."))]
+        sections = [Section("empty", "Nothing yet", "empty.html")]
+    look = {"title": params.report.title, "subtitle": subtitle, "thumb_px": params.report.thumb_px}
+    shown = [{"anchor": s.anchor, "title": s.title, "body": s.body()} for s in sections]
     index = out / "index.html"
-    atomic.write_text(index, html.page(params.report.title, subtitle, sections))
-    return Report(index=index, sections=[s.anchor for s in sections])
+    atomic.write_text(index, str(render("index.html", sections=shown, **look)))
+    items = photos.write_pages(**look)
+    return Report(index=index, sections=[s.anchor for s in sections], items=items)

@@ -1,32 +1,53 @@
 """The report's sections, one function each: read a stage's outputs, return a Section or None.
 
-A section function never fails because a stage has not run: missing inputs mean no section.
+A section function never fails because a stage has not run: missing inputs mean no section. It
+returns data only; its template (templates/sections/<name>.html) turns that into HTML, escaped.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+from markupsafe import Markup
 
 from adgen.config import Params
-from adgen.report import html
-from adgen.report.html import Section
-from adgen.report.plots import loss_curves
+from adgen.report.items import Photos
+from adgen.report.plots import loss_curves, run_phases
+from adgen.report.render import render
 from adgen.report.scores import score_filter
 from adgen.report.sheets import contact_sheet
 
 
 @dataclass
+class Section:
+    """One titled part of the report; `anchor` is its id for the table of contents."""
+
+    anchor: str
+    title: str
+    template: str  # under templates/sections/
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def body(self) -> Markup:
+        return render(f"sections/{self.template}", **self.data)
+
+
+@dataclass
 class Context:
-    """What every section needs: the params and where the report's files go."""
+    """What every section needs: the params, where the report's files go, the photos it links to."""
 
     params: Params
     out: Path  # the report directory (index.html lives here)
     assets: Path  # out/assets
+    photos: Photos | None = None  # the photos thumbnails link to (none: an empty set)
+
+    def __post_init__(self) -> None:
+        if self.photos is None:
+            self.photos = Photos(root=self.params.root, out=self.out)
 
     def path(self, p: str | Path) -> Path:
         return self.params.path(p)
@@ -34,13 +55,29 @@ class Context:
     def rel(self, p: Path) -> str:
         return p.relative_to(self.out).as_posix()
 
-    def sheet(self, name: str, files: list[Path], caption: str) -> str | None:
-        """A contact sheet of up to `report.thumbnails` files as a figure, or None if none read."""
+    def sheet(self, name: str, files: list[Path], caption: str) -> dict[str, str] | None:
+        """A contact sheet (one PNG) of up to `report.thumbnails` files as a figure, or None if none read."""
         rp = self.params.report
         files = files[: rp.thumbnails]
         out = self.assets / f"{name}.png"
         n = contact_sheet(files, out, px=rp.thumb_px)
-        return html.figure(self.rel(out), f"{caption} ({n} shown)") if n else None
+        return {"src": self.rel(out), "caption": f"{caption} ({n} shown)"} if n else None
+
+    def grid(self, df: pd.DataFrame, column: str, caption: str) -> dict[str, Any] | None:
+        """Up to `report.thumbnails` thumbnails of `df[column]`, each linking to its photo's page."""
+        if column not in df.columns or "image_id" not in df.columns:
+            return None
+        rp = self.params.report
+        tiles = []
+        photos = self.photos
+        assert photos is not None
+        for image_id, value in zip(df["image_id"], df[column], strict=True):
+            if len(tiles) >= rp.thumbnails:
+                break
+            label = f"{caption}: {str(image_id)[:12]}"
+            if (tile := photos.tile(image_id, column, value, rp.thumb_px, label)) is not None:
+                tiles.append(tile)
+        return {"caption": caption, "tiles": tiles, "total": len(df)} if tiles else None
 
 
 def _read(path: Path) -> pd.DataFrame | None:
@@ -49,19 +86,22 @@ def _read(path: Path) -> pd.DataFrame | None:
 
 def _json(path: Path) -> dict | None:
     try:
-        return json.loads(path.read_text()) if path.exists() else None
-    except json.JSONDecodeError:
+        data = json.loads(path.read_text()) if path.exists() else None
+    except (json.JSONDecodeError, UnicodeDecodeError):
         return None
+    return data if isinstance(data, dict) else None
 
 
 def _counts(series: pd.Series) -> list[tuple[str, int]]:
     return [(str(k), int(v)) for k, v in series.fillna("(none)").value_counts().items()]
 
 
-def _files(ctx: Context, df: pd.DataFrame, column: str) -> list[Path]:
-    if column not in df.columns:
-        return []
-    return [ctx.path(p) for p in df[column].dropna().astype(str) if p]
+def _joined(pairs: list[tuple[str, int]]) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in pairs)
+
+
+def _kept(df: pd.DataFrame) -> pd.Series:
+    return df["keep"].fillna(False).astype(bool)
 
 
 def _cards(ctx: Context) -> list[tuple[str, Path]]:
@@ -72,20 +112,25 @@ def _cards(ctx: Context) -> list[tuple[str, Path]]:
     return sorted(found.items())
 
 
-# -- counts per stage --------------------------------------------------------------------------------
+# -- the funnel: counts per stage with what each stage dropped and why ------------------------------------
 def stage_counts(ctx: Context) -> Section | None:
     p = ctx.params.paths
-    rows: list[tuple[str, object, str]] = []
+    rows: list[dict[str, Any]] = []
+
+    def add(stage: str, count: int | str, detail: str = "", n: int | None = None) -> None:
+        rows.append({"stage": stage, "count": count, "detail": detail, "n": n})
+
     raw = _read(ctx.path(p.raw) / "manifest.parquet")
-    if raw is not None:
-        sites = ", ".join(f"{k}: {v}" for k, v in _counts(raw["site"])) if "site" in raw else ""
-        rows.append(("crawl: images stored", len(raw), sites))
-        if "duplicate_of" in raw.columns:
-            rows.append(("crawl: near-duplicates recorded", int(raw["duplicate_of"].notna().sum()), ""))
     rejects = _read(ctx.path(p.raw) / "rejects.parquet")
-    if rejects is not None and "reason" in rejects.columns:
-        detail = ", ".join(f"{k}: {v}" for k, v in _counts(rejects["reason"]))
-        rows.append(("crawl: downloads rejected", len(rejects), detail))
+    if raw is not None:
+        n_rejects = len(rejects) if rejects is not None else 0
+        add("crawl: downloads tried", len(raw) + n_rejects, "", len(raw) + n_rejects)
+        if rejects is not None and "reason" in rejects.columns:
+            add("crawl: downloads rejected", n_rejects, _joined(_counts(rejects["reason"])))
+        sites = _joined(_counts(raw["site"])) if "site" in raw else ""
+        add("crawl: images stored", len(raw), sites, len(raw))
+        if "duplicate_of" in raw.columns:
+            add("crawl: near-duplicates recorded", int(raw["duplicate_of"].notna().sum()))
     for label, path in (
         ("filter", ctx.path(p.filtered) / "manifest.parquet"),
         ("strip", ctx.path(p.stripped) / "manifest.parquet"),
@@ -93,13 +138,15 @@ def stage_counts(ctx: Context) -> Section | None:
         df = _read(path)
         if df is None or "keep" not in df.columns:
             continue
-        kept = int(df["keep"].fillna(False).astype(bool).sum())
-        reasons = ", ".join(f"{k}: {v}" for k, v in _counts(df["reason"])) if "reason" in df else ""
-        rows.append((f"{label}: kept / seen", f"{kept} / {len(df)}", reasons))
+        kept = _kept(df)
+        add(f"{label}: seen", len(df), "", len(df))
+        if "reason" in df.columns:
+            add(f"{label}: rejected by reason", int((~kept).sum()), _joined(_counts(df.loc[~kept, "reason"])))
+        add(f"{label}: kept", int(kept.sum()), f"kept / seen: {int(kept.sum())} / {len(df)}", int(kept.sum()))
     pose = _read(ctx.path(p.pose) / "keypoints.parquet")
     if pose is not None:
-        detail = ", ".join(f"{k}: {v}" for k, v in _counts(pose["source"])) if "source" in pose else ""
-        rows.append(("pose: people with keypoints", len(pose), detail))
+        detail = _joined(_counts(pose["source"])) if "source" in pose else ""
+        add("pose: people with keypoints", len(pose), detail, len(pose))
     for name, card_path in _cards(ctx):
         card = _json(card_path) or {}
         counts = card.get("counts") if isinstance(card.get("counts"), dict) else {}
@@ -107,10 +154,13 @@ def stage_counts(ctx: Context) -> Section | None:
         if isinstance(card.get("sources"), dict):
             shown += "; sources " + ", ".join(f"{k}: {v}" for k, v in card["sources"].items())
         total = sum(v for v in counts.values() if isinstance(v, int))
-        rows.append((f"dataset {name}", total, shown))
+        add(f"dataset {name}", total, shown, total)
     if not rows:
         return None
-    return Section("counts", "Counts per stage").add(html.table(rows, ["stage", "count", "detail"]))
+    top = max((r["n"] for r in rows if r["n"]), default=0)
+    for r in rows:
+        r["share"] = (r["n"] / top) if r["n"] is not None and top else None
+    return Section("counts", "Counts per stage", "counts.html", {"rows": rows})
 
 
 # -- filter vs ground truth ----------------------------------------------------------------------------
@@ -125,61 +175,47 @@ def filter_scores(ctx: Context) -> Section | None:
     score = score_filter(filtered, truth)
     if score is None:
         return None
-    s = Section("filter-truth", "Filter vs the fixture site's ground truth")
-    s.add(
-        html.table(
-            [
-                ("images scored", score.matched),
-                ("precision (kept that should be kept)", round(score.precision, 4)),
-                ("recall (should be kept that were kept)", round(score.recall, 4)),
-                ("reason agreement", round(score.reason_agreement, 4)),
-                ("true / false positives", f"{score.true_pos} / {score.false_pos}"),
-                ("false / true negatives", f"{score.false_neg} / {score.true_neg}"),
-            ],
-            ["measure", "value"],
-        )
-    )
     conf = score.confusion
-    s.add(html.para("Expected reason (rows) against the filter's reason (columns):", "note"))
-    s.add(
-        html.table(
-            [[idx, *[int(v) for v in conf.loc[idx]]] for idx in conf.index],
-            ["expected \\ filter", *[str(c) for c in conf.columns]],
-        )
-    )
-    return s
+    data = {
+        "measures": [
+            ("images scored", score.matched),
+            ("precision (kept that should be kept)", round(score.precision, 4)),
+            ("recall (should be kept that were kept)", round(score.recall, 4)),
+            ("reason agreement", round(score.reason_agreement, 4)),
+            ("true / false positives", f"{score.true_pos} / {score.false_pos}"),
+            ("false / true negatives", f"{score.false_neg} / {score.true_neg}"),
+        ],
+        "confusion": [[idx, *[int(v) for v in conf.loc[idx]]] for idx in conf.index],
+        "confusion_header": ["expected \\ filter", *[str(c) for c in conf.columns]],
+    }
+    return Section("filter-truth", "Filter vs the fixture site's ground truth", "filter_truth.html", data)
 
 
-# -- contact sheets ------------------------------------------------------------------------------------
+# -- contact sheets: thumbnails that open each photo's page --------------------------------------------
 def contact_sheets(ctx: Context) -> Section | None:
     p = ctx.params.paths
-    s = Section("sheets", "Contact sheets")
+    grids = []
     raw = _read(ctx.path(p.raw) / "manifest.parquet")
-    if raw is not None and "path" in raw.columns:
-        if fig := ctx.sheet("raw", _files(ctx, raw, "path"), "crawled photos"):
-            s.add(fig)
+    if raw is not None:
+        grids.append(ctx.grid(raw, "path", "crawled photos"))
     filtered = _read(ctx.path(p.filtered) / "manifest.parquet")
     if filtered is not None and {"keep", "path"} <= set(filtered.columns):
-        keep = filtered["keep"].fillna(False).astype(bool)
-        if fig := ctx.sheet("filter-kept", _files(ctx, filtered[keep], "path"), "filter: kept"):
-            s.add(fig)
+        keep = _kept(filtered)
+        grids.append(ctx.grid(filtered[keep], "path", "filter: kept"))
         if "reason" in filtered.columns:
             for reason, group in filtered[~keep].groupby("reason"):
-                if fig := ctx.sheet(
-                    f"filter-rejected-{reason}", _files(ctx, group, "path"), f"filter: rejected, {reason}"
-                ):
-                    s.add(fig)
+                grids.append(ctx.grid(group, "path", f"filter: rejected, {reason}"))
     stripped = _read(ctx.path(p.stripped) / "manifest.parquet")
     if stripped is not None:
-        kept = stripped[stripped["keep"].fillna(False).astype(bool)] if "keep" in stripped else stripped
-        for column, name, caption in (
-            ("person_white_path", "strip-people", "strip: people on white"),
-            ("person_rgba_path", "strip-people-rgba", "strip: people cut out (alpha over a checkerboard)"),
-            ("bag_rgba_path", "strip-bags", "strip: bag cut-outs (alpha over a checkerboard)"),
+        kept = stripped[_kept(stripped)] if "keep" in stripped else stripped
+        for column, caption in (
+            ("person_white_path", "strip: people on white"),
+            ("person_rgba_path", "strip: people cut out (alpha over a checkerboard)"),
+            ("bag_rgba_path", "strip: bag cut-outs (alpha over a checkerboard)"),
         ):
-            if fig := ctx.sheet(name, _files(ctx, kept, column), caption):
-                s.add(fig)
-    return s if s.parts else None
+            grids.append(ctx.grid(kept, column, caption))
+    grids = [g for g in grids if g]
+    return Section("sheets", "Contact sheets", "sheets.html", {"grids": grids}) if grids else None
 
 
 # -- training --------------------------------------------------------------------------------------------
@@ -194,48 +230,72 @@ def models() -> list:
     return list(declared().values())
 
 
-def training(ctx: Context) -> Section | None:
+def _phases(ctx: Context, spec: Any, csv: Path) -> list:
+    """Phase starts of the newest run of `spec` (its stats.jsonl), keyed like the loss CSV's steps."""
+    if not spec.phase_column:
+        return []
+    try:
+        step_key = csv.open().readline().strip().split(",")[0] or "step"
+    except OSError:
+        return []
+    stats = _newest(sorted(ctx.path(ctx.params.paths.models).glob(f"{spec.name}/*/stats.jsonl")))
+    return run_phases(stats, step_key, spec.phase_column) if stats else []
+
+
+def _model_panel(ctx: Context, spec: Any) -> dict[str, Any] | None:
     p = ctx.params.paths
     metrics_dir = ctx.path(p.metrics)
-    s = Section("training", "Training")
-    for spec in models():
-        model = spec.name
-        csv = metrics_dir / f"{model}_loss.csv"
-        # numbers in <model>.json (the DVC metric), run dir / checkpoint / notes in <model>.info.json
-        final = {
-            **(_json(metrics_dir / f"{model}.json") or {}),
-            **(_json(metrics_dir / f"{model}.info.json") or {}),
+    model = spec.name
+    panel: dict[str, Any] = {"name": model, "label": spec.label, "loss": None, "metrics": [],
+                             "animations": [], "samples": None}  # fmt: skip
+    csv = metrics_dir / f"{model}_loss.csv"
+    if csv.exists():
+        out = ctx.assets / f"{model}-loss.png"
+        plot = loss_curves(
+            csv, out, f"{spec.label} losses", spec.loss_columns, _phases(ctx, spec, csv), spec.phase_column
+        )
+        if plot is not None:
+            panel["loss"] = ctx.rel(out)
+            notes = ["smoothed (EMA), raw faint"] + (["log scale"] if plot.log_scale else [])
+            notes += [f"{len(plot.phases)} phase marker(s)"] if plot.phases else []
+            panel["loss_note"] = ", ".join(notes)
+    # numbers in <model>.json (the DVC metric), run dir / checkpoint / notes in <model>.info.json
+    final = {
+        **(_json(metrics_dir / f"{model}.json") or {}),
+        **(_json(metrics_dir / f"{model}.info.json") or {}),
+    }
+    panel["metrics"] = [(k, v) for k, v in final.items() if isinstance(v, int | float | str | bool)]
+    # an animation a model leaves in its runs (ST-GAN: the bag moving through the warps)
+    gif = _newest(sorted(ctx.path(p.models).glob(f"{model}/*/**/*.gif")))
+    if gif is not None:
+        dest = ctx.assets / f"{model}-{gif.stem}.gif"
+        shutil.copyfile(gif, dest)
+        panel["animations"].append(
+            {"src": ctx.rel(dest), "caption": f"{spec.label}: {gif.stem} ({gif.parent.name})"}
+        )
+    grids = [g for pattern in spec.sample_globs for g in ctx.path(p.models).glob(f"{model}/*/{pattern}")]
+    newest = _newest(sorted(set(grids)))
+    if newest is not None:
+        dest = ctx.assets / f"{model}-samples.png"
+        shutil.copyfile(newest, dest)
+        panel["samples"] = {
+            "src": ctx.rel(dest),
+            "caption": f"{model}: latest samples ({newest.parent.name}/{newest.name})",
         }
-        if csv.exists():
-            out = ctx.assets / f"{model}-loss.png"
-            if loss_curves(csv, out, f"{model} losses"):
-                s.add(html.figure(ctx.rel(out), f"{model}: loss curves"))
-        if final:
-            flat = [(k, v) for k, v in final.items() if isinstance(v, int | float | str | bool)]
-            s.add(f"<h3>{html.esc(model)}: final metrics</h3>" + html.table(flat, ["metric", "value"]))
-    for spec in models():  # an animation a model leaves in its runs (ST-GAN: the bag moving through the warps)
-        gif = _newest(sorted(ctx.path(p.models).glob(f"{spec.name}/*/**/*.gif")))
-        if gif is not None:
-            dest = ctx.assets / f"{spec.name}-{gif.stem}.gif"
-            shutil.copyfile(gif, dest)
-            s.add(html.figure(ctx.rel(dest), f"{spec.label}: {gif.stem} ({gif.parent.name})"))
-    for spec in models():
-        model = spec.name
-        grids = [g for pattern in spec.sample_globs for g in ctx.path(p.models).glob(f"{model}/*/{pattern}")]
-        newest = _newest(sorted(set(grids)))
-        if newest is not None:
-            dest = ctx.assets / f"{model}-samples.png"
-            shutil.copyfile(newest, dest)
-            s.add(
-                html.figure(
-                    ctx.rel(dest), f"{model}: latest samples ({newest.parent.name}/{newest.name})", 480
-                )
-            )
-    return s if s.parts else None
+    has = panel["loss"] or panel["metrics"] or panel["animations"] or panel["samples"]
+    return panel if has else None
+
+
+def training(ctx: Context) -> Section | None:
+    panels = [panel for spec in models() if (panel := _model_panel(ctx, spec))]
+    return Section("training", "Training", "training.html", {"models": panels}) if panels else None
 
 
 # -- generated ads ----------------------------------------------------------------------------------------
 GENERATED = Path("data/generated")  # `adgen generate -o` folders of the generate stage / generate-ads flow
+
+# The chains of `adgen generate --approach best` (seed-<s>/approach-<a>/ad.png)
+APPROACHES = {"1": "StyleGAN2 person → GFLA pose → ST-GAN bag", "2": "DPIG person in the pose → ST-GAN bag"}
 
 
 def generated(ctx: Context) -> Section | None:
@@ -243,22 +303,16 @@ def generated(ctx: Context) -> Section | None:
     ads = sorted(ctx.path(GENERATED).glob("**/ad.png"), key=lambda f: f.stat().st_mtime, reverse=True)
     if not ads:
         return None
-    s = Section("generated", "Generated ads")
+    figures = []
     by_approach = {a: [f for f in ads if f.parent.name == f"approach-{a}"] for a in APPROACHES}
     if any(by_approach.values()):  # `--approach best`: each chain's ads side by side
         for a, label in APPROACHES.items():
-            if fig := ctx.sheet(f"generated-approach-{a}", by_approach[a], f"approach {a}: {label}"):
-                s.add(fig)
-    elif fig := ctx.sheet("generated-ads", ads, "generated ads (new person in the pose, ST-GAN bag)"):
-        s.add(fig)
+            figures.append(ctx.sheet(f"generated-approach-{a}", by_approach[a], f"approach {a}: {label}"))
+    else:
+        figures.append(ctx.sheet("generated-ads", ads, "generated ads (new person in the pose, ST-GAN bag)"))
     steps = [p for p in (ads[0].parent / n for n in ("person.png", "reposed.png", "ad.png")) if p.exists()]
-    if fig := ctx.sheet("generated-chain", steps, f"one chain, step by step ({ads[0].parent.name})"):
-        s.add(fig)
-    return s
-
-
-# The chains of `adgen generate --approach best` (seed-<s>/approach-<a>/ad.png)
-APPROACHES = {"1": "StyleGAN2 person → GFLA pose → ST-GAN bag", "2": "DPIG person in the pose → ST-GAN bag"}
+    figures.append(ctx.sheet("generated-chain", steps, f"one chain, step by step ({ads[0].parent.name})"))
+    return Section("generated", "Generated ads", "generated.html", {"figures": [f for f in figures if f]})
 
 
 # -- generators compared ----------------------------------------------------------------------------------
@@ -269,9 +323,8 @@ def compared(ctx: Context) -> Section | None:
     fragment = section_html(ctx.path(ctx.params.paths.metrics), ctx.out, ctx.assets)
     if fragment is None:
         return None
-    s = Section("compare", "Generators compared")
-    s.add(fragment)
-    return s
+    # the fragment is made of adgen.report.html's escaped macros only
+    return Section("compare", "Generators compared", "compare.html", {"fragment": Markup(fragment)})
 
 
 # -- metrics files ---------------------------------------------------------------------------------------
@@ -284,7 +337,14 @@ def metrics_files(ctx: Context) -> Section | None:
     """
     p = ctx.params.paths
     metrics_dir = ctx.path(p.metrics)
-    shown_elsewhere = {*(spec.name for spec in models()), "crawl", "filter", "datasets", "compare", "generate"}
+    shown_elsewhere = {
+        *(spec.name for spec in models()),
+        "crawl",
+        "filter",
+        "datasets",
+        "compare",
+        "generate",
+    }
     found = [
         ctx.path(p.raw) / "crawl_stats.json",
         ctx.path(p.filtered) / "filter_stats.json",
@@ -294,19 +354,20 @@ def metrics_files(ctx: Context) -> Section | None:
             if not f.name.endswith(".info.json") and f.stem not in shown_elsewhere
         ),
     ]
-    s = Section("metrics", "Metrics files")
+    files = []
     for path in found:
         data = _json(path)
         if path.parent == metrics_dir:
             data = {**(data or {}), **(_json(path.with_suffix(".info.json")) or {})}
-        if not data:
-            continue
-        flat = [(k, v) for k, v in data.items() if isinstance(v, int | float | str | bool)]
+        flat = [(k, v) for k, v in (data or {}).items() if isinstance(v, int | float | str | bool)]
         if flat:
-            s.add(
-                f"<h3>{html.esc(path.relative_to(ctx.params.root))}</h3>" + html.table(flat, ["key", "value"])
+            name = (
+                path.relative_to(ctx.params.root).as_posix()
+                if path.is_relative_to(ctx.params.root)
+                else str(path)
             )
-    return s if s.parts else None
+            files.append({"name": name, "rows": flat})
+    return Section("metrics", "Metrics files", "metrics.html", {"files": files}) if files else None
 
 
 SECTIONS = (stage_counts, filter_scores, contact_sheets, training, compared, generated, metrics_files)

@@ -56,7 +56,10 @@ def test_report_with_only_the_crawl_shows_counts_and_no_filter_section(tmp_path:
     assert report.index == tmp_path / "report" / "index.html"
     assert report.sections == ["counts", "sheets"]
     assert "crawl: images stored" in html and "123rf: 3" in html and "truncated: 1" in html
-    assert (tmp_path / "report/assets/raw.png").exists()
+    # every crawled photo is a thumbnail linking to its own page
+    thumbs = sorted((tmp_path / "report/assets/thumbs").glob("*-path.png"))
+    assert len(thumbs) == 4  # report.thumbnails
+    assert html.count('href="items/') == 4 and report.items == 4
 
 
 def test_filter_is_scored_against_the_fixture_ground_truth(tmp_path: Path):
@@ -83,8 +86,9 @@ def test_filter_is_scored_against_the_fixture_ground_truth(tmp_path: Path):
     assert (score.true_pos, score.false_pos, score.false_neg, score.true_neg) == (2, 1, 1, 2)
     assert score.precision == pytest.approx(2 / 3) and score.recall == pytest.approx(2 / 3)
     assert score.reason_agreement == pytest.approx(4 / 6)
-    assert (tmp_path / "report/assets/filter-kept.png").exists()
-    assert (tmp_path / "report/assets/filter-rejected-no_bag.png").exists()
+    assert "filter: kept" in html and "filter: rejected, no_bag" in html
+    page = (tmp_path / "report/items" / f"{ids[4]}.html").read_text()
+    assert "rejected" in page and "no_bag" in page
 
 
 def test_images_unknown_to_the_ground_truth_are_left_out_of_the_score():

@@ -26,6 +26,7 @@ from adgen.models.gfla.config import GflaParams
 from adgen.models.gfla.data import GflaPairs, StepBatches, tensor_to_image
 from adgen.models.gfla.model import PoseGenerator, build, count_parameters
 from adgen.models.gfla.vgg import load_vgg19
+from adgen.progress import bar
 from adgen.training import checkpoint, dist, rundir
 from adgen.training.outputs import write_training_outputs
 
@@ -176,106 +177,109 @@ def train(
     ckpt_path: Path | None = latest
     g.train()
     d.train()
-    for batch in loader:
-        src = batch["P1"].to(rt.device, non_blocking=True)
-        src_pose = batch["BP1"].to(rt.device, non_blocking=True)
-        tgt = batch["P2"].to(rt.device, non_blocking=True)
-        tgt_pose = batch["BP2"].to(rt.device, non_blocking=True)
-        stage = 1 if step < p.flow_steps else 2
-        if stage == 1:
-            with rt.autocast():
-                flows, _ = flow_net(src, src_pose, tgt_pose)
-                corr = losses.sampling_correctness(vgg, tgt, src, [f.float() for f in flows])
-                reg = losses.flow_regularization([f.float() for f in flows], kernels)
-                loss = p.flow_lambda_correct * corr + p.flow_lambda_regularization * reg
-            opt_flow.zero_grad(set_to_none=True)
-            scalers["flow"].scale(loss).backward()
-            scalers["flow"].step(opt_flow)
-            scalers["flow"].update()
-            last = {"correctness": corr.item(), "regularization": reg.item(), "flow_total": loss.item()}
-        else:
-            with rt.autocast():
-                image, flows, _ = g_run(src, src_pose, tgt_pose)
-            # discriminator: real vs the generated image (one forward over both halves)
-            d.requires_grad_(True)
-            with rt.autocast():
-                d_out = d_run(torch.cat((tgt, image.detach()), dim=0)).float()
-                d_real, d_fake = d_out.chunk(2)
-                loss_d = losses.lsgan_d(d_real, d_fake)
-            opt_d.zero_grad(set_to_none=True)
-            scalers["d"].scale(loss_d).backward()
-            scalers["d"].step(opt_d)
-            scalers["d"].update()
-            # generator
-            d.requires_grad_(False)
-            with rt.autocast():
-                flows32 = [f.float() for f in flows]
-                image32 = image.float()
-                l1 = losses.l1(image32, tgt)
-                corr = losses.sampling_correctness(vgg, tgt, src, flows32)
-                adv = losses.lsgan_g(d(image).float())
-                reg = losses.flow_regularization(flows32, kernels)
-                content, style = losses.perceptual(vgg, image32, tgt)
-                loss_g = (
-                    p.lambda_rec * l1
-                    + p.lambda_correct * corr
-                    + p.lambda_g * adv
-                    + p.lambda_regularization * reg
-                    + p.lambda_style * style
-                    + p.lambda_content * content
-                )
-            opt_g.zero_grad(set_to_none=True)
-            scalers["g"].scale(loss_g).backward()
-            scalers["g"].step(opt_g)
-            scalers["g"].update()
-            d.requires_grad_(True)
-            last = {
-                "l1": l1.item(),
-                "correctness": corr.item(),
-                "adversarial": adv.item(),
-                "regularization": reg.item(),
-                "style": style.item(),
-                "content": content.item(),
-                "g_total": loss_g.item(),
-                "d": loss_d.item(),
-            }
-        step += 1
+    with bar() as progress:  # the project's one bar style; off when stderr is not a terminal
+        task = progress.add_task("GFLA training (steps)", total=stop, completed=step)
+        for batch in loader:
+            src = batch["P1"].to(rt.device, non_blocking=True)
+            src_pose = batch["BP1"].to(rt.device, non_blocking=True)
+            tgt = batch["P2"].to(rt.device, non_blocking=True)
+            tgt_pose = batch["BP2"].to(rt.device, non_blocking=True)
+            stage = 1 if step < p.flow_steps else 2
+            if stage == 1:
+                with rt.autocast():
+                    flows, _ = flow_net(src, src_pose, tgt_pose)
+                    corr = losses.sampling_correctness(vgg, tgt, src, [f.float() for f in flows])
+                    reg = losses.flow_regularization([f.float() for f in flows], kernels)
+                    loss = p.flow_lambda_correct * corr + p.flow_lambda_regularization * reg
+                opt_flow.zero_grad(set_to_none=True)
+                scalers["flow"].scale(loss).backward()
+                scalers["flow"].step(opt_flow)
+                scalers["flow"].update()
+                last = {"correctness": corr.item(), "regularization": reg.item(), "flow_total": loss.item()}
+            else:
+                with rt.autocast():
+                    image, flows, _ = g_run(src, src_pose, tgt_pose)
+                # discriminator: real vs the generated image (one forward over both halves)
+                d.requires_grad_(True)
+                with rt.autocast():
+                    d_out = d_run(torch.cat((tgt, image.detach()), dim=0)).float()
+                    d_real, d_fake = d_out.chunk(2)
+                    loss_d = losses.lsgan_d(d_real, d_fake)
+                opt_d.zero_grad(set_to_none=True)
+                scalers["d"].scale(loss_d).backward()
+                scalers["d"].step(opt_d)
+                scalers["d"].update()
+                # generator
+                d.requires_grad_(False)
+                with rt.autocast():
+                    flows32 = [f.float() for f in flows]
+                    image32 = image.float()
+                    l1 = losses.l1(image32, tgt)
+                    corr = losses.sampling_correctness(vgg, tgt, src, flows32)
+                    adv = losses.lsgan_g(d(image).float())
+                    reg = losses.flow_regularization(flows32, kernels)
+                    content, style = losses.perceptual(vgg, image32, tgt)
+                    loss_g = (
+                        p.lambda_rec * l1
+                        + p.lambda_correct * corr
+                        + p.lambda_g * adv
+                        + p.lambda_regularization * reg
+                        + p.lambda_style * style
+                        + p.lambda_content * content
+                    )
+                opt_g.zero_grad(set_to_none=True)
+                scalers["g"].scale(loss_g).backward()
+                scalers["g"].step(opt_g)
+                scalers["g"].update()
+                d.requires_grad_(True)
+                last = {
+                    "l1": l1.item(),
+                    "correctness": corr.item(),
+                    "adversarial": adv.item(),
+                    "regularization": reg.item(),
+                    "style": style.item(),
+                    "content": content.item(),
+                    "g_total": loss_g.item(),
+                    "d": loss_d.item(),
+                }
+            step += 1
 
-        if rt.is_main and (step % p.log_every == 0 or step == stop):
-            log.stats({"step": step, "stage": stage, **last})
-            log.info(
-                f"step {step}/{total} stage {stage} " + " ".join(f"{k} {v:.4g}" for k, v in last.items())
-            )
-        if rt.is_main and (step % p.sample_every == 0 or step == stop):
-            with torch.no_grad():
-                n = min(4, src.shape[0])
-                if stage == 1:
-                    shown = warp_image(src[:n], flows[-1][:n].float())
-                else:
-                    shown = image[:n].float()
-                _sheet(
-                    [[src[i], tgt[i], shown[i]] for i in range(n)],
-                    run_dir / "samples" / f"step-{step:09d}.png",
+            if rt.is_main and (step % p.log_every == 0 or step == stop):
+                log.stats({"step": step, "stage": stage, **last})
+                log.info(
+                    f"step {step}/{total} stage {stage} " + " ".join(f"{k} {v:.4g}" for k, v in last.items())
                 )
-        if step % p.checkpoint_every == 0 or step == stop:
-            if rt.is_main:
-                ckpt_path = checkpoint.save(
-                    checkpoint.path_for(run_dir, step),
-                    {
-                        "step": step,
-                        "stage": stage,
-                        "g": g.state_dict(),
-                        "d": d.state_dict(),
-                        "opt_flow": opt_flow.state_dict(),
-                        "opt_g": opt_g.state_dict(),
-                        "opt_d": opt_d.state_dict(),
-                        **{f"scaler_{k}": s.state_dict() for k, s in scalers.items()},
-                        "params": p.model_dump(mode="json"),
-                    },
-                    keep=p.keep_checkpoints,
-                )
-                _write_loss_csv(log.read_stats(), run_dir / "loss.csv")
-            rt.barrier()
+            if rt.is_main and (step % p.sample_every == 0 or step == stop):
+                with torch.no_grad():
+                    n = min(4, src.shape[0])
+                    if stage == 1:
+                        shown = warp_image(src[:n], flows[-1][:n].float())
+                    else:
+                        shown = image[:n].float()
+                    _sheet(
+                        [[src[i], tgt[i], shown[i]] for i in range(n)],
+                        run_dir / "samples" / f"step-{step:09d}.png",
+                    )
+            progress.update(task, completed=step)
+            if step % p.checkpoint_every == 0 or step == stop:
+                if rt.is_main:
+                    ckpt_path = checkpoint.save(
+                        checkpoint.path_for(run_dir, step),
+                        {
+                            "step": step,
+                            "stage": stage,
+                            "g": g.state_dict(),
+                            "d": d.state_dict(),
+                            "opt_flow": opt_flow.state_dict(),
+                            "opt_g": opt_g.state_dict(),
+                            "opt_d": opt_d.state_dict(),
+                            **{f"scaler_{k}": s.state_dict() for k, s in scalers.items()},
+                            "params": p.model_dump(mode="json"),
+                        },
+                        keep=p.keep_checkpoints,
+                    )
+                    _write_loss_csv(log.read_stats(), run_dir / "loss.csv")
+                rt.barrier()
 
     metrics_path = None
     if rt.is_main and metrics_dir is not None and step >= stop:

@@ -36,6 +36,7 @@ from adgen.models.stylegan2.config import StyleGAN2Params
 from adgen.models.stylegan2.data import ZipImageDataset, real_batches
 from adgen.models.stylegan2.loss import StyleGAN2Loss
 from adgen.models.stylegan2.model import Generator, build, count_params
+from adgen.progress import bar
 from adgen.training import checkpoint, dist, ema, rundir
 from adgen.training.outputs import write_training_outputs
 
@@ -388,49 +389,52 @@ def train(
     )
     last_ckpt = resume
     tick_start_time = time.time()
-    while trainer.nimg < total_nimg:
-        before = trainer.nimg
-        stats = trainer.step(next(batches))
-        for k, v in stats.items():
-            if not math.isfinite(v):
-                raise RuntimeError(f"step {trainer.step_idx}: {k} is {v}; training diverged")
-        tick.add(stats)
-        done = trainer.nimg >= total_nimg
-        if (_crossed(before, trainer.nimg, params.tick_kimg) or done) and runtime.is_main:
-            now = time.time()
-            tick_kimg = (trainer.nimg - tick.start_nimg) / 1000
-            record = {
-                "step": trainer.step_idx,
-                "kimg": trainer.nimg / 1000,
-                **tick.means(),
-                "pl_mean": float(trainer.loss.pl_mean),
-                "augment_p": float(trainer.augment.p) if trainer.augment is not None else 0.0,
-                "ada_rt": trainer.ada.rt if trainer.ada is not None else None,
-                "sec_per_tick": now - tick_start_time,
-                "sec_per_kimg": (now - tick_start_time) / max(tick_kimg, 1e-9),
-                "timestamp": now,
-            }
-            if fid_fn is not None and (_crossed(before, trainer.nimg, params.fid_kimg) or done):
-                record["fid"] = float(fid_fn(trainer.G_ema))
-            if record["ada_rt"] is not None and not math.isfinite(record["ada_rt"]):
-                record["ada_rt"] = None
-            log.stats(record)
-            losses = " ".join(f"{k[5:]} {record[k]:.4f}" for k in LOSS_KEYS if k in record)
-            log.info(
-                f"step {trainer.step_idx} kimg {record['kimg']:.3f} {losses} p {record['augment_p']:.3f} "
-                f"{record['sec_per_kimg']:.1f} s/kimg"
-            )
-            tick = _Tick({"start_nimg": trainer.nimg})
-            tick_start_time = now
-        if runtime.is_main and (_crossed(before, trainer.nimg, params.sample_kimg) or done):
-            save_grid(trainer.G_ema, run_dir / f"fakes-{trainer.step_idx:09d}.png", grid_seeds)
-        if runtime.is_main and (_crossed(before, trainer.nimg, params.checkpoint_kimg) or done):
-            last_ckpt = checkpoint.save(
-                checkpoint.path_for(run_dir, trainer.step_idx),
-                {**trainer.state_dict(), "tick": tick.state()},
-                keep=params.keep_checkpoints,
-            )
-        runtime.barrier()
+    with bar() as progress:  # the project's one bar style; off when stderr is not a terminal
+        task = progress.add_task("StyleGAN2 training (images)", total=total_nimg, completed=trainer.nimg)
+        while trainer.nimg < total_nimg:
+            before = trainer.nimg
+            stats = trainer.step(next(batches))
+            for k, v in stats.items():
+                if not math.isfinite(v):
+                    raise RuntimeError(f"step {trainer.step_idx}: {k} is {v}; training diverged")
+            tick.add(stats)
+            done = trainer.nimg >= total_nimg
+            if (_crossed(before, trainer.nimg, params.tick_kimg) or done) and runtime.is_main:
+                now = time.time()
+                tick_kimg = (trainer.nimg - tick.start_nimg) / 1000
+                record = {
+                    "step": trainer.step_idx,
+                    "kimg": trainer.nimg / 1000,
+                    **tick.means(),
+                    "pl_mean": float(trainer.loss.pl_mean),
+                    "augment_p": float(trainer.augment.p) if trainer.augment is not None else 0.0,
+                    "ada_rt": trainer.ada.rt if trainer.ada is not None else None,
+                    "sec_per_tick": now - tick_start_time,
+                    "sec_per_kimg": (now - tick_start_time) / max(tick_kimg, 1e-9),
+                    "timestamp": now,
+                }
+                if fid_fn is not None and (_crossed(before, trainer.nimg, params.fid_kimg) or done):
+                    record["fid"] = float(fid_fn(trainer.G_ema))
+                if record["ada_rt"] is not None and not math.isfinite(record["ada_rt"]):
+                    record["ada_rt"] = None
+                log.stats(record)
+                losses = " ".join(f"{k[5:]} {record[k]:.4f}" for k in LOSS_KEYS if k in record)
+                log.info(
+                    f"step {trainer.step_idx} kimg {record['kimg']:.3f} {losses} p {record['augment_p']:.3f} "
+                    f"{record['sec_per_kimg']:.1f} s/kimg"
+                )
+                tick = _Tick({"start_nimg": trainer.nimg})
+                tick_start_time = now
+            if runtime.is_main and (_crossed(before, trainer.nimg, params.sample_kimg) or done):
+                save_grid(trainer.G_ema, run_dir / f"fakes-{trainer.step_idx:09d}.png", grid_seeds)
+            if runtime.is_main and (_crossed(before, trainer.nimg, params.checkpoint_kimg) or done):
+                last_ckpt = checkpoint.save(
+                    checkpoint.path_for(run_dir, trainer.step_idx),
+                    {**trainer.state_dict(), "tick": tick.state()},
+                    keep=params.keep_checkpoints,
+                )
+            progress.update(task, completed=min(trainer.nimg, total_nimg))
+            runtime.barrier()
 
     if last_ckpt is None:  # total_kimg already reached before this call
         last_ckpt = checkpoint.path_for(run_dir, trainer.step_idx)

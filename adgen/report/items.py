@@ -1,0 +1,188 @@
+"""A page per photo: what a reviewer needs to trace a kept or rejected image to its source.
+
+The photo at full size, its source URL and site (a link only for http/https), title and licence
+(shown as text, whatever they hold), the detections with their boxes drawn, the filter's decision
+and reason, the masks and the cut-outs. Pages live in `report/items/<image_id>.html`; every file a
+page shows is copied under `report/assets/items/`, named by the validated image id only.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from PIL import Image, ImageDraw, ImageOps
+
+from adgen import atomic, safety
+from adgen.errors import UserError
+from adgen.report.render import render
+from adgen.report.sheets import thumbnail
+
+MASKS = (("person_mask_path", "person mask"), ("bag_mask_path", "bag mask"))
+CUTOUTS = (
+    ("person_rgba_path", "person cut out"),
+    ("person_white_path", "person on white"),
+    ("person_nobag_white_path", "person without the bag"),
+    ("bag_rgba_path", "bag cut out"),
+)
+BOX_COLOURS = {"person_box": (220, 40, 40), "bag_box": (30, 120, 230)}
+
+
+def valid_id(value: object) -> str | None:
+    try:
+        return safety.image_id(value, "report")
+    except UserError:
+        return None
+
+
+def _text(value: object) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "—"
+    return str(value)
+
+
+def _box(value: object) -> list[float] | None:
+    try:
+        box = [float(v) for v in value]  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        return None
+    return box if len(box) == 4 and all(np.isfinite(box)) else None
+
+
+@dataclass
+class Photos:
+    """The photos the report knows, by image id: raw, filter and strip rows joined."""
+
+    root: Path  # project root: every file path in a manifest must stay inside it
+    out: Path  # the report directory
+    allowed: tuple[Path, ...] = ()  # data dirs the params name (they may lie outside the project)
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    wanted: set[str] = field(default_factory=set)  # ids shown as a thumbnail: they get a page
+
+    def add(self, df: pd.DataFrame | None, prefix: str = "") -> None:
+        if df is None or "image_id" not in df.columns:
+            return
+        for rec in df.to_dict("records"):
+            image_id = valid_id(rec.get("image_id"))
+            if image_id is None:
+                continue
+            row = self.rows.setdefault(image_id, {})
+            for k, v in rec.items():
+                row[prefix + k if k in ("keep", "reason") else k] = v
+
+    def file(self, value: object) -> Path | None:
+        """The manifest's path `value` under the project root, or None (missing, outside, not a file)."""
+        if not isinstance(value, str) or not value:
+            return None
+        try:
+            p = safety.inside(self.root, value, "report", self.allowed)
+        except UserError:
+            return None
+        return p if p.is_file() else None
+
+    def tile(
+        self, image_id: object, column: str, value: object, px: int, label: str
+    ) -> dict[str, str] | None:
+        """A thumbnail of the file `value` (the photo's `column`) linking to the photo's page; None
+        if the id is not an image id or the file can't be read."""
+        image_id = valid_id(image_id)
+        src = self.file(value)
+        if image_id is None or src is None:
+            return None
+        dest = self.out / "assets" / "thumbs" / f"{image_id}-{column}.png"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        im = thumbnail(src, px)
+        if im is None:
+            return None
+        with atomic.atomic_path(dest) as tmp:
+            im.save(tmp, format="PNG")
+        self.wanted.add(image_id)
+        return {
+            "src": dest.relative_to(self.out).as_posix(),
+            "href": f"items/{image_id}.html",
+            "label": label,
+        }
+
+    def write_pages(self, title: str, subtitle: str, thumb_px: int) -> int:
+        """Write `items/<id>.html` for every photo shown as a thumbnail; return how many."""
+        for image_id in sorted(self.wanted):
+            page = render("item.html", title=title, subtitle=subtitle, thumb_px=thumb_px,
+                          item=self._item(image_id))  # fmt: skip
+            atomic.write_text(self.out / "items" / f"{image_id}.html", str(page))
+        return len(self.wanted)
+
+    def _copy(self, image_id: str, src: Path, tag: str) -> str:
+        dest = self.out / "assets" / "items" / f"{image_id}-{tag}{src.suffix.lower()}"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dest)
+        return "../" + dest.relative_to(self.out).as_posix()
+
+    def _boxes(self, image_id: str, src: Path, row: dict[str, Any]) -> str | None:
+        boxes = {k: b for k in BOX_COLOURS if (b := _box(row.get(k))) is not None}
+        if not boxes:
+            return None
+        try:
+            with Image.open(src) as im:
+                im = ImageOps.exif_transpose(im).convert("RGB")
+        except (OSError, ValueError):
+            return None
+        draw = ImageDraw.Draw(im)
+        w, h = im.size
+        for k, (x0, y0, x1, y1) in boxes.items():
+            draw.rectangle([x0 * w, y0 * h, x1 * w, y1 * h], outline=BOX_COLOURS[k], width=max(2, w // 200))
+        dest = self.out / "assets" / "items" / f"{image_id}-boxes.png"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with atomic.atomic_path(dest) as tmp:
+            im.save(tmp, format="PNG")
+        return "../" + dest.relative_to(self.out).as_posix()
+
+    def _item(self, image_id: str) -> dict[str, Any]:
+        row = self.rows.get(image_id, {})
+        figures = []
+        full = self.file(row.get("path"))
+        if full is not None:
+            figures.append({"src": self._copy(image_id, full, "full"), "caption": "the photo at full size"})
+            if boxes := self._boxes(image_id, full, row):
+                figures.append({"src": boxes, "caption": "detections: person (red), bag (blue)"})
+        for column, caption in (*MASKS, *CUTOUTS):
+            if (f := self.file(row.get(column))) is not None:
+                figures.append(
+                    {"src": self._copy(image_id, f, column.removesuffix("_path")), "caption": caption}
+                )
+        keep = row.get("filter_keep")
+        decision = "—" if keep is None else ("kept" if bool(keep) else "rejected")
+        if row.get("strip_reason") is not None:
+            decision += (
+                f"; strip: {'kept' if bool(row.get('strip_keep')) else 'dropped'} ({row['strip_reason']})"
+            )
+        detections = [
+            (k.replace("_", " "), _text(row.get(k)))
+            for k in (
+                "n_people",
+                "person_score",
+                "person_box",
+                "bag_class",
+                "bag_score",
+                "bag_box",
+                "full_body",
+            )
+            if k in row
+        ]
+        return {
+            "image_id": image_id,
+            "decision": decision,
+            "reason": _text(row.get("filter_reason")),
+            "site": _text(row.get("site")),
+            "source_url": _text(row.get("source_url")),
+            "source_href": safety.link_url(row.get("source_url")),
+            "page_url": _text(row.get("page_url")),
+            "page_href": safety.link_url(row.get("page_url")),
+            "title": _text(row.get("title")),
+            "license": _text(row.get("license")),
+            "detections": detections,
+            "figures": figures,
+        }
