@@ -64,7 +64,9 @@ def background_lights(index: Path, height: int) -> Light:
     table = pd.read_parquet(index)
     missing = [c for c in LIGHT_COLUMNS if c not in table.columns]
     if missing:
-        raise UserError(f"{index}: no light_* columns; the relighting check needs a dataset from make_relit_dataset")
+        raise UserError(
+            f"{index}: no light_* columns; the relighting check needs a dataset from make_relit_dataset"
+        )
     rows = table[table["role"] == "background"]
     if "size" in rows.columns:
         sizes = sorted(int(s) for s in rows["size"].unique())

@@ -42,6 +42,25 @@ def translator_input(background: torch.Tensor, bag_rgba: torch.Tensor) -> torch.
     return torch.cat([background * (1.0 - alpha), rgb * alpha, alpha], dim=1)
 
 
+COLOUR_STATS = 18  # mean, std and max of R, G, B, for the bag and for the scene
+
+
+def masked_mean(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """[B, C, H, W] averaged over the pixels weighted by [B, 1, H, W] -> [B, C]."""
+    return (x * weight).sum(dim=(2, 3)) / weight.sum(dim=(2, 3)).clamp_min(1e-6)
+
+
+def colour_stats(rgb: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Mean, standard deviation and maximum of each channel over a region -> [B, 9].
+
+    The maximum is the white-patch cue: the brightest pixels of a region show its light's colour.
+    """
+    mean = masked_mean(rgb, weight)
+    var = masked_mean((rgb - mean[:, :, None, None]) ** 2, weight)
+    top = torch.where(weight > 0.5, rgb, torch.zeros_like(rgb)).amax(dim=(2, 3))
+    return torch.cat([mean, (var + 1e-6).sqrt(), top], dim=1)
+
+
 class AppearanceTranslator(nn.Module):
     """Warped bag (RGBA) + scene (RGB) -> the bag relit to match the scene (RGBA, same alpha)."""
 
@@ -61,8 +80,12 @@ class AppearanceTranslator(nn.Module):
         for w in widths:
             self.down.append(nn.Conv2d(cin, w, 3, stride=2, padding=1))
             cin = w
-        # Global colour transform from the pooled scene-and-bag features: 9 matrix terms + 3 offsets.
-        self.colour = nn.Sequential(nn.Linear(widths[-1], widths[-1]), nn.LeakyReLU(0.2), nn.Linear(widths[-1], 12))
+        # Global colour transform (9 matrix terms + 3 offsets) from the bag's and the scene's deepest
+        # features, each pooled over its own region, and their colour statistics side by side.
+        head_in = 2 * widths[-1] + COLOUR_STATS
+        self.colour = nn.Sequential(
+            nn.Linear(head_in, widths[-1]), nn.LeakyReLU(0.2), nn.Linear(widths[-1], 12)
+        )
         nn.init.zeros_(self.colour[-1].weight)
         nn.init.zeros_(self.colour[-1].bias)
         self.up = nn.ModuleList()
@@ -77,9 +100,22 @@ class AppearanceTranslator(nn.Module):
             nn.init.zeros_(self.to_rgb.weight)
             nn.init.zeros_(self.to_rgb.bias)
 
-    def colour_transform(self, feat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def colour_transform(
+        self, feat: torch.Tensor, background: torch.Tensor, bag_rgba: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """[B, 3, 3] matrix (identity + learned change) and [B, 3] offset."""
-        out = self.colour(feat.mean(dim=(2, 3))).float()
+        alpha = bag_rgba[:, 3:4]
+        small = F.adaptive_avg_pool2d(alpha, feat.shape[-2:])
+        pooled = torch.cat(
+            [
+                masked_mean(feat, small),
+                masked_mean(feat, 1.0 - small),
+                colour_stats(bag_rgba[:, :3], alpha),
+                colour_stats(background, 1.0 - alpha),
+            ],
+            dim=1,
+        )
+        out = self.colour(pooled).float()
         eye = torch.eye(3, device=feat.device, dtype=out.dtype)
         return eye + out[:, :9].view(-1, 3, 3), out[:, 9:]
 
@@ -89,7 +125,7 @@ class AppearanceTranslator(nn.Module):
         feats = [x]
         for conv in self.down:
             feats.append(F.leaky_relu(conv(feats[-1]), 0.2))
-        matrix, offset = self.colour_transform(feats[-1])
+        matrix, offset = self.colour_transform(feats[-1], background, bag_rgba)
         rgb, alpha = bag_rgba[:, :3].float(), bag_rgba[:, 3:4].float()
         raw = torch.einsum("bij,bjhw->bihw", matrix, rgb) + offset[:, :, None, None]
         if self.style_residual:

@@ -90,7 +90,9 @@ def build_networks(params: SfganParams) -> Networks:
     appearance = AppearanceTranslator(
         params.app_channels, params.app_levels, params.style_residual, params.gf_radius, params.gf_eps
     )
-    return Networks(SpatialFusion(geometry, appearance), d_geometry, AppearanceDiscriminator(params.d_app_channels))
+    return Networks(
+        SpatialFusion(geometry, appearance), d_geometry, AppearanceDiscriminator(params.d_app_channels)
+    )
 
 
 # --- stage 1: the geometry synthesizer ---------------------------------------------------------------
@@ -191,7 +193,13 @@ class SfganTrainer:
 
     # --- losses --------------------------------------------------------------------------------------
     def relight_cycle(self, real_idx: torch.Tensor) -> torch.Tensor:
-        """Mean abs error, over the patch, of a relit bag-shaped patch of a real photo restored."""
+        """Mean abs error, over a bag-shaped patch of a real photo, of bringing it back to its scene's light.
+
+        A random light T relights either the patch (the answer is the photo as it was) or the rest of
+        the scene (the answer is the patch relit by T too): both say "the patch must take the scene's
+        light", with the answer known and no labels. `identity_share` of the draws relight nothing:
+        a patch that already fits must be left alone.
+        """
         p, dev = self.params, self.rt.device
         n = len(real_idx)
         real = self.render.real(real_idx)
@@ -200,10 +208,13 @@ class SfganTrainer:
         alpha = warp.warp_image(shapes, where.to(dev), p.warp_type)[:, 3:4]
         light = mix_lights(random_light(n, p.light_strength), torch.rand(n) < p.identity_share)
         relit = apply_light(real, light.to(dev))
-        patch = torch.cat([relit * (alpha > 0).to(relit), alpha], dim=1)
+        scene_relit = (torch.rand(n) < 0.5).to(dev).view(n, 1, 1, 1)
+        scene = torch.where(scene_relit, relit, real)
+        patch_rgb = torch.where(scene_relit, real, relit)
+        patch = torch.cat([patch_rgb * (alpha > 0).to(patch_rgb), alpha], dim=1)
         with self.rt.autocast():
-            restored = self.nets.fusion.appearance(real, patch)
-        diff = (restored[:, :3].float() - real).abs() * alpha
+            restored = self.nets.fusion.appearance(scene, patch)
+        diff = (restored[:, :3].float() - scene).abs() * alpha
         return diff.sum() / (3 * alpha.sum()).clamp_min(1e-8)
 
     def _d_geometry_step(self, fake: torch.Tensor, real_idx: torch.Tensor) -> dict[str, float]:
@@ -449,7 +460,11 @@ def run(
                     if rt.is_main:
                         log.stats({"step": it, **stats})
                     now = time.perf_counter()
-                    say(f"step {it}/{params.iters} " + " ".join(f"{k}={v:.4f}" for k, v in stats.items()) + f" ({now - tick:.1f}s)")
+                    say(
+                        f"step {it}/{params.iters} "
+                        + " ".join(f"{k}={v:.4f}" for k, v in stats.items())
+                        + f" ({now - tick:.1f}s)"
+                    )
                     tick = now
                     if not all(math.isfinite(v) for v in stats.values()):
                         if not trainer.scaler.is_enabled():
