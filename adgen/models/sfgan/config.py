@@ -18,6 +18,17 @@ from adgen.models.stgan.config import StganParams
 
 PresetName = Literal["default", "demo"]
 
+# Columns of <paths.metrics>/sfgan_loss.csv (declared here, without torch, so the spec stays light).
+LOSS_COLUMNS = (
+    "loss_d_geometry",
+    "loss_d_appearance",
+    "loss_g_geometry",
+    "loss_g_appearance",
+    "loss_cycle",
+    "w_dist",
+    "dp_norm",
+)
+
 
 class SfganParams(Section):
     """SF-GAN: ST-GAN's warps (pre-trained or loaded), then joint training with the appearance part."""

@@ -32,7 +32,7 @@ import torch.distributed as torch_dist
 
 from adgen import atomic
 from adgen.errors import UserError
-from adgen.models.sfgan.config import SfganParams
+from adgen.models.sfgan.config import LOSS_COLUMNS, SfganParams
 from adgen.models.sfgan.model import (
     AppearanceDiscriminator,
     AppearanceTranslator,
@@ -51,15 +51,6 @@ from adgen.models.stgan.train import build_networks as build_stgan_networks
 from adgen.training import checkpoint, dist, rundir
 
 FORMAT = "adgen-sfgan/1"
-LOSS_COLUMNS = (
-    "loss_d_geometry",
-    "loss_d_appearance",
-    "loss_g_geometry",
-    "loss_g_appearance",
-    "loss_cycle",
-    "w_dist",
-    "dp_norm",
-)
 
 
 @dataclass
