@@ -17,15 +17,6 @@ from adgen.models.sfgan.train import build_networks, load_state, run
 from .helpers import tiny_params
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """A tiny SF-GAN: ST-GAN pre-trained in <run>/geometry (4 + 4 steps), then 6 joint steps."""
-    root = tmp_path_factory.mktemp("sfgan")
-    params = tiny_params(root)
-    result = run(params, root / "run", root / "metrics", data_root=root, echo=False)
-    return root, params, result
-
-
 def test_training_runs_both_stages_and_leaves_every_output(trained):
     root, params, result = trained
     run_dir = root / "run"
