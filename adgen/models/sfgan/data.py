@@ -59,6 +59,17 @@ def make_relit_dataset(
     return index
 
 
+def _rows_of(table: pd.DataFrame, role: str, height: int) -> pd.DataFrame:
+    """The rows of `role` at the size `load_dataset` reads (the exact one, else the next larger)."""
+    rows = table[table["role"] == role]
+    if "size" in rows.columns:
+        sizes = sorted(int(s) for s in rows["size"].unique())
+        larger = [s for s in sizes if s > height]
+        pick = height if height in sizes else (min(larger) if larger else max(sizes))
+        rows = rows[rows["size"] == pick]
+    return rows
+
+
 def background_lights(index: Path, height: int) -> Light:
     """The recorded lights of the background rows (in `load_dataset`'s order and size choice)."""
     table = pd.read_parquet(index)
@@ -67,10 +78,31 @@ def background_lights(index: Path, height: int) -> Light:
         raise UserError(
             f"{index}: no light_* columns; the relighting check needs a dataset from make_relit_dataset"
         )
-    rows = table[table["role"] == "background"]
-    if "size" in rows.columns:
-        sizes = sorted(int(s) for s in rows["size"].unique())
-        larger = [s for s in sizes if s > height]
-        pick = height if height in sizes else (min(larger) if larger else max(sizes))
-        rows = rows[rows["size"] == pick]
-    return Light.from_columns(rows)
+    return Light.from_columns(_rows_of(table, "background", height))
+
+
+def anchors_of(index: Path, role: str, height: int) -> torch.Tensor:
+    """[N, 2] normalised (x, y) bag centres of `role` rows (NaN where unknown), in load order."""
+    table = pd.read_parquet(index)
+    rows = _rows_of(table, role, height)
+    if not {"anchor_x", "anchor_y"} <= set(rows.columns):
+        return torch.full((len(rows), 2), float("nan"))
+    return torch.tensor(rows[["anchor_x", "anchor_y"]].to_numpy(dtype=np.float32, na_value=np.nan))
+
+
+def translation_to(alpha: torch.Tensor, anchors: torch.Tensor, warp_type: str) -> torch.Tensor:
+    """Warp parameters moving each bag's alpha centre onto its anchor (a pure translation).
+
+    The output pixel at canonical u reads the input at u + t, so t = centre - anchor in canonical
+    units (2x the normalised distance). Rows with a NaN anchor get zeros (the bag stays).
+    """
+    from adgen.models.stgan.warp import alpha_centroid, warp_dim
+
+    t = 2.0 * (alpha_centroid(alpha).cpu() - anchors)
+    t = torch.nan_to_num(t, nan=0.0)
+    p = torch.zeros(len(anchors), warp_dim(warp_type))
+    if warp_type == "homography":
+        p[:, 0], p[:, 4] = t[:, 0], t[:, 1]
+    else:
+        p[:, 2], p[:, 5] = t[:, 0], t[:, 1]
+    return p

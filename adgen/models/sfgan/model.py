@@ -4,8 +4,8 @@
 - `GeometryDiscriminator`: ST-GAN's discriminator; it judges the warped composite against real
   people with bags (is the bag in a believable place, size and pose?).
 - `AppearanceTranslator`: the appearance synthesizer. From the scene (with a hole where the bag
-  goes, so it can never copy what lies under the bag) and the warped bag, it predicts a global colour
-  transform (3x3 matrix + offset: colour cast, brightness, contrast) and, optionally, a per-pixel
+  goes, so it can never copy what lies under the bag) and the warped bag, it predicts a global light
+  change (per-channel gain: colour cast and brightness; gamma: contrast; offset: haze) and, optionally, a per-pixel
   style correction; the guided filter, with the untouched bag as its guide, then keeps the bag's
   texture and edges. The last layers start at zero, so an untrained translator leaves bags alone.
 - `AppearanceDiscriminator`: a PatchGAN (LSGAN) on the final composite: does the bag's light match?
@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -37,11 +38,29 @@ __all__ = [
 TRANSLATOR_INPUTS = 7  # scene with a hole (3) + bag RGB (3) + bag alpha (1)
 
 
+def hole(alpha: torch.Tensor) -> torch.Tensor:
+    """Where the scene is hidden from the translator: the bag, dilated by ~4% of the image side.
+
+    The dilation keeps a bag's own fringe (a real bag's edge pixels around a relit patch in the
+    relight cycle, or anything under a soft alpha edge) from telling the answer.
+    """
+    r = max(1, round(0.04 * max(alpha.shape[-2:])))
+    return F.max_pool2d((alpha > 0).to(alpha), 2 * r + 1, stride=1, padding=r)
+
+
+def straight_colour(bag_rgba: torch.Tensor) -> torch.Tensor:
+    """The bag's colour without its alpha: warps leave the edge pixels premultiplied (darkened)."""
+    rgb, alpha = bag_rgba[:, :3], bag_rgba[:, 3:4]
+    return (rgb / alpha.clamp_min(1e-3)).clamp(0.0, 1.0) * (alpha > 0).to(rgb)
+
+
 def translator_input(background: torch.Tensor, bag_rgba: torch.Tensor) -> torch.Tensor:
     rgb, alpha = bag_rgba[:, :3], bag_rgba[:, 3:4]
-    return torch.cat([background * (1.0 - alpha), rgb * alpha, alpha], dim=1)
+    return torch.cat([background * (1.0 - hole(alpha)), rgb * alpha, alpha], dim=1)
 
 
+# Bounds of the global light change: gains 0.37..2.7, gamma 0.61..1.65, offset +-0.2.
+MAX_LOG_GAIN, MAX_LOG_GAMMA, MAX_OFFSET = 1.0, 0.5, 0.2
 COLOUR_STATS = 18  # mean, std and max of R, G, B, for the bag and for the scene
 
 
@@ -51,13 +70,15 @@ def masked_mean(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
 
 
 def colour_stats(rgb: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """Mean, standard deviation and maximum of each channel over a region -> [B, 9].
+    """Mean, standard deviation and maximum of each channel's log intensity over a region -> [B, 9].
 
-    The maximum is the white-patch cue: the brightest pixels of a region show its light's colour.
+    In log space a light's gain is an offset, so the head compares regions by subtraction. The
+    maximum is the white-patch cue: the brightest pixels of a region show its light's colour.
     """
-    mean = masked_mean(rgb, weight)
-    var = masked_mean((rgb - mean[:, :, None, None]) ** 2, weight)
-    top = torch.where(weight > 0.5, rgb, torch.zeros_like(rgb)).amax(dim=(2, 3))
+    log = torch.log(rgb.float().clamp_min(0.0) + 0.01)
+    mean = masked_mean(log, weight)
+    var = masked_mean((log - mean[:, :, None, None]) ** 2, weight)
+    top = torch.where(weight > 0.5, log, torch.full_like(log, math.log(0.01))).amax(dim=(2, 3))
     return torch.cat([mean, (var + 1e-6).sqrt(), top], dim=1)
 
 
@@ -80,7 +101,7 @@ class AppearanceTranslator(nn.Module):
         for w in widths:
             self.down.append(nn.Conv2d(cin, w, 3, stride=2, padding=1))
             cin = w
-        # Global colour transform (9 matrix terms + 3 offsets) from the bag's and the scene's deepest
+        # Global light change (3 log-gains, 1 log-gamma, 3 offsets) from the bag's and the scene's deepest
         # features, each pooled over its own region, and their colour statistics side by side.
         head_in = 2 * widths[-1] + COLOUR_STATS
         self.colour = nn.Sequential(
@@ -100,24 +121,25 @@ class AppearanceTranslator(nn.Module):
             nn.init.zeros_(self.to_rgb.weight)
             nn.init.zeros_(self.to_rgb.bias)
 
-    def colour_transform(
+    def light_change(
         self, feat: torch.Tensor, background: torch.Tensor, bag_rgba: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """[B, 3, 3] matrix (identity + learned change) and [B, 3] offset."""
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Per-image gain [B, 3], gamma [B, 1] and offset [B, 3]; bounded, identity at zero."""
         alpha = bag_rgba[:, 3:4]
         small = F.adaptive_avg_pool2d(alpha, feat.shape[-2:])
         pooled = torch.cat(
             [
                 masked_mean(feat, small),
                 masked_mean(feat, 1.0 - small),
-                colour_stats(bag_rgba[:, :3], alpha),
-                colour_stats(background, 1.0 - alpha),
+                colour_stats(straight_colour(bag_rgba), (alpha > 0.5).to(alpha)),
+                colour_stats(background, 1.0 - hole(alpha)),
             ],
             dim=1,
         )
-        out = self.colour(pooled).float()
-        eye = torch.eye(3, device=feat.device, dtype=out.dtype)
-        return eye + out[:, :9].view(-1, 3, 3), out[:, 9:]
+        out = torch.tanh(self.colour(pooled).float())
+        gain = torch.exp(MAX_LOG_GAIN * out[:, 0:3])
+        gamma = torch.exp(MAX_LOG_GAMMA * out[:, 3:4])
+        return gain, gamma, MAX_OFFSET * out[:, 4:7]
 
     def forward(self, background: torch.Tensor, bag_rgba: torch.Tensor) -> torch.Tensor:
         assert background.shape[1] == 3 and bag_rgba.shape[1] == 4, (background.shape, bag_rgba.shape)
@@ -125,9 +147,11 @@ class AppearanceTranslator(nn.Module):
         feats = [x]
         for conv in self.down:
             feats.append(F.leaky_relu(conv(feats[-1]), 0.2))
-        matrix, offset = self.colour_transform(feats[-1], background, bag_rgba)
+        gain, gamma, offset = self.light_change(feats[-1], background, bag_rgba)
         rgb, alpha = bag_rgba[:, :3].float(), bag_rgba[:, 3:4].float()
-        raw = torch.einsum("bij,bjhw->bihw", matrix, rgb) + offset[:, :, None, None]
+        raw = (
+            gain[:, :, None, None] * rgb.clamp_min(1e-4) ** gamma[:, :, None, None] + offset[:, :, None, None]
+        )
         if self.style_residual:
             y = feats[-1]
             for conv, skip in zip(self.up, reversed(feats[:-1]), strict=True):

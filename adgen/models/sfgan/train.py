@@ -29,10 +29,12 @@ from typing import Any
 
 import torch
 import torch.distributed as torch_dist
+import torch.nn.functional as F
 
 from adgen import atomic
 from adgen.errors import UserError
 from adgen.models.sfgan.config import LOSS_COLUMNS, SfganParams
+from adgen.models.sfgan.data import anchors_of, translation_to
 from adgen.models.sfgan.model import (
     AppearanceDiscriminator,
     AppearanceTranslator,
@@ -128,17 +130,43 @@ def pretrain_geometry(params: SfganParams, run_dir: Path, data_root: Path | None
 # --- stage 2: joint training -------------------------------------------------------------------------
 
 
+def erode(alpha: torch.Tensor) -> torch.Tensor:
+    """Alpha eroded by ~3% of the image side (a min-filter)."""
+    r = max(1, round(0.03 * max(alpha.shape[-2:])))
+    return -F.max_pool2d(-alpha, 2 * r + 1, stride=1, padding=r)
+
+
+class CycleRenderer(Renderer):
+    """ST-GAN's renderer, plus real photos as they are (the cycle needs the bag where the anchor says)."""
+
+    def real_unperturbed(self, idx: torch.Tensor) -> torch.Tensor:
+        return as_float(self.data.real[idx.to(self.device)])
+
+
 class SfganTrainer:
-    def __init__(self, params: SfganParams, data: StganData, run_dir: Path, rt: dist.Runtime, echo: bool):
+    def __init__(
+        self,
+        params: SfganParams,
+        data: StganData,
+        run_dir: Path,
+        rt: dist.Runtime,
+        echo: bool,
+        real_anchors: torch.Tensor | None = None,
+    ):
         self.params, self.run_dir, self.rt = params, Path(run_dir), rt
         self.data = data.to(rt.device)
+        # Where the bag sits in each real photo (NaN where the dataset does not say).
+        n_real = len(data.real)
+        self.real_anchors = (
+            real_anchors if real_anchors is not None else torch.full((n_real, 2), float("nan"))
+        )
         self.log = rundir.RunLog(self.run_dir, echo=echo and rt.is_main)
         checkpoint.seed_everything(params.seed)
         self.nets = build_networks(params)
         for module in self.nets.as_dict().values():
             module.to(rt.device)
         checkpoint.seed_everything(params.seed + 1000 * rt.rank)  # ranks draw different batches
-        self.render = Renderer(params.geometry_params(), self.data, rt.device)
+        self.render = CycleRenderer(params.geometry_params(), self.data, rt.device)
         self.iteration = 0
         self._make_optimizers()
 
@@ -186,23 +214,33 @@ class SfganTrainer:
     def relight_cycle(self, real_idx: torch.Tensor) -> torch.Tensor:
         """Mean abs error, over a bag-shaped patch of a real photo, of bringing it back to its scene's light.
 
-        A random light T relights either the patch (the answer is the photo as it was) or the rest of
-        the scene (the answer is the patch relit by T too): both say "the patch must take the scene's
-        light", with the answer known and no labels. `identity_share` of the draws relight nothing:
-        a patch that already fits must be left alone.
+        The patch is a bag cut-out's silhouette put where the photo's own bag is (its anchor), or at
+        a random place when the dataset does not say. A random light T relights either the patch (the
+        answer is the photo as it was) or the rest of the scene (the answer is the patch relit by T
+        too): both say "the bag must take the scene's light", with the answer known and no labels.
+        `identity_share` of the draws relight nothing: a bag that already fits must be left alone.
         """
         p, dev = self.params, self.rt.device
         n = len(real_idx)
-        real = self.render.real(real_idx)
+        real = self.render.real_unperturbed(real_idx)
         shapes = self.render.foreground(torch.randint(len(self.data.foreground), (n,)))
+        anchors = self.real_anchors[real_idx]
+        known = torch.isfinite(anchors).all(dim=1)
         where = p.cycle_pert * torch.randn(n, self.render.dim)
+        to_anchor = translation_to(shapes[:, 3:4], anchors, p.warp_type)
+        where = torch.where(known[:, None], to_anchor, where)
         alpha = warp.warp_image(shapes, where.to(dev), p.warp_type)[:, 3:4]
+        # On a real bag, shrink the silhouette to lie inside it: a fringe of the scene's own pixels
+        # (white backdrop, the person) inside the patch would show the patch's light directly,
+        # a cue a studio bag never carries.
+        alpha = torch.where(known.to(dev).view(n, 1, 1, 1), erode(alpha), alpha)
         light = mix_lights(random_light(n, p.light_strength), torch.rand(n) < p.identity_share)
         relit = apply_light(real, light.to(dev))
         scene_relit = (torch.rand(n) < 0.5).to(dev).view(n, 1, 1, 1)
         scene = torch.where(scene_relit, relit, real)
         patch_rgb = torch.where(scene_relit, real, relit)
-        patch = torch.cat([patch_rgb * (alpha > 0).to(patch_rgb), alpha], dim=1)
+        # Premultiplied at the edges, as a warped bag cut-out is.
+        patch = torch.cat([patch_rgb * alpha, alpha], dim=1)
         with self.rt.autocast():
             restored = self.nets.fusion.appearance(scene, patch)
         diff = (restored[:, :3].float() - scene).abs() * alpha
@@ -418,7 +456,8 @@ def run(
     geometry_from = None if resume_from is not None else pretrain_geometry(params, run_dir, data_root, echo)
     rt = dist.setup(params.device, params.amp)  # after stage 1, whose trainer ends its own set-up
     try:
-        trainer = SfganTrainer(params, data, run_dir, rt, echo)
+        real_anchors = anchors_of(params.index, "real", params.height)
+        trainer = SfganTrainer(params, data, run_dir, rt, echo, real_anchors)
         log = trainer.log
 
         def say(message: str) -> None:
