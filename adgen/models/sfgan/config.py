@@ -79,6 +79,9 @@ class SfganParams(Section):
     adam_betas_app: tuple[float, float] = (0.5, 0.999)
     geometry_weight: float = Field(1.0, ge=0.0, le=1000.0)  # WGAN loss of the warped composite
     appearance_weight: float = Field(1.0, ge=0.0, le=1000.0)  # LSGAN loss of the final composite
+    # Joint steps over which that weight ramps up from 0: the appearance D first learns placement
+    # cues the translator cannot fix, and its early gradients undo what the relight cycle teaches.
+    appearance_warmup: int = Field(10000, ge=0, le=10_000_000)
     # The relight cycle: a bag-shaped patch of a real photo, relit by a random known light, must come
     # back as it was; identity_share of the draws use no relighting (a fitting bag is left alone).
     cycle_lambda: float = Field(10.0, ge=0.0, le=1000.0)
@@ -154,6 +157,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "d_app_channels": 32,
         "gf_radius": 1,
         "iters": 200,
+        "appearance_weight": 0.1,
+        "appearance_warmup": 200,
         "lr_geometry": 1e-5,
         "lr_appearance": 1e-3,
         "lr_d_geometry": 1e-4,

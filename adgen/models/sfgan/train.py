@@ -293,7 +293,8 @@ class SfganTrainer:
             g_appearance = ((nets.d_appearance(out.composite).float() - 1) ** 2).mean()
         dp_norm = (out.dp.float() ** 2 + 1e-8).sum(dim=1).mean()
         cycle = self.relight_cycle(real_idx)
-        loss_g = p.appearance_weight * g_appearance + p.cycle_lambda * cycle
+        ramp = min(1.0, (self.iteration + 1) / p.appearance_warmup) if p.appearance_warmup else 1.0
+        loss_g = ramp * p.appearance_weight * g_appearance + p.cycle_lambda * cycle
         if self.train_geometry:
             loss_g = loss_g + p.geometry_weight * g_geometry + p.dp_lambda * dp_norm
         self.opt_appearance.zero_grad(set_to_none=True)
