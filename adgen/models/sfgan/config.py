@@ -142,11 +142,12 @@ class SfganParams(Section):
 PRESETS: dict[str, dict[str, Any]] = {
     # 128x128 on background-stripped people; ST-GAN's official geometry schedule, then 50k joint.
     "default": {},
-    # Minutes on a CPU: 32 px, one warp, short schedules, fast learning rates.
+    # Minutes on a CPU: 32 px, short schedules, fast learning rates. Two warps and LayerNorm, as
+    # ST-GAN's demo preset, so a demo ST-GAN can be loaded through stgan_checkpoint.
     "demo": {
         "height": 32,
         "width": 32,
-        "warps": 1,
+        "warps": 2,
         "batch": 8,
         "geometry_iters_d_only": 50,
         "geometry_iters_per_warp": 100,
