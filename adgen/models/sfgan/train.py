@@ -123,6 +123,16 @@ def pretrain_geometry(params: SfganParams, run_dir: Path, data_root: Path | None
     from adgen.models.stgan.train import train as train_stgan
 
     geometry_dir = Path(run_dir) / "geometry"
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        # ST-GAN's trainer ends the process group when it finishes, and a second one does not start
+        # under torchrun: pre-train in one process (or on the pool with `adgen train stgan`) first.
+        finished = geometry_dir / f"warp-{params.warps}.pt"
+        if finished.is_file():
+            return finished
+        raise UserError(
+            "under torchrun the geometry part is not pre-trained here: train ST-GAN first "
+            "(`adgen train stgan`) and set train.sfgan.stgan_checkpoint to its run dir"
+        )
     train_stgan(params.geometry_params(), params.index, geometry_dir, None, data_root, echo)
     return geometry_dir
 
