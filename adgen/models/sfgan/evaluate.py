@@ -43,8 +43,13 @@ def _rows(index: Path, role: str) -> pd.DataFrame:
 
 
 def _open(root: Path, rel: str, mode: str) -> Image.Image:
-    path = Path(rel)
-    path = path if path.is_absolute() else root / path
+    """An image the index names, which must lie under the project root (the index is data)."""
+    path = Path(str(rel))
+    if path.is_absolute() or ".." in path.parts:
+        raise UserError(
+            f"dataset index path {str(rel)!r}: must be relative to the project root, without '..'"
+        )
+    path = root / path
     if not path.is_file():
         raise UserError(f"{path}: image listed in the dataset index not found")
     with Image.open(path) as im:

@@ -12,6 +12,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from adgen.clikit import CliGroups, CliState
+from adgen.errors import UserError
 from adgen.models.sfgan.evaluate import colour_gap, evaluate_composites
 
 
@@ -101,3 +102,15 @@ def test_evaluate_cli_without_fid_graph_says_skipped_and_keeps_numbers_only(trai
     assert info["sfgan"]["fid"].startswith("skipped: metrics.fid_inception_graph is not set")
     assert "fid" not in numbers["sfgan"] and "placement_error" in numbers["sfgan"]
     assert "sfgan:" in out.output and "grid:" in out.output
+
+
+def test_an_index_naming_a_file_outside_the_project_is_refused_in_one_line(trained, tmp_path):
+    import pandas as pd
+
+    root, _, _ = trained
+    table = pd.read_parquet(root / "ds" / "index.parquet")
+    table.loc[table["role"] == "background", "path"] = "../../etc/passwd"
+    bad = tmp_path / "index.parquet"
+    table.to_parquet(bad, index=False)
+    with pytest.raises(UserError, match="must be relative to the project root"):
+        evaluate_composites(root / "run" / "geometry", root / "run", bad, root, tmp_path / "m", None, count=1)
