@@ -1,6 +1,7 @@
 """metrics.*, generate.* and report.* params."""
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 
@@ -40,6 +41,9 @@ class GenerateParams(Section):
     # 1: StyleGAN2 → GFLA → ST-GAN; 2: DPIG → ST-GAN; best: both, each ad from the one nearer the pose
     approach: str = "1"
     dpig_checkpoint: Path | None = None
+    # stgan: the bag is placed by ST-GAN's warps; sfgan: placed and relit to the scene (SF-GAN)
+    compositor: Literal["stgan", "sfgan"] = "stgan"
+    sfgan_checkpoint: Path | None = None
 
     @field_validator("approach", mode="before")
     @classmethod

@@ -73,7 +73,7 @@ def check_approach(approach: str | int) -> str:
 class ChainModels:
     sampler: Any  # adgen.models.stylegan2.api.StyleGAN2Sampler (approach 1), else None
     transfer: Any  # adgen.models.gfla.api.PoseTransfer (approach 1), else None
-    compositor: Any  # adgen.models.stgan.api.Compositor
+    compositor: Any  # adgen.models.stgan.api.Compositor or adgen.models.sfgan.api's (same interface)
     estimator: Any  # adgen.pose.estimate.PoseEstimator
     checkpoints: dict[str, str] = field(default_factory=dict)
     dpig: Any = None  # adgen.models.dpig.api.DpigSampler (approach 2), else None
@@ -103,22 +103,25 @@ def load_estimator(params) -> Any:
     return load_pose_estimator(model_path, params.pose.input_size, params.pose.min_score)
 
 
-def models_for(approach: str) -> tuple[str, ...]:
-    """The checkpoints an approach needs, in the order they run."""
-    return {
-        "1": ("stylegan2", "gfla", "stgan"),
-        "2": ("dpig", "stgan"),
-        "best": ("stylegan2", "gfla", "dpig", "stgan"),
-    }[check_approach(approach)]
+COMPOSITORS = ("stgan", "sfgan")
 
 
-def load_chain(params, approach: str | None = None) -> ChainModels:
+def models_for(approach: str, compositor: str = "stgan") -> tuple[str, ...]:
+    """The checkpoints an approach needs, in the order they run (the compositor last)."""
+    if compositor not in COMPOSITORS:
+        raise UserError(f"--compositor {compositor!r}: choose stgan (placement) or sfgan (placement + light)")
+    people = {"1": ("stylegan2", "gfla"), "2": ("dpig",), "best": ("stylegan2", "gfla", "dpig")}
+    return (*people[check_approach(approach)], compositor)
+
+
+def load_chain(params, approach: str | None = None, compositor: str | None = None) -> ChainModels:
     """The models the approach needs, named in generate.* (or the newest runs), and the pose estimator."""
     g = params.generate
     approach = check_approach(approach if approach is not None else getattr(g, "approach", "1"))
+    compositor = compositor or g.compositor
     models_root = params.path(params.paths.models)
     paths = {}
-    for name in models_for(approach):  # every checkpoint is found before any model is loaded
+    for name in models_for(approach, compositor):  # every checkpoint is found before any model is loaded
         explicit = getattr(g, f"{name}_checkpoint", None)
         paths[name] = resolve_checkpoint(params.path(explicit) if explicit else None, models_root, name)
     sampler = transfer = dpig = None
@@ -132,12 +135,15 @@ def load_chain(params, approach: str | None = None) -> ChainModels:
         from adgen.models.dpig.api import load_sampler as load_dpig
 
         dpig = load_dpig(paths["dpig"], g.device)
-    from adgen.models.stgan.api import load_compositor
+    if compositor == "sfgan":
+        from adgen.models.sfgan.api import load_compositor
+    else:
+        from adgen.models.stgan.api import load_compositor
 
     return ChainModels(
         sampler=sampler,
         transfer=transfer,
-        compositor=load_compositor(paths["stgan"], g.device),
+        compositor=load_compositor(paths[compositor], g.device),
         estimator=load_estimator(params),
         checkpoints={k: str(v) for k, v in paths.items()},
         dpig=dpig,

@@ -46,6 +46,11 @@ def generate_command(
         "--approach",
         help="1: StyleGAN2 → GFLA; 2: DPIG; best: both, keep the person nearer the pose (default generate.approach)",
     ),
+    compositor: str | None = typer.Option(
+        None,
+        "--compositor",
+        help="stgan: place the bag; sfgan: place it and match the scene's light (default generate.compositor)",
+    ),
 ) -> None:
     """New people in the requested pose with the bag (StyleGAN2 → GFLA or DPIG, then ST-GAN), every step saved."""
     from adgen import atomic
@@ -65,7 +70,7 @@ def generate_command(
     bag_img = read_bag(bag)
     if pose.suffix.lower() not in IMAGE_SUFFIXES:  # a keypoint file: check it before loading any model
         read_pose(pose, (1, 1))
-    models = load_chain(p, approach)
+    models = load_chain(p, approach, compositor)
     # a pose from an image is fitted into each approach's person frame (they may differ in shape)
     requested = {a: read_pose(pose, size, models.estimator) for a, size in models.person_sizes().items()}
     output.mkdir(parents=True, exist_ok=True)

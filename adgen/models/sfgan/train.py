@@ -14,7 +14,7 @@ Stage 2, joint (end to end). One iteration:
 
 A checkpoint holds everything needed to continue bit for bit (weights, the four Adam states, the
 grad scaler, iteration, every rank's torch RNG), and only tensors, numbers, strings and plain
-containers, so it loads with `torch.load(weights_only=True)`.
+containers, so it loads weights-only through `adgen.training.checkpoint.read`.
 """
 
 from __future__ import annotations
@@ -411,10 +411,7 @@ class SfganTrainer:
 
 def load_state(path: Path, device: str | torch.device = "cpu") -> dict[str, Any]:
     """An SF-GAN checkpoint (weights only), or a one-line error for anything else."""
-    try:
-        state = torch.load(path, map_location=device, weights_only=True)
-    except Exception as exc:  # a hostile or foreign file: never unpickle arbitrary objects
-        raise UserError(f"{path}: not a readable SF-GAN checkpoint ({type(exc).__name__})") from None
+    state = checkpoint.read(path, "SF-GAN checkpoint", map_location=device)  # weights only, one line
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         got = state.get("format") if isinstance(state, dict) else type(state).__name__
         raise UserError(f"{path}: not an SF-GAN checkpoint (format {got!r})")

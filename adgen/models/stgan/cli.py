@@ -31,20 +31,28 @@ def register(groups: CliGroups) -> None:
             None, "--seed", help="random start placement (default: the bag starts at the centre)"
         ),
         device: str = typer.Option("cpu", "--device"),
+        model: str = typer.Option(
+            "stgan", "--model", help="stgan: place the bag; sfgan: place it and match the scene's light"
+        ),
     ) -> None:
-        """Put a bag on a person with a trained ST-GAN."""
+        """Put a bag on a person with a trained ST-GAN (or SF-GAN: placed and relit)."""
         from PIL import UnidentifiedImageError
 
         from adgen import atomic
-        from adgen.models.stgan.api import load_compositor
         from adgen.safety import open_image
 
+        if model == "sfgan":
+            from adgen.models.sfgan.api import load_compositor
+        elif model == "stgan":
+            from adgen.models.stgan.api import load_compositor
+        else:
+            raise UserError(f"--model {model!r}: choose stgan or sfgan")
         if checkpoint is None:
             p = params(ctx)
-            checkpoint = newest_run(p.path(p.paths.models) / "stgan")
+            checkpoint = newest_run(p.path(p.paths.models) / model)
             if checkpoint is None:
                 raise UserError(
-                    "no ST-GAN run found under paths.models/stgan; pass --checkpoint or run `adgen train stgan`"
+                    f"no {model} run found under paths.models/{model}; pass --checkpoint or run `adgen train {model}`"
                 )
         images = {}
         for name, path in (("person", person), ("bag", bag)):
