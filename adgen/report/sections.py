@@ -327,6 +327,17 @@ def compared(ctx: Context) -> Section | None:
     return Section("compare", "Generators compared", "compare.html", {"fragment": Markup(fragment)})
 
 
+def composites(ctx: Context) -> Section | None:
+    """`adgen evaluate composites`: ST-GAN and SF-GAN on the same people, bags and seeds."""
+    from adgen.models.sfgan.report import section_html
+
+    fragment = section_html(ctx.path(ctx.params.paths.metrics), ctx.out, ctx.assets)
+    if fragment is None:
+        return None
+    # the fragment is made of adgen.report.html's escaped macros only
+    return Section("composites", "Bags composited: ST-GAN vs SF-GAN", "compare.html", {"fragment": Markup(fragment)})
+
+
 # -- metrics files ---------------------------------------------------------------------------------------
 def metrics_files(ctx: Context) -> Section | None:
     """Every other JSON metric the stages wrote (crawl stats, filter stats, evaluation).
@@ -343,6 +354,7 @@ def metrics_files(ctx: Context) -> Section | None:
         "filter",
         "datasets",
         "compare",
+        "composites",
         "generate",
     }
     found = [
@@ -370,4 +382,13 @@ def metrics_files(ctx: Context) -> Section | None:
     return Section("metrics", "Metrics files", "metrics.html", {"files": files}) if files else None
 
 
-SECTIONS = (stage_counts, filter_scores, contact_sheets, training, compared, generated, metrics_files)
+SECTIONS = (
+    stage_counts,
+    filter_scores,
+    contact_sheets,
+    training,
+    compared,
+    composites,
+    generated,
+    metrics_files,
+)

@@ -115,7 +115,7 @@ def test_a_foreign_or_hostile_checkpoint_is_a_one_line_error(tmp_path):
             return (print, ("unpickled!",))
 
     evil.write_bytes(pickle.dumps({"format": "adgen-sfgan/1", "x": Boom()}))
-    with pytest.raises(UserError, match="not a readable SF-GAN checkpoint"):
+    with pytest.raises(UserError, match="SF-GAN checkpoint .* holds more than tensors"):
         load_compositor(evil)
     other = tmp_path / "other.pt"
     torch.save({"format": "adgen-stgan/1"}, other)
