@@ -22,6 +22,7 @@ from adgen.config.models import GflaParams, StganParams, StyleGAN2Params
 from adgen.config.orchestrate import OrchestrateParams
 from adgen.config.prepare import DatasetsParams, PoseParams, StripParams
 from adgen.config.quality import GenerateParams, MetricsParams, ReportParams
+from adgen.config.store import StoreParams
 from adgen.errors import UserError
 
 
@@ -47,6 +48,7 @@ class TrainParams(Section):
 
 class Params(Section):
     paths: PathsParams = Field(default_factory=PathsParams)
+    store: StoreParams = Field(default_factory=StoreParams)
     crawl: CrawlParams = Field(default_factory=CrawlParams)
     fixture_site: FixtureSiteParams = Field(default_factory=FixtureSiteParams)
     detect: DetectParams = Field(default_factory=DetectParams)
