@@ -21,6 +21,7 @@ from twisted.internet.threads import deferToThread
 from adgen.crawl import journal, vetting
 from adgen.crawl.failures import classify_failure
 from adgen.imagestore import ImageStore, sha256_hex
+from adgen.safety import OutputError
 from crawlers.items import ImageLead, Skip
 
 
@@ -92,6 +93,27 @@ class ImageStorePipeline:
             )
             return
         image_id = sha256_hex(body)
+        try:
+            self._store_and_journal(item, body, image_id, verdict)
+        except (OutputError, OSError) as exc:  # the disk, not the photo: stop this site's crawl
+            self._disk_error(exc)
+
+    def _disk_error(self, exc: Exception) -> None:
+        """Stop the crawl on a full or read-only disk (every later photo would fail the same way).
+
+        The photo is not recorded as a reject: the next run, with space, fetches it again. Files
+        stored without their journal line are re-listed then (the next download of their URL finds
+        the bytes in place and journals them).
+        """
+        from twisted.internet import reactor
+
+        message = str(exc) if isinstance(exc, OutputError) else f"cannot write under {self.store.root}: {exc}"
+        if self.stats.get_value("adgen/disk_error") is None:
+            self.stats.set_value("adgen/disk_error", message)
+            spider = self.crawler.spider
+            reactor.callFromThread(self.crawler.engine.close_spider, spider, "disk_error")
+
+    def _store_and_journal(self, item: ImageLead, body: bytes, image_id: str, verdict) -> None:
         path = self.store.path_for(image_id, verdict.ext)
         if image_id not in self.known_ids:  # a known photo's file is in place (or was a near duplicate)
             path = self.store.put(

@@ -16,13 +16,14 @@ import numpy as np
 import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
-from adgen import manifest
+from adgen import manifest, safety
 from adgen.config import Params
 from adgen.errors import UserError
 from adgen.imagestore import ImageStore
 from adgen.matting.cutout import mask_bbox, png_bytes, rgba_cutout
 from adgen.matting.grabcut import grabcut_mask
 from adgen.matting.photo import to_upright_rgb
+from adgen.safety import ImageTooLarge
 
 MIN_OPAQUE = 0.02  # at least 2% of the pixels must be (partly) opaque
 MAX_OPAQUE = 0.995  # and some must be transparent
@@ -77,10 +78,13 @@ def import_bags(params: Params, folder: Path, cutout: bool = False) -> BagImport
     bad: list[str] = []
     for f in files:
         try:
-            with Image.open(f) as im:
+            with safety.open_image(f, f.name) as im:
                 im.load()
                 image = im.copy()
-        except (UnidentifiedImageError, OSError):
+        except ImageTooLarge:
+            bad.append(f"{f.name} (over the {safety.MAX_PIXELS:,}-pixel limit)")
+            continue
+        except (UnidentifiedImageError, OSError, ValueError):
             bad.append(f"{f.name} (not a readable PNG)")
             continue
         problem = alpha_problem(image)

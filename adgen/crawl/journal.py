@@ -8,6 +8,7 @@ kill, at the end of the next run) and then removes it. A torn last line is ignor
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -25,14 +26,30 @@ class Journal:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         self._lock = threading.Lock()  # the pipeline appends from worker threads
+        size = os.fstat(self._fd).st_size
+        if size and os.pread(self._fd, 1, size - 1) != b"\n":
+            # a line torn by a kill: end it, or this run's first row would be glued to it and lost
+            self._write(b"\n")
 
     def append(self, kind: str, row: dict[str, Any]) -> None:
+        """Append one line, durably; on a disk error (full disk) nothing of it is left behind."""
         line = json.dumps({"kind": kind, "row": row}, sort_keys=True, default=str) + "\n"
         with self._lock:
-            os.write(self._fd, line.encode("utf-8"))
+            self._write(line.encode("utf-8"))
+
+    def _write(self, data: bytes) -> None:
+        start = os.fstat(self._fd).st_size
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view) :]
             os.fsync(self._fd)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, start)  # a half line would swallow the next one
+            raise
 
     def close(self) -> None:
         if self._fd >= 0:

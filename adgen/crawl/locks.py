@@ -13,13 +13,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from adgen.errors import UserError
+from adgen.safety import writing
 
 
 @contextlib.contextmanager
 def flock(path: Path, mode: int, busy: str | None = None) -> Iterator[None]:
     """Hold an flock on `path`; with LOCK_NB, `busy` is the UserError when someone else holds it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fh = open(path, "a")  # noqa: SIM115 - held for the block
+    with writing(path):  # a read-only or full raw dir: one line, not a trace
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(path, "a")  # noqa: SIM115 - held for the block
     try:
         try:
             fcntl.flock(fh, mode)

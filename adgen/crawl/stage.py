@@ -33,7 +33,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from adgen import atomic, manifest
+from adgen import atomic, manifest, safety
 from adgen.config import Params
 from adgen.crawl import jobs, journal, locks, merge, seen
 from adgen.errors import UserError
@@ -106,7 +106,8 @@ def crawl(
     p = paths(params)
     names = jobs.pick_sites(params.crawl, sites)
     state = p["state"]
-    (p["raw"] / "images").mkdir(parents=True, exist_ok=True)  # a DVC output even when nothing is new
+    with safety.writing(p["raw"] / "images"):
+        (p["raw"] / "images").mkdir(parents=True, exist_ok=True)  # a DVC output even when nothing is new
     with locks.crawl_locks(state, p["raw"], names):
         old_manifest = manifest.read(p["manifest"], merge.MANIFEST_COLUMNS)
         old_rejects = manifest.read(p["rejects"], merge.REJECT_COLUMNS)
@@ -145,7 +146,8 @@ def crawl(
                     atomic.write_json(job.job_file, job.spec)
                     tails[job.site] = journal.JournalTail(job.journal)
                 group[0].log_file.unlink(missing_ok=True)
-                logs.append(open(group[0].log_file.with_suffix(".stderr"), "wb"))  # noqa: SIM115
+                with safety.writing(group[0].log_file.with_suffix(".stderr")):
+                    logs.append(open(group[0].log_file.with_suffix(".stderr"), "wb"))  # noqa: SIM115
                 proc = subprocess.Popen(
                     [sys.executable, "-m", "crawlers.run", *(str(j.job_file) for j in group)],
                     cwd=params.root,
@@ -166,6 +168,10 @@ def crawl(
             for fh in logs:
                 fh.close()
         summary = _commit(params, p, site_jobs, time.monotonic() - t0)
+        disk = {s: v["disk_error"] for s, v in summary.sites.items() if v.get("disk_error")}
+        if disk:  # what was stored is merged above; the next run, with space, does the rest
+            site, message = next(iter(disk.items()))
+            raise UserError(f"crawl of {site} stopped: {message}")
         failed = {s: proc.returncode for s, proc in procs.items() if proc.returncode != 0}
         if failed:
             site, rc = next(iter(failed.items()))
@@ -265,6 +271,8 @@ def _commit_locked(
             "finish_reason": stats.get("finish_reason", "killed"),
             "elapsed_s": round(elapsed, 2),
         }
+        if stats.get("adgen/disk_error"):
+            per_site[job.site]["disk_error"] = str(stats["adgen/disk_error"])
     summary = CrawlSummary(
         new_images=result.new_images,
         near_duplicates=result.near_duplicates,

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from adgen import stamp
+from adgen import safety, stamp
 from adgen.config import Params
 from adgen.datasets import gfla, stgan, stylegan2
 from adgen.datasets.cards import write_card
@@ -99,7 +99,10 @@ def _stgan_inputs(
 
     table = user_bags_table(params)
     if table.is_file():
-        for r in pd.read_parquet(table).to_dict("records"):
+        bags = pd.read_parquet(table)
+        user_bags = (params.path(params.datasets.user_bags),)
+        safety.check_manifest(bags, str(table), params.root, {"path": user_bags})
+        for r in bags.to_dict("records"):
             items.append(stgan.StganInput("foreground", r["image_id"], params.root / r["path"], "user"))
     return items
 

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-from adgen import atomic
+from adgen import atomic, safety
 from adgen.datasets.framing import fit_into
 from adgen.progress import track
 
@@ -60,11 +59,12 @@ def write_gfla(
         (out_dir / split).mkdir(parents=True, exist_ok=True)
         lines = ["name:keypoints_y:keypoints_x"]
         for im in track(chosen, f"GFLA {split}", total=len(chosen)):
-            with Image.open(im.source) as src:
+            name = safety.safe_name(im.name, "GFLA dataset")
+            with safety.open_image(im.source) as src:
                 framed, fr = fit_into(src.convert("RGB"), WIDTH, HEIGHT)
             kp = np.asarray(im.keypoints, dtype=np.float64).copy()
             kp[:, :2] = fr.points(kp[:, :2])
-            with atomic.atomic_path(out_dir / split / im.name) as tmp:
+            with atomic.atomic_path(out_dir / split / name) as tmp:
                 framed.save(tmp, format="JPEG", quality=95)
             ys, xs = to_gfla_pixels(kp)
             lines.append(f"{im.name}:{json.dumps(ys)}:{json.dumps(xs)}")

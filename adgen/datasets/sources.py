@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from adgen import safety
 from adgen.config import Params
 from adgen.errors import UserError
 
@@ -56,6 +57,9 @@ def stripped_people(params: Params, poses: pd.DataFrame) -> list[StrippedPerson]
         raise UserError(f"{path}: no stripped manifest; run `adgen strip` first")
     df = pd.read_parquet(path)
     df = df[df["keep"].fillna(False).astype(bool)]
+    stripped_dir = (params.path(params.paths.stripped),)
+    columns = ("person_white_path", "person_nobag_white_path", "bag_rgba_path")
+    safety.check_manifest(df, str(path), params.root, dict.fromkeys(columns, stripped_dir))
     kps = keypoints_by_id(poses, "kept")
     out = []
     for r in df.to_dict("records"):

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from adgen import atomic
+from adgen import atomic, safety
 
 INDEX_COLUMNS = ["role", "size", "path", "image_id", "source", "bag_class", "anchor_x", "anchor_y"]
 
@@ -55,9 +55,9 @@ def write_stgan(inputs: list[StganInput], sizes: list[int], out_dir: Path, root:
 
     for size in sizes:
         for i, item in enumerate(track(inputs, f"ST-GAN {size}px", total=len(inputs))):
-            name = f"{item.origin}-{item.image_id[:16]}-{i:06d}.png"
+            name = safety.safe_name(f"{item.origin}-{item.image_id[:16]}-{i:06d}.png", "ST-GAN dataset")
             path = out_dir / str(size) / folder[item.role] / name
-            with Image.open(item.source) as src:
+            with safety.open_image(item.source) as src:
                 if item.role == "foreground":
                     # Straight alpha survives LANCZOS only if colours are premultiplied while resizing.
                     img = _fit_rgba(src.convert("RGBa"), size).convert("RGBA")

@@ -14,10 +14,11 @@ from pathlib import Path
 import pandas as pd
 from PIL import Image, ImageDraw, ImageOps
 
-from adgen import atomic
+from adgen import atomic, safety
 from adgen.config import Params
 from adgen.detect.images import to_rgb8
 from adgen.detect.rule import REASONS
+from adgen.safety import link_href, link_url
 
 THUMB = 240
 
@@ -74,18 +75,22 @@ def _card(params: Params, row: object, thumbs: Path) -> str:
     if row.bag_score is not None and pd.notna(row.bag_score):
         caption.append(f"{html.escape(str(row.bag_class))} {row.bag_score:.2f}")
     source = getattr(row, "source_url", None)
-    link = f' <a href="{html.escape(str(source))}">source</a>' if isinstance(source, str) else ""
+    link = f" {link_href(source, 'source')}" if link_url(source) else ""  # http/https only, never javascript:
     text = " · ".join(caption) + link + f"<br><code>{image_id[:12]}</code>"
+    dst = thumbs / f"{safety.image_id(image_id, 'filter contact sheet')}.jpg"
     try:
-        thumb = _thumbnail(params.path(str(row.path)), row, thumbs / f"{image_id}.jpg")
-        picture = f'<img src="contact_sheet/{thumb.name}" alt="{image_id}" loading="lazy">'
+        rgb = _thumbnail(params.path(str(row.path)), row)
     except Exception:  # unreadable images (the reason says why) get a placeholder, not a crash
-        picture = '<div class="missing">cannot show</div>'
+        return f'<figure><div class="missing">cannot show</div><figcaption>{text}</figcaption></figure>'
+    with atomic.atomic_path(dst) as tmp:  # a disk error here stops the stage (OutputError)
+        rgb.save(tmp, format="JPEG", quality=85)
+    picture = f'<img src="contact_sheet/{dst.name}" alt="{image_id}" loading="lazy">'
     return f"<figure>{picture}<figcaption>{text}</figcaption></figure>"
 
 
-def _thumbnail(src: Path, row: object, dst: Path) -> Path:
-    with Image.open(src) as img:
+def _thumbnail(src: Path, row: object) -> Image.Image:
+    """The photo, small, with the chosen boxes drawn (reading only: any failure is the photo's)."""
+    with safety.open_image(src) as img:
         img.draft("RGB", (THUMB * 2, THUMB * 2))
         rgb = to_rgb8(ImageOps.exif_transpose(img))
     rgb.thumbnail((THUMB, THUMB))
@@ -97,7 +102,4 @@ def _thumbnail(src: Path, row: object, dst: Path) -> Path:
     ):
         if box is not None and len(box) == 4:
             draw.rectangle([box[0] * w, box[1] * h, box[2] * w - 1, box[3] * h - 1], outline=colour, width=2)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    with atomic.atomic_path(dst) as tmp:
-        rgb.save(tmp, format="JPEG", quality=85)
-    return dst
+    return rgb

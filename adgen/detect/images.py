@@ -15,8 +15,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from adgen import safety
+
 # Crawled files are already size-checked; still refuse decompression bombs here too.
-Image.MAX_IMAGE_PIXELS = 120_000_000
+Image.MAX_IMAGE_PIXELS = safety.MAX_PIXELS
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ def load_for_detection(path: str | Path, max_side: int = 0) -> LoadedImage:
     """
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        with Image.open(path) as img:
+        with safety.open_image(path) as img:  # the project's pixel limit, checked on the header
             w, h = img.size
             rotated = img.getexif().get(0x0112, 1) in (5, 6, 7, 8)
             width, height = (h, w) if rotated else (w, h)

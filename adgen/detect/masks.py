@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from adgen import atomic
+from adgen import atomic, safety
 
 
 def reframe(mask: np.ndarray, box: np.ndarray, width: int, height: int, threshold: float = 0.5) -> np.ndarray:
@@ -44,7 +44,9 @@ def reframe(mask: np.ndarray, box: np.ndarray, width: int, height: int, threshol
 
 
 def mask_path(masks_dir: Path, image_id: str, what: str) -> Path:
-    return masks_dir / image_id[:2] / f"{image_id}.{what}.png"
+    """`masks/ab/<id>.<what>.png`; the id must be a digest (ids come from manifests users can edit)."""
+    image_id = safety.image_id(image_id, "filter masks")
+    return masks_dir / image_id[:2] / f"{safety.safe_name(f'{image_id}.{what}.png', 'filter masks')}"
 
 
 def save(mask: np.ndarray, path: Path) -> None:

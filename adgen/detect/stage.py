@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from adgen import atomic, manifest, progress, stamp
+from adgen import atomic, manifest, progress, safety, stamp
 from adgen.config import Params
 from adgen.detect import masks as mask_files
 from adgen.detect.rule import Decision, keep_full_body_with_bag, unreadable
@@ -152,6 +152,9 @@ def run_filter(
         return FilterResult(total, 0, merged=False, up_to_date=True, stats=json.loads(fp.stats.read_text()))
 
     raw = manifest.read(fp.raw_manifest)
+    safety.check_manifest(
+        raw, str(fp.raw_manifest), params.root, {"path": (params.path(params.paths.raw),)}
+    )  # before any mask, thumbnail or part file is named after a row
     if raw["image_id"].duplicated().any():
         raw = raw.drop_duplicates("image_id", keep="first")
     decided = _decided(fp, key)

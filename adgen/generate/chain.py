@@ -39,7 +39,7 @@ def resolve_checkpoint(explicit: Path | None, models_root: Path, model: str) -> 
         return newest_run_checkpoint(models_root, model)
     path = Path(explicit)
     if path.is_dir():
-        found = ckpt.latest(path)
+        found = ckpt.newest_valid_path(path, f"{model} checkpoint")
         if found is None and model == "stgan" and any(path.glob("warp-*.pt")):
             return path  # ST-GAN's loader picks the final warp's checkpoint in a run dir
         if found is None:

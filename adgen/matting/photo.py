@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from adgen import safety
+
 
 def to_upright_rgb(image: Image.Image) -> Image.Image:
     """Apply the EXIF orientation, then convert any mode (CMYK, L, P, RGBA, I;16) to RGB."""
@@ -30,7 +32,8 @@ def to_upright_rgb(image: Image.Image) -> Image.Image:
 
 
 def load_photo(path: str | Path) -> Image.Image:
-    with Image.open(path) as im:
+    """Upright RGB; over the pixel limit is an `ImageTooLarge` (a ValueError: the photo's fault)."""
+    with safety.open_image(path) as im:
         im.load()
         return to_upright_rgb(im)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from adgen import manifest, stamp
+from adgen import manifest, safety, stamp
 from adgen.config import Params
 from adgen.errors import UserError
 from adgen.imagestore import ImageStore
@@ -140,6 +140,13 @@ def strip(params: Params, force: bool = False) -> StripResult:
     for col in ("person_box", "keep"):
         if col not in filtered:
             raise UserError(f"{filtered_path}: column {col!r} missing; re-run `adgen filter`")
+    raw_dir, filtered_dir = params.path(params.paths.raw), params.path(params.paths.filtered)
+    safety.check_manifest(
+        filtered,
+        str(filtered_path),
+        params.root,
+        {"path": (raw_dir,), "person_mask_path": (filtered_dir,), "bag_mask_path": (filtered_dir,)},
+    )
     todo = rows_to_strip(filtered, params.strip.include_no_bag)
     previous = {}
     if out_path.is_file() and not force:
@@ -168,6 +175,7 @@ def strip(params: Params, force: bool = False) -> StripResult:
         try:
             new.update(strip_one(row, params, store))
         except (OSError, ValueError) as exc:  # unreadable photo: record it, keep going
+            # (a failed write is an OutputError, not an OSError: it stops the stage, no stamp)
             new.update({"keep": False, "reason": "unreadable", "mask_source": None})
             new["error"] = f"{type(exc).__name__}: {exc}"[:200]
         rows.append(new)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from adgen import manifest, stamp
+from adgen import manifest, safety, stamp
 from adgen.config import Params
 from adgen.matting.photo import box_to_pixels, expand_box, load_photo
 from adgen.progress import track
@@ -84,6 +84,7 @@ def pose_jobs(params: Params) -> list[PoseJob]:
         from adgen.matting.strip import box_or_none, rows_to_strip
 
         df = pd.read_parquet(filtered_path)
+        safety.check_manifest(df, str(filtered_path), params.root, {"path": (params.path(params.paths.raw),)})
         for row in rows_to_strip(df, params.strip.include_no_bag).to_dict("records"):
             p = params.root / str(row["path"])
             jobs.append(PoseJob(row["image_id"], "kept", p, str(row["path"]), box_or_none(row["person_box"])))
@@ -148,7 +149,7 @@ def estimate_poses(params: Params, estimator: Estimator | None = None, force: bo
             estimator = load_pose_estimator(params.pose.model, params.pose.input_size, params.pose.min_score)
         try:
             image = load_photo(job.path)
-        except OSError:
+        except (OSError, ValueError):  # unreadable or over the pixel limit: the photo's fault, not the disk's
             continue  # the filter already marked unreadable photos; DeepFashion strays are skipped
         kp = estimate_in_box(estimator, image, job.box, params.pose.crop_margin)
         rows.append(

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 from adgen.errors import UserError
 from adgen.generate.chain import resolve_checkpoint
@@ -13,8 +14,9 @@ from adgen.training import rundir
 
 
 def _touch(path: Path, mtime: float) -> Path:
+    """A small real checkpoint file (generate passes over files that do not load) with this mtime."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"x")
+    torch.save({"step": 0}, path)
     os.utime(path, (mtime, mtime))
     return path
 

@@ -25,6 +25,7 @@ import torch
 from adgen.errors import UserError
 from adgen.models.gfla.config import GflaParams
 from adgen.models.gfla.model import PoseGenerator, ResDiscriminator, channel_widths
+from adgen.training import checkpoint
 
 _PREFIXES = ("module.", "net_G.", "net_D.", "netG.", "netD.")
 _ALIAS = re.compile(r"^(?P<owner>.*\.(?:outconv|jump\d+))\.(?:conv1|model\.2)\.(?P<leaf>weight|bias)$")
@@ -39,13 +40,9 @@ class LoadReport:
 
 
 def read_state(path: str | Path, what: str = "GFLA checkpoint") -> dict[str, Any]:
+    """A state dict or our checkpoint, loaded weights-only (official files are plain state dicts)."""
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{what} {path} not found")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:
-        raise UserError(f"{what} {path} is not a torch file ({type(exc).__name__})") from None
+    obj = checkpoint.read(path, what)
     if not isinstance(obj, dict):
         raise UserError(f"{what} {path} holds a {type(obj).__name__}, not a state dict or checkpoint")
     return obj
@@ -79,27 +76,8 @@ def resolve_aliases(state: dict[str, torch.Tensor], where: str) -> dict[str, tor
     return state
 
 
-def _first(keys: set[str]) -> str:
-    return sorted(keys)[0]
-
-
 def _load_strict(module: torch.nn.Module, state: dict[str, torch.Tensor], where: str) -> None:
-    expected = module.state_dict()
-    missing, unexpected = set(expected) - set(state), set(state) - set(expected)
-    if missing or unexpected:
-        parts = []
-        if missing:
-            parts.append(f"{len(missing)} missing (e.g. {_first(missing)})")
-        if unexpected:
-            parts.append(f"{len(unexpected)} unexpected (e.g. {_first(unexpected)})")
-        raise UserError(f"{where}: keys do not match this network: {', '.join(parts)}")
-    for key, value in state.items():
-        if expected[key].shape != value.shape:
-            raise UserError(
-                f"{where}: {key} has shape {tuple(value.shape)}, the network needs {tuple(expected[key].shape)} "
-                "(a checkpoint of another configuration?)"
-            )
-    module.load_state_dict(state, strict=True)
+    checkpoint.load_weights(module, state, where)
 
 
 def infer_params(state: dict[str, torch.Tensor], base: GflaParams | None = None) -> GflaParams:
@@ -159,7 +137,7 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> tupl
     path = Path(path)
     obj = read_state(path)
     if is_adgen_checkpoint(obj):
-        params = GflaParams.model_validate(obj["params"])
+        params = checkpoint.params_from(GflaParams, obj["params"], f"GFLA checkpoint {path}")
         g = PoseGenerator(params)
         _load_strict(g, obj["g"], f"GFLA checkpoint {path}")
     else:

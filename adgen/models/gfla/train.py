@@ -118,6 +118,9 @@ def train(
     if rt.is_main and not (run_dir / "training_options.json").exists():
         rundir.write_options(run_dir, {"model": "gfla", "dataset": str(dataset), **p.model_dump(mode="json")})
 
+    # the checkpoint is checked (weights only, newest valid) before anything heavy is loaded
+    found = checkpoint.newest_valid(run_dir, map_location="cpu", restore_rng=False, what="GFLA checkpoint")
+    latest = found[0] if found is not None else None
     checkpoint.seed_everything(p.seed + rt.rank)
     g, d = build(p)
     g.to(rt.device)
@@ -132,9 +135,10 @@ def train(
     kernels = (p.attn_kernel_h8, p.attn_kernel_h4)
 
     step = 0
-    latest = checkpoint.latest(run_dir)
-    if latest is not None:
-        state = checkpoint.load(latest, map_location="cpu")
+    if found is not None:
+        latest, state = found
+        if "rng" in state:
+            checkpoint.set_rng_state(state["rng"])
         g.load_state_dict(state["g"])
         d.load_state_dict(state["d"])
         opt_flow.load_state_dict(state["opt_flow"])
@@ -297,9 +301,9 @@ def load_generator_from_run(run_dir: str | Path) -> PoseGenerator:
     """The generator of the newest checkpoint in a run dir (eval mode, CPU)."""
     from adgen.models.gfla.checkpoint_io import load_generator
 
-    latest = checkpoint.latest(run_dir)
-    if latest is None:
+    found = checkpoint.newest_valid(run_dir, restore_rng=False, what="GFLA checkpoint")
+    if found is None:
         from adgen.errors import UserError
 
-        raise UserError(f"no GFLA checkpoint in {run_dir}")
-    return load_generator(latest)[0]
+        raise UserError(f"no loadable GFLA checkpoint in {run_dir}")
+    return load_generator(found[0])[0]

@@ -36,7 +36,7 @@ def find_checkpoint(path: Path) -> Path:
         return path
     if path.is_dir():
         warps = sorted(path.glob("warp-*.pt"), key=lambda p: int(p.stem.split("-")[1]))
-        found = warps[-1] if warps else ckpt.latest(path)
+        found = warps[-1] if warps else ckpt.newest_valid_path(path, "ST-GAN checkpoint")
         if found is not None:
             return found
         raise UserError(f"{path}: no ST-GAN checkpoint in this run dir (train with `adgen train stgan`)")
@@ -59,7 +59,7 @@ class Compositor:
         self.params = params
         self.device = torch.device(device)
         self.gens, _ = build_networks(params)
-        self.gens.load_state_dict(state["generators"])
+        ckpt.load_weights(self.gens, state.get("generators"), "ST-GAN checkpoint")
         self.gens.to(self.device).eval()
         self.trained_warps = max(0, min(int(state["phase"]), params.warps))
 
@@ -109,8 +109,8 @@ class Compositor:
 def load_compositor(checkpoint: Path, device: str = "cpu") -> Compositor:
     """A compositor from a ST-GAN checkpoint file or run dir (contracts §5)."""
     path = find_checkpoint(Path(checkpoint))
-    state = ckpt.load(path, map_location=device, restore_rng=False)
+    state = ckpt.load(path, map_location=device, restore_rng=False, what="ST-GAN checkpoint")
     if state.get("format") != FORMAT:
         raise UserError(f"{path}: not an ST-GAN checkpoint (format {state.get('format')!r})")
-    params = StganParams(**state["params"])
+    params = ckpt.params_from(StganParams, state.get("params"), f"ST-GAN checkpoint {path}")
     return Compositor(params, state, device)

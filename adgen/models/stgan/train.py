@@ -290,7 +290,9 @@ class StganTrainer:
         return path
 
     def restore(self, path: Path) -> None:
-        state = checkpoint.load(path, map_location=self.rt.device, restore_rng=False)
+        self.restore_state(checkpoint.load(path, map_location=self.rt.device, restore_rng=False))
+
+    def restore_state(self, state: dict[str, Any]) -> None:
         self.gens.load_state_dict(state["generators"])
         self.disc.load_state_dict(state["discriminator"])
         self.iteration = state["iteration"]
@@ -354,7 +356,10 @@ def train(
     run_dir.mkdir(parents=True, exist_ok=True)
     rt = dist.setup(params.device, params.amp)
     try:
-        resume_from = checkpoint.latest(run_dir)
+        found = checkpoint.newest_valid(
+            run_dir, map_location=rt.device, restore_rng=False, what="ST-GAN checkpoint"
+        )
+        resume_from, resume_state = found if found is not None else (None, None)
         if resume_from is not None:
             old = rundir.read_options(run_dir) if (run_dir / "training_options.json").exists() else None
             if old is not None and old["params"] != params.model_dump(mode="json"):
@@ -372,7 +377,7 @@ def train(
                 log.info(message)
 
         if resume_from is not None:
-            trainer.restore(resume_from)
+            trainer.restore_state(resume_state)
             if rt.is_main:
                 _truncate_stats(run_dir, trainer.iteration)
             say(f"resumed from {resume_from.name} at iteration {trainer.iteration}")

@@ -356,9 +356,10 @@ def train(
     checkpoint.seed_everything(params.seed + runtime.rank)
     trainer = StyleGAN2Trainer(params, runtime)
     tick = _Tick()
-    resume = checkpoint.latest(run_dir)
-    if resume is not None:
-        state = checkpoint.load(resume, map_location=runtime.device)
+    found = checkpoint.newest_valid(run_dir, map_location=runtime.device, what="StyleGAN2 checkpoint")
+    resume = found[0] if found is not None else None
+    if found is not None:
+        resume, state = found
         _check_same_network(state.get("params", {}), params, run_dir)
         trainer.load_state_dict(state)
         tick = _Tick(state["tick"])
@@ -493,22 +494,26 @@ def write_metrics(
 
 
 def load_generator(path: Path, device: str = "cpu") -> tuple[Generator, StyleGAN2Params]:
-    """G_ema and its params from a training checkpoint, or the newest checkpoint of a run dir."""
+    """G_ema and its params from a training checkpoint, or the newest valid checkpoint of a run dir."""
+    what = "StyleGAN2 checkpoint"
     if Path(path).is_dir():
-        newest = checkpoint.latest(path)
-        if newest is None:
+        found = checkpoint.newest_valid(path, map_location=device, restore_rng=False, what=what)
+        if found is None:
             raise UserError(
-                f"{path}: run dir has no checkpoint-*.pt yet (train it with `adgen train stylegan2`)"
+                f"{path}: run dir has no loadable checkpoint-*.pt (train it with `adgen train stylegan2`)"
             )
-        path = newest
-    if not Path(path).is_file():
-        raise UserError(f"{path}: StyleGAN2 checkpoint not found (train one with `adgen train stylegan2`)")
-    state = torch.load(path, map_location=device, weights_only=False)
-    if not isinstance(state, dict) or "G_ema" not in state or "params" not in state:
+        path, state = found
+    else:
+        if not Path(path).is_file():
+            raise UserError(
+                f"{path}: StyleGAN2 checkpoint not found (train one with `adgen train stylegan2`)"
+            )
+        state = checkpoint.load(path, map_location=device, restore_rng=False, what=what)
+    if "G_ema" not in state or "params" not in state:
         raise UserError(f"{path}: not a StyleGAN2 checkpoint (no G_ema/params inside)")
-    params = StyleGAN2Params(**state["params"])
+    params = checkpoint.params_from(StyleGAN2Params, state["params"], f"{what} {path}")
     G, _ = build(params)
-    G.load_state_dict(state["G_ema"])
+    checkpoint.load_weights(G, state["G_ema"], f"{what} {path}")
     return G.to(device).eval(), params
 
 
