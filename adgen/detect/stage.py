@@ -30,6 +30,8 @@ from adgen.detect import masks as mask_files
 from adgen.detect.rule import Decision, keep_full_body_with_bag, unreadable
 from adgen.detect.stats import filter_stats, load_ground_truth
 from adgen.errors import UserError
+from adgen.store.locations import raw_store
+from adgen.store.photos import Photos
 
 # Params that change no decision (how fast, how much is shown) stay out of the decision key.
 _NOT_IN_DECISION_KEY = {
@@ -152,9 +154,8 @@ def run_filter(
         return FilterResult(total, 0, merged=False, up_to_date=True, stats=json.loads(fp.stats.read_text()))
 
     raw = manifest.read(fp.raw_manifest)
-    safety.check_manifest(
-        raw, str(fp.raw_manifest), params.root, {"path": (params.path(params.paths.raw),)}
-    )  # before any mask, thumbnail or part file is named after a row
+    safety.check_manifest(raw, str(fp.raw_manifest), params.root)  # before any mask, thumbnail or part
+    Photos(raw_store(params), str(fp.raw_manifest)).check(raw)  # file is named after a row
     if raw["image_id"].duplicated().any():
         raw = raw.drop_duplicates("image_id", keep="first")
     decided = _decided(fp, key)
@@ -205,16 +206,17 @@ def _detect_and_decide(
     d = params.detect
     detector = load_detector(d.model, params.root)
     poses = _load_poses(params)
+    photos = Photos(raw_store(params), str(fp.raw_manifest))
+    todo = photos.in_store_order(todo)  # each shard read front to back once
     image_ids = todo["image_id"].tolist()
-    files = [str(params.path(p)) for p in todo["path"]]
     part_dir = fp.parts / key
     tag = f"shard{shard[0]}of{shard[1]}"
     rows: list[dict[str, Any]] = []
     done = 0
     with progress.bar() as bar:
-        task = bar.add_task("filter: detect", total=len(files))
+        task = bar.add_task("filter: detect", total=len(todo))
         for item in detect_images(
-            detector, files, d.max_side, d.batch_size, d.decode_parallelism, d.calls_in_flight
+            detector, photos.stream(todo), d.max_side, d.batch_size, d.decode_parallelism, d.calls_in_flight
         ):
             image_id = image_ids[item.position]
             if item.detections is None:

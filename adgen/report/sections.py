@@ -36,7 +36,7 @@ class Context:
     def rel(self, p: Path) -> str:
         return p.relative_to(self.out).as_posix()
 
-    def sheet(self, name: str, files: list[Path], caption: str) -> str | None:
+    def sheet(self, name: str, files: list[Path] | list[bytes], caption: str) -> str | None:
         """A contact sheet of up to `report.thumbnails` files as a figure, or None if none read."""
         rp = self.params.report
         files = files[: rp.thumbnails]
@@ -64,6 +64,26 @@ def _files(ctx: Context, df: pd.DataFrame, column: str) -> list[Path]:
     if column not in df.columns:
         return []
     return [ctx.path(p) for p in df[column].dropna().astype(str) if p]
+
+
+def _photos(ctx: Context, df: pd.DataFrame) -> list[bytes]:
+    """Up to `report.thumbnails` of a manifest's photos, read through the raw image store."""
+    from adgen.errors import UserError
+    from adgen.store.locations import raw_store
+    from adgen.store.photos import Photos
+
+    if "member" not in df.columns:
+        return []
+    photos = Photos(raw_store(ctx.params), "report")
+    out: list[bytes] = []
+    for member in df["member"].dropna().astype(str):
+        if len(out) >= ctx.params.report.thumbnails:
+            break
+        try:
+            out.append(photos.read({"member": member}))
+        except (UserError, OSError):  # not in the store (not pulled yet): no tile, the report goes on
+            continue
+    return out
 
 
 def _cards(ctx: Context) -> list[tuple[str, Path]]:
@@ -157,18 +177,18 @@ def contact_sheets(ctx: Context) -> Section | None:
     p = ctx.params.paths
     s = Section("sheets", "Contact sheets")
     raw = _read(ctx.path(p.raw) / "manifest.parquet")
-    if raw is not None and "path" in raw.columns:
-        if fig := ctx.sheet("raw", _files(ctx, raw, "path"), "crawled photos"):
+    if raw is not None and "member" in raw.columns:
+        if fig := ctx.sheet("raw", _photos(ctx, raw), "crawled photos"):
             s.add(fig)
     filtered = _read(ctx.path(p.filtered) / "manifest.parquet")
-    if filtered is not None and {"keep", "path"} <= set(filtered.columns):
+    if filtered is not None and {"keep", "member"} <= set(filtered.columns):
         keep = filtered["keep"].fillna(False).astype(bool)
-        if fig := ctx.sheet("filter-kept", _files(ctx, filtered[keep], "path"), "filter: kept"):
+        if fig := ctx.sheet("filter-kept", _photos(ctx, filtered[keep]), "filter: kept"):
             s.add(fig)
         if "reason" in filtered.columns:
             for reason, group in filtered[~keep].groupby("reason"):
                 if fig := ctx.sheet(
-                    f"filter-rejected-{reason}", _files(ctx, group, "path"), f"filter: rejected, {reason}"
+                    f"filter-rejected-{reason}", _photos(ctx, group), f"filter: rejected, {reason}"
                 ):
                     s.add(fig)
     stripped = _read(ctx.path(p.stripped) / "manifest.parquet")

@@ -34,6 +34,7 @@ import pyarrow as pa
 
 from adgen import atomic
 from adgen.errors import UserError
+from adgen.safety import writing
 from adgen.store import index, layout, shards
 
 DEFAULT_MAX_SAMPLES = 10_000
@@ -114,8 +115,8 @@ class StoreWriter:
             self.abandon()
 
     def open(self) -> StoreWriter:
-        (self.root / layout.SHARDS).mkdir(parents=True, exist_ok=True)
-        with self._index_lock():
+        with writing(self.root), self._index_lock():
+            (self.root / layout.SHARDS).mkdir(parents=True, exist_ok=True)
             # Created and locked under the index lock, so a recovering writer never sees it unlocked.
             self.staging.mkdir(parents=True)
             self._lock_fh = open(self.staging / "writer.lock", "a")  # noqa: SIM115 - held while open
@@ -247,7 +248,7 @@ class StoreWriter:
         """Pack the pending samples (caller holds self._lock) into one shard and index it."""
         if not self._pending:
             return
-        with self._index_lock():
+        with writing(self.root / layout.SHARDS), self._index_lock():
             table = self._load_index()
             batch = {k: v for k, v in self._pending.items() if k not in self._known}
             if batch:

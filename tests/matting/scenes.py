@@ -15,6 +15,7 @@ import pandas as pd
 from PIL import Image, ImageDraw
 
 from adgen.fixture_site.palette import BAG_COLOURS, COCO_KEYPOINTS, KEYPOINT_COLOURS, PERSON_COLOURS
+from adgen.store.photos import store_photos
 
 
 @dataclass
@@ -129,9 +130,7 @@ def write_filtered_project(
         data = buf.getvalue()
         image_id = hashlib.sha256(data).hexdigest()
         ext = "jpg" if image_format == "JPEG" else image_format.lower()
-        rel = Path("data/raw/images") / image_id[:2] / f"{image_id}.{ext}"
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_bytes(data)
+        ((_, shard, member),) = store_photos(root / "data/raw/store", [(data, ext)])
         reason = reasons[i] if reasons else ("kept" if sc.bag is not None else "no_bag")
         pm = bm = None
         if with_masks:
@@ -141,7 +140,7 @@ def write_filtered_project(
                 bm = f"data/filtered/masks/{image_id}.bag.png"
                 save_mask(sc.bag, root / bm)
         rows.append({
-            "image_id": image_id, "path": rel.as_posix(), "site": "fixture", "license": "royalty-free (fixture)",
+            "image_id": image_id, "shard": shard, "member": member, "site": "fixture", "license": "royalty-free (fixture)",
             "source_url": f"http://fixture/{i}.jpg", "width": sc.image.width, "height": sc.image.height,
             "person_box": sc.person_box, "person_score": 0.99, "n_people": 1,
             "bag_class": "handbag" if sc.bag is not None else None, "bag_box": sc.bag_box,
@@ -159,3 +158,11 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     a, b = np.asarray(a) >= 0.5, np.asarray(b) >= 0.5
     union = (a | b).sum()
     return float((a & b).sum() / union) if union else 1.0
+
+
+def replace_photo(root: Path, df: pd.DataFrame, i: int, data: bytes, ext: str = "jpg") -> None:
+    """Point row `i` of the filtered manifest at other stored bytes (another encoding of the photo,
+    or a damaged file), as if the crawl had stored those."""
+    ((_, shard, member),) = store_photos(root / "data/raw/store", [(data, ext)])
+    df.loc[i, "shard"], df.loc[i, "member"] = shard, member
+    df.to_parquet(root / "data/filtered/manifest.parquet", index=False)

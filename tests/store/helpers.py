@@ -74,3 +74,22 @@ def per_file_store(root: Path, n: int) -> tuple[pd.DataFrame, dict[str, bytes]]:
     df = pd.DataFrame(rows)
     df.to_parquet(root / "data/raw/manifest.parquet", index=False)
     return df, images
+
+
+def raw_store_agrees_with_manifest(root: Path) -> None:
+    """Every manifest row's member is in the raw store with bytes that hash to its id, every stored
+    photo is listed, no writer's staging is left and `adgen store verify` finds nothing."""
+    from adgen.store import StoreReader, layout
+    from adgen.store.verify import verify
+
+    store = root / "data/raw/store"
+    m = pd.read_parquet(root / "data/raw/manifest.parquet")
+    reader = StoreReader(store)
+    assert set(reader.keys()) == set(m["image_id"])  # no orphan, nothing missing
+    for row in m.to_dict("records"):
+        key, _, _ = row["member"].partition(".")
+        assert key == (row["duplicate_of"] if isinstance(row["duplicate_of"], str) else row["image_id"])
+        assert reader.location(key) == (row["shard"], row["member"])
+    assert verify(store).problems == []
+    staging = store / layout.STAGING
+    assert not staging.is_dir() or not list(staging.iterdir())
