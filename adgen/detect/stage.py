@@ -4,8 +4,9 @@ Work is split so a crash, a kill or a second machine never repeats work already 
 - decisions are written chunk by chunk as part files under `parts/<decision key>/` (the key hashes
   every param that changes a decision, and the model); a re-run only processes images that have
   no decision yet, in that key;
-- `--shard i/n` takes the images whose id falls in shard i (stable hash of the image id), so
-  Prefect can map shards over workers; each writes its own part files;
+- `--shard i/n` takes the photos of every n-th shard of the raw image store (store shard k goes to
+  filter shard k mod n, in the store's order), so Prefect can map shards over workers and each
+  worker streams whole store shards front to back; each writes its own part files;
 - the merge joins every raw row with its decision, writes the manifest, masks paths, stats and the
   contact sheet atomically, and then removes the parts. A later run with new raw images reuses the
   merged decisions (same key) and only detects the new images;
@@ -99,12 +100,16 @@ def paths_for(params: Params) -> FilterPaths:
     return FilterPaths(params.path(params.paths.raw) / "manifest.parquet", params.path(params.paths.filtered))
 
 
-def in_shard(image_ids: pd.Series, shard: tuple[int, int]) -> np.ndarray:
-    """Stable assignment of images to shards by their id (a sha256, so evenly spread)."""
+def in_shard(store_shards: pd.Series, shard: tuple[int, int]) -> np.ndarray:
+    """Rows whose photo is in a store shard of filter shard i: store shards in name order (oldest
+    first), dealt round-robin. Stable across refreshes: new store shards sort after the old ones, so
+    an old shard keeps its worker. At most as many busy workers as store shards."""
     i, n = shard
     if n == 1:
-        return np.ones(len(image_ids), bool)
-    return np.array([int(x[:15], 16) % n == i for x in image_ids], bool)
+        return np.ones(len(store_shards), bool)
+    names = sorted(set(store_shards.dropna()))
+    dealt = {name: k % n for k, name in enumerate(names)}
+    return np.array([dealt.get(s) == i for s in store_shards], bool)
 
 
 def decision_key(params: Params) -> str:
@@ -161,7 +166,7 @@ def run_filter(
     decided = _decided(fp, key)
     processed = 0
     if detect:
-        todo = raw[in_shard(raw["image_id"], shard) & ~raw["image_id"].isin(decided["image_id"])]
+        todo = raw[in_shard(raw["shard"], shard) & ~raw["image_id"].isin(decided["image_id"])]
         processed = _detect_and_decide(params, fp, key, todo, shard)
         if processed:
             decided = _decided(fp, key)

@@ -299,3 +299,18 @@ def test_an_empty_crawl_gives_an_empty_filtered_manifest(project: Project) -> No
     assert result.merged and result.stats["total"] == 0 and result.stats["kept"] == 0
     df = project.filtered()
     assert len(df) == 0 and {"keep", "reason", "person_box", "bag_mask_path"} <= set(df.columns)
+
+
+def test_a_filter_shard_takes_whole_store_shards_and_keeps_them_across_refreshes() -> None:
+    from adgen.detect.stage import in_shard
+
+    names = [f"20261201T0000{k:02d}Z-site-0000000{k % 10}-000000.tar" for k in range(7)]
+    rows = pd.Series([names[k % 7] for k in range(40)])  # several photos per store shard
+    picks = [in_shard(rows, (i, 3)) for i in range(3)]
+    assert (sum(p.astype(int) for p in picks) == 1).all()  # every photo in exactly one filter shard
+    for pick in picks:
+        taken = set(rows[pick])
+        assert not taken & set(rows[~pick])  # a store shard is never split between filter shards
+        assert len(taken) in (2, 3)
+    grown = pd.concat([rows, pd.Series(["20261202T000000Z-site-0000000a-000000.tar"] * 3)], ignore_index=True)
+    assert [list(in_shard(grown, (i, 3))[:40]) for i in range(3)] == [list(p) for p in picks]
