@@ -33,6 +33,7 @@ from adgen.detect.stats import filter_stats, load_ground_truth
 from adgen.errors import UserError
 from adgen.store.locations import raw_store
 from adgen.store.photos import Photos
+from adgen.store.writer import StoreWriter
 
 # Params that change no decision (how fast, how much is shown) stay out of the decision key.
 _NOT_IN_DECISION_KEY = {
@@ -53,8 +54,8 @@ DECISION_COLUMNS: dict[str, str] = {
     "bag_box": "object",
     "bag_score": "float64",
     "full_body": "bool",
-    "person_mask_path": "string",
-    "bag_mask_path": "string",
+    "person_mask": "string",  # member of the filter's store (data/filtered/store), kept photos only
+    "bag_mask": "string",
     "keep": "bool",
     "reason": "string",
 }
@@ -88,8 +89,8 @@ class FilterPaths:
         return self.out / "parts"
 
     @property
-    def masks(self) -> Path:
-        return self.out / "masks"
+    def store(self) -> Path:
+        return self.out / "store"
 
     @property
     def stamp(self) -> Path:
@@ -190,7 +191,10 @@ def _decided(fp: FilterPaths, key: str) -> pd.DataFrame:
     """Every decision already made under `key`: the merged manifest (if its key matches) + parts."""
     frames = []
     if fp.manifest.is_file() and _manifest_key(fp.manifest) == key:
-        frames.append(pd.read_parquet(fp.manifest, columns=list(DECISION_COLUMNS)))
+        try:
+            frames.append(pd.read_parquet(fp.manifest, columns=list(DECISION_COLUMNS)))
+        except (KeyError, ValueError, OSError):  # a manifest from before the masks store: decide again
+            pass
     part_dir = fp.parts / key
     if part_dir.is_dir():
         frames += [pd.read_parquet(p) for p in sorted(part_dir.glob("*.parquet"))]
@@ -218,7 +222,12 @@ def _detect_and_decide(
     tag = f"shard{shard[0]}of{shard[1]}"
     rows: list[dict[str, Any]] = []
     done = 0
-    with progress.bar() as bar:
+    # Masks are staged durably before the part file that names them is written; a killed run's
+    # staged masks are packed by the next writer, so every decision's masks are in the store.
+    mask_store = StoreWriter.from_params(
+        fp.store, params.store, label=f"filter_{tag}", content_addressed=False, durable=True
+    )
+    with mask_store, progress.bar() as bar:
         task = bar.add_task("filter: detect", total=len(todo))
         for item in detect_images(
             detector, photos.stream(todo), d.max_side, d.batch_size, d.decode_parallelism, d.calls_in_flight
@@ -230,7 +239,7 @@ def _detect_and_decide(
                 decision = keep_full_body_with_bag(
                     item.detections, d, item.width, item.height, poses.get(image_id)
                 )
-                row_masks = _write_masks(params, fp, image_id, decision, item)
+                row_masks = _write_masks(mask_store, key, image_id, decision, item)
             rows.append(_row(image_id, decision, *row_masks))
             bar.advance(task)
             if len(rows) >= d.chunk_size:
@@ -258,34 +267,28 @@ def _row(image_id: str, dec: Decision, person_mask: str | None, bag_mask: str | 
         "bag_box": dec.bag_box,
         "bag_score": dec.bag_score,
         "full_body": dec.full_body,
-        "person_mask_path": person_mask,
-        "bag_mask_path": bag_mask,
+        "person_mask": person_mask,
+        "bag_mask": bag_mask,
         "keep": dec.keep,
         "reason": dec.reason,
     }
 
 
 def _write_masks(
-    params: Params, fp: FilterPaths, image_id: str, dec: Decision, item: Any
+    store: StoreWriter, decision_key: str, image_id: str, dec: Decision, item: Any
 ) -> tuple[str | None, str | None]:
-    """Full-image PNG masks of the kept person and bag (only kept images: strip uses no others)."""
+    """Full-image PNG masks of the kept person and bag into the filter's store (only kept images:
+    strip uses no others); returns their members."""
     dets = item.detections
     if not dec.keep or dets.masks is None or dets.mask_boxes is None:
         return None, None
-    out: list[str | None] = []
+    fields = {}
     for what, index in (("person", dec.person_index), ("bag", dec.bag_index)):
-        path = mask_files.mask_path(fp.masks, image_id, what)
         full = mask_files.reframe(dets.masks[index], dets.mask_boxes[index], item.width, item.height)
-        mask_files.save(full, path)
-        out.append(_rel(params, path))
-    return out[0], out[1]
-
-
-def _rel(params: Params, path: Path) -> str:
-    try:
-        return path.resolve().relative_to(params.root).as_posix()
-    except ValueError:
-        return path.as_posix()
+        fields[f"{what}.png"] = mask_files.png_bytes(full)
+    key = mask_files.sample_key(decision_key, image_id)
+    store.put_sample(key, fields, {"image_id": image_id, "decision_key": decision_key})
+    return f"{key}.person.png", f"{key}.bag.png"
 
 
 def _load_poses(params: Params) -> dict[str, np.ndarray]:
@@ -348,6 +351,11 @@ def _merge(
 ) -> dict[str, Any]:
     from adgen.detect.contact_sheet import write_contact_sheet
 
+    # The masks store is an output even when nothing was kept; opening it also packs what a killed
+    # shard's writer left staged.
+    StoreWriter.from_params(
+        fp.store, params.store, label="filter_merge", content_addressed=False
+    ).open().close()
     decisions = decided[decided["image_id"].isin(raw["image_id"])]
     out = raw.merge(decisions, on="image_id", how="left", validate="one_to_one")
     out = manifest.coerce(

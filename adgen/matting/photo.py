@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -42,7 +43,7 @@ def load_photo(source: str | Path | bytes) -> Image.Image:
         return to_upright_rgb(im)
 
 
-def load_mask(path: str | Path, size: tuple[int, int]) -> np.ndarray:
+def load_mask(path: str | Path | IO[bytes], size: tuple[int, int]) -> np.ndarray:
     """A full-image 8-bit mask PNG (255 = inside) -> bool HxW; resized (nearest) if the size differs."""
     with Image.open(path) as im:
         m = im.convert("L")

@@ -77,12 +77,12 @@ def rows_to_strip(filtered: pd.DataFrame, include_no_bag: bool) -> pd.DataFrame:
 
 
 def _input_key(row: dict, params_json: str) -> str:
-    fields = [row.get(k) for k in ("image_id", "member", "person_mask_path", "bag_mask_path")]
+    fields = [row.get(k) for k in ("image_id", "member", "person_mask", "bag_mask")]
     fields += [box_or_none(row.get("person_box")), box_or_none(row.get("bag_box")), params_json]
     return hashlib.sha256(json.dumps(fields, default=str).encode()).hexdigest()[:32]
 
 
-def strip_one(row: dict, params: Params, store: ImageStore, photos: Photos) -> dict:
+def strip_one(row: dict, params: Params, store: ImageStore, photos: Photos, masks_store: Photos) -> dict:
     """Cut out one photo (read from the raw image store); returns the manifest row (cut-out paths
     relative to the project root)."""
     root = params.root
@@ -94,7 +94,7 @@ def strip_one(row: dict, params: Params, store: ImageStore, photos: Photos) -> d
     bag_box = box_or_none(row.get("bag_box"))
     has_bag = bag_box is not None and bool(row.get("keep"))
     bag_px = box_to_pixels(bag_box, w, h) if has_bag else None
-    masks = masks_for(rgb, row, person_px, bag_px, sp, root)
+    masks = masks_for(rgb, row, person_px, bag_px, sp, masks_store)
     person_fig = mask_figures(masks.person, person_px) if masks.person is not None else None
     bag_fig = mask_figures(masks.bag, bag_px) if (masks.bag is not None and bag_px) else None
     reason = drop_reason(person_fig, bag_fig, has_bag, sp)
@@ -153,15 +153,12 @@ def strip(params: Params, force: bool = False) -> StripResult:
     for col in ("person_box", "keep"):
         if col not in filtered:
             raise UserError(f"{filtered_path}: column {col!r} missing; re-run `adgen filter`")
-    filtered_dir = params.path(params.paths.filtered)
-    safety.check_manifest(
-        filtered,
-        str(filtered_path),
-        params.root,
-        {"person_mask_path": (filtered_dir,), "bag_mask_path": (filtered_dir,)},
-    )
+    safety.check_manifest(filtered, str(filtered_path), params.root)
     photos = Photos(raw_store(params), str(filtered_path))
     photos.check(filtered)
+    masks_store = Photos(params.path(params.paths.filtered) / "store", str(filtered_path))
+    for column in ("person_mask", "bag_mask"):
+        masks_store.check(filtered, column, required=False)
     todo = rows_to_strip(filtered, params.strip.include_no_bag)
     previous = {}
     if out_path.is_file() and not force:
@@ -188,7 +185,7 @@ def strip(params: Params, force: bool = False) -> StripResult:
             }
         )
         try:
-            new.update(strip_one(row, params, store, photos))
+            new.update(strip_one(row, params, store, photos, masks_store))
         except (OSError, ValueError) as exc:  # unreadable photo: record it, keep going
             # (a failed write is an OutputError, not an OSError: it stops the stage, no stamp)
             new.update({"keep": False, "reason": "unreadable", "mask_source": None})

@@ -36,24 +36,26 @@ class Photos:
             self._reader = StoreReader(self.root)
         return self._reader
 
-    def check(self, rows: pd.DataFrame) -> None:
+    def check(self, rows: pd.DataFrame, column: str = "member", required: bool = True) -> None:
         """One line for a manifest from before the store, or one whose members are not the layout's."""
-        if "member" not in rows.columns:
+        if column not in rows.columns:
+            if not required:
+                return
             if "path" in rows.columns:
                 raise UserError(
                     f"{self.where}: names per-file images (a `path` column); run `adgen store migrate` once"
                 )
-            raise UserError(f"{self.where}: no `member` column; re-run the stage that wrote it")
-        for value in rows["member"]:
+            raise UserError(f"{self.where}: no `{column}` column; re-run the stage that wrote it")
+        for value in rows[column]:
             if not isinstance(value, str) and pd.isna(value):
                 continue
-            self.key_field(value)
+            self.key_field(value, column)
 
-    def key_field(self, member: object) -> tuple[str, str]:
+    def key_field(self, member: object, column: str = "member") -> tuple[str, str]:
         parts = layout.split_member(member) if isinstance(member, str) else None
         if parts is None:
             raise UserError(
-                f"{self.where}: member {member!r} is not `<sha256>.<ext>`; the manifest was edited or "
+                f"{self.where}: {column} {member!r} is not `<sha256>.<ext>`; the manifest was edited or "
                 "damaged, re-run the stage that wrote it"
             )
         return parts

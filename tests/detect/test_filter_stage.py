@@ -15,6 +15,7 @@ from PIL import Image
 
 from adgen.detect.stage import run_filter
 from adgen.errors import UserError
+from adgen.store.photos import Photos
 
 from .conftest import (
     BACKPACK,
@@ -101,13 +102,15 @@ def test_every_photo_gets_the_reason_it_shows(project: Project) -> None:
 
     # Masks of kept images are full-image PNGs where the person and the bag are.
     kept = rows[ids["kept"]]
-    person = np.asarray(Image.open(project.root / kept["person_mask_path"]))
+    masks = Photos(project.root / "data/filtered/store")  # the filter's own image store
+    person = np.asarray(Image.open(io.BytesIO(masks.read({"member": kept["person_mask"]}))))
     assert person.shape == (240, 160)
     red = (np.abs(np.asarray(kept_photo()).astype(int) - RED) < 40).all(-1)
     iou = (red & (person > 0)).sum() / (red | (person > 0)).sum()
     assert iou > 0.85
-    assert Image.open(project.root / rows[ids["kept_exif_rotated"]]["bag_mask_path"]).size == (160, 240)
-    assert rows[ids["no_bag"]]["person_mask_path"] is None or pd.isna(rows[ids["no_bag"]]["person_mask_path"])
+    bag = masks.read({"member": rows[ids["kept_exif_rotated"]]["bag_mask"]})
+    assert Image.open(io.BytesIO(bag)).size == (160, 240)
+    assert rows[ids["no_bag"]]["person_mask"] is None or pd.isna(rows[ids["no_bag"]]["person_mask"])
 
     stats = json.loads((project.root / "data/filtered/filter_stats.json").read_text())
     assert stats["total"] == len(ids) and stats["kept"] == 5 and stats["reasons"]["unreadable"] == 2
@@ -298,7 +301,7 @@ def test_an_empty_crawl_gives_an_empty_filtered_manifest(project: Project) -> No
     result = run_filter(project.write())
     assert result.merged and result.stats["total"] == 0 and result.stats["kept"] == 0
     df = project.filtered()
-    assert len(df) == 0 and {"keep", "reason", "person_box", "bag_mask_path"} <= set(df.columns)
+    assert len(df) == 0 and {"keep", "reason", "person_box", "bag_mask"} <= set(df.columns)
 
 
 def test_a_filter_shard_takes_whole_store_shards_and_keeps_them_across_refreshes() -> None:

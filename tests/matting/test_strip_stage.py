@@ -18,7 +18,7 @@ from adgen.matting.evaluate import alpha_in_frame, iou
 from adgen.matting.grabcut import grabcut_mask
 from adgen.matting.photo import box_to_pixels
 from adgen.matting.strip import strip
-from tests.matting.scenes import draw_person, replace_photo, write_filtered_project
+from tests.matting.scenes import draw_person, replace_photo, store_masks, write_filtered_project
 
 
 def _params(root: Path, **strip_params) -> config.Params:
@@ -109,7 +109,8 @@ def test_bad_masks_are_dropped_with_their_reason(tmp_path: Path) -> None:
     df = write_filtered_project(tmp_path, [scene])
     tiny = np.zeros_like(scene.person)
     tiny[100:104, 80:84] = True
-    Image.fromarray(tiny.astype(np.uint8) * 255).save(tmp_path / df["person_mask_path"][0])
+    df.loc[0, "person_mask"], _ = store_masks(tmp_path, "a tiny mask", tiny, None)
+    df.to_parquet(tmp_path / "data/filtered/manifest.parquet", index=False)
     strip(_params(tmp_path))
     row = _rows(tmp_path).iloc[0]
     assert not row["keep"] and row["reason"] == "person_mask_too_small" and row["person_area_ratio"] < 0.01
