@@ -157,6 +157,7 @@ def main() -> None:
         for layout, n in plan:
             print(f"... {layout} {n:,} images", file=sys.stderr, flush=True)
             rows.append(case(layout, n, args.repeats, Path(tmp)))
+            print(f"    {rows[-1]}", file=sys.stderr, flush=True)  # kept if a later case runs out of time
             shutil.rmtree(Path(tmp) / f"{layout}-{n}", ignore_errors=True)
             shutil.rmtree(Path(tmp) / f"remote-{layout}-{n}", ignore_errors=True)
     head = (
