@@ -29,30 +29,51 @@ class Member:
     sha256: str
 
 
-Source = bytes | Path  # a staged sample's field may still be a file
+Source = Mapping[str, bytes] | Path  # a sample's members, or the file a durable writer staged them in
 
 
-def _read(src: Source) -> bytes:
-    return src if isinstance(src, bytes) else Path(src).read_bytes()
+def _add(tar: tarfile.TarFile, name: str, data: bytes) -> int:
+    """Append one member with deterministic headers; returns its data offset."""
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime, info.mode = len(data), 0, 0o644
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    header_at = tar.offset
+    tar.addfile(info, io.BytesIO(data))
+    return header_at + BLOCK
 
 
-def write(path: Path, samples: Mapping[str, Mapping[str, Source]]) -> list[Member]:
-    """Write `samples` ({key: {field: bytes or staged file}}) as a tar at `path`, fsynced."""
+def pack_sample(key: str, fields: Mapping[str, bytes]) -> bytes:
+    """One sample as a small tar: what a durable writer stages (one file, one fsync, per put)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for field in sorted(fields):
+            _add(tar, layout.member(key, field), fields[field])
+    return buf.getvalue()
+
+
+def unpack_sample(path: Path) -> dict[str, bytes]:
+    """The members of a staged sample ({field: bytes}); a torn file is a TarError/OSError."""
+    out: dict[str, bytes] = {}
+    for _, info, data in scan(path):
+        parts = layout.split_member(info.name)
+        if parts is not None:
+            out[parts[1]] = data
+    return out
+
+
+def write(path: Path, samples: Mapping[str, Source]) -> list[Member]:
+    """Write `samples` ({key: {field: bytes} or a staged sample file}) as a tar at `path`, fsynced."""
     members: list[Member] = []
     with open(path, "wb") as fh:
         with tarfile.open(fileobj=fh, mode="w", format=tarfile.USTAR_FORMAT) as tar:
             for key in sorted(samples):
-                for field in sorted(samples[key]):
-                    data = _read(samples[key][field])
-                    info = tarfile.TarInfo(layout.member(key, field))
-                    info.size, info.mtime, info.mode = len(data), 0, 0o644
-                    info.uid = info.gid = 0
-                    info.uname = info.gname = ""
-                    header_at = tar.offset
-                    tar.addfile(info, io.BytesIO(data))
-                    members.append(
-                        Member(key, field, header_at + BLOCK, len(data), hashlib.sha256(data).hexdigest())
-                    )
+                src = samples[key]
+                fields = unpack_sample(src) if isinstance(src, Path) else src
+                for field in sorted(fields):
+                    data = fields[field]
+                    offset = _add(tar, layout.member(key, field), data)
+                    members.append(Member(key, field, offset, len(data), hashlib.sha256(data).hexdigest()))
         fh.flush()
         os.fsync(fh.fileno())
     return members

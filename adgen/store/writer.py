@@ -5,8 +5,8 @@ Promises, whoever kills the writer and whenever:
   no other writer can pick) and is never opened for writing again;
 - the index never lists a shard that is not there; a shard it does not list yet (a kill between
   the two renames) is added by the next writer or read back by any reader from the tar headers;
-- with `durable=True` (the crawl), `put` returns only after the sample's files are fsynced in this
-  writer's staging dir; a writer that dies leaves them there and the next writer to open the store
+- with `durable=True` (the crawl), `put` returns only after the sample (one small tar file) is
+  fsynced in this writer's staging dir; a writer that dies leaves them there and the next writer to open the store
   packs them first, skipping any already in a shard: nothing lost, nothing twice;
 - with `durable=False` (migrate, benchmarks) samples wait in memory: a kill loses only what the
   caller still has (it re-runs).
@@ -37,6 +37,7 @@ from adgen.errors import UserError
 from adgen.safety import writing
 from adgen.store import index, layout, shards
 
+STAGED = ".staged"  # a staged sample: `<key>.staged`, a small tar of its members
 DEFAULT_MAX_SAMPLES = 10_000
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 
@@ -90,7 +91,7 @@ class StoreWriter:
         self._seq = 0
         self._known: set[str] = set()
         self._claimed: set[str] = set()
-        self._pending: dict[str, dict[str, shards.Source]] = {}
+        self._pending: dict[str, shards.Source] = {}
         self._pending_bytes = 0
         self._table: pa.Table | None = None
         self._table_stat: tuple[int, int, int] | None = None
@@ -186,16 +187,13 @@ class StoreWriter:
         with self._lock:
             self._close_shard()
 
-    def _stage(self, key: str, fields: dict[str, bytes]) -> dict[str, shards.Source]:
+    def _stage(self, key: str, fields: dict[str, bytes]) -> shards.Source:
         if not self.durable:
             return dict(fields)
-        out: dict[str, shards.Source] = {}
-        # The json member is written last: its presence marks the staged sample complete.
-        for field in sorted(fields, key=lambda f: f == layout.META_FIELD):
-            path = self.staging / layout.member(key, field)
-            atomic.write_bytes(path, fields[field])
-            out[field] = path
-        return out
+        # One file per sample, written atomically: present means complete.
+        path = self.staging / f"{key}{STAGED}"
+        atomic.write_bytes(path, shards.pack_sample(key, fields))
+        return path
 
     # -- shards and the index ---------------------------------------------------------------------
     def _index_lock(self):
@@ -232,7 +230,7 @@ class StoreWriter:
         index.write(self._index_path(), table, self.content_addressed)
         self._table, self._table_stat = table, self._stat()
 
-    def _write_shard(self, batch: Mapping[str, Mapping[str, shards.Source]]) -> pa.Table:
+    def _write_shard(self, batch: Mapping[str, shards.Source]) -> pa.Table:
         name = layout.shard_name(self.stamp, self.label, self.token, self._seq)
         self._seq += 1
         tmp = self.staging / f".{name}.tmp"
@@ -255,10 +253,9 @@ class StoreWriter:
                 table = index.concat([table, self._write_shard(batch)])
                 self._known.update(batch)
             self._save_index(table)
-        for sources in self._pending.values():
-            for src in sources.values():
-                if isinstance(src, Path):
-                    src.unlink(missing_ok=True)
+        for src in self._pending.values():
+            if isinstance(src, Path):
+                src.unlink(missing_ok=True)
         self._claimed.difference_update(self._pending)
         self._pending, self._pending_bytes = {}, 0
 
@@ -282,19 +279,16 @@ class StoreWriter:
         return table
 
     def _pack_staged(self, staged: Path, table: pa.Table) -> pa.Table:
-        found: dict[str, dict[str, shards.Source]] = {}
-        for path in staged.iterdir():
-            parts = layout.split_member(path.name)
-            if parts is not None:
-                found.setdefault(parts[0], {})[parts[1]] = path
-        complete = {
-            k: v for k, v in found.items() if layout.META_FIELD in v and len(v) > 1 and k not in self._known
-        }
-        batch: dict[str, dict[str, shards.Source]] = {}
+        complete: dict[str, Path] = {}
+        for path in staged.glob(f"*{STAGED}"):  # atomic writes: a staged file is a whole sample
+            key = path.name[: -len(STAGED)]
+            if layout.KEY.fullmatch(key) and key not in self._known:
+                complete[key] = path
+        batch: dict[str, shards.Source] = {}
         size = 0
         for key in sorted(complete):
             batch[key] = complete[key]
-            size += sum(p.stat().st_size for f, p in complete[key].items() if f != layout.META_FIELD)
+            size += complete[key].stat().st_size
             if len(batch) >= self.max_samples or size >= self.max_bytes:
                 table = index.concat([table, self._write_shard(batch)])
                 self._known.update(batch)

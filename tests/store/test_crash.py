@@ -56,7 +56,7 @@ def test_kill_9_mid_shard_leaves_whole_shards_and_loses_nothing(tmp_path: Path, 
     table, _ = index.read(store / layout.INDEX)
     index.reconcile(store, table)  # raises if the index names a shard that is not there
     assert verify(store).problems == []
-    staged = list((store / layout.STAGING).glob("*/*.json"))
+    staged = list((store / layout.STAGING).glob("*/*.staged"))
     assert staged, "the kill came mid-shard: samples were waiting in staging"
 
     # The next writer packs them first: every put that returned is in the store, none twice.
