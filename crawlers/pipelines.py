@@ -3,8 +3,8 @@
 Spiders yield `ImageLead`s (where a photo is) and `Skip`s (what was not followed, and why). For a
 lead this pipeline downloads the image through Scrapy's downloader (so robots.txt, retries with
 backoff, timeouts and the size cap apply), checks it (adgen.crawl.vetting), stores new bytes under
-their sha256 in the site's own store writer (adgen.store: staged durably, packed into shards as they
-fill; a URL never becomes a path) and only then appends one fsynced line to the site's journal.
+their sha256 in the process's store writer (adgen.store: staged durably, one file per photo; the
+stage's merge packs them into shards; a URL never becomes a path) and only then appends one fsynced line to the site's journal.
 Every failure becomes a reject line with its reason. The stage's merge names each row's shard.
 """
 
@@ -22,7 +22,7 @@ from adgen.crawl import journal, vetting
 from adgen.crawl.failures import classify_failure
 from adgen.imagestore import sha256_hex
 from adgen.safety import OutputError
-from adgen.store import StoreWriter
+from adgen.store.writer import StoreWriter  # not `adgen.store`: staging needs no pyarrow
 from crawlers.items import ImageLead, Skip
 
 
@@ -46,6 +46,7 @@ class ImageStorePipeline:
                 "`scrapy crawl NAME -a job=data/raw/.crawl/NAME.job.json` after one"
             )
         self.root = Path(job["root"])
+        self.known_ids: set[str] = set(spider.seen.image_ids)
         store = job.get("store") or {}
         self.store_dir = Path(store.get("dir") or Path(job["raw_dir"]) / "store")
         self.store = StoreWriter(
@@ -54,6 +55,8 @@ class ImageStorePipeline:
             max_samples=int(store.get("max_samples", 10_000)),
             max_bytes=int(store.get("max_bytes", 512 * 1024 * 1024)),
             durable=True,  # a put returns once its bytes are fsynced: only then is it journalled
+            pack=False,  # the stage's merge packs the staged photos into shards
+            known=self.known_ids,  # photos already in the manifest are not staged again
         )
         self.store_error: Exception | None = None
         try:
@@ -62,14 +65,13 @@ class ImageStorePipeline:
             self.store_error = exc
         self.journal = journal.Journal(job["journal"])
         self.limits = vetting.Limits(**job["limits"])
-        self.known_ids: set[str] = set(spider.seen.image_ids)
         self.claimed: set[str] = set(spider.seen.image_urls)  # known, or being fetched in this run
         self.stats = self.crawler.stats
 
     def close_spider(self, spider=None):
         try:
             if self.store_error is None:
-                self.store.close()  # the last, partly filled shard
+                self.store.close()  # its staged photos wait for the stage's merge to pack them
         except (OutputError, OSError) as exc:
             self.store.abandon()  # its samples stay staged; the stage's merge packs them
             if self.stats.get_value("adgen/disk_error") is None:

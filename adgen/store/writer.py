@@ -14,6 +14,10 @@ Promises, whoever kills the writer and whenever:
 Several writers may run at once (one Scrapy process per site): each stages in its own dir, names
 shards with its own token, and closes shards under one lock, where samples another writer packed
 meanwhile are left out (content-hash dedupe across processes).
+
+A writer with `pack=False` only stages (the crawl's Scrapy processes: no index, no pyarrow, and so no
+second of start-up per process); the next packing writer to open the store — the crawl's merge —
+packs what it staged into shards. Its dedupe is the `known` keys its caller passes in.
 """
 
 from __future__ import annotations
@@ -25,17 +29,18 @@ import json
 import os
 import shutil
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
-
-import pyarrow as pa
+from typing import IO, TYPE_CHECKING, Any
 
 from adgen import atomic
 from adgen.errors import UserError
 from adgen.safety import writing
-from adgen.store import index, layout, shards
+from adgen.store import layout, shards
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 STAGED = ".staged"  # a staged sample: `<key>.staged`, a small tar of its members
 DEFAULT_MAX_SAMPLES = 10_000
@@ -80,16 +85,18 @@ class StoreWriter:
         max_bytes: int = DEFAULT_MAX_BYTES,
         content_addressed: bool = True,
         durable: bool = True,
+        pack: bool = True,
+        known: Iterable[str] | None = None,
     ):
         self.root = Path(root)
         self.label = layout.label_for(label)
         self.max_samples, self.max_bytes = max_samples, max_bytes
-        self.content_addressed, self.durable = content_addressed, durable
+        self.content_addressed, self.durable, self.pack = content_addressed, durable or not pack, pack
         self.token, self.stamp = layout.new_token(), layout.stamp()
         self.staging = self.root / layout.STAGING / self.token
         self.new_shards: list[str] = []
         self._seq = 0
-        self._known: set[str] = set()
+        self._known: set[str] = set(known or ())
         self._claimed: set[str] = set()
         self._pending: dict[str, shards.Source] = {}
         self._pending_bytes = 0
@@ -122,13 +129,19 @@ class StoreWriter:
             self.staging.mkdir(parents=True)
             self._lock_fh = open(self.staging / "writer.lock", "a")  # noqa: SIM115 - held while open
             fcntl.flock(self._lock_fh, fcntl.LOCK_EX)
+            if not self.pack:
+                return self
             table = self._load_index()
             table = self._recover(table)
             self._save_index(table)
         return self
 
     def close(self) -> list[str]:
-        """Pack what is pending into a last shard; returns the shards this writer added."""
+        """Pack what is pending into a last shard; returns the shards this writer added. A writer
+        that does not pack leaves its staged samples for the next one that does."""
+        if not self.pack:
+            self._release(remove_staging=False)
+            return []
         with self._lock:
             self._close_shard()
         self._release(remove_staging=True)
@@ -178,12 +191,15 @@ class StoreWriter:
         with self._lock:
             self._pending[key] = sources
             self._pending_bytes += size
-            if len(self._pending) >= self.max_samples or self._pending_bytes >= self.max_bytes:
+            full = len(self._pending) >= self.max_samples or self._pending_bytes >= self.max_bytes
+            if full and self.pack:
                 self._close_shard()
         return Stored(key, True)
 
     def flush(self) -> None:
         """Close the current shard now (even if it is not full)."""
+        if not self.pack:
+            return
         with self._lock:
             self._close_shard()
 
@@ -211,6 +227,8 @@ class StoreWriter:
 
     def _load_index(self) -> pa.Table:
         """The index as on disk now (another writer may have added shards), completed from shards."""
+        from adgen.store import index
+
         if self._table is None or self._stat() != self._table_stat:
             table, flagged = index.read(self._index_path())
             if table.num_rows and flagged != self.content_addressed:
@@ -227,10 +245,14 @@ class StoreWriter:
         """Write `table` unless it is exactly what is on disk already."""
         if table is self._table and self._table_stat is not None:
             return
+        from adgen.store import index
+
         index.write(self._index_path(), table, self.content_addressed)
         self._table, self._table_stat = table, self._stat()
 
     def _write_shard(self, batch: Mapping[str, shards.Source]) -> pa.Table:
+        from adgen.store import index
+
         name = layout.shard_name(self.stamp, self.label, self.token, self._seq)
         self._seq += 1
         tmp = self.staging / f".{name}.tmp"
@@ -246,6 +268,8 @@ class StoreWriter:
         """Pack the pending samples (caller holds self._lock) into one shard and index it."""
         if not self._pending:
             return
+        from adgen.store import index
+
         with writing(self.root / layout.SHARDS), self._index_lock():
             table = self._load_index()
             batch = {k: v for k, v in self._pending.items() if k not in self._known}
@@ -279,6 +303,8 @@ class StoreWriter:
         return table
 
     def _pack_staged(self, staged: Path, table: pa.Table) -> pa.Table:
+        from adgen.store import index
+
         complete: dict[str, Path] = {}
         for path in staged.glob(f"*{STAGED}"):  # atomic writes: a staged file is a whole sample
             key = path.name[: -len(STAGED)]

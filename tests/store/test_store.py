@@ -178,3 +178,20 @@ def test_store_params_are_checked_with_one_line(tmp_path: Path) -> None:
     with pytest.raises(UserError, match=r"store\.shard_max_samples: .*greater than or equal to 1"):
         config.from_dict({"store": {"shard_max_samples": 0}})
     assert config.from_dict({}).store.shard_max_samples == 10_000
+
+
+def test_a_staging_only_writer_leaves_its_photos_for_the_next_packing_writer(tmp_path: Path) -> None:
+    """The crawl's Scrapy processes only stage (no index, no pyarrow); the stage's merge packs."""
+    known = _fill(tmp_path, range(2), max_samples=10)
+    with StoreWriter(tmp_path, label="site", pack=False, known=known) as w:
+        assert not w.put(jpeg(0), "jpg").is_new  # known to the caller: not staged again
+        for i in range(2, 5):
+            assert w.put(jpeg(i), "jpg").is_new
+    assert len(StoreReader(tmp_path)) == 2  # nothing packed yet
+    assert len(list((tmp_path / layout.STAGING).glob("*/*.staged"))) == 3
+    with StoreWriter(tmp_path, label="merge"):
+        pass
+    reader = StoreReader(tmp_path)
+    assert sorted(reader.keys()) == sorted(sha(jpeg(i)) for i in range(5))
+    assert not list((tmp_path / layout.STAGING).iterdir())
+    assert verify(tmp_path).problems == []
