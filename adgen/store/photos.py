@@ -63,7 +63,7 @@ class Photos:
     def _where(self, member: object) -> tuple[str, int, int]:
         key, field = self.key_field(member)
         try:
-            return self.reader._lookup()[(key, field)]
+            return self.reader.where(key, field)
         except KeyError:
             raise UserError(
                 f"{self.where}: {member} is not in the image store at {self.root}; "

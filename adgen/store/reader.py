@@ -86,6 +86,10 @@ class StoreReader:
             raise KeyError(f"{key}: sample has members {data_fields}; name one")
         return data_fields[0]
 
+    def where(self, key: str, field: str) -> tuple[str, int, int]:
+        """(shard, offset, size) of one member; KeyError when the store does not hold it."""
+        return self._lookup()[(key, field)]
+
     def location(self, key: str, field: str | None = None) -> tuple[str, str]:
         """(shard, member) of `key`'s data member: what manifests record instead of a path."""
         field = field or self._main_field(key)
