@@ -71,3 +71,23 @@ def test_verify_prints_one_line_per_bad_member_and_fails(tmp_path: Path, where: 
     assert bad.returncode == 1
     lines = bad.stdout.splitlines()
     assert len(lines) == 1 and f"{row['shard']}/{row['member']}" in lines[0]
+
+
+def test_migrate_killed_after_packing_part_of_the_store_finishes_without_duplicates(tmp_path: Path) -> None:
+    """A kill after some images were packed (before the manifest was rewritten): the re-run packs
+    the rest, skips what is in shards already, and every id ends up stored exactly once."""
+    from adgen.store import StoreWriter
+
+    _project(tmp_path)
+    before, images = per_file_store(tmp_path, 8)
+    with StoreWriter(tmp_path / "data/raw/store", label="migrate", durable=False) as w:
+        for key in sorted(images)[:3]:
+            w.put(images[key], "jpg")
+    r = run_adgen(tmp_path, "store", "migrate")
+    assert r.returncode == 0, r.stderr
+    assert "5 packed" in r.stderr + r.stdout and "3 already in the store" in r.stderr + r.stdout
+    reader = StoreReader(tmp_path / "data/raw/store")
+    jpgs = [row["image_id"] for row in reader.table.to_pylist() if row["field"] == "jpg"]
+    assert sorted(jpgs) == sorted(images)  # each once
+    after = pd.read_parquet(tmp_path / "data/raw/manifest.parquet")
+    assert list(after["image_id"]) == list(before["image_id"]) and after["member"].notna().all()
