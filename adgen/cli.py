@@ -18,6 +18,7 @@ from adgen.errors import UserError
 # Each module has `register(groups: CliGroups) -> None`.
 AREA_CLI_MODULES = [
     "adgen.fixtures.cli",
+    "adgen.store.cli",
     "adgen.crawl.cli",
     "adgen.detect.cli",
     "adgen.matting.cli",

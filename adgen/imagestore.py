@@ -2,6 +2,10 @@
 
 The image id is the sha256 of the bytes, so the same photo fetched twice is stored once and a URL
 never becomes a path (no `../../x.jpg` surprises).
+
+Crawled photos and the filter's masks live in the sharded image store (`adgen.store`); this
+per-file layout is left only for strip's cut-outs and `adgen bags import` (not moved yet, see
+docs/store.md), and `sha256_hex` for the crawl pipeline.
 """
 
 from __future__ import annotations

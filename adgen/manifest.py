@@ -14,7 +14,8 @@ from adgen import atomic
 
 RAW_COLUMNS: dict[str, str] = {
     "image_id": "string",
-    "path": "string",
+    "shard": "string",  # the image store's shard holding the photo (adgen.store)
+    "member": "string",  # its member there, `<image id>.<ext>` (a near duplicate's: the kept photo's)
     "site": "string",
     "query": "string",
     "source_url": "string",

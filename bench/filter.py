@@ -3,7 +3,7 @@
 Both sides use the same SavedModel — the FIXTURE detector (adgen.fixtures.detector: a real
 SavedModel with the TF Hub object-detection signature, loaded through tensorflow_hub.load) — and the
 same images: photos rendered by the fixture site (adgen.fixtures.site.synth, about 600x800 JPEG),
-stored as a raw dataset in a temp directory.
+stored as a raw dataset (the image store's shards, adgen.store) in a temp directory.
 
 1. Throughput on the same N images in one run:
    - per-image loop, as the reference did: PIL decode, one model call, next file;
@@ -22,6 +22,7 @@ Usage: .venv/bin/python bench/filter.py [--images 2000] [--rss 1000 4000]
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import resource
@@ -41,16 +42,16 @@ import yaml  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from adgen import config, manifest  # noqa: E402
-from adgen.imagestore import ImageStore  # noqa: E402
+from adgen.store import StoreReader, StoreWriter  # noqa: E402
 
 UNIQUE = 2000  # distinct renders; beyond that, copies with one background pixel changed (new sha)
 
 
 def make_dataset(root: Path, n: int) -> None:
-    """Render n photos into root/data/raw (content-addressed images + RAW_COLUMNS manifest)."""
+    """Render n photos into root/data/raw (the image store + RAW_COLUMNS manifest)."""
     from adgen.fixtures.site import synth
 
-    store = ImageStore(root / "data" / "raw")
+    store = StoreWriter(root / "data/raw/store", label="bench", durable=False).open()
     rows = []
     cache: dict[int, np.ndarray] = {}
     for k in range(n):
@@ -65,8 +66,7 @@ def make_dataset(root: Path, n: int) -> None:
         stored = store.put(data, "jpg")
         rows.append(
             {
-                "image_id": stored.image_id,
-                "path": stored.path.relative_to(root).as_posix(),
+                "image_id": stored.key,
                 "site": "fixture",
                 "query": "bench",
                 "source_url": f"http://127.0.0.1/{k}.jpg",
@@ -82,6 +82,10 @@ def make_dataset(root: Path, n: int) -> None:
         )
         if len(cache) > 64:
             cache.pop(next(iter(cache)))
+    store.close()
+    reader = StoreReader(root / "data/raw/store")
+    for row in rows:
+        row["shard"], row["member"] = reader.location(row["image_id"])
     manifest.write(
         manifest.coerce(pd.DataFrame(rows), manifest.RAW_COLUMNS), root / "data/raw/manifest.parquet"
     )
@@ -91,16 +95,16 @@ def project(root: Path, data: Path, model: Path, n: int, **detect: object) -> co
     """A project dir whose raw manifest is the first n rows of `data`'s (images shared via symlink)."""
     shutil.rmtree(root / "data/filtered", ignore_errors=True)  # a fresh run, never "up to date"
     (root / "data/raw").mkdir(parents=True, exist_ok=True)
-    link = root / "data/raw/images"
+    link = root / "data/raw/store"
     if not link.exists():
-        link.symlink_to(data / "data/raw/images")
+        link.symlink_to(data / "data/raw/store")
     raw = pd.read_parquet(data / "data/raw/manifest.parquet").head(n)
     manifest.write(raw, root / "data/raw/manifest.parquet")
     (root / "params.yaml").write_text(yaml.safe_dump({"detect": {"model": str(model), **detect}}))
     return config.load(root / "params.yaml")
 
 
-def per_image_loop(model: Path, files: list[Path]) -> float:
+def per_image_loop(model: Path, files: list[bytes]) -> float:
     """The reference's way: decode one photo with PIL, call the model once, apply the thresholds."""
     import tensorflow as tf
 
@@ -110,7 +114,7 @@ def per_image_loop(model: Path, files: list[Path]) -> float:
     t0 = time.perf_counter()
     kept = 0
     for f in files:
-        img = np.asarray(Image.open(f).convert("RGB"))
+        img = np.asarray(Image.open(io.BytesIO(f)).convert("RGB"))
         out = detector(tf.convert_to_tensor(img[None]))
         scores = out["detection_scores"][0].numpy()
         classes = out["detection_classes"][0].numpy()
@@ -120,7 +124,7 @@ def per_image_loop(model: Path, files: list[Path]) -> float:
     return time.perf_counter() - t0
 
 
-def model_alone(model: Path, files: list[Path], callers: int = 1) -> float:
+def model_alone(model: Path, files: list[bytes], callers: int = 1) -> float:
     """Seconds per image of the model by itself: photos decoded beforehand, calls back to back.
 
     No input pipeline can beat this on the same machine: it is the stage's ceiling. With
@@ -133,7 +137,7 @@ def model_alone(model: Path, files: list[Path], callers: int = 1) -> float:
     from adgen.detect.model import load_detector
 
     detector = load_detector(model)
-    images = [tf.convert_to_tensor(np.asarray(Image.open(f).convert("RGB"))[None]) for f in files]
+    images = [tf.convert_to_tensor(np.asarray(Image.open(io.BytesIO(f)).convert("RGB"))[None]) for f in files]
     detector(images[0])  # trace/warm-up
     t0 = time.perf_counter()
     if callers == 1:
@@ -200,7 +204,10 @@ def main() -> None:
         print(f"  done in {time.perf_counter() - t0:.0f} s", flush=True)
 
     n = args.images
-    files = [data / p for p in pd.read_parquet(data / "data/raw/manifest.parquet").head(n)["path"]]
+    from adgen.store.photos import Photos
+
+    raw = pd.read_parquet(data / "data/raw/manifest.parquet").head(n)
+    files = list(Photos(data / "data/raw/store").stream(raw))  # the photos' bytes, read up front
     rows = []
     if args.skip_throughput:
         return rss_table(work, data, model, args)

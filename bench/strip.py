@@ -39,31 +39,28 @@ def coarse(mask, size: int = 33):
 
 
 def build_project(root: Path, n: int, seed: int) -> None:
-    import numpy as np
     import pandas as pd
-    from PIL import Image
 
     from adgen.fixtures.site import synth
-    from adgen.imagestore import ImageStore
+    from adgen.store.photos import store_photos
     from tests.matting.fixture_pipeline import kept_indices
+    from tests.matting.scenes import store_masks
 
-    store = ImageStore(root / "data/raw")
     rows = []
     for i in kept_indices(seed, n):
         r = synth.photo(seed, i)
-        stored = store.put(synth.encode_jpeg(r.image), "jpg")
+        ((image_id, shard, member),) = store_photos(
+            root / "data/raw/store", [(synth.encode_jpeg(r.image), "jpg")]
+        )
         carried = [j for j, b in enumerate(r.truth["bags"]) if b.get("carried_by") == 0]
-        paths = {}
-        for what, m in (("person", r.masks["person/0"]), ("bag", r.masks[f"bag/{carried[0]}"])):
-            rel = f"data/filtered/masks/{stored.image_id}.{what}.png"
-            (root / rel).parent.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(coarse(m).astype(np.uint8) * 255).save(root / rel)
-            paths[what] = rel
+        pm, bm = store_masks(
+            root, image_id, coarse(r.masks["person/0"]), coarse(r.masks[f"bag/{carried[0]}"])
+        )
         rows.append({
-            "image_id": stored.image_id, "path": stored.path.relative_to(root).as_posix(), "site": "fixture",
+            "image_id": image_id, "shard": shard, "member": member, "site": "fixture",
             "license": "fixture", "person_box": r.truth["people"][0]["box"], "bag_box": r.truth["bags"][carried[0]]["box"],
-            "bag_class": r.truth["bags"][carried[0]]["class"], "person_mask_path": paths["person"],
-            "bag_mask_path": paths["bag"], "keep": True, "reason": "kept",
+            "bag_class": r.truth["bags"][carried[0]]["class"], "person_mask": pm,
+            "bag_mask": bm, "keep": True, "reason": "kept",
         })  # fmt: skip
     (root / "data/filtered").mkdir(parents=True, exist_ok=True)
     pd.DataFrame(rows).to_parquet(root / "data/filtered/manifest.parquet")

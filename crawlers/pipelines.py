@@ -1,15 +1,15 @@
-"""The item pipeline: download each lead's image, vet it, store it content-addressed, journal it.
+"""The item pipeline: download each lead's image, vet it, store it in the image store, journal it.
 
 Spiders yield `ImageLead`s (where a photo is) and `Skip`s (what was not followed, and why). For a
 lead this pipeline downloads the image through Scrapy's downloader (so robots.txt, retries with
 backoff, timeouts and the size cap apply), checks it (adgen.crawl.vetting), stores new bytes under
-their sha256 (adgen.imagestore: a URL never becomes a path) and only then appends one fsynced line
-to the site's journal. Every failure becomes a reject line with its reason.
+their sha256 in the process's store writer (adgen.store: staged durably, one file per photo; the
+stage's merge packs them into shards; a URL never becomes a path) and only then appends one fsynced line to the site's journal.
+Every failure becomes a reject line with its reason. The stage's merge names each row's shard.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,8 +20,9 @@ from twisted.internet.threads import deferToThread
 
 from adgen.crawl import journal, vetting
 from adgen.crawl.failures import classify_failure
-from adgen.imagestore import ImageStore, sha256_hex
+from adgen.imagestore import sha256_hex
 from adgen.safety import OutputError
+from adgen.store.writer import StoreWriter  # not `adgen.store`: staging needs no pyarrow
 from crawlers.items import ImageLead, Skip
 
 
@@ -45,15 +46,38 @@ class ImageStorePipeline:
                 "`scrapy crawl NAME -a job=data/raw/.crawl/NAME.job.json` after one"
             )
         self.root = Path(job["root"])
-        self.store = ImageStore(Path(job["raw_dir"]))
+        self.known_ids: set[str] = set(spider.seen.image_ids)
+        store = job.get("store") or {}
+        self.store_dir = Path(store.get("dir") or Path(job["raw_dir"]) / "store")
+        self.store = StoreWriter(
+            self.store_dir,
+            label=job.get("site") or spider.name,
+            max_samples=int(store.get("max_samples", 10_000)),
+            max_bytes=int(store.get("max_bytes", 512 * 1024 * 1024)),
+            durable=True,  # a put returns once its bytes are fsynced: only then is it journalled
+            pack=False,  # the stage's merge packs the staged photos into shards
+            known=self.known_ids,  # photos already in the manifest are not staged again
+        )
+        self.store_error: Exception | None = None
+        try:
+            self.store.open()
+        except (OutputError, OSError) as exc:  # reported as a disk error on the first photo
+            self.store_error = exc
         self.journal = journal.Journal(job["journal"])
         self.limits = vetting.Limits(**job["limits"])
-        self.known_ids: set[str] = set(spider.seen.image_ids)
         self.claimed: set[str] = set(spider.seen.image_urls)  # known, or being fetched in this run
         self.stats = self.crawler.stats
 
     def close_spider(self, spider=None):
-        self.journal.close()
+        try:
+            if self.store_error is None:
+                self.store.close()  # its staged photos wait for the stage's merge to pack them
+        except (OutputError, OSError) as exc:
+            self.store.abandon()  # its samples stay staged; the stage's merge packs them
+            if self.stats.get_value("adgen/disk_error") is None:
+                self.stats.set_value("adgen/disk_error", str(exc))
+        finally:
+            self.journal.close()
 
     async def process_item(self, item, spider=None):
         if isinstance(item, Skip):
@@ -107,37 +131,34 @@ class ImageStorePipeline:
         """
         from twisted.internet import reactor
 
-        message = str(exc) if isinstance(exc, OutputError) else f"cannot write under {self.store.root}: {exc}"
+        message = str(exc) if isinstance(exc, OutputError) else f"cannot write under {self.store_dir}: {exc}"
         if self.stats.get_value("adgen/disk_error") is None:
             self.stats.set_value("adgen/disk_error", message)
             spider = self.crawler.spider
             reactor.callFromThread(self.crawler.engine.close_spider, spider, "disk_error")
 
     def _store_and_journal(self, item: ImageLead, body: bytes, image_id: str, verdict) -> None:
-        path = self.store.path_for(image_id, verdict.ext)
-        if image_id not in self.known_ids:  # a known photo's file is in place (or was a near duplicate)
-            path = self.store.put(
-                body, verdict.ext
-            ).path  # atomic, so threads storing the same bytes are fine
-        self.journal.append(
-            journal.IMAGE,
-            {
-                "image_id": image_id,
-                "path": Path(os.path.relpath(path, self.root)).as_posix(),
-                "site": item["site"],
-                "query": item.get("query") or "",
-                "source_url": item["image_url"],
-                "page_url": item.get("page_url"),
-                "title": item.get("title"),
-                "license": item.get("license"),
-                "width": verdict.width,
-                "height": verdict.height,
-                "format": verdict.format,
-                "bytes": len(body),
-                "crawled_at": _now(),
-                "phash": verdict.phash,
-            },
-        )
+        if self.store_error is not None:
+            raise self.store_error
+        row = {
+            "image_id": image_id,
+            "site": item["site"],
+            "query": item.get("query") or "",
+            "source_url": item["image_url"],
+            "page_url": item.get("page_url"),
+            "title": item.get("title"),
+            "license": item.get("license"),
+            "width": verdict.width,
+            "height": verdict.height,
+            "format": verdict.format,
+            "bytes": len(body),
+            "crawled_at": _now(),
+            "phash": verdict.phash,
+        }
+        # A known photo is in the store already (the writer skips it); the same bytes stored by two
+        # threads or two sites' processes are kept once.
+        self.store.put(body, verdict.ext, meta=row)
+        self.journal.append(journal.IMAGE, row)
         self.stats.inc_value("adgen/images_stored")
 
     def _reject(self, site, url, reason, detail, page_url) -> None:

@@ -1,7 +1,7 @@
 """filter-shards: the filter stage split into shards mapped over a Dask cluster (scale-out).
 
-`adgen filter --shard i/n` decides one shard of the raw images (each shard in its own process, so
-each Dask worker loads the detector once); `adgen filter --merge` then joins the shards into
+`adgen filter --shard i/n` decides the photos of every n-th shard of the raw image store (each in
+its own process, so each Dask worker loads the detector once and streams whole store shards); `adgen filter --merge` then joins the shards into
 data/filtered. The refresh flow uses it when `orchestrate.filter_shards` > 1, on the Dask scheduler
 at `orchestrate.dask_address` or a local cluster with one worker per shard, then records the result
 in dvc.lock (`dvc commit filter`) so `dvc repro` sees the filter stage as done.

@@ -27,6 +27,7 @@ from adgen.config.fixture_site import FixtureSiteParams
 from adgen.config.orchestrate import OrchestrateParams
 from adgen.config.prepare import DatasetsParams, PoseParams, StripParams
 from adgen.config.quality import GenerateParams, MetricsParams, ReportParams
+from adgen.config.store import StoreParams
 from adgen.errors import UserError
 
 
@@ -49,6 +50,7 @@ class Params(Section):
     by the sections declared above the core (`train`, one `train.<name>` per model)."""
 
     paths: PathsParams = Field(default_factory=PathsParams)
+    store: StoreParams = Field(default_factory=StoreParams)
     crawl: CrawlParams = Field(default_factory=CrawlParams)
     fixture_site: FixtureSiteParams = Field(default_factory=FixtureSiteParams)
     detect: DetectParams = Field(default_factory=DetectParams)

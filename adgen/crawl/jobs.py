@@ -76,6 +76,7 @@ def build(
     state: Path,
     seen_file: Path,
     max_images: int | None = None,
+    store: dict[str, Any] | None = None,
 ) -> SiteJob:
     site = crawl.sites[name]
     url = base_url(crawl, site)
@@ -114,6 +115,7 @@ def build(
             "license": site.license,
             "root": str(root),
             "raw_dir": str(raw_dir),
+            "store": store or {},  # dir, max_samples, max_bytes: where the pipeline packs images
             "journal": str(job.journal),
             "seen_file": str(seen_file),
             "stats_file": str(job.stats_file),

@@ -7,16 +7,15 @@ the same manifest as an uninterrupted one):
 - several new sightings of the same bytes: the first in that order becomes the row, the others go
   to rejects as `duplicate_bytes`;
 - a new image whose perceptual hash is within `phash_threshold` of a kept image is a near
-  duplicate: its row records `duplicate_of` (the kept image_id) and points at the kept file, and its
-  own file is removed. Kept images are the manifest's, then the new ones in the order above (so of
+  duplicate: its row records `duplicate_of` (the kept image_id) and names the kept photo's shard and
+  member (its own bytes stay in their shard: shards are append-only, never rewritten). Kept images are the manifest's, then the new ones in the order above (so of
   a photo and its smaller re-encode, the larger is kept).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -48,7 +47,6 @@ class MergeResult:
     new_images: int = 0
     near_duplicates: int = 0
     new_rejects: int = 0
-    drop_files: list[str] = field(default_factory=list)  # near-duplicate files to delete (repo-relative)
 
 
 def _phash_int(h: Any) -> int | None:
@@ -93,20 +91,21 @@ def merge(
     known_sources = dict(zip(old_manifest["image_id"], old_manifest["source_url"], strict=False))
 
     kept_ids: list[str] = []
-    kept_paths: list[str] = []
+    kept_where: list[tuple[Any, Any]] = []  # (shard, member) of each kept photo
     kept_hashes: list[int] = []
     canonical = old_manifest[old_manifest["duplicate_of"].isna()]
-    for iid, path, ph in zip(canonical["image_id"], canonical["path"], canonical["phash"], strict=False):
+    for iid, shard, member, ph in zip(
+        canonical["image_id"], canonical["shard"], canonical["member"], canonical["phash"], strict=False
+    ):
         h = _phash_int(ph)
         if h is not None:
             kept_ids.append(iid)
-            kept_paths.append(path)
+            kept_where.append((shard, member))
             kept_hashes.append(h)
     hashes = np.array(kept_hashes, dtype=np.uint64)
 
     new_rows: list[dict[str, Any]] = []
     extra_rejects: list[dict[str, Any]] = []
-    drop_files: list[str] = []
     taken: set[str] = set()
     near = 0
     for row in sorted(image_rows, key=_sort_key):
@@ -133,13 +132,11 @@ def merge(
             best = int(np.argmin(dist))
             if dist[best] <= phash_threshold:
                 row["duplicate_of"] = kept_ids[best]
-                if row.get("path") and row["path"] != kept_paths[best]:
-                    drop_files.append(row["path"])
-                row["path"] = kept_paths[best]
+                row["shard"], row["member"] = kept_where[best]
                 near += 1
         if row["duplicate_of"] is None and h is not None:
             kept_ids.append(iid)
-            kept_paths.append(row["path"])
+            kept_where.append((row.get("shard"), row.get("member")))
             hashes = np.append(hashes, np.uint64(h))
         new_rows.append(row)
 
@@ -153,7 +150,7 @@ def merge(
     out = manifest.coerce(out, MANIFEST_COLUMNS)
 
     rejects, n_new_rejects = _merge_rejects(old_rejects, reject_rows + extra_rejects)
-    return MergeResult(out, rejects, len(new_rows), near, n_new_rejects, drop_files)
+    return MergeResult(out, rejects, len(new_rows), near, n_new_rejects)
 
 
 def _merge_rejects(old: pd.DataFrame, rows: list[dict[str, Any]]) -> tuple[pd.DataFrame, int]:
@@ -170,8 +167,3 @@ def _merge_rejects(old: pd.DataFrame, rows: list[dict[str, Any]]) -> tuple[pd.Da
     key = ["url", "site", "reason", "detail"]
     both = both.drop_duplicates(subset=key, keep="first").reset_index(drop=True)
     return both, len(both) - len(old)
-
-
-def remove_files(root: Path, rel_paths: list[str]) -> None:
-    for rel in rel_paths:
-        (root / rel).unlink(missing_ok=True)

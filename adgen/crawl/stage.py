@@ -1,15 +1,16 @@
 """The crawl stage: one Scrapy subprocess per site, live progress, then a merge into data/raw.
 
 Outputs under `paths.raw`:
-- `manifest.parquet` (RAW_COLUMNS + phash, duplicate_of), `images/ab/<sha256>.<ext>`,
+- `manifest.parquet` (RAW_COLUMNS + phash, duplicate_of), the image store `store/` (shards + index,
+  adgen.store; rows name their photo by shard and member),
 - `rejects.parquet` (url, site, reason, detail, page_url, at), `crawl_stats.json` (DVC metrics).
 Working state lives in `paths.raw/.crawl/` (journals, per-site JOBDIRs, logs) and is removed
 when a crawl ends cleanly.
 
 Sites are spread over one Scrapy subprocess per CPU core (`crawl.processes`).
 
-Crash safety: the subprocess journals each stored/rejected download (fsync) after its file is
-stored. A run killed at any point (even kill -9) leaves the last good manifest; the next run keeps
+Crash safety: the subprocess journals each stored/rejected download (fsync) after its bytes are
+durably staged in the store; the merge packs every staged photo (a killed run's too) into shards. A run killed at any point (even kill -9) leaves the last good manifest; the next run keeps
 the killed run's journal, skips everything it records, and merges it with its own at the end, so
 the result equals an uninterrupted crawl. Scrapy's JOBDIR queue is resumed only after a graceful
 stop (Ctrl-C); after a hard kill it is discarded (its on-disk queue may be torn) and the search
@@ -37,6 +38,8 @@ from adgen import atomic, manifest, safety
 from adgen.config import Params
 from adgen.crawl import jobs, journal, locks, merge, seen
 from adgen.errors import UserError
+from adgen.store import layout, locations
+from adgen.store.reader import StoreReader
 from adgen.training.outputs import write_training_outputs
 
 STATE_DIR = ".crawl"
@@ -92,6 +95,7 @@ def paths(params: Params) -> dict[str, Path]:
         "rejects": raw / "rejects.parquet",
         "stats": raw / "crawl_stats.json",
         "state": raw / STATE_DIR,
+        "store": raw / locations.STORE_DIR,
     }
 
 
@@ -107,10 +111,16 @@ def crawl(
     p = paths(params)
     names = jobs.pick_sites(params.crawl, sites)
     state = p["state"]
-    with safety.writing(p["raw"] / "images"):
-        (p["raw"] / "images").mkdir(parents=True, exist_ok=True)  # a DVC output even when nothing is new
+    with safety.writing(p["store"]):
+        (p["store"] / layout.SHARDS).mkdir(
+            parents=True, exist_ok=True
+        )  # a DVC output even when nothing is new
     with locks.crawl_locks(state, p["raw"], names):
         old_manifest = manifest.read(p["manifest"], merge.MANIFEST_COLUMNS)
+        if "path" in old_manifest.columns:
+            raise UserError(
+                f"{p['manifest']}: names per-file images (a `path` column); run `adgen store migrate` once"
+            )
         old_rejects = manifest.read(p["rejects"], merge.REJECT_COLUMNS)
         leftover = sorted((state / "journals").glob("*.jsonl"))
         known = seen.collect(
@@ -130,6 +140,11 @@ def crawl(
                 state=state,
                 seen_file=seen_file,
                 max_images=max_images,
+                store={
+                    "dir": str(p["store"]),
+                    "max_samples": params.store.shard_max_samples,
+                    "max_bytes": params.store.shard_max_bytes,
+                },
             )
             for n in names
         ]
@@ -254,12 +269,12 @@ def _commit_locked(
     for path in journals:
         for kind, row in journal.read(path):
             (images if kind == journal.IMAGE else rejects).append(row)
+    images = _locate(params, p["store"], images)
     old_manifest = manifest.read(p["manifest"], merge.MANIFEST_COLUMNS)
     old_rejects = manifest.read(p["rejects"], merge.REJECT_COLUMNS)
     result = merge.merge(old_manifest, old_rejects, images, rejects, params.crawl.phash_threshold)
     manifest.write(result.rejects, p["rejects"])
     manifest.write(result.manifest, p["manifest"])
-    merge.remove_files(params.root, result.drop_files)
 
     per_site: dict[str, dict[str, Any]] = {}
     for job in site_jobs:
@@ -291,6 +306,23 @@ def _commit_locked(
     for path in journals:  # only now: a kill before this line re-merges the same journal (idempotent)
         path.unlink()
     return summary
+
+
+def _locate(params: Params, store: Path, images: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Give each journalled image its shard and member, after packing what the Scrapy processes
+    staged (a packing writer that opens the store packs every finished writer's staging first).
+
+    A journal line is written only after its bytes are staged durably, so every row is found; a row
+    that is not (staging deleted by hand) is left out, and the next crawl fetches it again.
+    """
+    locations.writer(params, store, label="merge").open().close()
+    reader = StoreReader(store)
+    out = []
+    for row in images:
+        if row.get("image_id") in reader:
+            shard, member = reader.location(row["image_id"])
+            out.append({**row, "shard": shard, "member": member})
+    return out
 
 
 def _write_stats(

@@ -8,8 +8,10 @@ image ids) with the chosen person box (green if kept, red if not) and bag box (b
 from __future__ import annotations
 
 import html
+import io
 import shutil
 from pathlib import Path
+from typing import IO
 
 import pandas as pd
 from PIL import Image, ImageDraw, ImageOps
@@ -19,6 +21,8 @@ from adgen.config import Params
 from adgen.detect.images import to_rgb8
 from adgen.detect.rule import REASONS
 from adgen.safety import link_href, link_url
+from adgen.store.locations import raw_store
+from adgen.store.photos import Photos
 
 THUMB = 240
 
@@ -28,13 +32,14 @@ def write_contact_sheet(params: Params, filtered: pd.DataFrame, out_dir: Path) -
     per_reason = params.detect.contact_sheet_per_reason
     thumbs = out_dir / "contact_sheet"
     shutil.rmtree(thumbs, ignore_errors=True)
+    photos = Photos(raw_store(params), "filtered manifest")
     sections = []
     for reason in REASONS:
         rows = filtered[filtered["reason"] == reason]
         if rows.empty:
             continue
         sample = rows.sort_values("image_id").head(per_reason)
-        cards = "\n".join(_card(params, row, thumbs) for row in sample.itertuples(index=False))
+        cards = "\n".join(_card(photos, row, thumbs) for row in sample.itertuples(index=False))
         sections.append(
             f'<section id="{reason}"><h2>{reason} <small>({len(rows)} images, '
             f"{len(sample)} shown)</small></h2>\n<div class=grid>\n{cards}\n</div></section>"
@@ -67,7 +72,7 @@ figure img {{ display: block; max-width: {THUMB}px; max-height: {THUMB}px; }}
     return path
 
 
-def _card(params: Params, row: object, thumbs: Path) -> str:
+def _card(photos: Photos, row: object, thumbs: Path) -> str:
     image_id = str(row.image_id)
     caption = [f"<b>{html.escape(str(row.reason))}</b>"]
     if row.person_score is not None and pd.notna(row.person_score):
@@ -79,7 +84,7 @@ def _card(params: Params, row: object, thumbs: Path) -> str:
     text = " · ".join(caption) + link + f"<br><code>{image_id[:12]}</code>"
     dst = thumbs / f"{safety.image_id(image_id, 'filter contact sheet')}.jpg"
     try:
-        rgb = _thumbnail(params.path(str(row.path)), row)
+        rgb = _thumbnail(io.BytesIO(photos.read({"member": row.member})), row)
     except Exception:  # unreadable images (the reason says why) get a placeholder, not a crash
         return f'<figure><div class="missing">cannot show</div><figcaption>{text}</figcaption></figure>'
     with atomic.atomic_path(dst) as tmp:  # a disk error here stops the stage (OutputError)
@@ -88,7 +93,7 @@ def _card(params: Params, row: object, thumbs: Path) -> str:
     return f"<figure>{picture}<figcaption>{text}</figcaption></figure>"
 
 
-def _thumbnail(src: Path, row: object) -> Image.Image:
+def _thumbnail(src: IO[bytes], row: object) -> Image.Image:
     """The photo, small, with the chosen boxes drawn (reading only: any failure is the photo's)."""
     with safety.open_image(src) as img:
         img.draft("RGB", (THUMB * 2, THUMB * 2))

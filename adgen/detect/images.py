@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -43,7 +44,7 @@ def to_rgb8(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def load_for_detection(path: str | Path, max_side: int = 0) -> LoadedImage:
+def load_for_detection(path: str | Path | IO[bytes], max_side: int = 0) -> LoadedImage:
     """Decode, apply EXIF orientation, convert to RGB uint8, shrink to `max_side` (0 = keep size).
 
     Raises OSError/ValueError (and friends) for files that are not images; callers turn that into

@@ -13,8 +13,9 @@ GIL), for CPUs where one call leaves cores idle. Results are still yielded in in
 
 from __future__ import annotations
 
+import io
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -29,15 +30,15 @@ PREFETCH = 4
 
 @dataclass(frozen=True)
 class DetectedImage:
-    position: int  # index into the `paths` given to `detect_images`
+    position: int  # index into the `photos` given to `detect_images`
     detections: Detections | None  # None: the file could not be decoded ("unreadable")
     width: int  # EXIF-corrected size of the original image
     height: int
 
 
-def _decode(path: bytes, max_side: int) -> tuple[np.ndarray, np.ndarray, bool]:
+def _decode(data: bytes, max_side: int) -> tuple[np.ndarray, np.ndarray, bool]:
     try:
-        img = load_for_detection(path.decode(), max_side)
+        img = load_for_detection(io.BytesIO(data), max_side)
     except Exception:  # Pillow raises OSError, SyntaxError, ValueError, struct.error... for bad files
         return np.zeros((1, 1, 3), np.uint8), np.zeros((2,), np.int32), False
     return img.pixels, np.array([img.width, img.height], np.int32), True
@@ -45,32 +46,35 @@ def _decode(path: bytes, max_side: int) -> tuple[np.ndarray, np.ndarray, bool]:
 
 def detect_images(
     detector: Detector,
-    paths: Sequence[str],
+    photos: Iterable[bytes],
     max_side: int = 1024,
     batch_size: int = 1,
     decode_parallelism: int = 0,
     calls_in_flight: int = 1,
 ) -> Iterator[DetectedImage]:
-    """Yield one `DetectedImage` per path, in order."""
+    """Yield one `DetectedImage` per photo (encoded bytes, e.g. streamed from the image store), in order.
+
+    The photos are pulled one at a time as the decode threads need them, so a stream over millions
+    of stored photos holds only the prefetch buffer in memory.
+    """
     import tensorflow as tf
 
-    if not paths:
-        return
+    photos = iter(photos)
     batch = batch_size if detector.batch_free and batch_size > 1 and max_side > 0 else 1
     parallel = decode_parallelism or tf.data.AUTOTUNE
 
-    def load(path: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    def load(data: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         pixels, size, ok = tf.numpy_function(
-            lambda p: _decode(p, max_side), [path], [tf.uint8, tf.int32, tf.bool], stateful=False
+            lambda d: _decode(d, max_side), [data], [tf.uint8, tf.int32, tf.bool], stateful=False
         )
         pixels.set_shape([None, None, 3])
         size.set_shape([2])
         ok.set_shape([])
         return pixels, size, ok
 
-    ds = tf.data.Dataset.from_tensor_slices(list(paths)).map(
-        load, num_parallel_calls=parallel, deterministic=True
-    )
+    ds = tf.data.Dataset.from_generator(
+        lambda: photos, output_signature=tf.TensorSpec(shape=(), dtype=tf.string)
+    ).map(load, num_parallel_calls=parallel, deterministic=True)
     if batch > 1:
         ds = ds.map(
             lambda px, size, ok: (

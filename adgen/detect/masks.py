@@ -3,18 +3,21 @@
 Mask R-CNN returns each instance mask as a small [mh, mw] grid of probabilities covering only its
 box. The strip stage needs a mask over the whole photo, so each grid is resized to the box's size in
 pixels and pasted where the box is (what TF's `reframe_box_masks_to_image_masks` does), then
-thresholded at 0.5. Files are content-addressed by image id: `masks/ab/<id>.person.png`.
+thresholded at 0.5. They go into the filter's own image store (`data/filtered/store`, adgen.store)
+as one sample per photo and decision key: `<key>.person.png` + `<key>.bag.png`, where the key
+hashes the decision key with the image id, so a new model's masks never collide with the old ones.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import hashlib
+import io
 
 import cv2
 import numpy as np
 from PIL import Image
 
-from adgen import atomic, safety
+from adgen import safety
 
 
 def reframe(mask: np.ndarray, box: np.ndarray, width: int, height: int, threshold: float = 0.5) -> np.ndarray:
@@ -43,12 +46,14 @@ def reframe(mask: np.ndarray, box: np.ndarray, width: int, height: int, threshol
     return out
 
 
-def mask_path(masks_dir: Path, image_id: str, what: str) -> Path:
-    """`masks/ab/<id>.<what>.png`; the id must be a digest (ids come from manifests users can edit)."""
+def sample_key(decision_key: str, image_id: str) -> str:
+    """The store key of a photo's masks under one decision key (a sha256 hex digest); the id must
+    be a digest (ids come from manifests users can edit)."""
     image_id = safety.image_id(image_id, "filter masks")
-    return masks_dir / image_id[:2] / f"{safety.safe_name(f'{image_id}.{what}.png', 'filter masks')}"
+    return hashlib.sha256(f"{decision_key}/{image_id}".encode()).hexdigest()
 
 
-def save(mask: np.ndarray, path: Path) -> None:
-    with atomic.atomic_path(path) as tmp:
-        Image.fromarray(mask, "L").save(tmp, format="PNG", optimize=False)
+def png_bytes(mask: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(mask, "L").save(buf, format="PNG", optimize=False)
+    return buf.getvalue()

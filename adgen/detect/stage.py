@@ -4,8 +4,9 @@ Work is split so a crash, a kill or a second machine never repeats work already 
 - decisions are written chunk by chunk as part files under `parts/<decision key>/` (the key hashes
   every param that changes a decision, and the model); a re-run only processes images that have
   no decision yet, in that key;
-- `--shard i/n` takes the images whose id falls in shard i (stable hash of the image id), so
-  Prefect can map shards over workers; each writes its own part files;
+- `--shard i/n` takes the photos of every n-th shard of the raw image store (store shard k goes to
+  filter shard k mod n, in the store's order), so Prefect can map shards over workers and each
+  worker streams whole store shards front to back; each writes its own part files;
 - the merge joins every raw row with its decision, writes the manifest, masks paths, stats and the
   contact sheet atomically, and then removes the parts. A later run with new raw images reuses the
   merged decisions (same key) and only detects the new images;
@@ -30,6 +31,9 @@ from adgen.detect import masks as mask_files
 from adgen.detect.rule import Decision, keep_full_body_with_bag, unreadable
 from adgen.detect.stats import filter_stats, load_ground_truth
 from adgen.errors import UserError
+from adgen.store.locations import raw_store
+from adgen.store.photos import Photos
+from adgen.store.writer import StoreWriter
 from adgen.training.outputs import write_training_outputs
 
 # Params that change no decision (how fast, how much is shown) stay out of the decision key.
@@ -51,8 +55,8 @@ DECISION_COLUMNS: dict[str, str] = {
     "bag_box": "object",
     "bag_score": "float64",
     "full_body": "bool",
-    "person_mask_path": "string",
-    "bag_mask_path": "string",
+    "person_mask": "string",  # member of the filter's store (data/filtered/store), kept photos only
+    "bag_mask": "string",
     "keep": "bool",
     "reason": "string",
 }
@@ -86,8 +90,8 @@ class FilterPaths:
         return self.out / "parts"
 
     @property
-    def masks(self) -> Path:
-        return self.out / "masks"
+    def store(self) -> Path:
+        return self.out / "store"
 
     @property
     def stamp(self) -> Path:
@@ -98,12 +102,16 @@ def paths_for(params: Params) -> FilterPaths:
     return FilterPaths(params.path(params.paths.raw) / "manifest.parquet", params.path(params.paths.filtered))
 
 
-def in_shard(image_ids: pd.Series, shard: tuple[int, int]) -> np.ndarray:
-    """Stable assignment of images to shards by their id (a sha256, so evenly spread)."""
+def in_shard(store_shards: pd.Series, shard: tuple[int, int]) -> np.ndarray:
+    """Rows whose photo is in a store shard of filter shard i: store shards in name order (oldest
+    first), dealt round-robin. Stable across refreshes: new store shards sort after the old ones, so
+    an old shard keeps its worker. At most as many busy workers as store shards."""
     i, n = shard
     if n == 1:
-        return np.ones(len(image_ids), bool)
-    return np.array([int(x[:15], 16) % n == i for x in image_ids], bool)
+        return np.ones(len(store_shards), bool)
+    names = sorted(set(store_shards.dropna()))
+    dealt = {name: k % n for k, name in enumerate(names)}
+    return np.array([dealt.get(s) == i for s in store_shards], bool)
 
 
 def decision_key(params: Params) -> str:
@@ -155,15 +163,14 @@ def run_filter(
         return FilterResult(total, 0, merged=False, up_to_date=True, stats=stats)
 
     raw = manifest.read(fp.raw_manifest)
-    safety.check_manifest(
-        raw, str(fp.raw_manifest), params.root, {"path": (params.path(params.paths.raw),)}
-    )  # before any mask, thumbnail or part file is named after a row
+    safety.check_manifest(raw, str(fp.raw_manifest), params.root)  # before any mask, thumbnail or part
+    Photos(raw_store(params), str(fp.raw_manifest)).check(raw)  # file is named after a row
     if raw["image_id"].duplicated().any():
         raw = raw.drop_duplicates("image_id", keep="first")
     decided = _decided(fp, key)
     processed = 0
     if detect:
-        todo = raw[in_shard(raw["image_id"], shard) & ~raw["image_id"].isin(decided["image_id"])]
+        todo = raw[in_shard(raw["shard"], shard) & ~raw["image_id"].isin(decided["image_id"])]
         processed = _detect_and_decide(params, fp, key, todo, shard)
         if processed:
             decided = _decided(fp, key)
@@ -187,7 +194,10 @@ def _decided(fp: FilterPaths, key: str) -> pd.DataFrame:
     """Every decision already made under `key`: the merged manifest (if its key matches) + parts."""
     frames = []
     if fp.manifest.is_file() and _manifest_key(fp.manifest) == key:
-        frames.append(pd.read_parquet(fp.manifest, columns=list(DECISION_COLUMNS)))
+        try:
+            frames.append(pd.read_parquet(fp.manifest, columns=list(DECISION_COLUMNS)))
+        except (KeyError, ValueError, OSError):  # a manifest from before the masks store: decide again
+            pass
     part_dir = fp.parts / key
     if part_dir.is_dir():
         frames += [pd.read_parquet(p) for p in sorted(part_dir.glob("*.parquet"))]
@@ -208,16 +218,22 @@ def _detect_and_decide(
     d = params.detect
     detector = load_detector(d.model, params.root)
     poses = _load_poses(params)
+    photos = Photos(raw_store(params), str(fp.raw_manifest))
+    todo = photos.in_store_order(todo)  # each shard read front to back once
     image_ids = todo["image_id"].tolist()
-    files = [str(params.path(p)) for p in todo["path"]]
     part_dir = fp.parts / key
     tag = f"shard{shard[0]}of{shard[1]}"
     rows: list[dict[str, Any]] = []
     done = 0
-    with progress.bar() as bar:
-        task = bar.add_task("filter: detect", total=len(files))
+    # Masks are staged durably before the part file that names them is written; a killed run's
+    # staged masks are packed by the next writer, so every decision's masks are in the store.
+    mask_store = StoreWriter.from_params(
+        fp.store, params.store, label=f"filter_{tag}", content_addressed=False, durable=True
+    )
+    with mask_store, progress.bar() as bar:
+        task = bar.add_task("filter: detect", total=len(todo))
         for item in detect_images(
-            detector, files, d.max_side, d.batch_size, d.decode_parallelism, d.calls_in_flight
+            detector, photos.stream(todo), d.max_side, d.batch_size, d.decode_parallelism, d.calls_in_flight
         ):
             image_id = image_ids[item.position]
             if item.detections is None:
@@ -226,7 +242,7 @@ def _detect_and_decide(
                 decision = keep_full_body_with_bag(
                     item.detections, d, item.width, item.height, poses.get(image_id)
                 )
-                row_masks = _write_masks(params, fp, image_id, decision, item)
+                row_masks = _write_masks(mask_store, key, image_id, decision, item)
             rows.append(_row(image_id, decision, *row_masks))
             bar.advance(task)
             if len(rows) >= d.chunk_size:
@@ -254,34 +270,28 @@ def _row(image_id: str, dec: Decision, person_mask: str | None, bag_mask: str | 
         "bag_box": dec.bag_box,
         "bag_score": dec.bag_score,
         "full_body": dec.full_body,
-        "person_mask_path": person_mask,
-        "bag_mask_path": bag_mask,
+        "person_mask": person_mask,
+        "bag_mask": bag_mask,
         "keep": dec.keep,
         "reason": dec.reason,
     }
 
 
 def _write_masks(
-    params: Params, fp: FilterPaths, image_id: str, dec: Decision, item: Any
+    store: StoreWriter, decision_key: str, image_id: str, dec: Decision, item: Any
 ) -> tuple[str | None, str | None]:
-    """Full-image PNG masks of the kept person and bag (only kept images: strip uses no others)."""
+    """Full-image PNG masks of the kept person and bag into the filter's store (only kept images:
+    strip uses no others); returns their members."""
     dets = item.detections
     if not dec.keep or dets.masks is None or dets.mask_boxes is None:
         return None, None
-    out: list[str | None] = []
+    fields = {}
     for what, index in (("person", dec.person_index), ("bag", dec.bag_index)):
-        path = mask_files.mask_path(fp.masks, image_id, what)
         full = mask_files.reframe(dets.masks[index], dets.mask_boxes[index], item.width, item.height)
-        mask_files.save(full, path)
-        out.append(_rel(params, path))
-    return out[0], out[1]
-
-
-def _rel(params: Params, path: Path) -> str:
-    try:
-        return path.resolve().relative_to(params.root).as_posix()
-    except ValueError:
-        return path.as_posix()
+        fields[f"{what}.png"] = mask_files.png_bytes(full)
+    key = mask_files.sample_key(decision_key, image_id)
+    store.put_sample(key, fields, {"image_id": image_id, "decision_key": decision_key})
+    return f"{key}.person.png", f"{key}.bag.png"
 
 
 def _load_poses(params: Params) -> dict[str, np.ndarray]:
@@ -350,6 +360,11 @@ def _merge(
 ) -> dict[str, Any]:
     from adgen.detect.contact_sheet import write_contact_sheet
 
+    # The masks store is an output even when nothing was kept; opening it also packs what a killed
+    # shard's writer left staged.
+    StoreWriter.from_params(
+        fp.store, params.store, label="filter_merge", content_addressed=False
+    ).open().close()
     decisions = decided[decided["image_id"].isin(raw["image_id"])]
     out = raw.merge(decisions, on="image_id", how="left", validate="one_to_one")
     out = manifest.coerce(

@@ -1,7 +1,7 @@
 """Person and bag masks for one photo, from the configured backend (strip.backend).
 
-- detector: the filter's full-image instance masks (Mask R-CNN), read from person_mask_path /
-  bag_mask_path, their edges sharpened with GrabCut (strip.refine_detector_masks: Mask R-CNN's masks
+- detector: the filter's full-image instance masks (Mask R-CNN), read from the filter's image store
+  (members person_mask / bag_mask), their edges sharpened with GrabCut (strip.refine_detector_masks: Mask R-CNN's masks
   are 28-33 px grids stretched over the box, which rounds off arms and legs). A missing mask falls back to GrabCut or drops the photo (strip.fallback).
 - grabcut: OpenCV GrabCut seeded by the filter's boxes; needs no model.
 - rembg: u2net_human_seg for the person (local model file only); the bag from the detector mask
@@ -10,14 +10,15 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from adgen.config.prepare import StripParams
 from adgen.matting.grabcut import grabcut_mask, refine_mask
 from adgen.matting.photo import load_mask
+from adgen.store.photos import Photos
 
 
 @dataclass
@@ -31,13 +32,10 @@ def _present(value: object) -> bool:
     return isinstance(value, str) and value != ""
 
 
-def _detector_mask(root: Path, rel: object, size: tuple[int, int]) -> np.ndarray | None:
-    if not _present(rel):
+def _detector_mask(masks: Photos, member: object, size: tuple[int, int]) -> np.ndarray | None:
+    if not _present(member):
         return None
-    path = root / str(rel)
-    if not path.is_file():
-        return None
-    m = load_mask(path, size)
+    m = load_mask(io.BytesIO(masks.read({"member": member})), size)
     return m if m.any() else None
 
 
@@ -47,16 +45,16 @@ def masks_for(
     person_px: tuple[int, int, int, int],
     bag_px: tuple[int, int, int, int] | None,
     params: StripParams,
-    root: Path,
+    masks: Photos,
 ) -> Masks:
     h, w = rgb.shape[:2]
     backend = params.backend
     person = bag = None
     source = backend
     if backend in ("detector", "rembg"):
-        bag = _detector_mask(root, row.get("bag_mask_path"), (w, h)) if bag_px is not None else None
+        bag = _detector_mask(masks, row.get("bag_mask"), (w, h)) if bag_px is not None else None
     if backend == "detector":
-        person = _detector_mask(root, row.get("person_mask_path"), (w, h))
+        person = _detector_mask(masks, row.get("person_mask"), (w, h))
     if params.refine_detector_masks:
         person = refine_mask(rgb, person) if person is not None and backend == "detector" else person
         bag = refine_mask(rgb, bag) if bag is not None else None

@@ -7,7 +7,9 @@ the same upright RGB pixels before anything reads them.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -31,14 +33,17 @@ def to_upright_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def load_photo(path: str | Path) -> Image.Image:
-    """Upright RGB; over the pixel limit is an `ImageTooLarge` (a ValueError: the photo's fault)."""
-    with safety.open_image(path) as im:
+def load_photo(source: str | Path | bytes) -> Image.Image:
+    """Upright RGB from a file or stored bytes (adgen.store); over the pixel limit is an
+    `ImageTooLarge` (a ValueError: the photo's fault)."""
+    if isinstance(source, bytes):
+        source = io.BytesIO(source)  # type: ignore[assignment]
+    with safety.open_image(source, "photo" if isinstance(source, io.BytesIO) else None) as im:
         im.load()
         return to_upright_rgb(im)
 
 
-def load_mask(path: str | Path, size: tuple[int, int]) -> np.ndarray:
+def load_mask(path: str | Path | IO[bytes], size: tuple[int, int]) -> np.ndarray:
     """A full-image 8-bit mask PNG (255 = inside) -> bool HxW; resized (nearest) if the size differs."""
     with Image.open(path) as im:
         m = im.convert("L")

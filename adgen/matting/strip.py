@@ -28,8 +28,20 @@ from adgen.matting.cutout import mask_bbox, on_white, png_bytes, rgba_cutout
 from adgen.matting.photo import box_to_pixels, expand_box, load_photo
 from adgen.matting.quality import MaskFigures, drop_reason, mask_figures
 from adgen.progress import track
+from adgen.store.locations import raw_store
+from adgen.store.photos import Photos
 
-CARRIED_COLUMNS = ["path", "site", "license", "source_url", "page_url", "title", "phash", "duplicate_of"]
+CARRIED_COLUMNS = [
+    "shard",
+    "member",
+    "site",
+    "license",
+    "source_url",
+    "page_url",
+    "title",
+    "phash",
+    "duplicate_of",
+]
 OUTPUT_COLUMNS = ["person_rgba_path", "person_white_path", "person_nobag_white_path", "bag_rgba_path"]
 
 
@@ -65,23 +77,24 @@ def rows_to_strip(filtered: pd.DataFrame, include_no_bag: bool) -> pd.DataFrame:
 
 
 def _input_key(row: dict, params_json: str) -> str:
-    fields = [row.get(k) for k in ("image_id", "path", "person_mask_path", "bag_mask_path")]
+    fields = [row.get(k) for k in ("image_id", "member", "person_mask", "bag_mask")]
     fields += [box_or_none(row.get("person_box")), box_or_none(row.get("bag_box")), params_json]
     return hashlib.sha256(json.dumps(fields, default=str).encode()).hexdigest()[:32]
 
 
-def strip_one(row: dict, params: Params, store: ImageStore) -> dict:
-    """Cut out one photo; returns the manifest row (paths relative to the project root)."""
+def strip_one(row: dict, params: Params, store: ImageStore, photos: Photos, masks_store: Photos) -> dict:
+    """Cut out one photo (read from the raw image store); returns the manifest row (cut-out paths
+    relative to the project root)."""
     root = params.root
     sp = params.strip
-    image = load_photo(root / str(row["path"]))
+    image = load_photo(photos.read(row))
     rgb = np.asarray(image)
     h, w = rgb.shape[:2]
     person_px = box_to_pixels(box_or_none(row["person_box"]), w, h)
     bag_box = box_or_none(row.get("bag_box"))
     has_bag = bag_box is not None and bool(row.get("keep"))
     bag_px = box_to_pixels(bag_box, w, h) if has_bag else None
-    masks = masks_for(rgb, row, person_px, bag_px, sp, root)
+    masks = masks_for(rgb, row, person_px, bag_px, sp, masks_store)
     person_fig = mask_figures(masks.person, person_px) if masks.person is not None else None
     bag_fig = mask_figures(masks.bag, bag_px) if (masks.bag is not None and bag_px) else None
     reason = drop_reason(person_fig, bag_fig, has_bag, sp)
@@ -140,13 +153,12 @@ def strip(params: Params, force: bool = False) -> StripResult:
     for col in ("person_box", "keep"):
         if col not in filtered:
             raise UserError(f"{filtered_path}: column {col!r} missing; re-run `adgen filter`")
-    raw_dir, filtered_dir = params.path(params.paths.raw), params.path(params.paths.filtered)
-    safety.check_manifest(
-        filtered,
-        str(filtered_path),
-        params.root,
-        {"path": (raw_dir,), "person_mask_path": (filtered_dir,), "bag_mask_path": (filtered_dir,)},
-    )
+    safety.check_manifest(filtered, str(filtered_path), params.root)
+    photos = Photos(raw_store(params), str(filtered_path))
+    photos.check(filtered)
+    masks_store = Photos(params.path(params.paths.filtered) / "store", str(filtered_path))
+    for column in ("person_mask", "bag_mask"):
+        masks_store.check(filtered, column, required=False)
     todo = rows_to_strip(filtered, params.strip.include_no_bag)
     previous = {}
     if out_path.is_file() and not force:
@@ -173,7 +185,7 @@ def strip(params: Params, force: bool = False) -> StripResult:
             }
         )
         try:
-            new.update(strip_one(row, params, store))
+            new.update(strip_one(row, params, store, photos, masks_store))
         except (OSError, ValueError) as exc:  # unreadable photo: record it, keep going
             # (a failed write is an OutputError, not an OSError: it stops the stage, no stamp)
             new.update({"keep": False, "reason": "unreadable", "mask_source": None})

@@ -23,6 +23,8 @@ from adgen import manifest, safety, stamp
 from adgen.config import Params
 from adgen.matting.photo import box_to_pixels, expand_box, load_photo
 from adgen.progress import track
+from adgen.store.locations import raw_store
+from adgen.store.photos import Photos
 
 COLUMNS = ["image_id", "source", "path", "width", "height", "keypoints", "item_id", "gfla_name", "estimator"]
 
@@ -44,7 +46,7 @@ class PoseResult:
 class PoseJob:
     image_id: str
     source: str
-    path: Path  # absolute
+    path: Path | None  # absolute; None: a member of the raw image store (`rel`)
     rel: str  # as stored in the table
     box: list[float] | None  # normalised person box to crop to
     item_id: str | None = None
@@ -84,10 +86,13 @@ def pose_jobs(params: Params) -> list[PoseJob]:
         from adgen.matting.strip import box_or_none, rows_to_strip
 
         df = pd.read_parquet(filtered_path)
-        safety.check_manifest(df, str(filtered_path), params.root, {"path": (params.path(params.paths.raw),)})
+        safety.check_manifest(df, str(filtered_path), params.root)
+        Photos(raw_store(params), str(filtered_path)).check(df)
         for row in rows_to_strip(df, params.strip.include_no_bag).to_dict("records"):
-            p = params.root / str(row["path"])
-            jobs.append(PoseJob(row["image_id"], "kept", p, str(row["path"]), box_or_none(row["person_box"])))
+            # a kept photo is read from the raw image store: its `path` in the table is its member
+            jobs.append(
+                PoseJob(row["image_id"], "kept", None, str(row["member"]), box_or_none(row["person_box"]))
+            )
     if params.datasets.deepfashion is not None and params.pose.deepfashion:
         from adgen.datasets.deepfashion import DeepFashionInShop
 
@@ -138,6 +143,7 @@ def estimate_poses(params: Params, estimator: Estimator | None = None, force: bo
             if r.get("estimator") == est_key:
                 previous[(r["image_id"], r["source"])] = r
     rows, n_new = [], 0
+    photos = Photos(raw_store(params), "filtered manifest")
     for job in track(jobs, "pose", total=len(jobs)):
         old = previous.get((job.image_id, job.source))
         if old is not None:
@@ -148,7 +154,7 @@ def estimate_poses(params: Params, estimator: Estimator | None = None, force: bo
 
             estimator = load_pose_estimator(params.pose.model, params.pose.input_size, params.pose.min_score)
         try:
-            image = load_photo(job.path)
+            image = load_photo(job.path if job.path is not None else photos.read({"member": job.rel}))
         except (OSError, ValueError):  # unreadable or over the pixel limit: the photo's fault, not the disk's
             continue  # the filter already marked unreadable photos; DeepFashion strays are skipped
         kp = estimate_in_box(estimator, image, job.box, params.pose.crop_margin)

@@ -8,6 +8,7 @@ page shows is copied under `report/assets/items/`, named by the validated image 
 
 from __future__ import annotations
 
+import io
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ from adgen.errors import UserError
 from adgen.report.render import render
 from adgen.report.sheets import thumbnail
 
-MASKS = (("person_mask_path", "person mask"), ("bag_mask_path", "bag mask"))
+MASKS = (("person_mask", "person mask"), ("bag_mask", "bag mask"))  # members of the filter's store
 CUTOUTS = (
     ("person_rgba_path", "person cut out"),
     ("person_white_path", "person on white"),
@@ -45,6 +46,14 @@ def _text(value: object) -> str:
     return str(value)
 
 
+def _suffix(member: object) -> str:
+    """`.jpg` of a store member `<sha256>.jpg` (validated by the store's layout), else ``."""
+    from adgen.store import layout
+
+    parts = layout.split_member(member) if isinstance(member, str) else None
+    return f".{parts[1]}" if parts else ""
+
+
 def _box(value: object) -> list[float] | None:
     try:
         box = [float(v) for v in value]  # type: ignore[union-attr]
@@ -60,6 +69,9 @@ class Photos:
     root: Path  # project root: every file path in a manifest must stay inside it
     out: Path  # the report directory
     allowed: tuple[Path, ...] = ()  # data dirs the params name (they may lie outside the project)
+    # columns naming a member of an image store (adgen.store.photos.Photos), e.g. the raw photo's
+    # `member` and the filter's masks; every other *_path column is a file under the project
+    stores: dict[str, Any] = field(default_factory=dict)
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     wanted: set[str] = field(default_factory=set)  # ids shown as a thumbnail: they get a page
 
@@ -84,13 +96,26 @@ class Photos:
             return None
         return p if p.is_file() else None
 
+    def source(self, column: str, value: object) -> Path | bytes | None:
+        """What a row's `column` shows: a store member's bytes, or a file under the project; None if
+        it is missing, invalid or not there (not pulled yet: the report goes on without it)."""
+        store = self.stores.get(column)
+        if store is None:
+            return self.file(value)
+        if not isinstance(value, str) or not value:
+            return None
+        try:
+            return store.read({"member": value})
+        except (UserError, OSError):
+            return None
+
     def tile(
         self, image_id: object, column: str, value: object, px: int, label: str
     ) -> dict[str, str] | None:
-        """A thumbnail of the file `value` (the photo's `column`) linking to the photo's page; None
-        if the id is not an image id or the file can't be read."""
+        """A thumbnail of `value` (the photo's `column`: a file or a store member) linking to the
+        photo's page; None if the id is not an image id or the image can't be read."""
         image_id = valid_id(image_id)
-        src = self.file(value)
+        src = self.source(column, value)
         if image_id is None or src is None:
             return None
         dest = self.out / "assets" / "thumbs" / f"{image_id}-{column}.png"
@@ -115,18 +140,23 @@ class Photos:
             atomic.write_text(self.out / "items" / f"{image_id}.html", str(page))
         return len(self.wanted)
 
-    def _copy(self, image_id: str, src: Path, tag: str) -> str:
-        dest = self.out / "assets" / "items" / f"{image_id}-{tag}{src.suffix.lower()}"
+    def _copy(self, image_id: str, src: Path | bytes, tag: str, suffix: str = "") -> str:
+        """Copy a file (or write stored bytes, whose `suffix` comes from the validated member name)."""
+        ext = src.suffix.lower() if isinstance(src, Path) else suffix
+        dest = self.out / "assets" / "items" / f"{image_id}-{tag}{ext}"
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, dest)
+        if isinstance(src, Path):
+            shutil.copyfile(src, dest)
+        else:
+            atomic.write_bytes(dest, src)
         return "../" + dest.relative_to(self.out).as_posix()
 
-    def _boxes(self, image_id: str, src: Path, row: dict[str, Any]) -> str | None:
+    def _boxes(self, image_id: str, src: Path | bytes, row: dict[str, Any]) -> str | None:
         boxes = {k: b for k in BOX_COLOURS if (b := _box(row.get(k))) is not None}
         if not boxes:
             return None
         try:
-            with Image.open(src) as im:
+            with Image.open(io.BytesIO(src) if isinstance(src, bytes) else src) as im:
                 im = ImageOps.exif_transpose(im).convert("RGB")
         except (OSError, ValueError):
             return None
@@ -143,16 +173,20 @@ class Photos:
     def _item(self, image_id: str) -> dict[str, Any]:
         row = self.rows.get(image_id, {})
         figures = []
-        full = self.file(row.get("path"))
+        full = self.source("member", row.get("member")) if "member" in self.stores else self.file(row.get("path"))
         if full is not None:
-            figures.append({"src": self._copy(image_id, full, "full"), "caption": "the photo at full size"})
+            figures.append(
+                {
+                    "src": self._copy(image_id, full, "full", _suffix(row.get("member"))),
+                    "caption": "the photo at full size",
+                }
+            )
             if boxes := self._boxes(image_id, full, row):
                 figures.append({"src": boxes, "caption": "detections: person (red), bag (blue)"})
         for column, caption in (*MASKS, *CUTOUTS):
-            if (f := self.file(row.get(column))) is not None:
-                figures.append(
-                    {"src": self._copy(image_id, f, column.removesuffix("_path")), "caption": caption}
-                )
+            if (f := self.source(column, row.get(column))) is not None:
+                src = self._copy(image_id, f, column.removesuffix("_path"), _suffix(row.get(column)))
+                figures.append({"src": src, "caption": caption})
         keep = row.get("filter_keep")
         decision = "—" if keep is None else ("kept" if bool(keep) else "rejected")
         if row.get("strip_reason") is not None:

@@ -55,8 +55,9 @@ class Context:
     def rel(self, p: Path) -> str:
         return p.relative_to(self.out).as_posix()
 
-    def sheet(self, name: str, files: list[Path], caption: str) -> dict[str, str] | None:
-        """A contact sheet (one PNG) of up to `report.thumbnails` files as a figure, or None if none read."""
+    def sheet(self, name: str, files: list[Path] | list[bytes], caption: str) -> dict[str, str] | None:
+        """A contact sheet (one PNG) of up to `report.thumbnails` files or stored images as a figure,
+        or None if none read."""
         rp = self.params.report
         files = files[: rp.thumbnails]
         out = self.assets / f"{name}.png"
@@ -102,6 +103,7 @@ def _joined(pairs: list[tuple[str, int]]) -> str:
 
 def _kept(df: pd.DataFrame) -> pd.Series:
     return df["keep"].fillna(False).astype(bool)
+
 
 
 def _cards(ctx: Context) -> list[tuple[str, Path]]:
@@ -197,14 +199,14 @@ def contact_sheets(ctx: Context) -> Section | None:
     grids = []
     raw = _read(ctx.path(p.raw) / "manifest.parquet")
     if raw is not None:
-        grids.append(ctx.grid(raw, "path", "crawled photos"))
+        grids.append(ctx.grid(raw, "member", "crawled photos"))
     filtered = _read(ctx.path(p.filtered) / "manifest.parquet")
-    if filtered is not None and {"keep", "path"} <= set(filtered.columns):
+    if filtered is not None and {"keep", "member"} <= set(filtered.columns):
         keep = _kept(filtered)
-        grids.append(ctx.grid(filtered[keep], "path", "filter: kept"))
+        grids.append(ctx.grid(filtered[keep], "member", "filter: kept"))
         if "reason" in filtered.columns:
             for reason, group in filtered[~keep].groupby("reason"):
-                grids.append(ctx.grid(group, "path", f"filter: rejected, {reason}"))
+                grids.append(ctx.grid(group, "member", f"filter: rejected, {reason}"))
     stripped = _read(ctx.path(p.stripped) / "manifest.parquet")
     if stripped is not None:
         kept = stripped[_kept(stripped)] if "keep" in stripped else stripped

@@ -6,6 +6,7 @@ missing mask) is visible at a glance.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,10 +25,11 @@ def checkerboard(size: tuple[int, int], cell: int = 8) -> Image.Image:
     return board
 
 
-def thumbnail(path: Path, px: int) -> Image.Image | None:
-    """A px×px tile of the image (aspect kept, padded); None when the file can't be read."""
+def thumbnail(source: Path | bytes, px: int) -> Image.Image | None:
+    """A px×px tile of the image (a file, or bytes read from the image store; aspect kept, padded);
+    None when it can't be read."""
     try:
-        with Image.open(path) as im:
+        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
             im = ImageOps.exif_transpose(im)
             im.thumbnail((px, px))
             if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:
@@ -43,9 +45,14 @@ def thumbnail(path: Path, px: int) -> Image.Image | None:
     return canvas
 
 
-def contact_sheet(paths: Sequence[Path], out: Path, *, px: int = 96, columns: int = 8, pad: int = 4) -> int:
-    """Write a grid of thumbnails of `paths` to `out` (PNG); return how many tiles it holds."""
-    tiles = [t for t in (thumbnail(Path(p), px) for p in paths) if t is not None]
+def contact_sheet(
+    images: Sequence[Path | bytes], out: Path, *, px: int = 96, columns: int = 8, pad: int = 4
+) -> int:
+    """Write a grid of thumbnails of `images` (files or stored bytes) to `out` (PNG); return how
+    many tiles it holds."""
+    tiles = [
+        t for t in (thumbnail(p if isinstance(p, bytes) else Path(p), px) for p in images) if t is not None
+    ]
     if not tiles:
         return 0
     cols = min(columns, len(tiles))

@@ -8,10 +8,11 @@ from adgen.crawl import journal, merge
 from adgen.manifest import empty
 
 
-def _row(image_id: str, url: str, phash: str, path: str | None = None) -> dict:
+def _row(image_id: str, url: str, phash: str) -> dict:
     return {
         "image_id": image_id,
-        "path": path or f"data/raw/images/{image_id[:2]}/{image_id}.jpg",
+        "shard": f"20261201T000000Z-s-0000000{image_id[0]}-000000.tar",
+        "member": f"{image_id}.jpg",
         "site": "s",
         "query": "q",
         "source_url": url,
@@ -63,12 +64,11 @@ def test_same_bytes_are_one_row_and_the_other_url_a_duplicate_bytes_reject():
     assert list(dup["url"]) == ["http://x/2.jpg"]
 
 
-def test_near_duplicate_points_at_the_kept_photo_and_its_file_is_dropped():
+def test_near_duplicate_points_at_the_kept_photo_in_the_store():
     out = _merge(ROWS)
     row = out.manifest.set_index("image_id").loc[B]
     assert row["duplicate_of"] == A
-    assert row["path"] == f"data/raw/images/aa/{A}.jpg"
-    assert out.drop_files == [f"data/raw/images/bb/{B}.jpg"]
+    assert (row["shard"], row["member"]) == ("20261201T000000Z-s-0000000a-000000.tar", f"{A}.jpg")
     assert out.near_duplicates == 1
 
 

@@ -11,6 +11,7 @@ import pytest
 from adgen.crawl.stage import crawl
 from adgen.errors import UserError
 from tests.crawl.conftest import profile_site, write_params
+from tests.store.helpers import raw_store_agrees_with_manifest
 
 pytestmark = pytest.mark.integration
 
@@ -24,8 +25,7 @@ def test_profile_spider_crawls_a_site_from_params_alone(tmp_path, tiny_site):
     assert sorted(rows["title"]) == [f"Photo {i}" for i in range(5)]
     assert set(rows["license"]) == {"CC BY 4.0"}
     assert set(rows["site"]) == {"tiny"}
-    for path in rows["path"]:
-        assert (tmp_path / path).is_file() and path.startswith("data/raw/images/")
+    raw_store_agrees_with_manifest(tmp_path)
     rejects = pd.read_parquet(raw / "rejects.parquet")
     assert set(rejects["reason"]) == {"robots", "offsite"}
     assert not any(r.startswith("/private/") for r in tiny_site.requests)  # robots.txt obeyed

@@ -19,7 +19,7 @@ from PIL import Image
 
 from adgen import config, manifest
 from adgen.fixtures.site import palette
-from adgen.imagestore import ImageStore
+from adgen.store.photos import store_photos
 
 RED, BLUE = palette.PERSON_COLOURS[0], palette.PERSON_COLOURS[1]
 GREEN, PURPLE = palette.PERSON_COLOURS[2], palette.PERSON_COLOURS[3]
@@ -114,24 +114,25 @@ def encode(img: Image.Image, fmt: str = "PNG", **kw: object) -> bytes:
 
 
 class Project:
-    """A temporary AdGen project: params.yaml + data/raw (manifest + content-addressed images)."""
+    """A temporary AdGen project: params.yaml + data/raw (manifest + the raw image store)."""
 
     def __init__(self, root: Path, model: Path):
         self.root = root
         self.model = model
         self.detect: dict[str, object] = {"model": str(model), "chunk_size": 4, "max_side": 512}
         self.rows: list[dict[str, object]] = []
-        self.store = ImageStore(root / "data" / "raw")
+        self.store = root / "data" / "raw" / "store"
 
     def add(self, data: bytes, ext: str = "png", **extra: object) -> str:
-        stored = self.store.put(data, ext)
+        ((image_id, shard, member),) = store_photos(self.store, [(data, ext)], label="test")
         self.rows.append(
             {
-                "image_id": stored.image_id,
-                "path": stored.path.relative_to(self.root).as_posix(),
+                "image_id": image_id,
+                "shard": shard,
+                "member": member,
                 "site": "test",
                 "query": "bag",
-                "source_url": f"http://127.0.0.1/{stored.image_id[:8]}.{ext}",
+                "source_url": f"http://127.0.0.1/{image_id[:8]}.{ext}",
                 "page_url": "http://127.0.0.1/",
                 "title": "test photo",
                 "license": "test",
@@ -143,7 +144,7 @@ class Project:
                 **extra,
             }
         )
-        return stored.image_id
+        return image_id
 
     def add_image(self, img: Image.Image, fmt: str = "PNG", **kw: object) -> str:
         return self.add(encode(img, fmt, **kw), {"PNG": "png", "JPEG": "jpg"}.get(fmt, fmt.lower()))

@@ -15,6 +15,7 @@ from PIL import Image
 
 from adgen.detect.stage import run_filter
 from adgen.errors import UserError
+from adgen.store.photos import Photos
 
 from .conftest import (
     BACKPACK,
@@ -101,13 +102,15 @@ def test_every_photo_gets_the_reason_it_shows(project: Project) -> None:
 
     # Masks of kept images are full-image PNGs where the person and the bag are.
     kept = rows[ids["kept"]]
-    person = np.asarray(Image.open(project.root / kept["person_mask_path"]))
+    masks = Photos(project.root / "data/filtered/store")  # the filter's own image store
+    person = np.asarray(Image.open(io.BytesIO(masks.read({"member": kept["person_mask"]}))))
     assert person.shape == (240, 160)
     red = (np.abs(np.asarray(kept_photo()).astype(int) - RED) < 40).all(-1)
     iou = (red & (person > 0)).sum() / (red | (person > 0)).sum()
     assert iou > 0.85
-    assert Image.open(project.root / rows[ids["kept_exif_rotated"]]["bag_mask_path"]).size == (160, 240)
-    assert rows[ids["no_bag"]]["person_mask_path"] is None or pd.isna(rows[ids["no_bag"]]["person_mask_path"])
+    bag = masks.read({"member": rows[ids["kept_exif_rotated"]]["bag_mask"]})
+    assert Image.open(io.BytesIO(bag)).size == (160, 240)
+    assert rows[ids["no_bag"]]["person_mask"] is None or pd.isna(rows[ids["no_bag"]]["person_mask"])
 
     stats = json.loads((project.root / "data/filtered/filter_stats.json").read_text())
     assert stats["total"] == len(ids) and stats["kept"] == 5 and stats["reasons"]["unreadable"] == 2
@@ -298,4 +301,19 @@ def test_an_empty_crawl_gives_an_empty_filtered_manifest(project: Project) -> No
     result = run_filter(project.write())
     assert result.merged and result.stats["total"] == 0 and result.stats["kept"] == 0
     df = project.filtered()
-    assert len(df) == 0 and {"keep", "reason", "person_box", "bag_mask_path"} <= set(df.columns)
+    assert len(df) == 0 and {"keep", "reason", "person_box", "bag_mask"} <= set(df.columns)
+
+
+def test_a_filter_shard_takes_whole_store_shards_and_keeps_them_across_refreshes() -> None:
+    from adgen.detect.stage import in_shard
+
+    names = [f"20261201T0000{k:02d}Z-site-0000000{k % 10}-000000.tar" for k in range(7)]
+    rows = pd.Series([names[k % 7] for k in range(40)])  # several photos per store shard
+    picks = [in_shard(rows, (i, 3)) for i in range(3)]
+    assert (sum(p.astype(int) for p in picks) == 1).all()  # every photo in exactly one filter shard
+    for pick in picks:
+        taken = set(rows[pick])
+        assert not taken & set(rows[~pick])  # a store shard is never split between filter shards
+        assert len(taken) in (2, 3)
+    grown = pd.concat([rows, pd.Series(["20261202T000000Z-site-0000000a-000000.tar"] * 3)], ignore_index=True)
+    assert [list(in_shard(grown, (i, 3))[:40]) for i in range(3)] == [list(p) for p in picks]

@@ -51,7 +51,7 @@ def test_filter_refuses_a_traversal_image_id_before_writing_anything(
     assert not (root / "data/filtered/.filter-stamp").exists()
 
 
-@pytest.mark.parametrize("column", ["image_id", "path"])
+@pytest.mark.parametrize("column", ["image_id", "member"])
 def test_strip_and_pose_refuse_a_traversal_in_the_filtered_manifest(column: str, tmp_path: Path) -> None:
     root = _deep_project(tmp_path)
     write_filtered_project(root, [draw_person(seed=1)], image_format="PNG")

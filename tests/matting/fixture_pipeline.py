@@ -9,8 +9,8 @@ import pandas as pd
 
 from adgen import manifest
 from adgen.fixtures.site import synth
-from adgen.imagestore import ImageStore
 from adgen.manifest import RAW_COLUMNS
+from adgen.store.photos import store_photos
 
 
 def kept_indices(seed: int, n: int, start: int = 0) -> list[int]:
@@ -25,17 +25,17 @@ def kept_indices(seed: int, n: int, start: int = 0) -> list[int]:
 
 def write_raw_project(root: Path, seed: int, indices: list[int]) -> dict[str, dict]:
     """Store each photo as the crawler would (JPEG q95 4:4:4); returns {image_id: truth}."""
-    store = ImageStore(root / "data/raw")
     rows, truth = [], {}
     for i in indices:
         r = synth.photo(seed, i)
-        stored = store.put(synth.encode_jpeg(r.image), "jpg")
-        truth[stored.image_id] = r.truth
+        data = synth.encode_jpeg(r.image)
+        ((image_id, shard, member),) = store_photos(root / "data/raw/store", [(data, "jpg")])
+        truth[image_id] = r.truth
         rows.append({
-            "image_id": stored.image_id, "path": stored.path.relative_to(root).as_posix(), "site": "fixture",
+            "image_id": image_id, "shard": shard, "member": member, "site": "fixture",
             "query": "woman handbag", "source_url": f"http://127.0.0.1/p/{i}.jpg", "page_url": "http://127.0.0.1/",
             "title": r.truth["scenario"], "license": "royalty-free (fixture)", "width": r.image.width,
-            "height": r.image.height, "format": "JPEG", "bytes": stored.path.stat().st_size,
+            "height": r.image.height, "format": "JPEG", "bytes": len(data),
             "crawled_at": datetime(2026, 1, 1, tzinfo=UTC),
         })  # fmt: skip
     manifest.write(manifest.coerce(pd.DataFrame(rows), RAW_COLUMNS), root / "data/raw/manifest.parquet")

@@ -15,6 +15,7 @@ import pandas as pd
 from PIL import Image, ImageDraw
 
 from adgen.fixtures.site.palette import BAG_COLOURS, COCO_KEYPOINTS, KEYPOINT_COLOURS, PERSON_COLOURS
+from adgen.store.photos import store_photos
 
 
 @dataclass
@@ -103,9 +104,27 @@ def draw_person(
     return Scene(canvas, person, bag_mask, person_box, bag_box, coco)
 
 
-def save_mask(mask: np.ndarray, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(mask.astype(np.uint8) * 255, "L").save(path)
+def mask_png(mask: np.ndarray) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    Image.fromarray(mask.astype(np.uint8) * 255, "L").save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def store_masks(root: Path, tag: str, person: np.ndarray, bag: np.ndarray | None) -> tuple[str, str | None]:
+    """Masks into the filter's image store as the filter writes them; their members."""
+    import hashlib
+
+    from adgen.store import StoreWriter
+
+    key = hashlib.sha256(tag.encode()).hexdigest()
+    fields = {"person.png": mask_png(person)}
+    if bag is not None:
+        fields["bag.png"] = mask_png(bag)
+    with StoreWriter(root / "data/filtered/store", content_addressed=False, durable=False) as w:
+        w.put_sample(key, fields)
+    return f"{key}.person.png", (f"{key}.bag.png" if bag is not None else None)
 
 
 def write_filtered_project(
@@ -129,24 +148,18 @@ def write_filtered_project(
         data = buf.getvalue()
         image_id = hashlib.sha256(data).hexdigest()
         ext = "jpg" if image_format == "JPEG" else image_format.lower()
-        rel = Path("data/raw/images") / image_id[:2] / f"{image_id}.{ext}"
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_bytes(data)
+        ((_, shard, member),) = store_photos(root / "data/raw/store", [(data, ext)])
         reason = reasons[i] if reasons else ("kept" if sc.bag is not None else "no_bag")
         pm = bm = None
-        if with_masks:
-            pm = f"data/filtered/masks/{image_id}.person.png"
-            save_mask(sc.person, root / pm)  # Mask R-CNN person masks leave the bag out
-            if sc.bag is not None:
-                bm = f"data/filtered/masks/{image_id}.bag.png"
-                save_mask(sc.bag, root / bm)
+        if with_masks:  # Mask R-CNN person masks leave the bag out
+            pm, bm = store_masks(root, f"masks/{image_id}", sc.person, sc.bag)
         rows.append({
-            "image_id": image_id, "path": rel.as_posix(), "site": "fixture", "license": "royalty-free (fixture)",
+            "image_id": image_id, "shard": shard, "member": member, "site": "fixture", "license": "royalty-free (fixture)",
             "source_url": f"http://fixture/{i}.jpg", "width": sc.image.width, "height": sc.image.height,
             "person_box": sc.person_box, "person_score": 0.99, "n_people": 1,
             "bag_class": "handbag" if sc.bag is not None else None, "bag_box": sc.bag_box,
             "bag_score": 0.9 if sc.bag is not None else None, "full_body": True,
-            "person_mask_path": pm, "bag_mask_path": bm, "keep": reason == "kept", "reason": reason,
+            "person_mask": pm, "bag_mask": bm, "keep": reason == "kept", "reason": reason,
         })  # fmt: skip
     df = pd.DataFrame(rows)
     out = root / "data/filtered/manifest.parquet"
@@ -159,3 +172,11 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     a, b = np.asarray(a) >= 0.5, np.asarray(b) >= 0.5
     union = (a | b).sum()
     return float((a & b).sum() / union) if union else 1.0
+
+
+def replace_photo(root: Path, df: pd.DataFrame, i: int, data: bytes, ext: str = "jpg") -> None:
+    """Point row `i` of the filtered manifest at other stored bytes (another encoding of the photo,
+    or a damaged file), as if the crawl had stored those."""
+    ((_, shard, member),) = store_photos(root / "data/raw/store", [(data, ext)])
+    df.loc[i, "shard"], df.loc[i, "member"] = shard, member
+    df.to_parquet(root / "data/filtered/manifest.parquet", index=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ from adgen.matting.evaluate import alpha_in_frame, iou
 from adgen.matting.grabcut import grabcut_mask
 from adgen.matting.photo import box_to_pixels
 from adgen.matting.strip import strip
-from tests.matting.scenes import draw_person, write_filtered_project
+from tests.matting.scenes import draw_person, replace_photo, store_masks, write_filtered_project
 
 
 def _params(root: Path, **strip_params) -> config.Params:
@@ -108,7 +109,8 @@ def test_bad_masks_are_dropped_with_their_reason(tmp_path: Path) -> None:
     df = write_filtered_project(tmp_path, [scene])
     tiny = np.zeros_like(scene.person)
     tiny[100:104, 80:84] = True
-    Image.fromarray(tiny.astype(np.uint8) * 255).save(tmp_path / df["person_mask_path"][0])
+    df.loc[0, "person_mask"], _ = store_masks(tmp_path, "a tiny mask", tiny, None)
+    df.to_parquet(tmp_path / "data/filtered/manifest.parquet", index=False)
     strip(_params(tmp_path))
     row = _rows(tmp_path).iloc[0]
     assert not row["keep"] and row["reason"] == "person_mask_too_small" and row["person_area_ratio"] < 0.01
@@ -116,7 +118,7 @@ def test_bad_masks_are_dropped_with_their_reason(tmp_path: Path) -> None:
 
 def test_unreadable_photo_is_recorded_not_fatal(tmp_path: Path) -> None:
     df = write_filtered_project(tmp_path, [draw_person(seed=7), draw_person(seed=8)])
-    (tmp_path / df["path"][0]).write_bytes(b"not a jpeg")
+    replace_photo(tmp_path, df, 0, b"not a jpeg")
     r = strip(_params(tmp_path))
     assert (r.n_input, r.n_kept) == (2, 1)
     assert _rows(tmp_path).set_index("image_id").loc[df["image_id"][0], "reason"] == "unreadable"
@@ -177,7 +179,7 @@ def test_cmyk_grayscale_and_exif_rotated_photos_are_cut_in_the_upright_frame(
     """Boxes and masks are relative to the EXIF-upright image; the cut-out must line up with them."""
     scene = draw_person(seed=4, w=160, h=240)
     df = write_filtered_project(tmp_path, [scene])
-    path = tmp_path / df["path"][0]
+    path = io.BytesIO()
     if kind == "cmyk":
         scene.image.convert("CMYK").save(path, "JPEG", quality=98)
     elif kind == "gray":
@@ -186,6 +188,7 @@ def test_cmyk_grayscale_and_exif_rotated_photos_are_cut_in_the_upright_frame(
         exif = Image.Exif()
         exif[0x0112] = 8  # "rotate 270 CW to view": stored turned by +90
         scene.image.transpose(Image.ROTATE_270).save(path, "JPEG", quality=98, exif=exif)
+    replace_photo(tmp_path, df, 0, path.getvalue())
     strip(_params(tmp_path))
     row = _rows(tmp_path).iloc[0]
     assert row["keep"] and (row["width"], row["height"]) == (160, 240)

@@ -98,10 +98,13 @@ def test_push_then_pull_restores_the_data_from_the_local_remote(reproduced):
     assert any(p.is_file() for p in remote.rglob("*")), "nothing pushed to the local remote"
     shutil.rmtree(ws / ".dvc" / "cache")
     manifest.unlink()
-    shutil.rmtree(ws / "data/raw/images")
+    shards = {p.name: _md5(p) for p in (ws / "data/raw/store/shards").iterdir()}
+    assert shards, "the crawl stored no shard"
+    shutil.rmtree(ws / "data/raw/store")
     dvc(ws, "pull")
     assert _md5(manifest) == before
-    assert any((ws / "data/raw/images").rglob("*.jpg")) or any((ws / "data/raw/images").rglob("*.*"))
+    assert {p.name: _md5(p) for p in (ws / "data/raw/store/shards").iterdir()} == shards
+    assert (ws / "data/raw/store/index.parquet").is_file()
     assert dvc(ws, "status", "--json").strip() == "{}"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from PIL import Image
 from adgen import config
 from adgen.report.build import build_report
 from adgen.report.scores import score_filter
+from adgen.store.photos import store_photos
 
 
 def make_project(root: Path, ground_truth: bool = True) -> config.Params:
@@ -28,12 +30,13 @@ def make_project(root: Path, ground_truth: bool = True) -> config.Params:
 def add_raw(root: Path, n: int = 6) -> list[str]:
     ids, rows = [], []
     for i in range(n):
-        image_id = f"{i:064x}"
-        path = f"data/raw/images/{image_id[:2]}/{image_id}.jpg"
-        (root / path).parent.mkdir(parents=True, exist_ok=True)
-        Image.new("RGB", (40, 60), (20 * i, 100, 150)).save(root / path)
+        buf = io.BytesIO()
+        Image.new("RGB", (40, 60), (20 * i, 100, 150)).save(buf, format="JPEG")
+        ((image_id, shard, member),) = store_photos(root / "data/raw/store", [(buf.getvalue(), "jpg")])
         ids.append(image_id)
-        rows.append({"image_id": image_id, "path": path, "site": "123rf" if i % 2 else "getty"})
+        rows.append(
+            {"image_id": image_id, "shard": shard, "member": member, "site": "123rf" if i % 2 else "getty"}
+        )
     pd.DataFrame(rows).to_parquet(root / "data/raw/manifest.parquet")
     pd.DataFrame({"url": ["http://x/a.jpg"], "reason": ["truncated"]}).to_parquet(
         root / "data/raw/rejects.parquet"

@@ -1,0 +1,116 @@
+"""A manifest's photos, read through the image store: never through a path built by hand.
+
+Manifest rows name their photo by `shard` and `member` (`<image id>.<ext>`, WebDataset's member
+name); a near-duplicate's row names the kept photo's member, as its `path` used to. Stages that
+walk many photos sort the rows into store order first (`in_store_order`), so every shard is read
+front to back once; a contact sheet or a single cut-out reads one member with one seek.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from adgen.errors import UserError
+from adgen.store import layout, shards
+from adgen.store.reader import StoreReader
+from adgen.store.writer import StoreWriter
+
+LOCATION_COLUMNS = ("shard", "member")
+
+
+class Photos:
+    """The photos of one store (e.g. the raw store), looked up by a manifest row's `member`."""
+
+    def __init__(self, root: str | Path, where: str = "manifest"):
+        self.root = Path(root)
+        self.where = where
+        self._reader: StoreReader | None = None
+
+    @property
+    def reader(self) -> StoreReader:
+        if self._reader is None:
+            self._reader = StoreReader(self.root)
+        return self._reader
+
+    def check(self, rows: pd.DataFrame, column: str = "member", required: bool = True) -> None:
+        """One line for a manifest from before the store, or one whose members are not the layout's."""
+        if column not in rows.columns:
+            if not required:
+                return
+            if "path" in rows.columns:
+                raise UserError(
+                    f"{self.where}: names per-file images (a `path` column); run `adgen store migrate` once"
+                )
+            raise UserError(f"{self.where}: no `{column}` column; re-run the stage that wrote it")
+        for value in rows[column]:
+            if not isinstance(value, str) and pd.isna(value):
+                continue
+            self.key_field(value, column)
+
+    def key_field(self, member: object, column: str = "member") -> tuple[str, str]:
+        parts = layout.split_member(member) if isinstance(member, str) else None
+        if parts is None:
+            raise UserError(
+                f"{self.where}: {column} {member!r} is not `<sha256>.<ext>`; the manifest was edited or "
+                "damaged, re-run the stage that wrote it"
+            )
+        return parts
+
+    def _where(self, member: object) -> tuple[str, int, int]:
+        key, field = self.key_field(member)
+        try:
+            return self.reader.where(key, field)
+        except KeyError:
+            raise UserError(
+                f"{self.where}: {member} is not in the image store at {self.root}; "
+                "restore it (dvc pull / dvc checkout) or re-run the crawl"
+            ) from None
+
+    def read(self, row: Mapping[str, Any]) -> bytes:
+        """The bytes of a row's photo."""
+        shard, offset, size = self._where(row["member"])
+        return shards.read_at(self.root / layout.SHARDS / shard, offset, size)
+
+    def in_store_order(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """`rows` sorted by (shard, offset) of their photo: the order `stream` reads fastest."""
+        where = [self._where(m) for m in rows["member"]]
+        order = sorted(range(len(rows)), key=lambda i: (where[i][0], where[i][1], i))
+        return rows.iloc[order]
+
+    def stream(self, rows: Sequence[Mapping[str, Any]] | pd.DataFrame) -> Iterator[bytes]:
+        """The bytes of each row's photo, in the rows' order, keeping one shard open at a time."""
+        records = rows.to_dict("records") if isinstance(rows, pd.DataFrame) else rows
+        current: tuple[str, Any] | None = None
+        try:
+            for row in records:
+                shard, offset, size = self._where(row["member"])
+                if current is None or current[0] != shard:
+                    if current is not None:
+                        current[1].close()
+                    current = (shard, open(self.root / layout.SHARDS / shard, "rb"))  # noqa: SIM115
+                fh = current[1]
+                fh.seek(offset)
+                data = fh.read(size)
+                if len(data) != size:
+                    raise OSError(f"{shard}: shorter than its index says")
+                yield data
+        finally:
+            if current is not None:
+                current[1].close()
+
+
+def store_photos(
+    root: str | Path, photos: Sequence[tuple[bytes, str]], *, label: str = "store", **limits: Any
+) -> list[tuple[str, str, str]]:
+    """Add photos ((bytes, ext) each) to the store at `root`; (image_id, shard, member) for each.
+
+    For tools and tests that build a raw store without crawling (fixtures, benchmarks).
+    """
+    with StoreWriter(root, label=label, durable=False, **limits) as w:
+        keys = [w.put(data, ext).key for data, ext in photos]
+    reader = StoreReader(root)
+    return [(k, *reader.location(k)) for k in keys]
