@@ -60,7 +60,7 @@ def test_report_with_only_the_crawl_shows_counts_and_no_filter_section(tmp_path:
     assert report.sections == ["counts", "sheets"]
     assert "crawl: images stored" in html and "123rf: 3" in html and "truncated: 1" in html
     # every crawled photo is a thumbnail linking to its own page
-    thumbs = sorted((tmp_path / "report/assets/thumbs").glob("*-path.png"))
+    thumbs = sorted((tmp_path / "report/assets/thumbs").glob("*-member.png"))
     assert len(thumbs) == 4  # report.thumbnails
     assert html.count('href="items/') == 4 and report.items == 4
 

@@ -13,25 +13,44 @@ HOSTILE_TITLE = '<script>document.title="pwned"</script>Bag <b>shoot</b>'
 HOSTILE_LICENSE = "<img src=x onerror=alert(1)> royalty-free"
 
 
+def photo_bytes(i: int) -> bytes:
+    """Photo i as JPEG bytes (one wider than a laptop screen), the same bytes every call."""
+    import io
+
+    size = (1800, 1200) if i == 0 else (80, 120)
+    buf = io.BytesIO()
+    Image.new("RGB", size, (30 * i, 120, 160)).save(buf, format="JPEG", quality=90)
+    return buf.getvalue()
+
+
 def image_id(i: int) -> str:
-    return f"{i + 1:064x}"
+    """Photo i's id in the raw store: the sha256 of its bytes."""
+    import hashlib
+
+    return hashlib.sha256(photo_bytes(i)).hexdigest()
 
 
 def build_project(root: Path, n: int = 6) -> config.Params:
     """Raw manifest (one hostile title/licence, one javascript: URL), filter decisions with boxes and
     masks, strip cut-outs, a rejects file: what `adgen report` reads after `dvc repro strip`."""
+    import io
+
+    from adgen.store.photos import store_photos
+
     (root / "params.yaml").write_text("report:\n  thumbnails: 8\n  thumb_px: 48\n")
+    stored = store_photos(root / "data/raw/store", [(photo_bytes(i), "jpg") for i in range(n)])
+    mask_buf = io.BytesIO()
+    Image.new("L", (80, 120), 255).save(mask_buf, format="PNG")
+    (mask,) = store_photos(root / "data/filtered/store", [(mask_buf.getvalue(), "png")])
     rows, decisions, strips = [], [], []
     for i in range(n):
-        iid = image_id(i)
-        path = f"data/raw/images/{iid[:2]}/{iid}.jpg"
-        (root / path).parent.mkdir(parents=True, exist_ok=True)
-        size = (1800, 1200) if i == 0 else (80, 120)  # one photo wider than a laptop screen
-        Image.new("RGB", size, (30 * i, 120, 160)).save(root / path)
+        iid, shard, member = stored[i]
+        assert iid == image_id(i)
         rows.append(
             {
                 "image_id": iid,
-                "path": path,
+                "shard": shard,
+                "member": member,
                 "site": "123rf" if i % 2 else "getty",
                 "source_url": "javascript:alert(1)" if i == 1 else f"https://stock.example/photo/{i}.jpg",
                 "page_url": f"https://stock.example/page/{i}",
@@ -40,21 +59,18 @@ def build_project(root: Path, n: int = 6) -> config.Params:
             }
         )
         keep = i % 3 != 2
-        mask = f"data/filtered/masks/{iid}-person.png" if keep else None
-        if mask:
-            (root / mask).parent.mkdir(parents=True, exist_ok=True)
-            Image.new("L", (80, 120), 255).save(root / mask)
         decisions.append(
             {
                 "image_id": iid,
-                "path": path,
+                "shard": shard,
+                "member": member,
                 "person_box": [0.1, 0.05, 0.9, 0.95],
                 "person_score": 0.91,
                 "bag_box": [0.5, 0.4, 0.8, 0.7] if keep else None,
                 "bag_score": 0.7 if keep else None,
                 "keep": keep,
                 "reason": "kept" if keep else "no_bag",
-                "person_mask_path": mask,
+                "person_mask": mask[2] if keep else None,
             }
         )
         if keep:
