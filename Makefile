@@ -10,7 +10,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 90
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: venv demo test lint fmt clean
+.PHONY: venv demo test lint fmt clean chromium
 
 venv: $(STAMP)
 
@@ -21,10 +21,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The report's browser test opens the report in Debian's chromium; without it that test is skipped.
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+		|| echo "chromium not installed (apt-get install -y chromium as root): the browser test will be skipped"
+
 demo: $(STAMP)
 	$(BIN)/python -m adgen.demo
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	PREFECT_HOME=$$(mktemp -d) $(BIN)/python -m pytest -n 2 --dist loadgroup -p no:cacheprovider tests
 
 lint: $(STAMP)
