@@ -74,7 +74,7 @@ def test_every_trained_generator_is_scored_on_the_same_poses_and_the_rest_say_ho
     ran = _adgen(project, "evaluate", "compare")
     assert ran.exit_code == 0, ran.output
 
-    metrics = project / "data" / "metrics"
+    metrics = project / "metrics"  # paths.metrics: the git-tracked metrics dir
     numbers = json.loads((metrics / "compare.json").read_text())
     info = json.loads((metrics / "compare.info.json").read_text())
     gens = numbers["generators"]

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from adgen.store.photos import Photos
 from tests.detect.conftest import Project, fixture_detector_dir, kept_photo  # noqa: F401
 from tests.matting.scenes import draw_person, write_filtered_project
 from tests.pose.conftest import fixture_pose_dir  # noqa: F401
@@ -64,16 +65,17 @@ def test_filter_with_a_read_only_mask_dir_stops_and_the_rerun_does_the_work(
     project.add_image(kept_photo())
     project.add_image(kept_photo((170, 250)))
     project.write()
-    with broken_dir(tmp_path / "data/filtered/masks", tmp_path / "hook") as env:
+    with broken_dir(tmp_path / "data/filtered/store", tmp_path / "hook") as env:  # where the masks go
         line = error_line(adgen("filter", cwd=tmp_path, env=env))
-    assert "cannot write" in line and "masks" in line
+    assert "cannot write" in line and "store" in line
     assert not (tmp_path / "data/filtered/.filter-stamp").exists()
     assert not (tmp_path / "data/filtered/manifest.parquet").exists()
 
     proc = adgen("filter", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     df = project.filtered()
-    assert df["keep"].all() and all((tmp_path / p).is_file() for p in df["person_mask_path"])
+    masks = Photos(tmp_path / "data/filtered/store")
+    assert df["keep"].all() and all(masks.read({"member": m}) for m in df["person_mask"])
 
 
 def test_pose_with_a_read_only_output_dir_stops_and_the_rerun_does_the_work(

@@ -51,8 +51,9 @@ def register(groups: CliGroups) -> None:
             p = params(ctx)
             checkpoint = newest_run(p.path(p.paths.models) / model)
             if checkpoint is None:
+                label = {"stgan": "ST-GAN", "sfgan": "SF-GAN"}[model]
                 raise UserError(
-                    f"no {model} run found under paths.models/{model}; pass --checkpoint or run `adgen train {model}`"
+                    f"no {label} run found under paths.models/{model}; pass --checkpoint or run `adgen train {model}`"
                 )
         images = {}
         for name, path in (("person", person), ("bag", bag)):

@@ -21,6 +21,8 @@ from adgen.models.dpig.data import (
 from tests.models.dpig.helpers import project_params, write_deepfashion
 from tests.models.gfla.helpers import draw_person, pose
 
+PERSON_ID = "a" * 64  # manifests hold sha256 ids (adgen.safety checks them)
+
 
 def test_heatmaps_are_solid_disks_of_radius_4_in_minus_one_to_one():
     kp = pose(1)
@@ -75,7 +77,7 @@ def test_curated_people_come_from_the_stripped_crops_with_their_pose(tmp_path):
     pd.DataFrame(
         [
             {
-                "image_id": "a",
+                "image_id": PERSON_ID,
                 "keep": True,
                 "has_bag": False,
                 "person_white_path": "data/stripped/a.png",
@@ -86,7 +88,7 @@ def test_curated_people_come_from_the_stripped_crops_with_their_pose(tmp_path):
         ]
     ).to_parquet(tmp_path / "data" / "stripped" / "manifest.parquet")
     pd.DataFrame(
-        [{"image_id": "a", "source": "kept", "keypoints": [list(map(float, r)) for r in kp_photo]}]
+        [{"image_id": PERSON_ID, "source": "kept", "keypoints": [list(map(float, r)) for r in kp_photo]}]
     ).to_parquet(tmp_path / "data" / "pose" / "keypoints.parquet")
     params = config.from_dict({}, root=tmp_path)
     (person,) = collect_people(params, ["people"], 4)
