@@ -7,7 +7,6 @@ first `adgen evaluate compare`) built with the report's own helpers; the report 
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -23,14 +22,6 @@ COLUMNS = (
     ("full_body_share", "full body ↑"),
     ("images_per_second", "images/s"),
 )
-
-
-def _json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def table_rows(numbers: dict[str, Any], info: dict[str, Any]) -> list[list[object]]:
@@ -70,7 +61,10 @@ def skipped_notes(info: dict[str, Any]) -> list[str]:
 def section_html(metrics_dir: Path, report_dir: Path, assets_dir: Path) -> str | None:
     """The table, the grid (copied into `assets_dir`) and the favoured approach; None if not run."""
     metrics_dir = Path(metrics_dir)
-    numbers, info = _json(metrics_dir / "compare.json"), _json(metrics_dir / "compare.info.json")
+    numbers, info = (
+        html.read_json_object(metrics_dir / "compare.json"),
+        html.read_json_object(metrics_dir / "compare.info.json"),
+    )
     if not numbers and not info:
         return None
     parts = [

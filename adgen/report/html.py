@@ -6,13 +6,16 @@ and return Markup, so a fragment built from them can be placed in a section unes
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 from markupsafe import Markup, escape
 
 from adgen.report.render import fmt, macro
 
-__all__ = ["esc", "figure", "fmt", "para", "table"]
+__all__ = ["esc", "figure", "fmt", "para", "read_json_object", "table"]
 
 
 def esc(value: object) -> Markup:
@@ -29,3 +32,13 @@ def figure(src: str, caption: str, width: int | None = None) -> Markup:
 
 def para(text: str, cls: str | None = None) -> Markup:
     return macro("para", text, cls)
+
+
+def read_json_object(path: Path) -> dict[str, Any]:
+    """A stage's JSON file as a dict; {} when it is missing, unreadable or not an object (a section
+    never fails because a stage has not run)."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -16,6 +16,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from adgen.config import Params
+from adgen.report.html import read_json_object
 from adgen.report.items import Photos
 from adgen.report.plots import loss_curves, run_phases
 from adgen.report.render import render
@@ -85,13 +86,6 @@ def _read(path: Path) -> pd.DataFrame | None:
     return pd.read_parquet(path) if path.exists() else None
 
 
-def _json(path: Path) -> dict | None:
-    try:
-        data = json.loads(path.read_text()) if path.exists() else None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
-    return data if isinstance(data, dict) else None
-
 
 def _counts(series: pd.Series) -> list[tuple[str, int]]:
     return [(str(k), int(v)) for k, v in series.fillna("(none)").value_counts().items()]
@@ -150,7 +144,7 @@ def stage_counts(ctx: Context) -> Section | None:
         detail = _joined(_counts(pose["source"])) if "source" in pose else ""
         add("pose: people with keypoints", len(pose), detail, len(pose))
     for name, card_path in _cards(ctx):
-        card = _json(card_path) or {}
+        card = read_json_object(card_path) or {}
         counts = card.get("counts") if isinstance(card.get("counts"), dict) else {}
         shown = ", ".join(f"{k}: {v}" for k, v in counts.items())
         if isinstance(card.get("sources"), dict):
@@ -171,7 +165,7 @@ def filter_scores(ctx: Context) -> Section | None:
     filtered = _read(ctx.path(ctx.params.paths.filtered) / "manifest.parquet")
     if gt_path is None or filtered is None or not {"keep", "reason", "image_id"} <= set(filtered.columns):
         return None
-    truth = _json(ctx.path(gt_path))
+    truth = read_json_object(ctx.path(gt_path))
     if not truth:
         return None
     score = score_filter(filtered, truth)
@@ -263,8 +257,8 @@ def _model_panel(ctx: Context, spec: Any) -> dict[str, Any] | None:
             panel["loss_note"] = ", ".join(notes)
     # numbers in <model>.json (the DVC metric), run dir / checkpoint / notes in <model>.info.json
     final = {
-        **(_json(metrics_dir / f"{model}.json") or {}),
-        **(_json(metrics_dir / f"{model}.info.json") or {}),
+        **(read_json_object(metrics_dir / f"{model}.json") or {}),
+        **(read_json_object(metrics_dir / f"{model}.info.json") or {}),
     }
     panel["metrics"] = [(k, v) for k, v in final.items() if isinstance(v, int | float | str | bool)]
     # an animation a model leaves in its runs (ST-GAN: the bag moving through the warps)
@@ -370,9 +364,9 @@ def metrics_files(ctx: Context) -> Section | None:
     ]
     files = []
     for path in found:
-        data = _json(path)
+        data = read_json_object(path)
         if path.parent == metrics_dir:
-            data = {**(data or {}), **(_json(path.with_suffix(".info.json")) or {})}
+            data = {**(data or {}), **(read_json_object(path.with_suffix(".info.json")) or {})}
         flat = [(k, v) for k, v in (data or {}).items() if isinstance(v, int | float | str | bool)]
         if flat:
             name = (

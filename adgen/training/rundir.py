@@ -87,13 +87,21 @@ class RunLog:
             fh.write(json.dumps(record, sort_keys=True) + "\n")
 
     def read_stats(self) -> list[dict[str, Any]]:
+        """Every record; a line cut short by a kill (the last one, half written) is left out."""
         path = self.run_dir / "stats.jsonl"
         if not path.exists():
             return []
-        return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+        records = []
+        for line in path.read_text().splitlines():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return records
 
     def truncate_stats(self, key: str, upto: int) -> None:
-        """Keep only records with record[key] <= upto (after a resume from step `upto`)."""
+        """Keep only records with record[key] <= upto (after a resume from step `upto`); a line cut
+        short by a kill is dropped too."""
         kept = [r for r in self.read_stats() if r.get(key, 0) <= upto]
         atomic.write_text(
             self.run_dir / "stats.jsonl", "".join(json.dumps(r, sort_keys=True) + "\n" for r in kept)

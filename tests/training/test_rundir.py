@@ -53,3 +53,20 @@ def test_generate_finds_an_stgan_run_that_holds_only_warp_checkpoints(tmp_path: 
 def test_generate_without_any_trained_model_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="no trained gfla under"):
         resolve_checkpoint(None, tmp_path, "gfla")
+
+
+def test_a_stats_line_cut_short_by_a_kill_is_dropped_when_the_run_resumes(tmp_path):
+    """kill -9 while a stats line is written leaves half a JSON line; resume must not trip on it."""
+    from adgen.training.rundir import RunLog
+
+    log = RunLog(tmp_path, echo=False)
+    for step in (1, 2, 3):
+        log.stats({"step": step, "loss": 0.5})
+    with open(tmp_path / "stats.jsonl", "a") as fh:
+        fh.write('{"loss": 0.4, "st')  # the torn last line
+    assert [r["step"] for r in log.read_stats()] == [1, 2, 3]
+    log.truncate_stats("step", 2)
+    assert (tmp_path / "stats.jsonl").read_text().splitlines() == [
+        '{"loss": 0.5, "step": 1}',
+        '{"loss": 0.5, "step": 2}',
+    ]

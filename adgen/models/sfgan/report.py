@@ -6,7 +6,6 @@ strings, `composites.png` grid) with the report's own escaped helpers, like the 
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -20,14 +19,6 @@ COLUMNS = (
     ("colour_gap", "colour gap"),
     ("colour_consistency", "|gap − real photos' gap| ↓"),
 )
-
-
-def _json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def table_rows(numbers: dict[str, Any], info: dict[str, Any]) -> list[list[object]]:
@@ -47,7 +38,10 @@ def table_rows(numbers: dict[str, Any], info: dict[str, Any]) -> list[list[objec
 def section_html(metrics_dir: Path, report_dir: Path, assets_dir: Path) -> str | None:
     """The table and the side-by-side grid (copied into `assets_dir`); None before the first run."""
     metrics_dir = Path(metrics_dir)
-    numbers, info = _json(metrics_dir / "composites.json"), _json(metrics_dir / "composites.info.json")
+    numbers, info = (
+        html.read_json_object(metrics_dir / "composites.json"),
+        html.read_json_object(metrics_dir / "composites.info.json"),
+    )
     if not numbers and not info:
         return None
     parts = [

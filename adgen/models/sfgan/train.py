@@ -19,7 +19,6 @@ containers, so it loads weights-only through `adgen.training.checkpoint.read`.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -421,22 +420,6 @@ def load_state(path: Path, device: str | torch.device = "cpu") -> dict[str, Any]
 # --- the run ---------------------------------------------------------------------------------------
 
 
-def _truncate_stats(run_dir: Path, upto: int) -> None:
-    """Keep the stats of steps <= upto; a line cut short by a kill is dropped too."""
-    path = run_dir / "stats.jsonl"
-    if not path.exists():
-        return
-    kept = []
-    for line in path.read_text().splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if record.get("step", 0) <= upto:
-            kept.append(json.dumps(record, sort_keys=True) + "\n")
-    atomic.write_text(path, "".join(kept))
-
-
 def run(
     params: SfganParams,
     run_dir: Path,
@@ -475,7 +458,7 @@ def run(
         if resume_from is not None:
             trainer.restore(resume_from)
             if rt.is_main:
-                _truncate_stats(run_dir, trainer.iteration)
+                rundir.RunLog(run_dir, echo=False).truncate_stats("step", trainer.iteration)
             say(f"resumed from {resume_from.name} at joint step {trainer.iteration}")
         else:
             state = stgan_state(geometry_from)

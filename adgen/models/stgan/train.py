@@ -321,22 +321,6 @@ def _write_loss_csv(records: list[dict[str, Any]], paths: list[Path]) -> None:
         atomic.write_text(path, text)
 
 
-def _truncate_stats(run_dir: Path, upto: int) -> None:
-    """Keep the stats of iterations <= upto; a line cut short by a kill is dropped too."""
-    path = run_dir / "stats.jsonl"
-    if not path.exists():
-        return
-    kept = []
-    for line in path.read_text().splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if record.get("iteration", 0) <= upto:
-            kept.append(json.dumps(record, sort_keys=True) + "\n")
-    atomic.write_text(path, "".join(kept))
-
-
 def _options(params: StganParams, index: Path) -> dict[str, Any]:
     return {"model": "stgan", "index": str(index), "params": params.model_dump(mode="json")}
 
@@ -380,7 +364,7 @@ def train(
         if resume_from is not None:
             trainer.restore_state(resume_state)
             if rt.is_main:
-                _truncate_stats(run_dir, trainer.iteration)
+                rundir.RunLog(run_dir, echo=False).truncate_stats("iteration", trainer.iteration)
             say(f"resumed from {resume_from.name} at iteration {trainer.iteration}")
         else:
             say(
