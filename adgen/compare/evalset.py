@@ -6,7 +6,7 @@ the table. It is a small dataset of its own, versioned with the data (a DVC outp
 
     <eval_set>/targets.json    {"frame": [H, W], "targets": [{"name", "source", "origin", "keypoints"}]}
     <eval_set>/real/NNN.png    the real photo of target NNN, H x W (GFLA's 256x176 frame)
-    <eval_set>/card.json       what is in it and where from (also <datasets>/cards/compare.json)
+    <eval_set>/card.json       what is in it and where from
 
 Keypoints follow the contract of `adgen.generate.poses`: 18 OpenPose points (x, y, conf)
 normalised to the frame, conf 0 for a missing point.
@@ -129,6 +129,7 @@ def build_eval_set(gfla_dir: Path, out_dir: Path, k: int, min_keypoints: int = 1
                  "crawled: the sites' licences (see the gfla card)": origins["curated"]}),
         "target poses and real photos from the GFLA held-out (test) split, for `adgen evaluate compare`; "
         "not for redistribution",
+        shared_copy=False,  # data/datasets/cards is build_datasets' output (dvc status stays clean)
     )  # fmt: skip
     return load_eval_set(out_dir)
 

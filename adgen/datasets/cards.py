@@ -23,7 +23,10 @@ def write_card(
     sources: Counter,
     licences: Counter,
     notes: str = "",
+    shared_copy: bool = True,
 ) -> Path:
+    """`<out_dir>/card.json`, and (`shared_copy`) the same card in `<datasets>/cards/<name>.json`,
+    which only the build_datasets stage may write: it is that stage's DVC output."""
     card = {
         "name": name,
         "counts": dict(sorted(counts.items())),
@@ -36,7 +39,8 @@ def write_card(
     atomic.write_json(path, card)
     # The same card under data/datasets/cards/<name>.json: DVC metrics may not sit inside an output
     # directory, so dvc.yaml declares these copies as the metrics.
-    atomic.write_json(out_dir.parent / "cards" / f"{name}.json", card)
+    if shared_copy:
+        atomic.write_json(out_dir.parent / "cards" / f"{name}.json", card)
     return path
 
 

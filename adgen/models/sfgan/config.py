@@ -25,9 +25,10 @@ LOSS_COLUMNS = (
     "loss_g_geometry",
     "loss_g_appearance",
     "loss_cycle",
-    "w_dist",
-    "dp_norm",
 )
+# Written beside them in stats.jsonl, not losses (ST-GAN's convention): the WGAN distance estimate and
+# the warp-update norm.
+DIAGNOSTIC_COLUMNS = ("w_dist", "dp_norm")
 
 
 class SfganParams(Section):

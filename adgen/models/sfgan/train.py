@@ -32,7 +32,7 @@ import torch.nn.functional as F
 
 from adgen import atomic
 from adgen.errors import UserError
-from adgen.models.sfgan.config import LOSS_COLUMNS, SfganParams
+from adgen.models.sfgan.config import DIAGNOSTIC_COLUMNS, LOSS_COLUMNS, SfganParams
 from adgen.models.sfgan.data import anchors_of, translation_to
 from adgen.models.sfgan.model import (
     AppearanceDiscriminator,
@@ -522,7 +522,7 @@ def _metrics(
         "run_dir": str(trainer.run_dir),
         "checkpoint": str(last) if last else None,
         "parameters": {k: count_parameters(m) for k, m in trainer.nets.as_dict().items()},
-        **{k: final[k] for k in LOSS_COLUMNS if k in final},
+        **{k: final[k] for k in (*LOSS_COLUMNS, *DIAGNOSTIC_COLUMNS) if k in final},
     }
     errors = trainer.placement_errors()
     if errors is not None:
