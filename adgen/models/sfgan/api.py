@@ -18,8 +18,7 @@ from adgen.errors import UserError
 from adgen.models.sfgan.config import SfganParams
 from adgen.models.sfgan.train import build_networks, load_state
 from adgen.models.stgan import warp
-from adgen.models.stgan.api import CompositeResult, pad_to_aspect
-from adgen.models.stgan.data import place_at_centre
+from adgen.models.stgan.api import CompositeResult, compositor_inputs
 from adgen.models.stgan.samples import interpolated_params, to_uint8, write_gif
 from adgen.training import checkpoint as ckpt
 
@@ -36,7 +35,7 @@ def find_checkpoint(path: Path) -> Path:
     if path.is_file():
         return path
     if path.is_dir():
-        found = ckpt.latest(path)
+        found = ckpt.newest_valid_path(path, "SF-GAN checkpoint")
         if found is not None:
             return found
         raise UserError(f"{path}: no SF-GAN checkpoint in this run dir (train with `adgen train sfgan`)")
@@ -58,17 +57,7 @@ class Compositor:
         return self.params.height, self.params.width
 
     def _inputs(self, person: Image.Image, bag: Image.Image, seed: int | None):
-        h, w = self.resolution
-        bg = np.asarray(pad_to_aspect(person, h, w), dtype=np.float32) / 255.0
-        fg = place_at_centre(bag, h, w, self.params.fg_scale).astype(np.float32) / 255.0
-        background = torch.from_numpy(bg).permute(2, 0, 1)[None].to(self.device)
-        foreground = torch.from_numpy(fg).permute(2, 0, 1)[None].to(self.device)
-        dim = warp.warp_dim(self.params.warp_type)
-        if seed is None:
-            p0 = torch.zeros(1, dim)
-        else:
-            p0 = self.params.pert_fg * torch.randn(1, dim, generator=torch.Generator().manual_seed(seed))
-        return background, foreground, p0.to(self.device)
+        return compositor_inputs(self.params, person, bag, seed, self.device)
 
     @torch.no_grad()
     def warp_params(self, person: Image.Image, bag: Image.Image, seed: int | None = None):

@@ -67,6 +67,24 @@ def pad_to_aspect(image: Image.Image, height: int, width: int, fill=(255, 255, 2
     return canvas.resize((width, height), Image.Resampling.BICUBIC)
 
 
+def compositor_inputs(params, person: Image.Image, bag: Image.Image, seed: int | None, device: torch.device):
+    """(background, foreground, p0) as the compositors (ST-GAN's and SF-GAN's) feed their warps:
+    the person padded to the model's aspect, the bag at the canonical centre as in training, and
+    p0 = 0 (seed None) or pert_fg * N(0, I) drawn from `seed`. `params` has height, width,
+    fg_scale, warp_type and pert_fg."""
+    h, w = params.height, params.width
+    bg = np.asarray(pad_to_aspect(person, h, w), dtype=np.float32) / 255.0
+    fg = place_at_centre(bag, h, w, params.fg_scale).astype(np.float32) / 255.0
+    background = torch.from_numpy(bg).permute(2, 0, 1)[None].to(device)
+    foreground = torch.from_numpy(fg).permute(2, 0, 1)[None].to(device)
+    dim = warp.warp_dim(params.warp_type)
+    if seed is None:
+        p0 = torch.zeros(1, dim)
+    else:
+        p0 = params.pert_fg * torch.randn(1, dim, generator=torch.Generator().manual_seed(seed))
+    return background, foreground, p0.to(device)
+
+
 class Compositor:
     def __init__(self, params: StganParams, state: dict, device: str | torch.device = "cpu"):
         self.params = params
@@ -83,17 +101,8 @@ class Compositor:
     @torch.no_grad()
     def warp_params(self, person: Image.Image, bag: Image.Image, seed: int | None = None):
         """(background, foreground tensors, [p0..pN]) for one person and bag."""
-        h, w = self.resolution
-        bg = np.asarray(pad_to_aspect(person, h, w), dtype=np.float32) / 255.0
-        fg = place_at_centre(bag, h, w, self.params.fg_scale).astype(np.float32) / 255.0
-        background = torch.from_numpy(bg).permute(2, 0, 1)[None].to(self.device)
-        foreground = torch.from_numpy(fg).permute(2, 0, 1)[None].to(self.device)
-        dim = warp.warp_dim(self.params.warp_type)
-        if seed is None:
-            p0 = torch.zeros(1, dim)
-        else:
-            p0 = self.params.pert_fg * torch.randn(1, dim, generator=torch.Generator().manual_seed(seed))
-        ps, _ = self.gens(background, foreground, p0.to(self.device), self.trained_warps)
+        background, foreground, p0 = compositor_inputs(self.params, person, bag, seed, self.device)
+        ps, _ = self.gens(background, foreground, p0, self.trained_warps)
         return background, foreground, ps
 
     def _render(self, background, foreground, p) -> Image.Image:
