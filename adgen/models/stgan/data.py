@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 from PIL import Image, ImageDraw
 
+from adgen import atomic, safety
 from adgen.errors import UserError
 
 ROLES = ("real", "background", "foreground")
@@ -60,7 +61,7 @@ def as_float(images: torch.Tensor) -> torch.Tensor:
 
 
 def load_rgb(path: Path, height: int, width: int) -> np.ndarray:
-    with Image.open(path) as im:
+    with safety.open_image(path) as im:
         im = im.convert("RGB")
         if im.size != (width, height):
             im = im.resize((width, height), Image.Resampling.BICUBIC)
@@ -118,14 +119,11 @@ def load_dataset(
             sizes = sorted(int(s) for s in rows[role]["size"].unique())
             rows[role] = rows[role][rows[role]["size"] == _pick_size(sizes, height)]
 
-    def path_of(p: str) -> Path:
-        q = Path(p)
-        return q if q.is_absolute() else root / q
-
     def read_all(role: str, reader) -> list[np.ndarray]:
         out = []
         for p in rows[role]["path"]:
-            f = path_of(p)
+            # the index is input: its paths stay inside the project or the index's own dir
+            f = safety.inside(root, p, str(index), allowed=(index.parent,))
             if not f.is_file():
                 raise UserError(f"{index}: {role} image {p} not found under {root}")
             out.append(reader(f))
@@ -135,7 +133,7 @@ def load_dataset(
     background = read_all("background", lambda f: load_rgb(f, height, width))
 
     def read_bag(f: Path) -> np.ndarray:
-        with Image.open(f) as im:
+        with safety.open_image(f) as im:
             return place_at_centre(im, height, width, fg_scale)
 
     foreground = read_all("foreground", read_bag)
@@ -230,7 +228,8 @@ def make_synthetic_dataset(
 
     def save(im: Image.Image, name: str, role: str, anchor: tuple[float, float] | None) -> None:
         path = out_dir / "images" / name
-        im.save(path)
+        with atomic.atomic_path(path) as tmp:
+            im.save(tmp, format="PNG")
         ax, ay = anchor if anchor else (math.nan, math.nan)
         records.append(
             {
@@ -263,5 +262,6 @@ def make_synthetic_dataset(
         colour = BAG_COLOURS[i % len(BAG_COLOURS)]
         save(_draw_bag(colour, bag_w * 4, bag_h * 4), f"foreground-{i:04d}.png", "foreground", None)
     index = out_dir / "index.parquet"
-    pd.DataFrame.from_records(records).to_parquet(index, index=False)
+    with atomic.atomic_path(index) as tmp:
+        pd.DataFrame.from_records(records).to_parquet(tmp, index=False)
     return index

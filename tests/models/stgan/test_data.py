@@ -75,3 +75,18 @@ def test_synthetic_anchors_mark_where_the_real_bags_hang(tmp_path: Path) -> None
         ys, xs = np.nonzero(bag)
         assert abs(xs.mean() / 31 - row.anchor_x) < 0.04 and abs(ys.mean() / 31 - row.anchor_y) < 0.04
     assert torch.isfinite(data.anchors).all() and (data.anchors[:, 0] > 0.55).all()  # right of centre
+
+
+def test_an_index_pointing_outside_the_project_is_refused_before_any_file_is_read(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    outside = tmp_path / "elsewhere.png"
+    Image.new("RGB", (8, 8)).save(outside)
+    index = _write_index(
+        project,
+        [
+            {"role": role, "path": "../elsewhere.png", "image_id": "x"}
+            for role in ("real", "background", "foreground")
+        ],
+    )
+    with pytest.raises(UserError, match="points outside the project"):
+        load_dataset(index, 8, 8, 0.5, root=project)
