@@ -302,7 +302,9 @@ def _commit_locked(
     )
     stats = _write_stats(p["stats"], result, per_site)
     # The DVC metric: numbers only, in the git-tracked metrics dir (strings in crawl.info.json).
-    write_training_outputs(params.path(params.paths.metrics), "crawl", stats)
+    # Timings stay in crawl_stats.json: as a metric they made `dvc metrics diff` report a change
+    # after every crawl, whatever it fetched.
+    write_training_outputs(params.path(params.paths.metrics), "crawl", _without_timings(stats))
     for path in journals:  # only now: a kill before this line re-merges the same journal (idempotent)
         path.unlink()
     return summary
@@ -323,6 +325,11 @@ def _locate(params: Params, store: Path, images: list[dict[str, Any]]) -> list[d
             shard, member = reader.location(row["image_id"])
             out.append({**row, "shard": shard, "member": member})
     return out
+
+
+def _without_timings(stats: dict[str, Any]) -> dict[str, Any]:
+    sites = {name: {k: v for k, v in row.items() if k != "elapsed_s"} for name, row in stats["sites"].items()}
+    return {**stats, "sites": sites}
 
 
 def _write_stats(

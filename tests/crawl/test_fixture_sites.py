@@ -151,3 +151,14 @@ def test_crawl_stats_report_each_sites_requests_and_finish(crawled):
     for site in SITES:
         row = stats["sites"][site]
         assert row["finish_reason"] == "finished" and row["requests"] > 0 and row["images_stored"] > 0, site
+
+
+def test_the_crawl_metric_holds_what_was_fetched_not_how_long_it_took(crawled):
+    """`dvc metrics diff` after a crawl that fetched nothing new must show no change."""
+    import json
+
+    metric = json.loads((crawled["root"] / "metrics/crawl.json").read_text())
+    assert metric["manifest_rows"] == len(crawled["manifest"])
+    for site in SITES:
+        assert metric["sites"][site]["requests"] > 0, site
+        assert "elapsed_s" not in metric["sites"][site], site
