@@ -53,3 +53,13 @@ def test_cli_reports_bad_params_as_one_line_without_trace(tmp_path: Path) -> Non
     assert lines == [
         f"adgen: error: {p}: paths.nope: unknown key (check the spelling against params.yaml in the repository)"
     ]
+
+
+def test_the_crawl_cannot_store_photos_the_later_stages_refuse(tmp_path: Path) -> None:
+    from adgen import safety
+
+    assert (
+        config.from_dict({"crawl": {"max_pixels": safety.MAX_PIXELS}}).crawl.max_pixels == safety.MAX_PIXELS
+    )
+    with pytest.raises(UserError, match=r"crawl\.max_pixels"):
+        config.from_dict({"crawl": {"max_pixels": safety.MAX_PIXELS + 1}})

@@ -82,7 +82,9 @@ class CrawlParams(Section):
     min_width: int = Field(default=256, ge=1)
     min_height: int = Field(default=256, ge=1)
     max_image_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)  # larger downloads are cancelled
-    max_pixels: int = Field(default=40_000_000, ge=1)  # decompression-bomb guard
+    # Decompression-bomb guard at download. At most adgen.safety.MAX_PIXELS (120 MP): every later
+    # stage refuses larger images, so a crawl must not store one.
+    max_pixels: int = Field(default=40_000_000, ge=1, le=120_000_000)
     content_types: list[str] = Field(default_factory=lambda: ["image/jpeg", "image/png", "image/webp"])
     phash_threshold: int = Field(default=6, ge=0, le=64)  # hamming distance for near-duplicates
     # A URL that failed transiently (timeout, 5xx) is asked again only by a run this much later.
