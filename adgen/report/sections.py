@@ -6,7 +6,6 @@ returns data only; its template (templates/sections/<name>.html) turns that into
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,7 +85,6 @@ def _read(path: Path) -> pd.DataFrame | None:
     return pd.read_parquet(path) if path.exists() else None
 
 
-
 def _counts(series: pd.Series) -> list[tuple[str, int]]:
     return [(str(k), int(v)) for k, v in series.fillna("(none)").value_counts().items()]
 
@@ -97,7 +95,6 @@ def _joined(pairs: list[tuple[str, int]]) -> str:
 
 def _kept(df: pd.DataFrame) -> pd.Series:
     return df["keep"].fillna(False).astype(bool)
-
 
 
 def _cards(ctx: Context) -> list[tuple[str, Path]]:
@@ -157,6 +154,13 @@ def stage_counts(ctx: Context) -> Section | None:
     for r in rows:
         r["share"] = (r["n"] / top) if r["n"] is not None and top else None
     return Section("counts", "Counts per stage", "counts.html", {"rows": rows})
+
+
+# -- the dataset version: tag, date, counts, what changed since the previous one ----------------------------
+def dataset_version(ctx: Context) -> Section | None:
+    from adgen.report.versions import version_panel
+
+    return Section("version", "Dataset version", "version.html", version_panel(ctx.params))
 
 
 # -- filter vs ground truth ----------------------------------------------------------------------------
@@ -331,7 +335,9 @@ def composites(ctx: Context) -> Section | None:
     if fragment is None:
         return None
     # the fragment is made of adgen.report.html's escaped macros only
-    return Section("composites", "Bags composited: ST-GAN vs SF-GAN", "compare.html", {"fragment": Markup(fragment)})
+    return Section(
+        "composites", "Bags composited: ST-GAN vs SF-GAN", "compare.html", {"fragment": Markup(fragment)}
+    )
 
 
 # -- metrics files ---------------------------------------------------------------------------------------
@@ -379,6 +385,7 @@ def metrics_files(ctx: Context) -> Section | None:
 
 
 SECTIONS = (
+    dataset_version,
     stage_counts,
     filter_scores,
     contact_sheets,
