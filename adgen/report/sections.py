@@ -191,6 +191,26 @@ def filter_scores(ctx: Context) -> Section | None:
     return Section("filter-truth", "Filter vs the fixture site's ground truth", "filter_truth.html", data)
 
 
+# -- strip and pose quality, worst cases first ---------------------------------------------------------------
+def quality(ctx: Context) -> Section | None:
+    from adgen.report.quality import pose_quality, strip_quality
+
+    rp, photos = ctx.params.report, ctx.photos
+    assert photos is not None
+    parts = [
+        {"title": title, **part}
+        for title, part in (
+            ("Strip: the cut-outs", strip_quality(ctx.params, photos, rp.thumbnails, rp.thumb_px)),
+            (
+                "Pose: the keypoints of kept people",
+                pose_quality(ctx.params, photos, rp.thumbnails, rp.thumb_px),
+            ),
+        )
+        if part is not None
+    ]
+    return Section("quality", "Strip and pose quality", "quality.html", {"parts": parts}) if parts else None
+
+
 # -- contact sheets: thumbnails that open each photo's page --------------------------------------------
 def contact_sheets(ctx: Context) -> Section | None:
     p = ctx.params.paths
@@ -388,6 +408,7 @@ SECTIONS = (
     dataset_version,
     stage_counts,
     filter_scores,
+    quality,
     contact_sheets,
     training,
     compared,

@@ -48,7 +48,7 @@ def browser():
 
 def test_every_section_renders_without_errors_and_nothing_leaves_the_machine(report, browser, tmp_path):
     browser.open(report.index)
-    assert report.sections == ["version", "counts", "sheets", "training", "generated"]
+    assert report.sections == ["version", "counts", "quality", "sheets", "training", "generated"]
     for anchor in report.sections:
         height = browser.js(f"document.getElementById({anchor!r}).getBoundingClientRect().height")
         assert height > 50, anchor
