@@ -4,7 +4,9 @@ Always: the quality gates' pass rates read from the stage outputs (the strip man
 `reason`, the first mask-quality rule a cut-out failed, adgen/matting/quality.py; the pose table's
 keypoints against the keypoint counts the comparison's target poses and DPIG's training need).
 Where the fixture site's truth exists (`strip.ground_truth`, `pose.ground_truth`: the demo), the
-mask IoU and keypoint error of each image too, scored by the stages' own evaluation code. Each part
+mask IoU and keypoint error of each image too: the IoU per cut-out `adgen strip` wrote
+(`fixture_scores.parquet`: only a CLI may render the fixture's masks), the keypoint error scored here
+by the pose stage's own evaluation code. Each part
 has a row of thumbnails, worst first, each opening the photo's page.
 """
 
@@ -25,7 +27,7 @@ from adgen.errors import UserError
 from adgen.report.items import Photos
 
 
-def _truth(params: Any, path: Path | None) -> tuple[dict[str, dict], int | None] | None:
+def _truth(params: Any, path: Path | None) -> dict[str, dict] | None:
     """The fixture site's ground truth named by a stage's `ground_truth` param, or None (unset,
     missing, or not a ground-truth file: the section goes on with the gates alone)."""
     from adgen.matting.evaluate import load_ground_truth
@@ -33,7 +35,7 @@ def _truth(params: Any, path: Path | None) -> tuple[dict[str, dict], int | None]
     if path is None or not params.path(path).is_file():
         return None
     try:
-        return load_ground_truth(params.path(path))
+        return load_ground_truth(params.path(path))[0]
     except UserError:
         return None
 
@@ -60,16 +62,12 @@ def strip_quality(params: Any, photos: Photos, limit: int, px: int) -> dict[str,
     for reason, n in df.loc[~kept, "reason"].fillna("(none)").value_counts().items():
         gates.append((f"dropped: {reason}", f"{n} ({n / len(df):.0%})"))
     part: dict[str, Any] = {"gates": gates, "scores": [], "rows": []}
-    truth = _truth(params, params.strip.ground_truth)
-    if truth is not None:
-        from adgen.fixtures.site.synth import truth_masks
-        from adgen.matting.evaluate import score_against_fixture
-
-        by_id, seed = truth
-        s = score_against_fixture(params, by_id, lambda t: truth_masks(t, seed))
-        part["scores"] = [("cut-outs scored", s.n), ("mean mask IoU, person ∪ bag", s.person_iou),
-                          ("mean mask IoU, bag", s.bag_iou)]  # fmt: skip
-        per = s.per_image.sort_values(["person_iou", "bag_iou"], na_position="first", kind="stable")
+    scores = params.path(params.paths.stripped) / "fixture_scores.parquet"  # `adgen strip`, given truth
+    if params.strip.ground_truth is not None and scores.is_file():
+        per = pd.read_parquet(scores)
+        part["scores"] = [("cut-outs scored", len(per)), ("mean mask IoU, person ∪ bag", per["person_iou"].mean()),
+                          ("mean mask IoU, bag", per["bag_iou"].mean())]  # fmt: skip
+        per = per.sort_values(["person_iou", "bag_iou"], na_position="first", kind="stable")
         cutouts = df.set_index("image_id")["person_rgba_path"] if "person_rgba_path" in df else {}
         tiles = (
             photos.tile(r["image_id"], "person_rgba_path", cutouts.get(r["image_id"]), px, _iou_label(r))
@@ -159,7 +157,7 @@ def pose_quality(params: Any, photos: Photos, limit: int, px: int) -> dict[str, 
     if truth is not None:
         from adgen.pose.evaluate import score_against_fixture
 
-        k = score_against_fixture(params, truth[0])
+        k = score_against_fixture(params, truth)
         part["scores"] = [("people scored", k.n_images), ("mean keypoint error (px)", k.mean_error_px),
                           ("… as a share of the person's height", k.mean_error_rel),
                           ("keypoints found / visible in the truth", k.recall)]  # fmt: skip

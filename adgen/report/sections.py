@@ -6,6 +6,7 @@ returns data only; its template (templates/sections/<name>.html) turns that into
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 from markupsafe import Markup
+from PIL import Image
 
 from adgen.config import Params
 from adgen.report.html import read_json_object
@@ -262,6 +264,46 @@ def _phases(ctx: Context, spec: Any, csv: Path) -> list:
     return run_phases(stats, step_key, spec.phase_column) if stats else []
 
 
+_STEP = re.compile(r"^(?:fakes|step)-0*(\d+)$")  # fakes-<step>.png (StyleGAN2, DCGAN), step-<step>.png
+
+
+def step_label(grid: Path) -> str:
+    """`step 1200` for a grid named by its training step, else the file's name (`samples-warp2`)."""
+    m = _STEP.match(grid.stem)
+    return f"step {int(m.group(1))}" if m else grid.stem
+
+
+def by_step(grids: list[Path]) -> list[Path]:
+    """Sample grids oldest first: by the step in their names, the others by when they were written."""
+
+    def key(g: Path) -> tuple:
+        m = _STEP.match(g.stem)
+        return (0, int(m.group(1)), "") if m else (1, g.stat().st_mtime, g.name)
+
+    return sorted(grids, key=key)
+
+
+def evenly_spaced(items: list[Path], k: int) -> list[Path]:
+    """`k` items spread evenly over `items`, the first and the last always among them."""
+    if len(items) <= k:
+        return items
+    if k == 1:
+        return items[-1:]
+    return [items[round(i * (len(items) - 1) / (k - 1))] for i in range(k)]
+
+
+def shown_width(image: Path, min_height: int = 192, max_width: int = 1200) -> int | None:
+    """A width (px) that shows a small image (a 32 px GIF strip) scaled by a whole factor to at least
+    `min_height` tall, never wider than the page; None if it can't be read."""
+    try:
+        with Image.open(image) as im:
+            w, h = im.size
+    except (OSError, ValueError):
+        return None
+    scale = max(1, min(max_width // max(w, 1), -(-min_height // max(h, 1))))
+    return w * scale
+
+
 def _model_panel(ctx: Context, spec: Any) -> dict[str, Any] | None:
     p = ctx.params.paths
     metrics_dir = ctx.path(p.metrics)
@@ -291,17 +333,24 @@ def _model_panel(ctx: Context, spec: Any) -> dict[str, Any] | None:
         dest = ctx.assets / f"{model}-{gif.stem}.gif"
         shutil.copyfile(gif, dest)
         panel["animations"].append(
-            {"src": ctx.rel(dest), "caption": f"{spec.label}: {gif.stem} ({gif.parent.name})"}
+            {
+                "src": ctx.rel(dest),
+                "caption": f"{spec.label}: {gif.stem} ({gif.parent.name})",
+                "width": shown_width(dest),
+            }  # fmt: skip
         )
     grids = [g for pattern in spec.sample_globs for g in ctx.path(p.models).glob(f"{model}/*/{pattern}")]
     newest = _newest(sorted(set(grids)))
     if newest is not None:
-        dest = ctx.assets / f"{model}-samples.png"
-        shutil.copyfile(newest, dest)
-        panel["samples"] = {
-            "src": ctx.rel(dest),
-            "caption": f"{model}: latest samples ({newest.parent.name}/{newest.name})",
-        }
+        run = next(parent for parent in newest.parents if parent.parent.parent == ctx.path(p.models))
+        over_steps = evenly_spaced(
+            by_step([g for g in set(grids) if run in g.parents]), ctx.params.report.sample_grids
+        )
+        panel["samples"] = {"run": run.name, "grids": []}
+        for i, grid in enumerate(over_steps):
+            dest = ctx.assets / f"{model}-samples-{i}{grid.suffix}"
+            shutil.copyfile(grid, dest)
+            panel["samples"]["grids"].append({"src": ctx.rel(dest), "caption": step_label(grid)})
     has = panel["loss"] or panel["metrics"] or panel["animations"] or panel["samples"]
     return panel if has else None
 

@@ -191,4 +191,8 @@ def build_fixture_project(root: Path) -> config.Params:
     pd.DataFrame(decisions).to_parquet(root / "data/filtered/manifest.parquet")
     pd.DataFrame(strips).to_parquet(root / "data/stripped/manifest.parquet")
     pd.DataFrame(poses).to_parquet(root / "data/pose/keypoints.parquet")
-    return config.load(root / "params.yaml")
+    params = config.load(root / "params.yaml")
+    from adgen.matting.cli import report_fixture_iou
+
+    report_fixture_iou(params, root / gt, root / "data/stripped/fixture_scores.json")  # as `adgen strip` does
+    return params

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 from PIL import Image
 
+from adgen import config
 from adgen.report.build import build_report
 from adgen.report.sheets import thumbnail
 from tests.report.builders import build_fixture_project, build_project, image_id
@@ -58,8 +59,9 @@ def test_worst_cut_outs_and_poses_come_first_against_the_fixture_truth(tmp_path:
 
 
 def test_without_truth_the_gates_still_show_with_failing_cut_outs_and_fewest_keypoints_first(tmp_path: Path):
-    params = build_fixture_project(tmp_path)
-    (tmp_path / "data/fixtures/ground-truth.json").unlink()
+    build_fixture_project(tmp_path)
+    (tmp_path / "params.yaml").write_text("report:\n  thumb_px: 48\n")  # a real crawl: no truth
+    params = config.load(tmp_path / "params.yaml")
     ids = list(pd.read_parquet(tmp_path / "data/raw/manifest.parquet")["image_id"])
     html = section(build_report(params).index.read_text(), "quality")
     assert "against the fixture site's truth" not in html and "IoU" not in html
