@@ -160,8 +160,11 @@ def stage_counts(ctx: Context) -> Section | None:
 
 # -- the dataset version: tag, date, counts, what changed since the previous one ----------------------------
 def dataset_version(ctx: Context) -> Section | None:
+    """Which dataset version the workspace is; no section before the crawl (no dataset yet)."""
     from adgen.report.versions import version_panel
 
+    if not (ctx.path(ctx.params.paths.raw) / "manifest.parquet").is_file():
+        return None
     return Section("version", "Dataset version", "version.html", version_panel(ctx.params))
 
 

@@ -90,7 +90,8 @@ def build_project(root: Path, n: int = 6) -> config.Params:
 
 
 def add_training_and_ads(root: Path) -> None:
-    """A GFLA loss CSV with its `stage` column and a run's stats, an ST-GAN warp GIF, and a wide ads row."""
+    """A GFLA loss CSV with its `stage` column and a run's stats, an ST-GAN warp GIF, StyleGAN2 sample
+    grids over ten steps, and a wide ads row."""
     import json
 
     import imageio.v2 as imageio
@@ -117,6 +118,10 @@ def add_training_and_ads(root: Path) -> None:
     imageio.mimsave(
         stgan / "warps.gif", [np.full((32, 32, 3), v, np.uint8) for v in (0, 128, 255)], duration=0.2
     )
+    sg = root / "data/models/stylegan2/00000-stylegan2-tiny"
+    sg.mkdir(parents=True, exist_ok=True)
+    for step in range(0, 1000, 100):  # sample grids over the steps: a strip of a few must fit the page
+        Image.new("RGB", (640, 160), (step // 4, 90, 60)).save(sg / f"fakes-{step:09d}.png")
     for seed in range(12):  # a row of many ads: must still fit the page
         folder = root / f"data/generated/pose--bag/{seed:04d}"
         folder.mkdir(parents=True, exist_ok=True)
