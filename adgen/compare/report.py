@@ -7,7 +7,6 @@ first `adgen evaluate compare`) built with the report's own helpers; the report 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -58,15 +57,7 @@ def skipped_notes(info: dict[str, Any]) -> list[str]:
     return sorted(notes)
 
 
-def section_html(metrics_dir: Path, report_dir: Path, assets_dir: Path) -> str | None:
-    """The table, the grid (copied into `assets_dir`) and the favoured approach; None if not run."""
-    metrics_dir = Path(metrics_dir)
-    numbers, info = (
-        html.read_json_object(metrics_dir / "compare.json"),
-        html.read_json_object(metrics_dir / "compare.info.json"),
-    )
-    if not numbers and not info:
-        return None
+def _parts(numbers: dict[str, Any], info: dict[str, Any]) -> list:
     parts = [
         html.para(
             f"{numbers.get('poses', '?')} target poses from held-out images, "
@@ -79,17 +70,11 @@ def section_html(metrics_dir: Path, report_dir: Path, assets_dir: Path) -> str |
         parts.append(
             html.para(f"adgen generate --approach best uses approach {best} ({LABELS[f'approach{best}']}).")
         )
-    parts += [html.para(note, "note") for note in skipped_notes(info)]
-    grid = metrics_dir / "compare_grid.png"
-    if grid.is_file():
-        assets_dir = Path(assets_dir)
-        assets_dir.mkdir(parents=True, exist_ok=True)
-        dest = assets_dir / "compare-grid.png"
-        shutil.copyfile(grid, dest)
-        parts.append(
-            html.figure(
-                dest.relative_to(report_dir).as_posix(),
-                "one row per target pose: the pose, the real photo, then each generator (same seeds)",
-            )
-        )
-    return "\n".join(parts)
+    return parts + [html.para(note, "note") for note in skipped_notes(info)]
+
+
+def section_html(metrics_dir: Path, report_dir: Path, assets_dir: Path) -> str | None:
+    """The table, the grid (copied into `assets_dir`) and the favoured approach; None if not run."""
+    grid = ("compare_grid.png", "compare-grid.png",
+            "one row per target pose: the pose, the real photo, then each generator (same seeds)")  # fmt: skip
+    return html.metrics_section(metrics_dir, report_dir, assets_dir, "compare", _parts, grid)

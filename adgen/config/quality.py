@@ -62,3 +62,4 @@ class ReportParams(Section):
     ground_truth: Path | None = None
     thumbnails: int = Field(24, ge=0)  # per contact sheet
     thumb_px: int = Field(96, ge=16)
+    sample_grids: int = Field(5, ge=1, le=12)  # a model's sample grids shown over training steps

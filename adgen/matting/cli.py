@@ -45,12 +45,13 @@ def strip_command(
 
 
 def report_fixture_iou(p, ground_truth: Path, out: Path) -> None:
-    from adgen import atomic
+    from adgen import atomic, manifest
     from adgen.fixtures.site.synth import truth_masks
     from adgen.matting.evaluate import load_ground_truth, score_against_fixture
 
     truth, seed = load_ground_truth(ground_truth)
     s = score_against_fixture(p, truth, lambda t: truth_masks(t, seed))
+    manifest.write(s.per_image, out.with_suffix(".parquet"))  # per cut-out: the report's worst first
     atomic.write_json(
         out, {"n": s.n, "person_iou": s.person_iou, "bag_iou": s.bag_iou, "backend": p.strip.backend}
     )

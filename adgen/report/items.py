@@ -114,11 +114,17 @@ class Photos:
     ) -> dict[str, str] | None:
         """A thumbnail of `value` (the photo's `column`: a file or a store member) linking to the
         photo's page; None if the id is not an image id or the image can't be read."""
+        return self.tile_of(image_id, self.source(column, value), column, px, label)
+
+    def tile_of(
+        self, image_id: object, src: Path | bytes | None, name: str, px: int, label: str
+    ) -> dict[str, str] | None:
+        """A thumbnail of `src` (a file or image bytes, e.g. a photo with its keypoints drawn) saved as
+        `thumbs/<id>-<name>.png`, linking to the photo's page; None if it can't be read."""
         image_id = valid_id(image_id)
-        src = self.source(column, value)
         if image_id is None or src is None:
             return None
-        dest = self.out / "assets" / "thumbs" / f"{image_id}-{column}.png"
+        dest = self.out / "assets" / "thumbs" / f"{image_id}-{name}.png"
         dest.parent.mkdir(parents=True, exist_ok=True)
         im = thumbnail(src, px)
         if im is None:

@@ -6,7 +6,7 @@ returns data only; its template (templates/sections/<name>.html) turns that into
 
 from __future__ import annotations
 
-import json
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 from markupsafe import Markup
+from PIL import Image
 
 from adgen.config import Params
 from adgen.report.html import read_json_object
@@ -86,7 +87,6 @@ def _read(path: Path) -> pd.DataFrame | None:
     return pd.read_parquet(path) if path.exists() else None
 
 
-
 def _counts(series: pd.Series) -> list[tuple[str, int]]:
     return [(str(k), int(v)) for k, v in series.fillna("(none)").value_counts().items()]
 
@@ -97,7 +97,6 @@ def _joined(pairs: list[tuple[str, int]]) -> str:
 
 def _kept(df: pd.DataFrame) -> pd.Series:
     return df["keep"].fillna(False).astype(bool)
-
 
 
 def _cards(ctx: Context) -> list[tuple[str, Path]]:
@@ -159,6 +158,16 @@ def stage_counts(ctx: Context) -> Section | None:
     return Section("counts", "Counts per stage", "counts.html", {"rows": rows})
 
 
+# -- the dataset version: tag, date, counts, what changed since the previous one ----------------------------
+def dataset_version(ctx: Context) -> Section | None:
+    """Which dataset version the workspace is; no section before the crawl (no dataset yet)."""
+    from adgen.report.versions import version_panel
+
+    if not (ctx.path(ctx.params.paths.raw) / "manifest.parquet").is_file():
+        return None
+    return Section("version", "Dataset version", "version.html", version_panel(ctx.params))
+
+
 # -- filter vs ground truth ----------------------------------------------------------------------------
 def filter_scores(ctx: Context) -> Section | None:
     gt_path = ctx.params.report.ground_truth
@@ -185,6 +194,26 @@ def filter_scores(ctx: Context) -> Section | None:
         "confusion_header": ["expected \\ filter", *[str(c) for c in conf.columns]],
     }
     return Section("filter-truth", "Filter vs the fixture site's ground truth", "filter_truth.html", data)
+
+
+# -- strip and pose quality, worst cases first ---------------------------------------------------------------
+def quality(ctx: Context) -> Section | None:
+    from adgen.report.quality import pose_quality, strip_quality
+
+    rp, photos = ctx.params.report, ctx.photos
+    assert photos is not None
+    parts = [
+        {"title": title, **part}
+        for title, part in (
+            ("Strip: the cut-outs", strip_quality(ctx.params, photos, rp.thumbnails, rp.thumb_px)),
+            (
+                "Pose: the keypoints of kept people",
+                pose_quality(ctx.params, photos, rp.thumbnails, rp.thumb_px),
+            ),
+        )
+        if part is not None
+    ]
+    return Section("quality", "Strip and pose quality", "quality.html", {"parts": parts}) if parts else None
 
 
 # -- contact sheets: thumbnails that open each photo's page --------------------------------------------
@@ -238,6 +267,46 @@ def _phases(ctx: Context, spec: Any, csv: Path) -> list:
     return run_phases(stats, step_key, spec.phase_column) if stats else []
 
 
+_STEP = re.compile(r"^(?:fakes|step)-0*(\d+)$")  # fakes-<step>.png (StyleGAN2, DCGAN), step-<step>.png
+
+
+def step_label(grid: Path) -> str:
+    """`step 1200` for a grid named by its training step, else the file's name (`samples-warp2`)."""
+    m = _STEP.match(grid.stem)
+    return f"step {int(m.group(1))}" if m else grid.stem
+
+
+def by_step(grids: list[Path]) -> list[Path]:
+    """Sample grids oldest first: by the step in their names, the others by when they were written."""
+
+    def key(g: Path) -> tuple:
+        m = _STEP.match(g.stem)
+        return (0, int(m.group(1)), "") if m else (1, g.stat().st_mtime, g.name)
+
+    return sorted(grids, key=key)
+
+
+def evenly_spaced(items: list[Path], k: int) -> list[Path]:
+    """`k` items spread evenly over `items`, the first and the last always among them."""
+    if len(items) <= k:
+        return items
+    if k == 1:
+        return items[-1:]
+    return [items[round(i * (len(items) - 1) / (k - 1))] for i in range(k)]
+
+
+def shown_width(image: Path, min_height: int = 192, max_width: int = 1200) -> int | None:
+    """A width (px) that shows a small image (a 32 px GIF strip) scaled by a whole factor to at least
+    `min_height` tall, never wider than the page; None if it can't be read."""
+    try:
+        with Image.open(image) as im:
+            w, h = im.size
+    except (OSError, ValueError):
+        return None
+    scale = max(1, min(max_width // max(w, 1), -(-min_height // max(h, 1))))
+    return w * scale
+
+
 def _model_panel(ctx: Context, spec: Any) -> dict[str, Any] | None:
     p = ctx.params.paths
     metrics_dir = ctx.path(p.metrics)
@@ -267,17 +336,24 @@ def _model_panel(ctx: Context, spec: Any) -> dict[str, Any] | None:
         dest = ctx.assets / f"{model}-{gif.stem}.gif"
         shutil.copyfile(gif, dest)
         panel["animations"].append(
-            {"src": ctx.rel(dest), "caption": f"{spec.label}: {gif.stem} ({gif.parent.name})"}
+            {
+                "src": ctx.rel(dest),
+                "caption": f"{spec.label}: {gif.stem} ({gif.parent.name})",
+                "width": shown_width(dest),
+            }  # fmt: skip
         )
     grids = [g for pattern in spec.sample_globs for g in ctx.path(p.models).glob(f"{model}/*/{pattern}")]
     newest = _newest(sorted(set(grids)))
     if newest is not None:
-        dest = ctx.assets / f"{model}-samples.png"
-        shutil.copyfile(newest, dest)
-        panel["samples"] = {
-            "src": ctx.rel(dest),
-            "caption": f"{model}: latest samples ({newest.parent.name}/{newest.name})",
-        }
+        run = next(parent for parent in newest.parents if parent.parent.parent == ctx.path(p.models))
+        over_steps = evenly_spaced(
+            by_step([g for g in set(grids) if run in g.parents]), ctx.params.report.sample_grids
+        )
+        panel["samples"] = {"run": run.name, "grids": []}
+        for i, grid in enumerate(over_steps):
+            dest = ctx.assets / f"{model}-samples-{i}{grid.suffix}"
+            shutil.copyfile(grid, dest)
+            panel["samples"]["grids"].append({"src": ctx.rel(dest), "caption": step_label(grid)})
     has = panel["loss"] or panel["metrics"] or panel["animations"] or panel["samples"]
     return panel if has else None
 
@@ -331,7 +407,9 @@ def composites(ctx: Context) -> Section | None:
     if fragment is None:
         return None
     # the fragment is made of adgen.report.html's escaped macros only
-    return Section("composites", "Bags composited: ST-GAN vs SF-GAN", "compare.html", {"fragment": Markup(fragment)})
+    return Section(
+        "composites", "Bags composited: ST-GAN vs SF-GAN", "compare.html", {"fragment": Markup(fragment)}
+    )
 
 
 # -- metrics files ---------------------------------------------------------------------------------------
@@ -379,8 +457,10 @@ def metrics_files(ctx: Context) -> Section | None:
 
 
 SECTIONS = (
+    dataset_version,
     stage_counts,
     filter_scores,
+    quality,
     contact_sheets,
     training,
     compared,

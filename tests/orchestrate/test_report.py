@@ -57,7 +57,7 @@ def test_report_with_only_the_crawl_shows_counts_and_no_filter_section(tmp_path:
     report = build_report(params)
     html = report.index.read_text()
     assert report.index == tmp_path / "report" / "index.html"
-    assert report.sections == ["counts", "sheets"]
+    assert report.sections == ["version", "counts", "sheets"]
     assert "crawl: images stored" in html and "123rf: 3" in html and "truncated: 1" in html
     # every crawled photo is a thumbnail linking to its own page
     thumbs = sorted((tmp_path / "report/assets/thumbs").glob("*-member.png"))

@@ -90,7 +90,8 @@ def build_project(root: Path, n: int = 6) -> config.Params:
 
 
 def add_training_and_ads(root: Path) -> None:
-    """A GFLA loss CSV with its `stage` column and a run's stats, an ST-GAN warp GIF, and a wide ads row."""
+    """A GFLA loss CSV with its `stage` column and a run's stats, an ST-GAN warp GIF, StyleGAN2 sample
+    grids over ten steps, and a wide ads row."""
     import json
 
     import imageio.v2 as imageio
@@ -117,6 +118,10 @@ def add_training_and_ads(root: Path) -> None:
     imageio.mimsave(
         stgan / "warps.gif", [np.full((32, 32, 3), v, np.uint8) for v in (0, 128, 255)], duration=0.2
     )
+    sg = root / "data/models/stylegan2/00000-stylegan2-tiny"
+    sg.mkdir(parents=True, exist_ok=True)
+    for step in range(0, 1000, 100):  # sample grids over the steps: a strip of a few must fit the page
+        Image.new("RGB", (640, 160), (step // 4, 90, 60)).save(sg / f"fakes-{step:09d}.png")
     for seed in range(12):  # a row of many ads: must still fit the page
         folder = root / f"data/generated/pose--bag/{seed:04d}"
         folder.mkdir(parents=True, exist_ok=True)
@@ -126,3 +131,73 @@ def add_training_and_ads(root: Path) -> None:
             ("ad.png", (0, 0, 200)),
         ):
             Image.new("RGB", (64, 128), colour).save(folder / name)
+
+
+def build_fixture_project(root: Path) -> config.Params:
+    """Three of the fixture site's photos with their published truth, cut out and posed the way the
+    strip and pose stages write them: one cut-out exact, one missing its lower half, one dropped by a
+    gate; one pose exact, one shifted, one with no keypoint found. Truth named by strip/pose params."""
+    import io
+    import json
+
+    import numpy as np
+
+    from adgen.fixtures.site.synth import photo
+    from adgen.store.photos import store_photos
+
+    rendered = [photo(0, i) for i in (0, 6, 7)]
+    blobs = []
+    for r in rendered:
+        buf = io.BytesIO()
+        r.image.save(buf, format="JPEG", quality=90)
+        blobs.append(buf.getvalue())
+    stored = store_photos(root / "data/raw/store", [(b, "jpg") for b in blobs])
+    ids = [s[0] for s in stored]
+    truth = {"seed": 0, "images": {iid: r.truth for iid, r in zip(ids, rendered, strict=True)}}
+    (root / "data/fixtures").mkdir(parents=True)
+    (root / "data/fixtures/ground-truth.json").write_text(json.dumps(truth))
+    gt = "data/fixtures/ground-truth.json"
+    (root / "params.yaml").write_text(
+        f"strip: {{ground_truth: {gt}}}\npose: {{ground_truth: {gt}}}\nreport:\n  thumb_px: 48\n"
+    )
+    raw, strips, poses = [], [], []
+    for n, (iid, (_, shard, member), r) in enumerate(zip(ids, stored, rendered, strict=True)):
+        raw.append(
+            {"image_id": iid, "shard": shard, "member": member, "site": "profile", "title": f"photo {n}"}
+        )
+        mask = r.masks["person/0"] | r.masks["bag/0"]
+        if n == 1:
+            mask[mask.shape[0] // 2 :] = False  # the legs lost: a poor cut-out the gates let through
+        ys, xs = np.nonzero(mask)
+        x0, y0, x1, y1 = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
+        h, w = mask.shape
+        cut = f"data/stripped/people/{iid}.png"
+        (root / cut).parent.mkdir(parents=True, exist_ok=True)
+        rgba = np.dstack([np.asarray(r.image)[y0:y1, x0:x1], mask[y0:y1, x0:x1].astype(np.uint8) * 255])
+        Image.fromarray(rgba, "RGBA").save(root / cut)
+        keep = n != 2
+        strips.append({"image_id": iid, "keep": keep, "reason": "kept" if keep else "person_mask_holey",
+                       "person_rgba_path": cut if keep else None, "crop_box": [x0 / w, y0 / h, x1 / w, y1 / h],
+                       "bag_rgba_path": None, "bag_crop_box": None})  # fmt: skip
+        kp = np.asarray(r.truth["people"][0]["keypoints"], dtype=np.float32)
+        if n == 1:
+            kp[:, 0] += 0.05  # every point 5% of the width to the right
+        if n == 2:
+            kp = np.tile(np.float32([-1, -1, 0]), (18, 1))  # nothing found
+        poses.append({"image_id": iid, "source": "kept", "path": member, "width": w, "height": h,
+                      "keypoints": kp.tolist(), "item_id": None, "gfla_name": None, "estimator": "t"})  # fmt: skip
+    (root / "data/filtered").mkdir(parents=True, exist_ok=True)
+    (root / "data/pose").mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(raw).to_parquet(root / "data/raw/manifest.parquet")
+    decisions = [
+        {"image_id": i, "member": r["member"], "keep": True, "reason": "kept"}
+        for i, r in zip(ids, raw, strict=True)
+    ]
+    pd.DataFrame(decisions).to_parquet(root / "data/filtered/manifest.parquet")
+    pd.DataFrame(strips).to_parquet(root / "data/stripped/manifest.parquet")
+    pd.DataFrame(poses).to_parquet(root / "data/pose/keypoints.parquet")
+    params = config.load(root / "params.yaml")
+    from adgen.matting.cli import report_fixture_iou
+
+    report_fixture_iou(params, root / gt, root / "data/stripped/fixture_scores.json")  # as `adgen strip` does
+    return params

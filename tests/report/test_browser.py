@@ -48,7 +48,7 @@ def browser():
 
 def test_every_section_renders_without_errors_and_nothing_leaves_the_machine(report, browser, tmp_path):
     browser.open(report.index)
-    assert report.sections == ["counts", "sheets", "training", "generated"]
+    assert report.sections == ["version", "counts", "quality", "sheets", "training", "generated"]
     for anchor in report.sections:
         height = browser.js(f"document.getElementById({anchor!r}).getBoundingClientRect().height")
         assert height > 50, anchor
@@ -57,6 +57,10 @@ def test_every_section_renders_without_errors_and_nothing_leaves_the_machine(rep
     )
     assert broken == []
     assert browser.js("document.images.length") > 10
+    steps = browser.js(
+        "[...document.querySelectorAll('#training .steps figcaption')].map(f => f.textContent)"
+    )
+    assert steps == ["step 0", "step 200", "step 400", "step 700", "step 900"]  # evenly spaced, newest last
     assert browser.errors == []
     assert browser.requests and local_only(browser.requests) == []
     shot = browser.screenshot(tmp_path / "report.png")

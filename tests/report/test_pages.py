@@ -15,7 +15,7 @@ from tests.report.builders import HOSTILE_LICENSE, HOSTILE_TITLE, build_project,
 def test_the_funnel_shows_each_stage_with_what_it_dropped_and_why(tmp_path: Path):
     report = build_report(build_project(tmp_path))
     html = report.index.read_text()
-    assert report.sections[:2] == ["counts", "sheets"]
+    assert report.sections[:4] == ["version", "counts", "quality", "sheets"]
     counts = html.split('id="counts"')[1].split("</section>")[0]
     stages = re.findall(r"<tr><td>([^<]+)</td>", counts)
     assert stages == [

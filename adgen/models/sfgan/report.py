@@ -1,12 +1,11 @@
 """The report's "Bags composited" section: ST-GAN vs SF-GAN on the same people, bags and seeds.
 
 Built from what `adgen evaluate composites` wrote (`composites.json` numbers, `composites.info.json`
-strings, `composites.png` grid) with the report's own escaped helpers, like the comparison's section.
+strings, `composites.png` grid) by the report's `metrics_section`, like the comparison's section.
 """
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -35,31 +34,17 @@ def table_rows(numbers: dict[str, Any], info: dict[str, Any]) -> list[list[objec
     return rows
 
 
-def section_html(metrics_dir: Path, report_dir: Path, assets_dir: Path) -> str | None:
-    """The table and the side-by-side grid (copied into `assets_dir`); None before the first run."""
-    metrics_dir = Path(metrics_dir)
-    numbers, info = (
-        html.read_json_object(metrics_dir / "composites.json"),
-        html.read_json_object(metrics_dir / "composites.info.json"),
-    )
-    if not numbers and not info:
-        return None
-    parts = [
+def _parts(numbers: dict[str, Any], info: dict[str, Any]) -> list:
+    return [
         html.para(
             f"{numbers.get('count', '?')} person/bag pairs, the same seeds for both compositors; "
             f"real photos' colour gap {html.fmt(numbers.get('real_colour_gap', '—'))}."
         ),
         html.table(table_rows(numbers, info), ["compositor", *[h for _, h in COLUMNS]]),
     ]
-    grid = metrics_dir / "composites.png"
-    if grid.is_file():
-        assets_dir = Path(assets_dir)
-        assets_dir.mkdir(parents=True, exist_ok=True)
-        dest = assets_dir / "composites.png"
-        shutil.copyfile(grid, dest)
-        parts.append(
-            html.figure(
-                dest.relative_to(report_dir).as_posix(), "one row per pair: the person, ST-GAN, SF-GAN"
-            )
-        )
-    return "\n".join(parts)
+
+
+def section_html(metrics_dir: Path, report_dir: Path, assets_dir: Path) -> str | None:
+    """The table and the side-by-side grid (copied into `assets_dir`); None before the first run."""
+    grid = ("composites.png", "composites.png", "one row per pair: the person, ST-GAN, SF-GAN")
+    return html.metrics_section(metrics_dir, report_dir, assets_dir, "composites", _parts, grid)
