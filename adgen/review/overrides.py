@@ -116,7 +116,13 @@ def _entry(raw: Any, index: int, source: str, limits: ReviewParams) -> Override:
     if not isinstance(raw, dict):
         raise UserError(f"{where}: expected a mapping with image_id and decision")
     _unknown(raw, ENTRY_KEYS, where)
-    image_id = safety.image_id(raw.get("image_id"), where)
+    try:
+        image_id = safety.image_id(raw.get("image_id"), where)
+    except UserError:
+        raise UserError(
+            f"{where}: image_id {str(raw.get('image_id'))[:80]!r} is not a sha256 hex digest (a photo's id); "
+            "export the file again from the report"
+        ) from None
     decision = raw.get("decision")
     if decision not in DECISIONS:
         raise UserError(f"{where}: decision {decision!r} must be one of {', '.join(DECISIONS)}")

@@ -1,0 +1,3 @@
+"""The filter tests' real FIXTURE detector and tiny raw projects, shared with the review tests."""
+
+from tests.detect.conftest import fixture_detector_dir, project  # noqa: F401 (pytest fixtures)
