@@ -6,7 +6,6 @@ returns data only; its template (templates/sections/<name>.html) turns that into
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,7 +85,6 @@ def _read(path: Path) -> pd.DataFrame | None:
     return pd.read_parquet(path) if path.exists() else None
 
 
-
 def _counts(series: pd.Series) -> list[tuple[str, int]]:
     return [(str(k), int(v)) for k, v in series.fillna("(none)").value_counts().items()]
 
@@ -97,7 +95,6 @@ def _joined(pairs: list[tuple[str, int]]) -> str:
 
 def _kept(df: pd.DataFrame) -> pd.Series:
     return df["keep"].fillna(False).astype(bool)
-
 
 
 def _cards(ctx: Context) -> list[tuple[str, Path]]:
@@ -185,6 +182,30 @@ def filter_scores(ctx: Context) -> Section | None:
         "confusion_header": ["expected \\ filter", *[str(c) for c in conf.columns]],
     }
     return Section("filter-truth", "Filter vs the fixture site's ground truth", "filter_truth.html", data)
+
+
+# -- human review: the decisions reviewers changed ------------------------------------------------------
+def reviewed(ctx: Context) -> Section | None:
+    """How many filter decisions reviewers changed (adgen.review), each linking to its photo's page."""
+    filtered = _read(ctx.path(ctx.params.paths.filtered) / "manifest.parquet")
+    if filtered is None or not {"reason", "rule_keep", "image_id"} <= set(filtered.columns):
+        return None
+    mine = filtered[filtered["reason"] == "reviewer"]
+    if mine.empty:
+        return None
+    changed = mine[_kept(mine) != mine["rule_keep"].fillna(False).astype(bool)]
+    rows = []
+    for rec in changed.sort_values("image_id").to_dict("records"):
+        rule = f"{'kept' if bool(rec['rule_keep']) else 'rejected'} ({rec.get('rule_reason')})"
+        rows.append({"image_id": rec["image_id"], "rule": rule, "now": "kept" if bool(rec["keep"]) else "rejected",
+                     "note": rec.get("review_note") or "", "by": rec.get("review_by") or ""})  # fmt: skip
+    grids = [ctx.grid(changed[_kept(changed)], "member", "kept by a reviewer"),
+             ctx.grid(changed[~_kept(changed)], "member", "rejected by a reviewer")]  # fmt: skip
+    pages = ctx.photos.wanted if ctx.photos is not None else set()
+    for r in rows:  # a link only where the photo has a page (ids are checked when it is made)
+        r["page"] = r["image_id"] in pages
+    data = {"applied": len(mine), "changed": len(changed), "rows": rows, "grids": [g for g in grids if g]}
+    return Section("review", "Decisions reviewers changed", "review.html", data)
 
 
 # -- contact sheets: thumbnails that open each photo's page --------------------------------------------
@@ -331,7 +352,9 @@ def composites(ctx: Context) -> Section | None:
     if fragment is None:
         return None
     # the fragment is made of adgen.report.html's escaped macros only
-    return Section("composites", "Bags composited: ST-GAN vs SF-GAN", "compare.html", {"fragment": Markup(fragment)})
+    return Section(
+        "composites", "Bags composited: ST-GAN vs SF-GAN", "compare.html", {"fragment": Markup(fragment)}
+    )
 
 
 # -- metrics files ---------------------------------------------------------------------------------------
@@ -381,6 +404,7 @@ def metrics_files(ctx: Context) -> Section | None:
 SECTIONS = (
     stage_counts,
     filter_scores,
+    reviewed,
     contact_sheets,
     training,
     compared,
