@@ -58,6 +58,10 @@ class ReviewHandler(http.server.SimpleHTTPRequestHandler):
         if not self._host_ok():
             self._answer(403, {"error": "unknown Host: open the report at http://127.0.0.1:PORT/"})
             return
+        if self.path == "/favicon.ico":  # the report has none: no error in the reviewer's console
+            self.send_response(204)
+            self.end_headers()
+            return
         super().do_GET()
 
     def do_HEAD(self) -> None:
