@@ -45,7 +45,7 @@ def overrides_path(params: Params) -> Path:
     return params.path(params.review.overrides)
 
 
-def rule_decisions(params: Params) -> dict[str, bool]:
+def rule_keeps(params: Params) -> dict[str, bool]:
     """image_id → the rule's keep, from the filtered manifest (its `rule_keep` column when the
     filter applied overrides, else `keep`)."""
     path = params.path(params.paths.filtered) / "manifest.parquet"
@@ -90,7 +90,7 @@ def apply_choices(params: Params, incoming: dict[str, Override]) -> Applied:
     """Merge `incoming` into the project's overrides file (written atomically)."""
     path = overrides_path(params)
     current = read(path, params.review)
-    merged, result = merge(current, incoming, rule_decisions(params))
+    merged, result = merge(current, incoming, rule_keeps(params))
     if merged != in_force(current) or not path.is_file():
         write(path, merged)
     return result
