@@ -43,6 +43,12 @@
   var rule = box.getAttribute("data-rule");        // what the rule alone decided
   var reviewed = box.getAttribute("data-reviewed") === "1";
   if (!ID.test(imageId)) return;
+  try {
+    window.localStorage.getItem(KEY);
+  } catch (e) {  // storage switched off for file:// pages in this browser
+    el("review-message").textContent = "this browser keeps no choices for pages opened from disk: use `adgen review serve`";
+    return;
+  }
 
   function current(choices) {
     var c = choices[imageId];
