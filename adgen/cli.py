@@ -29,6 +29,7 @@ AREA_CLI_MODULES = [
     "adgen.compare.cli",
     "adgen.metrics.cli",
     "adgen.report.cli",
+    "adgen.review.cli",
     "adgen.orchestrate.cli",
 ]
 

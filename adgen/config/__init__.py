@@ -27,6 +27,7 @@ from adgen.config.fixture_site import FixtureSiteParams
 from adgen.config.orchestrate import OrchestrateParams
 from adgen.config.prepare import DatasetsParams, PoseParams, StripParams
 from adgen.config.quality import GenerateParams, MetricsParams, ReportParams
+from adgen.config.review import ReviewParams
 from adgen.config.store import StoreParams
 from adgen.errors import UserError
 
@@ -62,6 +63,7 @@ class Params(Section):
     compare: CompareParams = Field(default_factory=CompareParams)
     orchestrate: OrchestrateParams = Field(default_factory=OrchestrateParams)
     report: ReportParams = Field(default_factory=ReportParams)
+    review: ReviewParams = Field(default_factory=ReviewParams)
 
     # Not a key of the file: the directory holding it, set by `load`.
     _root: Path = Path(".")

@@ -19,12 +19,14 @@ from PIL import Image, ImageDraw, ImageOps
 from adgen import atomic, safety
 from adgen.config import Params
 from adgen.detect.images import to_rgb8
+from adgen.detect.reviewed import REVIEWER
 from adgen.detect.rule import REASONS
 from adgen.safety import link_href, link_url
 from adgen.store.locations import raw_store
 from adgen.store.photos import Photos
 
 THUMB = 240
+SHOWN = (*REASONS, REVIEWER)  # the rule's reasons, then the photos reviewers decided
 
 
 def write_contact_sheet(params: Params, filtered: pd.DataFrame, out_dir: Path) -> Path:
@@ -34,7 +36,7 @@ def write_contact_sheet(params: Params, filtered: pd.DataFrame, out_dir: Path) -
     shutil.rmtree(thumbs, ignore_errors=True)
     photos = Photos(raw_store(params), "filtered manifest")
     sections = []
-    for reason in REASONS:
+    for reason in SHOWN:
         rows = filtered[filtered["reason"] == reason]
         if rows.empty:
             continue
@@ -47,7 +49,7 @@ def write_contact_sheet(params: Params, filtered: pd.DataFrame, out_dir: Path) -
     kept = int(filtered["keep"].sum())
     index = " · ".join(
         f'<a href="#{r}">{r}: {int((filtered["reason"] == r).sum())}</a>'
-        for r in REASONS
+        for r in SHOWN
         if (filtered["reason"] == r).any()
     )
     page = f"""<!doctype html>

@@ -28,9 +28,11 @@ import pandas as pd
 from adgen import atomic, manifest, progress, safety, stamp
 from adgen.config import Params
 from adgen.detect import masks as mask_files
+from adgen.detect.reviewed import REVIEW_COLUMNS, apply_overrides, review_stats, rule_decisions
 from adgen.detect.rule import Decision, keep_full_body_with_bag, unreadable
-from adgen.detect.stats import filter_stats, load_ground_truth
+from adgen.detect.stats import filter_stats, keep_quality, load_ground_truth
 from adgen.errors import UserError
+from adgen.review.overrides import read as read_overrides
 from adgen.store.locations import raw_store
 from adgen.store.photos import Photos
 from adgen.store.writer import StoreWriter
@@ -148,9 +150,15 @@ def run_filter(
     if gt_path is not None and not gt_path.is_file():
         raise UserError(f"{gt_path}: ground-truth file not found (--ground-truth / detect.ground_truth)")
     key = decision_key(params)
+    overrides = params.path(params.review.overrides)  # applied at the merge: not in the decision key
     run_key = stamp.fingerprint(
-        {"decision_key": key, "detect": d.model_dump(mode="json"), "gt": str(gt_path)},
-        [fp.raw_manifest] + ([gt_path] if gt_path else []),
+        {
+            "decision_key": key,
+            "detect": d.model_dump(mode="json"),
+            "gt": str(gt_path),
+            "overrides": str(overrides),
+        },
+        [fp.raw_manifest, overrides] + ([gt_path] if gt_path else []),
     )
     stage_stamp = stamp.Stamp(fp.stamp)
     fp.out.mkdir(parents=True, exist_ok=True)
@@ -195,7 +203,7 @@ def _decided(fp: FilterPaths, key: str) -> pd.DataFrame:
     frames = []
     if fp.manifest.is_file() and _manifest_key(fp.manifest) == key:
         try:
-            frames.append(pd.read_parquet(fp.manifest, columns=list(DECISION_COLUMNS)))
+            frames.append(rule_decisions(_read_decisions(fp.manifest)))
         except (KeyError, ValueError, OSError):  # a manifest from before the masks store: decide again
             pass
     part_dir = fp.parts / key
@@ -205,6 +213,16 @@ def _decided(fp: FilterPaths, key: str) -> pd.DataFrame:
         return manifest.empty(DECISION_COLUMNS)
     out = pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
     return out.drop_duplicates("image_id", keep="last")
+
+
+def _read_decisions(path: Path) -> pd.DataFrame:
+    """The decision columns of a merged manifest, with the rule's own keep/reason where reviewers
+    overrode it (adgen.detect.reviewed)."""
+    import pyarrow.parquet as pq
+
+    names = set(pq.read_schema(path).names)
+    rule = [c for c in ("rule_keep", "rule_reason") if c in names]
+    return pd.read_parquet(path, columns=[*DECISION_COLUMNS, *rule])
 
 
 def _detect_and_decide(
@@ -367,12 +385,21 @@ def _merge(
     ).open().close()
     decisions = decided[decided["image_id"].isin(raw["image_id"])]
     out = raw.merge(decisions, on="image_id", how="left", validate="one_to_one")
+    overrides = read_overrides(params.path(params.review.overrides), params.review)
+    out = apply_overrides(out, overrides)
     out = manifest.coerce(
-        out, {**{c: t for c, t in manifest.RAW_COLUMNS.items() if c in raw.columns}, **DECISION_COLUMNS}
+        out,
+        {
+            **{c: t for c, t in manifest.RAW_COLUMNS.items() if c in raw.columns},
+            **DECISION_COLUMNS,
+            **REVIEW_COLUMNS,
+        },
     )
     _write_manifest(out, fp.manifest, key)
-    truth = load_ground_truth(gt_path) if gt_path else None
-    stats = filter_stats(out, truth)
+    stats = filter_stats(out)
+    if gt_path:  # how good the detector and the rule are: their own decisions, not the reviewers'
+        stats["ground_truth"] = keep_quality(rule_decisions(out), load_ground_truth(gt_path))
+    stats["review"] = review_stats(out, overrides)
     stats.update(decision_key=key, model=params.detect.model)
     write_contact_sheet(params, out, fp.out)
     atomic.write_json(fp.stats, stats)

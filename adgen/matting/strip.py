@@ -76,6 +76,19 @@ def rows_to_strip(filtered: pd.DataFrame, include_no_bag: bool) -> pd.DataFrame:
     return rows[rows["person_box"].map(lambda b: box_or_none(b) is not None)]
 
 
+def kept_without_person_box(filtered: pd.DataFrame) -> list[dict]:
+    """Stripped-manifest rows for kept photos with no person box (nothing to cut out): only a
+    reviewer's keep of a photo the rule rejected for `no_person`/`unreadable` makes one. They are
+    recorded as dropped with reason `no_person_box` instead of vanishing from the funnel."""
+    keep = filtered["keep"].fillna(False).astype(bool)
+    no_box = filtered["person_box"].map(lambda b: box_or_none(b) is None)
+    return [
+        {"image_id": row["image_id"], **{c: row.get(c) for c in CARRIED_COLUMNS if c in row},
+         "keep": False, "reason": "no_person_box", "mask_source": None}
+        for row in filtered[keep & no_box].to_dict("records")
+    ]  # fmt: skip
+
+
 def _input_key(row: dict, params_json: str) -> str:
     fields = [row.get(k) for k in ("image_id", "member", "person_mask", "bag_mask")]
     fields += [box_or_none(row.get("person_box")), box_or_none(row.get("bag_box")), params_json]
@@ -191,6 +204,7 @@ def strip(params: Params, force: bool = False) -> StripResult:
             new.update({"keep": False, "reason": "unreadable", "mask_source": None})
             new["error"] = f"{type(exc).__name__}: {exc}"[:200]
         rows.append(new)
+    rows += kept_without_person_box(filtered)
     df = pd.DataFrame(rows)
     if df.empty:
         df = pd.DataFrame(columns=["image_id", "input_key", "keep", "reason", *OUTPUT_COLUMNS])

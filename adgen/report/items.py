@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import shutil
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +141,9 @@ class Photos:
 
     def write_pages(self, title: str, subtitle: str, thumb_px: int) -> int:
         """Write `items/<id>.html` for every photo shown as a thumbnail; return how many."""
+        if self.wanted:  # the pages' keep/reject control (adgen/report/static/review.js)
+            script = resources.files("adgen.report").joinpath("static", "review.js").read_text()
+            atomic.write_text(self.out / "assets" / "review.js", script)
         for image_id in sorted(self.wanted):
             page = render("item.html", title=title, subtitle=subtitle, thumb_px=thumb_px,
                           item=self._item(image_id))  # fmt: skip
@@ -179,7 +183,11 @@ class Photos:
     def _item(self, image_id: str) -> dict[str, Any]:
         row = self.rows.get(image_id, {})
         figures = []
-        full = self.source("member", row.get("member")) if "member" in self.stores else self.file(row.get("path"))
+        full = (
+            self.source("member", row.get("member"))
+            if "member" in self.stores
+            else self.file(row.get("path"))
+        )
         if full is not None:
             figures.append(
                 {
@@ -195,6 +203,9 @@ class Photos:
                 figures.append({"src": src, "caption": caption})
         keep = row.get("filter_keep")
         decision = "—" if keep is None else ("kept" if bool(keep) else "rejected")
+        review = reviewer_control(image_id, row)
+        if review and review["reviewed"]:
+            decision += f" by a reviewer (the rule: {review['rule_said']})"
         if row.get("strip_reason") is not None:
             decision += (
                 f"; strip: {'kept' if bool(row.get('strip_keep')) else 'dropped'} ({row['strip_reason']})"
@@ -225,4 +236,25 @@ class Photos:
             "license": _text(row.get("license")),
             "detections": detections,
             "figures": figures,
+            "review": review,
         }
+
+
+def reviewer_control(image_id: str, row: dict[str, Any]) -> dict[str, Any] | None:
+    """What the page's keep/reject control needs (None: the filter has not decided this photo)."""
+    keep = row.get("filter_keep")
+    if keep is None or (isinstance(keep, float) and np.isnan(keep)):
+        return None
+    reviewed = row.get("filter_reason") == "reviewer"
+    rule_keep = row.get("rule_keep")
+    rule_keep = bool(keep) if rule_keep is None or not reviewed else bool(rule_keep)
+    rule_reason = _text(row.get("rule_reason")) if reviewed else _text(row.get("filter_reason"))
+    return {
+        "image_id": image_id,
+        "decision": "keep" if bool(keep) else "reject",
+        "rule": "keep" if rule_keep else "reject",
+        "rule_said": f"{'kept' if rule_keep else 'rejected'}, {rule_reason}",
+        "reviewed": reviewed,
+        "note": _text(row.get("review_note")) if reviewed and row.get("review_note") else None,
+        "by": _text(row.get("review_by")) if reviewed and row.get("review_by") else None,
+    }

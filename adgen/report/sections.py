@@ -216,6 +216,30 @@ def quality(ctx: Context) -> Section | None:
     return Section("quality", "Strip and pose quality", "quality.html", {"parts": parts}) if parts else None
 
 
+# -- human review: the decisions reviewers changed ------------------------------------------------------
+def reviewed(ctx: Context) -> Section | None:
+    """How many filter decisions reviewers changed (adgen.review), each linking to its photo's page."""
+    filtered = _read(ctx.path(ctx.params.paths.filtered) / "manifest.parquet")
+    if filtered is None or not {"reason", "rule_keep", "image_id"} <= set(filtered.columns):
+        return None
+    mine = filtered[filtered["reason"] == "reviewer"]
+    if mine.empty:
+        return None
+    changed = mine[_kept(mine) != mine["rule_keep"].fillna(False).astype(bool)]
+    rows = []
+    for rec in changed.sort_values("image_id").to_dict("records"):
+        rule = f"{'kept' if bool(rec['rule_keep']) else 'rejected'} ({rec.get('rule_reason')})"
+        rows.append({"image_id": rec["image_id"], "rule": rule, "now": "kept" if bool(rec["keep"]) else "rejected",
+                     "note": rec.get("review_note") or "", "by": rec.get("review_by") or ""})  # fmt: skip
+    grids = [ctx.grid(changed[_kept(changed)], "member", "kept by a reviewer"),
+             ctx.grid(changed[~_kept(changed)], "member", "rejected by a reviewer")]  # fmt: skip
+    pages = ctx.photos.wanted if ctx.photos is not None else set()
+    for r in rows:  # a link only where the photo has a page (ids are checked when it is made)
+        r["page"] = r["image_id"] in pages
+    data = {"applied": len(mine), "changed": len(changed), "rows": rows, "grids": [g for g in grids if g]}
+    return Section("review", "Decisions reviewers changed", "review.html", data)
+
+
 # -- contact sheets: thumbnails that open each photo's page --------------------------------------------
 def contact_sheets(ctx: Context) -> Section | None:
     p = ctx.params.paths
@@ -461,6 +485,7 @@ SECTIONS = (
     stage_counts,
     filter_scores,
     quality,
+    reviewed,
     contact_sheets,
     training,
     compared,

@@ -40,6 +40,10 @@ def test_dvc_repro_runs_the_filter_stage_and_then_does_nothing(project: Project,
     stage = yaml.safe_load((repo_root / "dvc.yaml").read_text())["stages"]["filter"]
     stage["deps"] = [d for d in stage["deps"] if not str(d).startswith("adgen/")]  # code is installed here
     (root / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"filter": stage}}))
+    (root / "review").mkdir()
+    (root / "review/overrides.yaml").write_text(
+        (repo_root / "review/overrides.yaml").read_text()
+    )  # as a clone has it
     run(["git", "init", "-q"], root)
     run(["dvc", "init", "-q"], root)
 

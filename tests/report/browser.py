@@ -157,6 +157,10 @@ class Browser:
         self.js(f"document.querySelector({json.dumps(selector)}).click()")
         self._wait("Page.loadEventFired")
 
+    def download_to(self, folder: Path) -> None:
+        """Save what the page downloads (an `<a download>` click) into `folder`, without asking."""
+        self._call("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(folder)})
+
     def screenshot(self, out: Path) -> Path:
         data = self.send("Page.captureScreenshot", {"format": "png"})["data"]
         out.write_bytes(base64.b64decode(data))

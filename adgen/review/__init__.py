@@ -1,0 +1,1 @@
+"""Human review of filter decisions: the overrides file, `adgen review apply`, `adgen review serve`."""
