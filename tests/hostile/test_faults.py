@@ -128,7 +128,7 @@ def test_bags_import_into_a_read_only_bag_dir_is_one_line_and_changes_nothing(tm
     table = tmp_path / "data/user_bags/bags.parquet"
     before = table.read_bytes()
     write_png(bags / "two.png", size=(20, 30), mode="RGBA")
-    with broken_dir(tmp_path / "data/user_bags/images", tmp_path / "hook") as env:
+    with broken_dir(tmp_path / "data/user_bags/store", tmp_path / "hook") as env:
         line = error_line(adgen("bags", "import", str(bags), cwd=tmp_path, env=env))
     assert "cannot write" in line
     assert table.read_bytes() == before
