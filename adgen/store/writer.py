@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -157,7 +156,7 @@ class StoreWriter:
     # -- writing ----------------------------------------------------------------------------------
     def put(self, data: bytes, ext: str, meta: Mapping[str, Any] | None = None) -> Stored:
         """Store an image under the sha256 of its bytes (content-addressed stores)."""
-        return self.put_sample(hashlib.sha256(data).hexdigest(), {ext: data}, meta)
+        return self.put_sample(layout.sha256_hex(data), {ext: data}, meta)
 
     def put_sample(
         self, key: str, fields: Mapping[str, bytes], meta: Mapping[str, Any] | None = None
