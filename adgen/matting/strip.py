@@ -202,7 +202,7 @@ def _forget_per_file_cutouts(out_dir: Path) -> None:
         shutil.rmtree(old)
     gitignore = out_dir / ".gitignore"
     lines = gitignore.read_text().splitlines() if gitignore.is_file() else []
-    missing = [e for e in ("/.stamp", "/fixture_scores.json") if e not in lines]
+    missing = [e for e in ("/.stamp", "/fixture_scores.json", "/contact_sheet.png") if e not in lines]
     if missing:
         atomic.write_text(gitignore, "\n".join(lines + missing) + "\n")
 
