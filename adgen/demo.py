@@ -172,13 +172,17 @@ def generate_samples(ws: Path, stages: list[str], n: int = 4) -> Path | None:
     stripped = ws / "data/stripped/manifest.parquet"
     if not poses or not stripped.exists():
         return None
-    df = pd.read_parquet(stripped)
-    bags = [b for b in df.get("bag_rgba_path", pd.Series(dtype=str)).dropna() if (ws / b).exists()]
-    if not bags:
+    from adgen import config
+    from adgen.matting.strip import cutouts
+
+    bags = pd.read_parquet(stripped).get("bag_rgba", pd.Series(dtype=str)).dropna()
+    if not len(bags):
         return None
     out = ws / "data/generated/demo"
-    say(f"generating {n} ads: pose of {poses[-1].relative_to(ws)}, bag {bags[0]}")
-    argv = ["generate", "--pose", str(poses[-1]), "--bag", str(ws / bags[0]), "--n", str(n), "-o", str(out)]
+    bag = ws / "data/generated/demo-bag.png"  # `generate --bag` takes a file: copied out of the store
+    atomic.write_bytes(bag, cutouts(config.load(ws / "params.yaml")).get(bags.iloc[0]))
+    say(f"generating {n} ads: pose of {poses[-1].relative_to(ws)}, bag {bags.iloc[0]}")
+    argv = ["generate", "--pose", str(poses[-1]), "--bag", str(bag), "--n", str(n), "-o", str(out)]
     commands.run(commands.adgen(*argv), cwd=ws, on_line=print)
     return out
 

@@ -20,8 +20,8 @@ from twisted.internet.threads import deferToThread
 
 from adgen.crawl import journal, vetting
 from adgen.crawl.failures import classify_failure
-from adgen.imagestore import sha256_hex
 from adgen.safety import OutputError
+from adgen.store import layout
 from adgen.store.writer import StoreWriter  # not `adgen.store`: staging needs no pyarrow
 from crawlers.items import ImageLead, Skip
 
@@ -116,7 +116,7 @@ class ImageStorePipeline:
                 item["site"], item["image_url"], verdict.reason, verdict.detail, item.get("page_url")
             )
             return
-        image_id = sha256_hex(body)
+        image_id = layout.sha256_hex(body)
         try:
             self._store_and_journal(item, body, image_id, verdict)
         except (OutputError, OSError) as exc:  # the disk, not the photo: stop this site's crawl

@@ -4,7 +4,9 @@ A bag foreground is only useful if its alpha channel is the bag's mask. A PNG wi
 that is entirely opaque or entirely transparent, is a photo, not a cut-out: it is refused with one
 line naming the file, unless `--cutout` asks for GrabCut to cut the bag out of it (the bag is assumed
 to fill the picture, with a thin margin of background around it).
-Stored content-addressed under <user_bags>/images/ with <user_bags>/bags.parquet listing them.
+Stored in an image store of their own (<user_bags>/store, adgen.store; key: the sha256 of the
+PNG's bytes, member `<id>.png`), with <user_bags>/bags.parquet naming each bag's shard and member.
+The same bytes twice (a re-import, or two files that cut to the same PNG) are stored and listed once.
 """
 
 from __future__ import annotations
@@ -19,15 +21,17 @@ from PIL import Image, UnidentifiedImageError
 from adgen import manifest, safety
 from adgen.config import Params
 from adgen.errors import UserError
-from adgen.imagestore import ImageStore
 from adgen.matting.cutout import mask_bbox, png_bytes, rgba_cutout
 from adgen.matting.grabcut import grabcut_mask
 from adgen.matting.photo import to_upright_rgb
 from adgen.safety import ImageTooLarge
+from adgen.store import locations
+from adgen.store.photos import Photos
+from adgen.store.reader import StoreReader
 
 MIN_OPAQUE = 0.02  # at least 2% of the pixels must be (partly) opaque
 MAX_OPAQUE = 0.995  # and some must be transparent
-COLUMNS = ["image_id", "path", "original_name", "cutout", "width", "height"]
+COLUMNS = ["image_id", "shard", "member", "original_name", "cutout", "width", "height"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,16 @@ def grabcut_bag(image: Image.Image, iterations: int = 5) -> Image.Image | None:
 
 def user_bags_table(params: Params) -> Path:
     return params.path(params.datasets.user_bags) / "bags.parquet"
+
+
+def user_bags(params: Params) -> tuple[pd.DataFrame, Photos]:
+    """The imported bags' rows (checked) and their store; no rows when nothing was imported."""
+    table = user_bags_table(params)
+    bags = Photos(locations.user_bags_store(params), str(table))
+    rows = manifest.read(table, dict.fromkeys(COLUMNS, "object"))
+    safety.check_manifest(rows, str(table), params.root)
+    bags.check(rows)  # one line for a table from before the store: `adgen store migrate`
+    return rows, bags
 
 
 def import_bags(params: Params, folder: Path, cutout: bool = False) -> BagImportResult:
@@ -108,20 +122,20 @@ def import_bags(params: Params, folder: Path, cutout: bool = False) -> BagImport
     if bad:
         more = f" (+{len(bad) - 1} more)" if len(bad) > 1 else ""
         raise UserError(f"bags import: {len(bad)} of {len(files)} files are not bag cut-outs: {bad[0]}{more}")
-    out_dir = params.path(params.datasets.user_bags)
     table = user_bags_table(params)
-    existing = manifest.read(table, dict.fromkeys(COLUMNS, "object"))
-    store = ImageStore(out_dir)
-    rows, added = [], 0
+    existing, bags = user_bags(params)
+    new: dict[str, list] = {}  # image id -> its row (shard and member filled in once packed)
     known = set(existing["image_id"])
-    for f, rgba, was_cut in ready:
-        stored = store.put(png_bytes(rgba), "png")
-        if stored.image_id in known:
-            continue
-        known.add(stored.image_id)
-        added += 1
-        rel = stored.path.relative_to(params.root).as_posix()
-        rows.append([stored.image_id, rel, f.name, was_cut, rgba.width, rgba.height])
-    df = pd.concat([existing, pd.DataFrame(rows, columns=COLUMNS)], ignore_index=True)
+    # Packed into a shard when the writer closes, before the table that names them is written;
+    # bytes already in the store are not stored again.
+    with locations.writer(params, bags.root, label="bags", durable=False) as store:
+        for f, rgba, was_cut in ready:
+            key = store.put(png_bytes(rgba), "png", {"original_name": f.name}).key
+            if key not in known and key not in new:
+                new[key] = [key, None, None, f.name, was_cut, rgba.width, rgba.height]
+    reader = StoreReader(bags.root)
+    for row in new.values():
+        row[1], row[2] = reader.location(row[0], "png")
+    df = pd.concat([existing, pd.DataFrame(list(new.values()), columns=COLUMNS)], ignore_index=True)
     manifest.write(df, table)
-    return BagImportResult(added, len(ready) - added, len(df), table)
+    return BagImportResult(len(new), len(ready) - len(new), len(df), table)

@@ -98,15 +98,11 @@ def _stgan_inputs(
                 anchor = (float(kp[wrists[0], 0]), float(kp[wrists[0], 1])) if wrists else None
             image_id = hashlib.sha256(im.path.read_bytes()).hexdigest()
             items.append(stgan.StganInput("background", image_id, im.path, "deepfashion", None, anchor))
-    from adgen.bags.importer import user_bags_table
+    from adgen.bags.importer import user_bags
 
-    table = user_bags_table(params)
-    if table.is_file():
-        bags = pd.read_parquet(table)
-        user_bags = (params.path(params.datasets.user_bags),)
-        safety.check_manifest(bags, str(table), params.root, {"path": user_bags})
-        for r in bags.to_dict("records"):
-            items.append(stgan.StganInput("foreground", r["image_id"], params.root / r["path"], "user"))
+    rows, bags = user_bags(params)
+    for r in rows.to_dict("records"):
+        items.append(stgan.StganInput("foreground", r["image_id"], bags.image(r["member"]), "user"))
     return items
 
 

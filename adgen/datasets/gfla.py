@@ -22,6 +22,7 @@ import numpy as np
 from adgen import atomic, safety
 from adgen.datasets.framing import fit_into
 from adgen.progress import track
+from adgen.store.photos import ImageSource, openable
 
 HEIGHT, WIDTH = 256, 176
 
@@ -30,7 +31,7 @@ HEIGHT, WIDTH = 256, 176
 class GflaImage:
     name: str  # file name in train/ or test/
     split: str  # "train" | "test"
-    source: Path  # image to frame (person on white, or a DeepFashion photo)
+    source: ImageSource  # image to frame (a stored person on white, or a DeepFashion photo)
     keypoints: np.ndarray  # [18, 3] normalised to `source`
     person: str  # pairing key: DeepFashion item id or near-duplicate group
     origin: str  # "deepfashion" | "curated"
@@ -60,7 +61,7 @@ def write_gfla(
         lines = ["name:keypoints_y:keypoints_x"]
         for im in track(chosen, f"GFLA {split}", total=len(chosen)):
             name = safety.safe_name(im.name, "GFLA dataset")
-            with safety.open_image(im.source) as src:
+            with safety.open_image(openable(im.source), str(im.source)) as src:
                 framed, fr = fit_into(src.convert("RGB"), WIDTH, HEIGHT)
             kp = np.asarray(im.keypoints, dtype=np.float64).copy()
             kp[:, :2] = fr.points(kp[:, :2])

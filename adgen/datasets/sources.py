@@ -1,9 +1,12 @@
-"""What the dataset builders read: stripped people, their keypoints, DeepFashion, user bags."""
+"""What the dataset builders read: stripped people, their keypoints, DeepFashion, user bags.
+
+Cut-outs are read through strip's image store (data/stripped/store): a person holds handles on
+their members (`StoredImage`), opened when a builder needs the pixels, never a path.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,15 +14,16 @@ import pandas as pd
 from adgen import safety
 from adgen.config import Params
 from adgen.errors import UserError
+from adgen.store.photos import StoredImage
 
 
 @dataclass(frozen=True)
 class StrippedPerson:
     image_id: str
     has_bag: bool
-    white: Path  # person (with bag if any) on white
-    nobag_white: Path  # person with the bag region painted white
-    bag_rgba: Path | None
+    white: StoredImage  # person (with bag if any) on white
+    nobag_white: StoredImage  # person with the bag region painted white
+    bag_rgba: StoredImage | None
     crop_box: list[float]  # where the cut-out sits in the photo (normalised)
     bag_box: list[float] | None
     bag_class: str | None
@@ -55,22 +59,25 @@ def stripped_people(params: Params, poses: pd.DataFrame) -> list[StrippedPerson]
     path = params.path(params.paths.stripped) / "manifest.parquet"
     if not path.is_file():
         raise UserError(f"{path}: no stripped manifest; run `adgen strip` first")
+    from adgen.matting.strip import cutouts
+
     df = pd.read_parquet(path)
     df = df[df["keep"].fillna(False).astype(bool)]
-    stripped_dir = (params.path(params.paths.stripped),)
-    columns = ("person_white_path", "person_nobag_white_path", "bag_rgba_path")
-    safety.check_manifest(df, str(path), params.root, dict.fromkeys(columns, stripped_dir))
+    safety.check_manifest(df, str(path), params.root)
+    stored = cutouts(params, str(path))
+    if "person_white" not in df.columns and len(df):
+        raise UserError(f"{path}: names per-file cut-outs (from before the store); run `adgen strip` again")
     kps = keypoints_by_id(poses, "kept")
     out = []
     for r in df.to_dict("records"):
-        bag = _str(r.get("bag_rgba_path"))
+        bag = _str(r.get("bag_rgba"))
         out.append(
             StrippedPerson(
                 image_id=r["image_id"],
                 has_bag=bool(r.get("has_bag")),
-                white=params.root / r["person_white_path"],
-                nobag_white=params.root / (_str(r.get("person_nobag_white_path")) or r["person_white_path"]),
-                bag_rgba=params.root / bag if bag else None,
+                white=stored.image(r["person_white"]),
+                nobag_white=stored.image(_str(r.get("person_nobag_white")) or r["person_white"]),
+                bag_rgba=stored.image(bag) if bag else None,
                 crop_box=_list(r["crop_box"]) or [0.0, 0.0, 1.0, 1.0],
                 bag_box=_list(r.get("bag_box")),
                 bag_class=_str(r.get("bag_class")),

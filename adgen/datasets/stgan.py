@@ -20,6 +20,7 @@ import pandas as pd
 from PIL import Image
 
 from adgen import atomic, safety
+from adgen.store.photos import ImageSource, openable
 
 INDEX_COLUMNS = ["role", "size", "path", "image_id", "source", "bag_class", "anchor_x", "anchor_y"]
 
@@ -28,7 +29,7 @@ INDEX_COLUMNS = ["role", "size", "path", "image_id", "source", "bag_class", "anc
 class StganInput:
     role: str  # "real" | "background" | "foreground"
     image_id: str
-    source: Path
+    source: ImageSource  # a stored cut-out or user bag, or a DeepFashion file
     origin: str  # kept | no_bag | kept_bag_removed | deepfashion | user
     bag_class: str | None = None
     anchor: tuple[float, float] | None = None  # normalised to `source`
@@ -57,7 +58,7 @@ def write_stgan(inputs: list[StganInput], sizes: list[int], out_dir: Path, root:
         for i, item in enumerate(track(inputs, f"ST-GAN {size}px", total=len(inputs))):
             name = safety.safe_name(f"{item.origin}-{item.image_id[:16]}-{i:06d}.png", "ST-GAN dataset")
             path = out_dir / str(size) / folder[item.role] / name
-            with safety.open_image(item.source) as src:
+            with safety.open_image(openable(item.source), str(item.source)) as src:
                 if item.role == "foreground":
                     # Straight alpha survives LANCZOS only if colours are premultiplied while resizing.
                     img = _fit_rgba(src.convert("RGBa"), size).convert("RGBA")

@@ -18,6 +18,7 @@ from PIL import Image
 from adgen import atomic
 from adgen.datasets.framing import fit_into
 from adgen.progress import track
+from adgen.store.photos import ImageSource, openable
 
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
@@ -34,12 +35,12 @@ def _entry(name: str) -> zipfile.ZipInfo:
     return info
 
 
-def write_nvlabs_zip(images: list[Path], out: Path, resolution: int, aspect: str) -> tuple[int, int]:
+def write_nvlabs_zip(images: list[ImageSource], out: Path, resolution: int, aspect: str) -> tuple[int, int]:
     """Pad each image into the frame and write the zip; returns the (width, height) of every image."""
     w, h = frame_size(resolution, aspect)
     with atomic.atomic_path(out) as tmp, zipfile.ZipFile(tmp, "w") as zf:
-        for idx, path in enumerate(track(images, "StyleGAN2 zip", total=len(images))):
-            with Image.open(path) as im:
+        for idx, source in enumerate(track(images, "StyleGAN2 zip", total=len(images))):
+            with Image.open(openable(source)) as im:
                 framed, _ = fit_into(im.convert("RGB"), w, h)
             buf = io.BytesIO()
             framed.save(buf, format="PNG", compress_level=6)

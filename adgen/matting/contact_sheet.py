@@ -6,12 +6,14 @@ Written to data/stripped/contact_sheet.png after every run, for the demo and the
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pandas as pd
 from PIL import Image, ImageDraw
 
 from adgen import atomic
+from adgen.store.photos import Photos
 
 CELL = 128
 MAX_PEOPLE = 32
@@ -31,8 +33,9 @@ def _fit(im: Image.Image, cell: int) -> Image.Image:
     return im.resize((max(1, round(im.width * k)), max(1, round(im.height * k))), Image.LANCZOS)
 
 
-def write_contact_sheet(stripped: pd.DataFrame, root: Path, out: Path) -> Path | None:
-    """Row pairs: each kept person on white, and under it their bag cut-out on a checkerboard."""
+def write_contact_sheet(stripped: pd.DataFrame, cutouts: Photos, out: Path) -> Path | None:
+    """Row pairs: each kept person on white, and under it their bag cut-out on a checkerboard (read
+    through strip's store)."""
     kept = stripped[stripped["keep"].fillna(False).astype(bool)].head(MAX_PEOPLE)
     if kept.empty:
         return None
@@ -41,12 +44,12 @@ def write_contact_sheet(stripped: pd.DataFrame, root: Path, out: Path) -> Path |
     sheet = Image.new("RGB", (cols * CELL, rows * 2 * CELL), (255, 255, 255))
     for i, r in enumerate(kept.to_dict("records")):
         x, y = (i % cols) * CELL, (i // cols) * 2 * CELL
-        with Image.open(root / r["person_white_path"]) as im:
+        with Image.open(io.BytesIO(cutouts.get(r["person_white"]))) as im:
             person = _fit(im.convert("RGB"), CELL)
         sheet.paste(person, (x + (CELL - person.width) // 2, y))
-        bag_path = r.get("bag_rgba_path")
-        if isinstance(bag_path, str):
-            with Image.open(root / bag_path) as im:
+        bag = r.get("bag_rgba")
+        if isinstance(bag, str):
+            with Image.open(io.BytesIO(cutouts.get(bag))) as im:
                 bag = _fit(im.convert("RGBA"), CELL - 8)
             board = _checker(bag.width, bag.height)
             board.paste(bag, (0, 0), bag)

@@ -7,6 +7,7 @@ rendered truth (person ∪ carried bag for the person cut-out, the bag alone for
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,9 +33,9 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     return float((a & b).sum() / union) if union else 1.0
 
 
-def alpha_in_frame(rgba_path: Path, crop_box: list[float], width: int, height: int) -> np.ndarray:
+def alpha_in_frame(rgba_png: bytes, crop_box: list[float], width: int, height: int) -> np.ndarray:
     """A cut-out's alpha (0..1) placed back at its crop box in a width x height frame."""
-    with Image.open(rgba_path) as im:
+    with Image.open(io.BytesIO(rgba_png)) as im:
         alpha = np.asarray(im.convert("RGBA"))[..., 3].astype(np.float32) / 255.0
     x0, y0 = round(crop_box[0] * width), round(crop_box[1] * height)
     out = np.zeros((height, width), np.float32)
@@ -51,8 +52,11 @@ def score_against_fixture(
     `render_masks(truth)` gives the exact masks of one truth entry (`person/<i>`, `bag/<j>`): the
     fixture site renders them (adgen.fixtures.site.synth), passed in so no real stage imports a stand-in.
     """
-    df = pd.read_parquet(params.path(params.paths.stripped) / "manifest.parquet")
+    from adgen.matting.strip import cutouts, stripped_manifest_path
+
+    df = pd.read_parquet(stripped_manifest_path(params))
     df = df[df["keep"].fillna(False).astype(bool)]
+    stored = cutouts(params)
     rows = []
     for r in df.to_dict("records"):
         truth = truth_by_id.get(r["image_id"])
@@ -64,16 +68,16 @@ def score_against_fixture(
         bag_truth = np.zeros((h, w), bool)
         for j in carried:
             bag_truth |= masks[f"bag/{j}"]
-        person = alpha_in_frame(params.root / r["person_rgba_path"], list(r["crop_box"]), w, h)
+        person = alpha_in_frame(stored.get(r["person_rgba"]), list(r["crop_box"]), w, h)
         row = {
             "image_id": r["image_id"],
             "scenario": truth.get("scenario"),
             "mask_source": r.get("mask_source"),
         }
         row["person_iou"] = iou(person, masks["person/0"] | bag_truth)
-        bag_path = r.get("bag_rgba_path")
-        if isinstance(bag_path, str) and carried:
-            bag = alpha_in_frame(params.root / bag_path, list(r["bag_crop_box"]), w, h)
+        bag_member = r.get("bag_rgba")
+        if isinstance(bag_member, str) and carried:
+            bag = alpha_in_frame(stored.get(bag_member), list(r["bag_crop_box"]), w, h)
             row["bag_iou"] = iou(bag, bag_truth)
         rows.append(row)
     per = pd.DataFrame(rows, columns=["image_id", "scenario", "mask_source", "person_iou", "bag_iou"])

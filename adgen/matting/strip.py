@@ -1,35 +1,41 @@
 """The strip stage: data/filtered/manifest.parquet -> data/stripped/ (cut-outs + manifest).
 
 For every kept photo (and, with strip.include_no_bag, every photo rejected only for having no bag)
-it writes, content-addressed under data/stripped/images/:
-- the person with their bag as straight-alpha RGBA (alpha = person ∪ bag mask), and on white,
-- the person with the bag region painted white (an ST-GAN background: a person without a bag),
-- the bag alone as a tight RGBA PNG (alpha = bag mask),
-plus mask-quality figures and keep/reason per photo. A re-run with unchanged inputs does nothing;
-a refresh re-cuts only the photos whose inputs changed.
+it writes one sample into strip's image store (data/stripped/store, adgen.store; key: sha256 of
+`<input key>/<image id>`, so changed inputs never collide with old cut-outs):
+- `<key>.person.png`: the person with their bag as straight-alpha RGBA (alpha = person ∪ bag mask),
+- `<key>.white.png`: the same on white,
+- `<key>.nobag.png`: the person with the bag region painted white (an ST-GAN background: a person
+  without a bag; a person without a bag has only `white.png`, named by both columns),
+- `<key>.bag.png`: the bag alone as a tight RGBA PNG (alpha = bag mask),
+plus mask-quality figures and keep/reason per photo; the manifest names the members in
+OUTPUT_COLUMNS. A re-run with unchanged inputs does nothing; a refresh re-cuts only the photos whose
+inputs changed (a manifest from before the store, with per-file `*_path` columns, is re-cut whole).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from adgen import manifest, safety, stamp
+from adgen import atomic, manifest, safety, stamp
 from adgen.config import Params
 from adgen.errors import UserError
-from adgen.imagestore import ImageStore
 from adgen.matting.backends import masks_for
 from adgen.matting.cutout import mask_bbox, on_white, png_bytes, rgba_cutout
 from adgen.matting.photo import box_to_pixels, expand_box, load_photo
 from adgen.matting.quality import MaskFigures, drop_reason, mask_figures
 from adgen.progress import track
-from adgen.store.locations import raw_store
+from adgen.store import layout
+from adgen.store.locations import cutouts_store, masks_store, raw_store, writer
 from adgen.store.photos import Photos
+from adgen.store.writer import StoreWriter
 
 CARRIED_COLUMNS = [
     "shard",
@@ -42,7 +48,11 @@ CARRIED_COLUMNS = [
     "phash",
     "duplicate_of",
 ]
-OUTPUT_COLUMNS = ["person_rgba_path", "person_white_path", "person_nobag_white_path", "bag_rgba_path"]
+# The cut-outs: columns naming members of strip's store, and each member's field.
+OUTPUT_COLUMNS = ["person_rgba", "person_white", "person_nobag_white", "bag_rgba"]
+FIELDS = {"person_rgba": "person.png", "person_white": "white.png", "person_nobag_white": "nobag.png",
+          "bag_rgba": "bag.png"}  # fmt: skip
+PER_FILE_DIR = "images"  # where cut-outs were files before the store (removed after a re-cut)
 
 
 @dataclass(frozen=True)
@@ -95,10 +105,22 @@ def _input_key(row: dict, params_json: str) -> str:
     return hashlib.sha256(json.dumps(fields, default=str).encode()).hexdigest()[:32]
 
 
-def strip_one(row: dict, params: Params, store: ImageStore, photos: Photos, masks_store: Photos) -> dict:
-    """Cut out one photo (read from the raw image store); returns the manifest row (cut-out paths
-    relative to the project root)."""
-    root = params.root
+def sample_key(input_key: str, image_id: str) -> str:
+    """The store key of a photo's cut-outs under one input key (a sha256 hex digest)."""
+    image_id = safety.image_id(image_id, "strip")
+    return hashlib.sha256(f"{input_key}/{image_id}".encode()).hexdigest()
+
+
+def cutouts(params: Params, where: str = "stripped manifest") -> Photos:
+    """Strip's cut-outs, read by the members its manifest names."""
+    return Photos(cutouts_store(params), where)
+
+
+def strip_one(
+    row: dict, params: Params, store: StoreWriter, photos: Photos, masks_store: Photos, key: str
+) -> dict:
+    """Cut out one photo (read from the raw image store) into one sample `key` of strip's store;
+    returns the manifest row (cut-outs named by member)."""
     sp = params.strip
     image = load_photo(photos.read(row))
     rgb = np.asarray(image)
@@ -121,27 +143,81 @@ def strip_one(row: dict, params: Params, store: ImageStore, photos: Photos, mask
     if reason != "kept":
         return out
 
-    def put(img) -> str:
-        stored = store.put(png_bytes(img), "png")
-        return stored.path.relative_to(root).as_posix()
+    fields: dict[str, bytes] = {}
+
+    def put(column: str, img) -> str:
+        fields[FIELDS[column]] = png_bytes(img)
+        return layout.member(key, FIELDS[column])
 
     person = np.asarray(masks.person, dtype=np.float32)
     bag = np.asarray(masks.bag, dtype=np.float32) if has_bag else np.zeros_like(person)
     union = np.maximum(person, bag)
     crop = expand_box(mask_bbox(union >= 0.5) or person_px, sp.crop_margin, w, h)
     person_rgba = rgba_cutout(rgb, union, crop)
-    out["person_rgba_path"] = put(person_rgba)
-    out["person_white_path"] = put(on_white(person_rgba))
+    out["person_rgba"] = put("person_rgba", person_rgba)
+    out["person_white"] = put("person_white", on_white(person_rgba))
     if has_bag:
         without_bag = np.where(bag >= 0.5, 0.0, person)
-        out["person_nobag_white_path"] = put(on_white(rgba_cutout(rgb, without_bag, crop)))
+        out["person_nobag_white"] = put("person_nobag_white", on_white(rgba_cutout(rgb, without_bag, crop)))
         bag_px = mask_bbox(bag >= 0.5)
-        out["bag_rgba_path"] = put(rgba_cutout(rgb, bag, bag_px))
+        out["bag_rgba"] = put("bag_rgba", rgba_cutout(rgb, bag, bag_px))
         out["bag_crop_box"] = [bag_px[0] / w, bag_px[1] / h, bag_px[2] / w, bag_px[3] / h]
     else:
-        out["person_nobag_white_path"] = out["person_white_path"]
+        out["person_nobag_white"] = out["person_white"]
     out["crop_box"] = [crop[0] / w, crop[1] / h, crop[2] / w, crop[3] / h]
+    store.put_sample(key, fields, {"image_id": row["image_id"]})
     return out
+
+
+def _reusable(old: dict | None, store: Photos) -> bool:
+    """A previous row with the same inputs whose cut-outs are all in the store (a manifest from
+    before the store has no member columns: its photos are cut again)."""
+    if old is None or any(c not in old for c in OUTPUT_COLUMNS):
+        return False
+    for c in OUTPUT_COLUMNS:
+        if isinstance(old[c], str):
+            key, field = store.key_field(old[c], c)
+            if field != FIELDS[c] and not (c == "person_nobag_white" and field == FIELDS["person_white"]):
+                return False
+            try:
+                store.reader.where(key, field)
+            except KeyError:
+                return False
+    return True
+
+
+def _strip_new(
+    row: dict, ikey: str, params: Params, store: StoreWriter, photos: Photos, masks: Photos
+) -> dict:
+    new = {"image_id": row["image_id"], "input_key": ikey}
+    new.update({c: row.get(c) for c in CARRIED_COLUMNS if c in row})
+    new.update(
+        {
+            "person_box": box_or_none(row.get("person_box")),
+            "bag_box": box_or_none(row.get("bag_box")),
+            "bag_class": row.get("bag_class"),
+        }
+    )
+    try:
+        new.update(strip_one(row, params, store, photos, masks, sample_key(ikey, row["image_id"])))
+    except (OSError, ValueError) as exc:  # unreadable photo: record it, keep going
+        # (a failed write is an OutputError, not an OSError: it stops the stage, no stamp)
+        new.update({"keep": False, "reason": "unreadable", "mask_source": None})
+        new["error"] = f"{type(exc).__name__}: {exc}"[:200]
+    return new
+
+
+def _forget_per_file_cutouts(out_dir: Path) -> None:
+    """Remove the per-file cut-outs of a workspace from before the store (`images/ab/<sha>.png`):
+    the manifest just written names none of them. Scratch files stay out of git."""
+    old = out_dir / PER_FILE_DIR
+    if old.is_dir():
+        shutil.rmtree(old)
+    gitignore = out_dir / ".gitignore"
+    lines = gitignore.read_text().splitlines() if gitignore.is_file() else []
+    missing = [e for e in ("/.stamp", "/fixture_scores.json", "/contact_sheet.png") if e not in lines]
+    if missing:
+        atomic.write_text(gitignore, "\n".join(lines + missing) + "\n")
 
 
 def strip(params: Params, force: bool = False) -> StripResult:
@@ -169,41 +245,27 @@ def strip(params: Params, force: bool = False) -> StripResult:
     safety.check_manifest(filtered, str(filtered_path), params.root)
     photos = Photos(raw_store(params), str(filtered_path))
     photos.check(filtered)
-    masks_store = Photos(params.path(params.paths.filtered) / "store", str(filtered_path))
+    masks = Photos(masks_store(params), str(filtered_path))
     for column in ("person_mask", "bag_mask"):
-        masks_store.check(filtered, column, required=False)
+        masks.check(filtered, column, required=False)
     todo = rows_to_strip(filtered, params.strip.include_no_bag)
     previous = {}
     if out_path.is_file() and not force:
         prev = pd.read_parquet(out_path)
         previous = {r["input_key"]: r for r in prev.to_dict("records")}
-    store = ImageStore(out_dir)
+    stored = cutouts(params, str(out_path))
     rows, reused = [], 0
-    for row in track(todo.to_dict("records"), "strip", total=len(todo)):
-        ikey = _input_key(row, params_json)
-        old = previous.get(ikey)
-        if old is not None and all(
-            not isinstance(old.get(c), str) or (params.root / old[c]).is_file() for c in OUTPUT_COLUMNS
-        ):
-            rows.append(old)
-            reused += 1
-            continue
-        new = {"image_id": row["image_id"], "input_key": ikey}
-        new.update({c: row.get(c) for c in CARRIED_COLUMNS if c in row})
-        new.update(
-            {
-                "person_box": box_or_none(row.get("person_box")),
-                "bag_box": box_or_none(row.get("bag_box")),
-                "bag_class": row.get("bag_class"),
-            }
-        )
-        try:
-            new.update(strip_one(row, params, store, photos, masks_store))
-        except (OSError, ValueError) as exc:  # unreadable photo: record it, keep going
-            # (a failed write is an OutputError, not an OSError: it stops the stage, no stamp)
-            new.update({"keep": False, "reason": "unreadable", "mask_source": None})
-            new["error"] = f"{type(exc).__name__}: {exc}"[:200]
-        rows.append(new)
+    # One writer: unchanged cut-outs are reused as they are (no new shard on a no-op); new ones
+    # are packed into shards when it closes, before the manifest that names them is written.
+    with writer(params, stored.root, label="strip", content_addressed=False, durable=False) as store:
+        for row in track(todo.to_dict("records"), "strip", total=len(todo)):
+            ikey = _input_key(row, params_json)
+            old = previous.get(ikey)
+            if _reusable(old, stored):
+                rows.append(old)
+                reused += 1
+                continue
+            rows.append(_strip_new(row, ikey, params, store, photos, masks))
     rows += kept_without_person_box(filtered)
     df = pd.DataFrame(rows)
     if df.empty:
@@ -212,7 +274,8 @@ def strip(params: Params, force: bool = False) -> StripResult:
     if len(df):
         from adgen.matting.contact_sheet import write_contact_sheet
 
-        write_contact_sheet(df, params.root, out_dir / "contact_sheet.png")
+        write_contact_sheet(df, cutouts(params, str(out_path)), out_dir / "contact_sheet.png")
+    _forget_per_file_cutouts(out_dir)
     st.write(key)
     n_kept = int(df["keep"].fillna(False).astype(bool).sum()) if len(df) else 0
     return StripResult(out_path, len(df), n_kept, len(df) - n_kept, reused, skipped=False)

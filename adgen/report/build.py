@@ -24,11 +24,13 @@ class Report:
 def _photos(params: Params, out: Path) -> Photos:
     p = params.paths
     dirs = tuple(params.path(d) for d in (p.raw, p.filtered, p.stripped))
-    from adgen.store.locations import raw_store
+    from adgen.report.items import CUTOUTS
+    from adgen.store.locations import cutouts_store, raw_store
     from adgen.store.photos import Photos as StorePhotos
 
     masks = StorePhotos(params.path(p.filtered) / "store", "report")
     stores = {"member": StorePhotos(raw_store(params), "report"), "person_mask": masks, "bag_mask": masks}
+    stores.update(dict.fromkeys((c for c, _ in CUTOUTS), StorePhotos(cutouts_store(params), "report")))
     photos = Photos(root=params.root, out=out, allowed=dirs, stores=stores)
     photos.add(_read(params.path(p.raw) / "manifest.parquet"))
     photos.add(_read(params.path(p.filtered) / "manifest.parquet"), "filter_")

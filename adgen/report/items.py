@@ -25,11 +25,11 @@ from adgen.report.render import render
 from adgen.report.sheets import thumbnail
 
 MASKS = (("person_mask", "person mask"), ("bag_mask", "bag mask"))  # members of the filter's store
-CUTOUTS = (
-    ("person_rgba_path", "person cut out"),
-    ("person_white_path", "person on white"),
-    ("person_nobag_white_path", "person without the bag"),
-    ("bag_rgba_path", "bag cut out"),
+CUTOUTS = (  # members of strip's store
+    ("person_rgba", "person cut out"),
+    ("person_white", "person on white"),
+    ("person_nobag_white", "person without the bag"),
+    ("bag_rgba", "bag cut out"),
 )
 BOX_COLOURS = {"person_box": (220, 40, 40), "bag_box": (30, 120, 230)}
 

@@ -258,9 +258,9 @@ def contact_sheets(ctx: Context) -> Section | None:
     if stripped is not None:
         kept = stripped[_kept(stripped)] if "keep" in stripped else stripped
         for column, caption in (
-            ("person_white_path", "strip: people on white"),
-            ("person_rgba_path", "strip: people cut out (alpha over a checkerboard)"),
-            ("bag_rgba_path", "strip: bag cut-outs (alpha over a checkerboard)"),
+            ("person_white", "strip: people on white"),
+            ("person_rgba", "strip: people cut out (alpha over a checkerboard)"),
+            ("bag_rgba", "strip: bag cut-outs (alpha over a checkerboard)"),
         ):
             grids.append(ctx.grid(kept, column, caption))
     grids = [g for g in grids if g]

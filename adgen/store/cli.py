@@ -22,14 +22,23 @@ def migrate_command(
     ctx: typer.Context,
     keep_files: bool = typer.Option(False, "--keep-files", help="leave the per-file images in place"),
 ) -> None:
-    """Pack the per-file raw images (paths.raw/images) into shards and point the manifest at them."""
-    from adgen.progress import console
-    from adgen.store.migrate import migrate_raw
+    """Pack the per-file raw images (paths.raw/images) and user bags (datasets.user_bags/images)
+    into shards and point their tables at them."""
+    from adgen.store.migrate import migrate_raw, migrate_user_bags
 
-    r = migrate_raw(params(ctx), keep_files=keep_files)
+    p = params(ctx)
+    _report("store migrate", migrate_raw(p, keep_files=keep_files))
+    bags = migrate_user_bags(p, keep_files=keep_files)
+    if bags.files or bags.new_shards:
+        _report("store migrate (user bags)", bags)
+
+
+def _report(what: str, r) -> None:
+    from adgen.progress import console
+
     console.print(
-        f"store migrate: {r.files} files, {r.packed} packed into {len(r.new_shards)} new shards, "
-        f"{r.already} already in the store, manifest {r.manifest_rows} rows, {r.removed} files removed"
+        f"{what}: {r.files} files, {r.packed} packed into {len(r.new_shards)} new shards, "
+        f"{r.already} already in the store, table {r.manifest_rows} rows, {r.removed} files removed"
     )
     if r.missing:
         console.print(

@@ -14,6 +14,7 @@ of a directory and a member name never needs more than a plain USTAR header.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from datetime import UTC, datetime
@@ -31,6 +32,11 @@ KEY = re.compile(r"[0-9a-f]{64}")
 FIELD = re.compile(r"[a-z0-9]{1,10}(\.[a-z0-9]{1,10}){0,2}")
 LABEL = re.compile(r"[a-z0-9][a-z0-9_]{0,31}")
 SHARD = re.compile(r"\d{8}T\d{6}Z-[a-z0-9_]{1,32}-[0-9a-f]{8}-\d{6}\.tar")
+
+
+def sha256_hex(data: bytes) -> str:
+    """The key of an image in a content-addressed store: the sha256 of its bytes (its image id)."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def check_key(key: object, where: str = "store") -> str:

@@ -12,13 +12,29 @@ STORE_DIR = "store"
 
 
 def raw_store(params: Params) -> Path:
+    """Crawled photos (key: sha256 of the bytes)."""
     return params.path(params.paths.raw) / STORE_DIR
 
 
+def masks_store(params: Params) -> Path:
+    """The filter's person/bag masks (key: sha256 of `<decision key>/<image id>`)."""
+    return params.path(params.paths.filtered) / STORE_DIR
+
+
+def cutouts_store(params: Params) -> Path:
+    """Strip's cut-outs (key: sha256 of `<strip input key>/<image id>`)."""
+    return params.path(params.paths.stripped) / STORE_DIR
+
+
+def user_bags_store(params: Params) -> Path:
+    """`adgen bags import`'s bag cut-outs (key: sha256 of the PNG's bytes)."""
+    return params.path(params.datasets.user_bags) / STORE_DIR
+
+
 def all_stores(params: Params) -> list[Path]:
-    """Every stage store that exists, in pipeline order."""
-    dirs = [params.paths.raw, params.paths.filtered, params.paths.stripped, params.paths.pose]
-    return [params.path(d) / STORE_DIR for d in dirs if (params.path(d) / STORE_DIR).is_dir()]
+    """Every store that exists, in pipeline order."""
+    roots = [raw_store(params), masks_store(params), cutouts_store(params), user_bags_store(params)]
+    return [root for root in roots if root.is_dir()]
 
 
 def writer(params: Params, root: Path, **kw: Any) -> StoreWriter:

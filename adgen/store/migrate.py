@@ -1,4 +1,8 @@
-"""`adgen store migrate`: a per-file raw store (`images/ab/<id>.<ext>`) and its manifest → shards.
+"""`adgen store migrate`: a per-file store (`images/ab/<id>.<ext>`) and its table → shards.
+
+Two per-file stores are converted: the crawl's (data/raw/images + manifest.parquet) and the user
+bags' (<user_bags>/images + bags.parquet). Strip's cut-outs are not migrated: strip re-cuts them
+when its manifest lacks the member columns.
 
 Order, so a kill at any point loses nothing and a re-run finishes the job:
 1. every file is packed into shards (its bytes must hash to its name; duplicates are skipped),
@@ -66,9 +70,24 @@ def _json_safe(row: dict[str, Any]) -> dict[str, Any]:
 
 def migrate_raw(params: Params, keep_files: bool = False) -> MigrateResult:
     raw = params.path(params.paths.raw)
-    images = raw / PER_FILE_DIR
-    manifest_path = raw / "manifest.parquet"
-    store = locations.raw_store(params)
+    return migrate_dir(
+        params, raw, raw / "manifest.parquet", locations.raw_store(params), "migrate", keep_files
+    )
+
+
+def migrate_user_bags(params: Params, keep_files: bool = False) -> MigrateResult:
+    from adgen.bags.importer import user_bags_table
+
+    bags = params.path(params.datasets.user_bags)
+    store = locations.user_bags_store(params)
+    return migrate_dir(params, bags, user_bags_table(params), store, "bags", keep_files)
+
+
+def migrate_dir(
+    params: Params, base: Path, manifest_path: Path, store: Path, label: str, keep_files: bool = False
+) -> MigrateResult:
+    """`base/images/ab/<id>.<ext>` + the table at `manifest_path` (a `path` column) → `store`."""
+    images = base / PER_FILE_DIR
     rows = manifest.read(manifest_path) if manifest_path.exists() else None
     if rows is not None and "path" in rows.columns:
         meta = {
@@ -81,7 +100,9 @@ def migrate_raw(params: Params, keep_files: bool = False) -> MigrateResult:
     files = per_file_images(images)
     result = MigrateResult(files=len(files))
     bad: list[str] = []
-    with locations.writer(params, store, label="migrate", durable=False) as w:
+    if not files and (rows is None or "path" not in rows.columns):
+        return MigrateResult(manifest_rows=0 if rows is None else len(rows))  # nothing per-file here
+    with locations.writer(params, store, label=label, durable=False) as w:
         for path in track(files, "pack images into shards", total=len(files)):
             name_id, dot, ext = path.name.partition(".")
             if not dot or not layout.KEY.fullmatch(name_id) or not layout.FIELD.fullmatch(ext):

@@ -8,9 +8,11 @@ front to back once; a contact sheet or a single cut-out reads one member with on
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pandas as pd
 
@@ -67,13 +69,22 @@ class Photos:
         except KeyError:
             raise UserError(
                 f"{self.where}: {member} is not in the image store at {self.root}; "
-                "restore it (dvc pull / dvc checkout) or re-run the crawl"
+                "restore it (dvc pull / dvc checkout) or re-run the stage that writes it"
             ) from None
 
     def read(self, row: Mapping[str, Any]) -> bytes:
         """The bytes of a row's photo."""
-        shard, offset, size = self._where(row["member"])
+        return self.get(row["member"])
+
+    def get(self, member: object) -> bytes:
+        """The bytes of one member (`<key>.<field>`), read with one seek."""
+        shard, offset, size = self._where(member)
         return shards.read_at(self.root / layout.SHARDS / shard, offset, size)
+
+    def image(self, member: object) -> StoredImage:
+        """A handle on one member that dataset builders open when they need its pixels."""
+        self.key_field(member)
+        return StoredImage(self, str(member))
 
     def in_store_order(self, rows: pd.DataFrame) -> pd.DataFrame:
         """`rows` sorted by (shard, offset) of their photo: the order `stream` reads fastest."""
@@ -101,6 +112,28 @@ class Photos:
         finally:
             if current is not None:
                 current[1].close()
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    """One image in a store, read on demand: what readers hold instead of a path."""
+
+    photos: Photos
+    member: str
+
+    def read(self) -> bytes:
+        return self.photos.get(self.member)
+
+    def __str__(self) -> str:
+        return f"{self.photos.root}/{self.member}"
+
+
+ImageSource = Path | StoredImage  # a file (DeepFashion, a user's pose photo) or a stored image
+
+
+def openable(source: ImageSource) -> Path | IO[bytes]:
+    """What `PIL.Image.open` / `adgen.safety.open_image` takes, for a file or a stored image."""
+    return io.BytesIO(source.read()) if isinstance(source, StoredImage) else source
 
 
 def store_photos(

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from adgen.store import layout
+from adgen.store import layout, staging
 
 BLOCK = tarfile.BLOCKSIZE
 
@@ -29,7 +29,9 @@ class Member:
     sha256: str
 
 
-Source = Mapping[str, bytes] | Path  # a sample's members, or the file a durable writer staged them in
+# A sample's members; or where a durable writer staged them: a record of its staging file, or (a
+# writer from before the staging file) one small tar per sample.
+Source = Mapping[str, bytes] | staging.Record | Path
 
 
 def _add(tar: tarfile.TarFile, name: str, data: bytes) -> int:
@@ -43,17 +45,8 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> int:
     return header_at + BLOCK
 
 
-def pack_sample(key: str, fields: Mapping[str, bytes]) -> bytes:
-    """One sample as a small tar: what a durable writer stages (one file, one fsync, per put)."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        for field in sorted(fields):
-            _add(tar, layout.member(key, field), fields[field])
-    return buf.getvalue()
-
-
 def unpack_sample(path: Path) -> dict[str, bytes]:
-    """The members of a staged sample ({field: bytes}); a torn file is a TarError/OSError."""
+    """The members of a sample staged as one small tar (writers before the staging file did)."""
     out: dict[str, bytes] = {}
     for _, info, data in scan(path):
         parts = layout.split_member(info.name)
@@ -62,14 +55,21 @@ def unpack_sample(path: Path) -> dict[str, bytes]:
     return out
 
 
+def load(src: Source) -> Mapping[str, bytes]:
+    """The members ({field: bytes}) of a sample, wherever they wait."""
+    if isinstance(src, staging.Record):
+        return src.read()
+    return unpack_sample(src) if isinstance(src, Path) else src
+
+
 def write(path: Path, samples: Mapping[str, Source]) -> list[Member]:
-    """Write `samples` ({key: {field: bytes} or a staged sample file}) as a tar at `path`, fsynced."""
+    """Write `samples` ({key: members or where they are staged}) as a tar at `path`, fsynced."""
     members: list[Member] = []
     with open(path, "wb") as fh:
         with tarfile.open(fileobj=fh, mode="w", format=tarfile.USTAR_FORMAT) as tar:
             for key in sorted(samples):
                 src = samples[key]
-                fields = unpack_sample(src) if isinstance(src, Path) else src
+                fields = load(src)
                 for field in sorted(fields):
                     data = fields[field]
                     offset = _add(tar, layout.member(key, field), data)

@@ -5,9 +5,10 @@ Promises, whoever kills the writer and whenever:
   no other writer can pick) and is never opened for writing again;
 - the index never lists a shard that is not there; a shard it does not list yet (a kill between
   the two renames) is added by the next writer or read back by any reader from the tar headers;
-- with `durable=True` (the crawl), `put` returns only after the sample (one small tar file) is
-  fsynced in this writer's staging dir; a writer that dies leaves them there and the next writer to open the store
-  packs them first, skipping any already in a shard: nothing lost, nothing twice;
+- with `durable=True` (the crawl), `put` returns only after the sample is appended to this writer's
+  staging file (`<staging>/samples.staged`, adgen.store.staging) and fsynced; a writer that dies
+  leaves the file there and the next writer to open the store packs its whole records first (a
+  record torn by the kill is dropped), skipping any already in a shard: nothing lost, nothing twice;
 - with `durable=False` (migrate, benchmarks) samples wait in memory: a kill loses only what the
   caller still has (it re-runs).
 
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -34,15 +34,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from adgen import atomic
 from adgen.errors import UserError
 from adgen.safety import writing
-from adgen.store import layout, shards
+from adgen.store import layout, shards, staging
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-STAGED = ".staged"  # a staged sample: `<key>.staged`, a small tar of its members
+STAGED = ".staged"  # `samples.staged` (staging.FILE_NAME); `<key>.staged` from writers before it
 DEFAULT_MAX_SAMPLES = 10_000
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 
@@ -59,14 +58,6 @@ def _flock(path: Path) -> Iterator[None]:
     with open(path, "a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         yield
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _meta_bytes(meta: Mapping[str, Any] | None) -> bytes:
@@ -97,8 +88,8 @@ class StoreWriter:
         self.new_shards: list[str] = []
         self._seq = 0
         self._known: set[str] = set(known or ())
-        self._claimed: set[str] = set()
         self._pending: dict[str, shards.Source] = {}
+        self._staging_file: staging.StagingFile | None = None
         self._pending_bytes = 0
         self._table: pa.Table | None = None
         self._table_stat: tuple[int, int, int] | None = None
@@ -154,6 +145,9 @@ class StoreWriter:
     def _release(self, remove_staging: bool) -> None:
         if self._lock_fh is None:
             return
+        if self._staging_file is not None:
+            self._staging_file.close()
+            self._staging_file = None
         if remove_staging:
             shutil.rmtree(self.staging, ignore_errors=True)
         self._lock_fh.close()
@@ -162,7 +156,7 @@ class StoreWriter:
     # -- writing ----------------------------------------------------------------------------------
     def put(self, data: bytes, ext: str, meta: Mapping[str, Any] | None = None) -> Stored:
         """Store an image under the sha256 of its bytes (content-addressed stores)."""
-        return self.put_sample(hashlib.sha256(data).hexdigest(), {ext: data}, meta)
+        return self.put_sample(layout.sha256_hex(data), {ext: data}, meta)
 
     def put_sample(
         self, key: str, fields: Mapping[str, bytes], meta: Mapping[str, Any] | None = None
@@ -177,19 +171,12 @@ class StoreWriter:
                 raise ValueError("the json member is the sample's metadata: pass it as meta")
         if not fields:
             raise ValueError("a sample needs at least one data member")
-        with self._lock:
-            if key in self._known or key in self._claimed:
-                return Stored(key, False)
-            self._claimed.add(key)
-        try:
-            sources = self._stage(key, {**fields, layout.META_FIELD: _meta_bytes(meta)})
-        except BaseException:
-            with self._lock:
-                self._claimed.discard(key)
-            raise
+        members = {**fields, layout.META_FIELD: _meta_bytes(meta)}
         size = sum(len(v) for v in fields.values())
-        with self._lock:
-            self._pending[key] = sources
+        with self._lock:  # one staging file: appends (and their fsyncs) take turns
+            if key in self._known or key in self._pending:
+                return Stored(key, False)
+            self._pending[key] = self._stage(key, members)
             self._pending_bytes += size
             full = len(self._pending) >= self.max_samples or self._pending_bytes >= self.max_bytes
             if full and self.pack:
@@ -206,10 +193,10 @@ class StoreWriter:
     def _stage(self, key: str, fields: dict[str, bytes]) -> shards.Source:
         if not self.durable:
             return dict(fields)
-        # One file per sample, written atomically: present means complete.
-        path = self.staging / f"{key}{STAGED}"
-        atomic.write_bytes(path, shards.pack_sample(key, fields))
-        return path
+        with writing(self.staging):
+            if self._staging_file is None:
+                self._staging_file = staging.StagingFile(self.staging / staging.FILE_NAME)
+            return self._staging_file.append(key, fields)
 
     # -- shards and the index ---------------------------------------------------------------------
     def _index_lock(self):
@@ -260,7 +247,7 @@ class StoreWriter:
         final = self.root / layout.SHARDS / name
         os.link(tmp, final)  # fails if the name exists: a closed shard is never replaced
         tmp.unlink()
-        _fsync_dir(final.parent)
+        staging.fsync_dir(final.parent)
         self.new_shards.append(name)
         return index.rows(name, members)
 
@@ -277,10 +264,10 @@ class StoreWriter:
                 table = index.concat([table, self._write_shard(batch)])
                 self._known.update(batch)
             self._save_index(table)
-        for src in self._pending.values():
-            if isinstance(src, Path):
-                src.unlink(missing_ok=True)
-        self._claimed.difference_update(self._pending)
+        if self._staging_file is not None:  # every record in it is in a shard now: one unlink
+            self._staging_file.close()
+            self._staging_file.path.unlink(missing_ok=True)
+            self._staging_file = None
         self._pending, self._pending_bytes = {}, 0
 
     def _recover(self, table: pa.Table) -> pa.Table:
@@ -305,16 +292,20 @@ class StoreWriter:
     def _pack_staged(self, staged: Path, table: pa.Table) -> pa.Table:
         from adgen.store import index
 
-        complete: dict[str, Path] = {}
-        for path in staged.glob(f"*{STAGED}"):  # atomic writes: a staged file is a whole sample
-            key = path.name[: -len(STAGED)]
-            if layout.KEY.fullmatch(key) and key not in self._known:
-                complete[key] = path
+        complete: dict[str, shards.Source] = {}
+        for path in sorted(staged.glob(f"*{STAGED}")):
+            if path.name == staging.FILE_NAME:  # read front to back once; a torn last record dropped
+                found = staging.records(path)
+            else:  # a writer from before the staging file: one atomically written tar per sample
+                found = iter([(path.name[: -len(STAGED)], path)])
+            for key, src in found:
+                if layout.KEY.fullmatch(key) and key not in self._known:
+                    complete.setdefault(key, src)
         batch: dict[str, shards.Source] = {}
         size = 0
         for key in sorted(complete):
-            batch[key] = complete[key]
-            size += complete[key].stat().st_size
+            src = batch[key] = complete[key]
+            size += src.size if isinstance(src, staging.Record) else src.stat().st_size
             if len(batch) >= self.max_samples or size >= self.max_bytes:
                 table = index.concat([table, self._write_shard(batch)])
                 self._known.update(batch)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from PIL import Image
 
 from adgen import config
-from adgen.bags.importer import import_bags
+from adgen.bags.importer import import_bags, user_bags
 from adgen.errors import UserError
 
 
@@ -31,6 +32,15 @@ def _bag_png(path: Path, alpha: str = "mask") -> None:
         Image.fromarray(rgb, "RGB").save(path)
 
 
+def _stored(p: config.Params, row: pd.Series) -> Image.Image:
+    _, bags = user_bags(p)
+    return Image.open(io.BytesIO(bags.get(row["member"])))
+
+
+def _shards(root: Path) -> dict[str, bytes]:
+    return {f.name: f.read_bytes() for f in (root / "data/user_bags/store/shards").glob("*.tar")}
+
+
 def test_valid_cutouts_are_added_tight_and_reimport_adds_nothing(tmp_path: Path) -> None:
     src = tmp_path / "mine"
     src.mkdir()
@@ -39,10 +49,34 @@ def test_valid_cutouts_are_added_tight_and_reimport_adds_nothing(tmp_path: Path)
     r = import_bags(p, src)
     assert (r.added, r.total) == (1, 1)
     row = pd.read_parquet(r.table).iloc[0]
-    im = Image.open(tmp_path / row["path"])
+    im = _stored(p, row)
     assert im.mode == "RGBA" and im.size == (30, 40)  # cropped to its alpha
     assert (np.asarray(im)[..., 3] == 255).all()
+    assert row["member"] == f"{row['image_id']}.png" and "path" not in row
     assert import_bags(p, src).added == 0
+
+
+def test_bags_import_stores_the_same_bag_once_and_a_reimport_adds_no_shard(tmp_path: Path) -> None:
+    src = tmp_path / "mine"
+    src.mkdir()
+    _bag_png(src / "a.png")
+    _bag_png(src / "copy-of-a.png")  # the same cut-out under another name
+    p = config.from_dict({}, root=tmp_path)
+    r = import_bags(p, src)
+    assert (r.added, r.already_present, r.total) == (1, 1, 1)
+    first = _shards(tmp_path)
+    assert len(first) == 1
+    r = import_bags(p, src)
+    assert (r.added, r.total) == (0, 1) and _shards(tmp_path) == first  # nothing new: no shard
+    from adgen.store import StoreReader
+
+    assert len(StoreReader(tmp_path / "data/user_bags/store")) == 1
+    _bag_png(src / "b.png", "mask")
+    Image.open(src / "b.png").rotate(90, expand=True).save(src / "b.png")  # another bag
+    r = import_bags(p, src)
+    assert (r.added, r.total) == (1, 2)
+    now = _shards(tmp_path)
+    assert len(now) == 2 and {k: now[k] for k in first} == first
 
 
 @pytest.mark.parametrize(
@@ -69,7 +103,7 @@ def test_cutout_option_cuts_an_opaque_photo_with_grabcut(tmp_path: Path) -> None
     r = import_bags(config.from_dict({}, root=tmp_path), src, cutout=True)
     row = pd.read_parquet(r.table).iloc[0]
     assert row["cutout"]
-    a = np.asarray(Image.open(tmp_path / row["path"]))[..., 3] > 0
+    a = np.asarray(_stored(config.from_dict({}, root=tmp_path), row))[..., 3] > 0
     assert abs(a.shape[0] - 40) <= 2 and abs(a.shape[1] - 30) <= 2 and a.mean() > 0.9
 
 

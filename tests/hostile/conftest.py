@@ -83,7 +83,8 @@ def write_png(path: Path, size: tuple[int, int] = (16, 32), mode: str = "RGB") -
 
 # An injected write error for machines where a read-only bind mount is not allowed: the child
 # Python imports this `sitecustomize`, which makes every temp file (how adgen writes anything, see
-# adgen.atomic) or directory created under the named dir fail as a read-only or full disk would.
+# adgen.atomic), directory or staging-file append under the named dir fail as a read-only or full
+# disk would.
 _HOOK = """
 import errno, os, tempfile
 _DIR = os.path.realpath(os.environ["ADGEN_TEST_BROKEN_DIR"])
@@ -104,6 +105,20 @@ def mkdir(path, mode=0o777, *, dir_fd=None):
         raise OSError(_ERR, os.strerror(_ERR), path)
     return _mkdir(path, mode, dir_fd=dir_fd)
 tempfile.mkstemp, os.mkdir = mkstemp, mkdir
+# The store's staging file is appended to (adgen.store.staging): each append counts as a file.
+_open, _write, _fds = os.open, os.write, set()
+def open_(path, flags, mode=0o777, *, dir_fd=None):
+    fd = _open(path, flags, mode, dir_fd=dir_fd)
+    if flags & os.O_APPEND and _under(path):
+        _fds.add(fd)
+    return fd
+def write(fd, data):
+    if fd in _fds:
+        if _left[0] <= 0:
+            raise OSError(_ERR, os.strerror(_ERR))
+        _left[0] -= 1
+    return _write(fd, data)
+os.open, os.write = open_, write
 """
 
 

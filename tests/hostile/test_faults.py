@@ -42,10 +42,10 @@ def test_strip_with_a_read_only_cutout_dir_stops_and_the_rerun_does_the_work(
     assert pd.read_parquet(manifest)["keep"].sum() == 2
 
     _strip_project(root, 0.2)  # new params: every photo must be cut out again
-    with broken_dir(root / "data/stripped/images", tmp_path / "hook", inject=how == "injected") as env:
+    with broken_dir(root / "data/stripped/store", tmp_path / "hook", inject=how == "injected") as env:
         proc = adgen("strip", cwd=root, env=env)
     line = error_line(proc)
-    assert "cannot write" in line and "data/stripped/images" in line
+    assert "cannot write" in line and "data/stripped/store" in line
     assert manifest.read_bytes() == before and stamp.read_text() == stamp_before  # the last good run stands
 
     proc = adgen("strip", cwd=root)  # the disk is fixed
@@ -53,7 +53,11 @@ def test_strip_with_a_read_only_cutout_dir_stops_and_the_rerun_does_the_work(
     assert "up to date" not in proc.stdout
     df = pd.read_parquet(manifest)
     assert df["keep"].sum() == 2 and (df["reason"] == "kept").all()
-    assert all((root / p).is_file() for p in df["person_rgba_path"])
+    from adgen import config
+    from adgen.matting.strip import cutouts
+
+    stored = cutouts(config.load(root / "params.yaml"))
+    assert all(stored.get(m) for m in df["person_rgba"])
     assert "up to date" in adgen("strip", cwd=root).stdout
 
 
@@ -128,7 +132,7 @@ def test_bags_import_into_a_read_only_bag_dir_is_one_line_and_changes_nothing(tm
     table = tmp_path / "data/user_bags/bags.parquet"
     before = table.read_bytes()
     write_png(bags / "two.png", size=(20, 30), mode="RGBA")
-    with broken_dir(tmp_path / "data/user_bags/images", tmp_path / "hook") as env:
+    with broken_dir(tmp_path / "data/user_bags/store", tmp_path / "hook") as env:
         line = error_line(adgen("bags", "import", str(bags), cwd=tmp_path, env=env))
     assert "cannot write" in line
     assert table.read_bytes() == before

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,8 @@ from adgen.errors import UserError
 from adgen.matting.evaluate import alpha_in_frame, iou
 from adgen.matting.grabcut import grabcut_mask
 from adgen.matting.photo import box_to_pixels
-from adgen.matting.strip import strip
+from adgen.matting.strip import cutouts, strip
+from adgen.store import StoreReader
 from tests.matting.scenes import draw_person, replace_photo, store_masks, write_filtered_project
 
 
@@ -29,6 +31,15 @@ def _rows(root: Path) -> pd.DataFrame:
     return pd.read_parquet(root / "data/stripped/manifest.parquet")
 
 
+def _cut(root: Path, member: str) -> bytes:
+    """A cut-out's PNG bytes, read through strip's store."""
+    return cutouts(_params(root)).get(member)
+
+
+def _image(root: Path, member: str) -> Image.Image:
+    return Image.open(io.BytesIO(_cut(root, member)))
+
+
 def test_detector_masks_become_the_alpha_of_person_and_bag_cutouts(tmp_path: Path) -> None:
     scene = draw_person(seed=1)
     write_filtered_project(tmp_path, [scene], image_format="PNG")
@@ -37,20 +48,20 @@ def test_detector_masks_become_the_alpha_of_person_and_bag_cutouts(tmp_path: Pat
     row = _rows(tmp_path).iloc[0]
     assert row["mask_source"] == "detector" and row["reason"] == "kept" and row["has_bag"]
     w, h = scene.image.size
-    person = alpha_in_frame(tmp_path / row["person_rgba_path"], list(row["crop_box"]), w, h)
+    person = alpha_in_frame(_cut(tmp_path, row["person_rgba"]), list(row["crop_box"]), w, h)
     np.testing.assert_array_equal(person >= 0.5, scene.person | scene.bag)  # alpha is exactly the mask
-    bag = alpha_in_frame(tmp_path / row["bag_rgba_path"], list(row["bag_crop_box"]), w, h)
+    bag = alpha_in_frame(_cut(tmp_path, row["bag_rgba"]), list(row["bag_crop_box"]), w, h)
     np.testing.assert_array_equal(bag >= 0.5, scene.bag)
-    rgba = np.asarray(Image.open(tmp_path / row["bag_rgba_path"]))
+    rgba = np.asarray(_image(tmp_path, row["bag_rgba"]))
     assert rgba.shape[2] == 4 and (rgba[..., 3] == 255).all()  # tight: the bag box is all bag
-    white = np.asarray(Image.open(tmp_path / row["person_white_path"]))
+    white = np.asarray(_image(tmp_path, row["person_white"]))
     assert white.shape[2] == 3 and (white[0, 0] == 255).all()
-    nobag = np.asarray(Image.open(tmp_path / row["person_nobag_white_path"]))
+    nobag = np.asarray(_image(tmp_path, row["person_nobag_white"]))
     from adgen.fixtures.site.palette import BAG_COLOURS, colour_mask
 
     assert colour_mask(white, BAG_COLOURS["handbag"]).sum() > 100
     assert colour_mask(nobag, BAG_COLOURS["handbag"]).sum() == 0  # the bag region is painted white
-    assert row["person_rgba_path"].startswith("data/stripped/images/")
+    assert row["person_rgba"].endswith(".person.png") and row["bag_rgba"].endswith(".bag.png")
 
 
 def test_image_without_detector_mask_falls_back_to_grabcut_or_is_dropped(tmp_path: Path) -> None:
@@ -60,11 +71,11 @@ def test_image_without_detector_mask_falls_back_to_grabcut_or_is_dropped(tmp_pat
     row = _rows(tmp_path).iloc[0]
     assert row["mask_source"] == "grabcut" and row["keep"]
     w, h = scene.image.size
-    person = alpha_in_frame(tmp_path / row["person_rgba_path"], list(row["crop_box"]), w, h)
+    person = alpha_in_frame(_cut(tmp_path, row["person_rgba"]), list(row["crop_box"]), w, h)
     assert iou(person, scene.person | scene.bag) >= 0.8
     strip(_params(tmp_path, fallback="drop"))
     row = _rows(tmp_path).iloc[0]
-    assert not row["keep"] and row["reason"] == "no_person_mask" and pd.isna(row["person_rgba_path"])
+    assert not row["keep"] and row["reason"] == "no_person_mask" and pd.isna(row["person_rgba"])
 
 
 def test_grabcut_backend_cuts_person_and_bag_without_any_model(tmp_path: Path) -> None:
@@ -75,8 +86,8 @@ def test_grabcut_backend_cuts_person_and_bag_without_any_model(tmp_path: Path) -
     df = _rows(tmp_path)
     assert set(df["mask_source"]) == {"grabcut"}
     for row, scene in zip(df.to_dict("records"), scenes, strict=True):
-        person = alpha_in_frame(tmp_path / row["person_rgba_path"], list(row["crop_box"]), 200, 300)
-        bag = alpha_in_frame(tmp_path / row["bag_rgba_path"], list(row["bag_crop_box"]), 200, 300)
+        person = alpha_in_frame(_cut(tmp_path, row["person_rgba"]), list(row["crop_box"]), 200, 300)
+        bag = alpha_in_frame(_cut(tmp_path, row["bag_rgba"]), list(row["bag_crop_box"]), 200, 300)
         assert iou(person, scene.person | scene.bag) >= 0.8
         assert iou(bag, scene.bag) >= 0.8
 
@@ -90,7 +101,7 @@ def test_bag_touching_the_border_is_cut_out_and_flagged(tmp_path: Path) -> None:
     assert row["keep"] and row["bag_touches_edge"] and not row["person_touches_edge"]
     assert row["bag_crop_box"][0] == 0.0
     w, h = scene.image.size
-    bag = alpha_in_frame(tmp_path / row["bag_rgba_path"], list(row["bag_crop_box"]), w, h)
+    bag = alpha_in_frame(_cut(tmp_path, row["bag_rgba"]), list(row["bag_crop_box"]), w, h)
     np.testing.assert_array_equal(bag >= 0.5, scene.bag)
 
 
@@ -98,8 +109,8 @@ def test_people_without_bags_are_stripped_as_backgrounds_only_when_asked(tmp_pat
     write_filtered_project(tmp_path, [draw_person(seed=4), draw_person(seed=5, bag=None)])
     strip(_params(tmp_path))
     df = _rows(tmp_path).set_index("has_bag")
-    assert len(df) == 2 and pd.isna(df.loc[False, "bag_rgba_path"]) and df.loc[False, "keep"]
-    assert df.loc[False, "person_nobag_white_path"] == df.loc[False, "person_white_path"]
+    assert len(df) == 2 and pd.isna(df.loc[False, "bag_rgba"]) and df.loc[False, "keep"]
+    assert df.loc[False, "person_nobag_white"] == df.loc[False, "person_white"]  # one member
     strip(_params(tmp_path, include_no_bag=False))
     assert _rows(tmp_path)["has_bag"].all()
 
@@ -124,21 +135,81 @@ def test_unreadable_photo_is_recorded_not_fatal(tmp_path: Path) -> None:
     assert _rows(tmp_path).set_index("image_id").loc[df["image_id"][0], "reason"] == "unreadable"
 
 
+def _shards(root: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in (root / "data/stripped/store/shards").glob("*.tar")}
+
+
 def test_rerun_with_unchanged_inputs_does_nothing_and_refresh_recuts_only_new(tmp_path: Path) -> None:
     write_filtered_project(tmp_path, [draw_person(seed=1)])
     p = _params(tmp_path)
     assert not strip(p).skipped
     out = tmp_path / "data/stripped/manifest.parquet"
     before = out.stat().st_mtime_ns
-    files_before = sorted((tmp_path / "data/stripped/images").rglob("*.png"))
+    shards_before = _shards(tmp_path)
+    assert len(shards_before) == 1
     again = strip(p)
     assert again.skipped and out.stat().st_mtime_ns == before
-    assert sorted((tmp_path / "data/stripped/images").rglob("*.png")) == files_before
+    assert _shards(tmp_path) == shards_before
     write_filtered_project(tmp_path, [draw_person(seed=1), draw_person(seed=9)])
     r = strip(p)
     assert (r.n_input, r.n_reused) == (2, 1)
     r = strip(_params(tmp_path, crop_margin=0.2))  # a changed param re-cuts everything
     assert r.n_reused == 0 and not r.skipped
+
+
+def test_strip_rerun_adds_no_shard_and_a_refresh_adds_one(tmp_path: Path) -> None:
+    write_filtered_project(tmp_path, [draw_person(seed=1), draw_person(seed=2)])
+    strip(_params(tmp_path))
+    first = _shards(tmp_path)
+    r = strip(_params(tmp_path), force=False)
+    assert r.skipped and _shards(tmp_path) == first
+    (tmp_path / "data/stripped/.stamp").unlink()  # inputs look changed: every cut-out is reused
+    r = strip(_params(tmp_path))
+    assert (r.n_reused, r.skipped) == (2, False) and _shards(tmp_path) == first  # no new shard
+    write_filtered_project(tmp_path, [draw_person(seed=s) for s in (1, 2, 3)])
+    r = strip(_params(tmp_path))
+    assert (r.n_input, r.n_reused) == (3, 2)
+    now = _shards(tmp_path)
+    assert len(now) == len(first) + 1 and {k: now[k] for k in first} == first  # old shards untouched
+    (added,) = set(now) - set(first)
+    reader = StoreReader(tmp_path / "data/stripped/store")
+    where = {reader.location(m.split(".")[0], "person.png")[0] for m in _rows(tmp_path)["person_rgba"]}
+    assert where == {*first, added}  # the new photo's cut-outs are in the new shard
+
+
+def test_a_cutout_shard_is_read_back_by_the_webdataset_package(tmp_path: Path) -> None:
+    wds = pytest.importorskip("webdataset")
+    write_filtered_project(tmp_path, [draw_person(seed=1)])
+    strip(_params(tmp_path))
+    row = _rows(tmp_path).iloc[0]
+    (shard,) = (tmp_path / "data/stripped/store/shards").glob("*.tar")
+    (sample,) = list(wds.WebDataset(str(shard), shardshuffle=False))
+    assert sample["__key__"] == row["person_rgba"].split(".")[0]
+    for column, field in (("person_rgba", "person.png"), ("person_white", "white.png"),
+                          ("person_nobag_white", "nobag.png"), ("bag_rgba", "bag.png")):  # fmt: skip
+        assert sample[field] == _cut(tmp_path, row[column]) and row[column].endswith(field)
+    assert json.loads(sample["json"])["image_id"] == row["image_id"]
+
+
+def test_a_workspace_with_per_file_cutouts_is_cut_again_into_the_store(tmp_path: Path) -> None:
+    """A stripped manifest from before the store names files (`*_path`): strip re-cuts every
+    photo into data/stripped/store, names the members, and removes the old files."""
+    write_filtered_project(tmp_path, [draw_person(seed=1)])
+    strip(_params(tmp_path))
+    df = _rows(tmp_path)
+    old = tmp_path / "data/stripped/images/ab"
+    old.mkdir(parents=True)
+    (old / ("ab" * 32 + ".png")).write_bytes(_cut(tmp_path, df["person_white"][0]))
+    legacy = df.drop(columns=["person_rgba", "person_white", "person_nobag_white", "bag_rgba"])
+    legacy["person_white_path"] = "data/stripped/images/ab/" + "ab" * 32 + ".png"
+    legacy.to_parquet(tmp_path / "data/stripped/manifest.parquet", index=False)
+    (tmp_path / "data/stripped/.stamp").unlink()
+    r = strip(_params(tmp_path))
+    assert (r.n_kept, r.n_reused) == (1, 0)
+    row = _rows(tmp_path).iloc[0]
+    assert "person_white_path" not in row and row["person_white"] == df["person_white"][0]
+    assert not (tmp_path / "data/stripped/images").exists()
+    assert _image(tmp_path, row["person_white"]).size[0] > 0
 
 
 def test_rembg_backend_without_its_model_file_fails_with_one_line(tmp_path: Path, monkeypatch) -> None:
@@ -192,9 +263,9 @@ def test_cmyk_grayscale_and_exif_rotated_photos_are_cut_in_the_upright_frame(
     strip(_params(tmp_path))
     row = _rows(tmp_path).iloc[0]
     assert row["keep"] and (row["width"], row["height"]) == (160, 240)
-    person = alpha_in_frame(tmp_path / row["person_rgba_path"], list(row["crop_box"]), 160, 240)
+    person = alpha_in_frame(_cut(tmp_path, row["person_rgba"]), list(row["crop_box"]), 160, 240)
     np.testing.assert_array_equal(person >= 0.5, scene.person | scene.bag)
-    rgb = np.asarray(Image.open(tmp_path / row["person_rgba_path"]).convert("RGB")).astype(int)
-    a = np.asarray(Image.open(tmp_path / row["person_rgba_path"]))[..., 3]
+    rgb = np.asarray(_image(tmp_path, row["person_rgba"]).convert("RGB")).astype(int)
+    a = np.asarray(_image(tmp_path, row["person_rgba"]))[..., 3]
     if kind != "gray":  # the person's red survives the colour-space conversion
         assert rgb[a > 0][:, 0].mean() > 180

@@ -42,6 +42,9 @@ def build_project(root: Path, n: int = 6) -> config.Params:
     mask_buf = io.BytesIO()
     Image.new("L", (80, 120), 255).save(mask_buf, format="PNG")
     (mask,) = store_photos(root / "data/filtered/store", [(mask_buf.getvalue(), "png")])
+    cut_buf = io.BytesIO()
+    Image.new("RGBA", (40, 60), (200, 0, 0, 128)).save(cut_buf, format="PNG")
+    (cut,) = store_photos(root / "data/stripped/store", [(cut_buf.getvalue(), "png")])  # strip's store
     rows, decisions, strips = [], [], []
     for i in range(n):
         iid, shard, member = stored[i]
@@ -74,11 +77,8 @@ def build_project(root: Path, n: int = 6) -> config.Params:
             }
         )
         if keep:
-            cut = f"data/stripped/people/{iid}.png"
-            (root / cut).parent.mkdir(parents=True, exist_ok=True)
-            Image.new("RGBA", (40, 60), (200, 0, 0, 128)).save(root / cut)
             strips.append({"image_id": iid, "keep": i != 4, "reason": "kept" if i != 4 else "mask_too_small",
-                           "person_rgba_path": cut, "person_white_path": cut})  # fmt: skip
+                           "person_rgba": cut[2], "person_white": cut[2]})  # fmt: skip
     (root / "data/filtered").mkdir(parents=True, exist_ok=True)
     pd.DataFrame(rows).to_parquet(root / "data/raw/manifest.parquet")
     pd.DataFrame(

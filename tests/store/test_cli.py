@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 import yaml
 
+from adgen.errors import UserError
 from adgen.store import StoreReader, index, layout
-from tests.store.helpers import per_file_store, run_adgen
+from tests.store.helpers import per_file_store, run_adgen, sha
 
 
 def _project(root: Path, **store) -> None:
@@ -91,3 +92,37 @@ def test_migrate_killed_after_packing_part_of_the_store_finishes_without_duplica
     assert sorted(jpgs) == sorted(images)  # each once
     after = pd.read_parquet(tmp_path / "data/raw/manifest.parquet")
     assert list(after["image_id"]) == list(before["image_id"]) and after["member"].notna().all()
+
+
+def test_migrate_moves_per_file_user_bags_into_their_store(tmp_path: Path) -> None:
+    """A bag set imported before the store (`<user_bags>/images/ab/<id>.png` + a `path` column)."""
+    import io
+
+    from PIL import Image
+
+    from adgen import config
+    from adgen.bags.importer import user_bags
+
+    _project(tmp_path)
+    rows, pngs = [], {}
+    for i in range(3):
+        buf = io.BytesIO()
+        Image.new("RGBA", (8 + i, 8), (200, 0, 0, 255)).save(buf, format="PNG")
+        iid = sha(buf.getvalue())
+        path = tmp_path / "data/user_bags/images" / iid[:2] / f"{iid}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(buf.getvalue())
+        pngs[iid] = buf.getvalue()
+        rows.append({"image_id": iid, "path": path.relative_to(tmp_path).as_posix(), "original_name": f"{i}.png",
+                     "cutout": False, "width": 8 + i, "height": 8})  # fmt: skip
+    pd.DataFrame(rows).to_parquet(tmp_path / "data/user_bags/bags.parquet", index=False)
+    p = config.load(tmp_path / "params.yaml")
+    with pytest.raises(UserError, match="adgen store migrate"):
+        user_bags(p)  # the old table is named in one line, not misread
+    r = run_adgen(tmp_path, "store", "migrate")
+    assert r.returncode == 0, r.stderr
+    assert "(user bags): 3 files, 3 packed" in r.stdout + r.stderr
+    assert not (tmp_path / "data/user_bags/images").exists()
+    table, bags = user_bags(p)
+    assert list(table["image_id"]) == [row["image_id"] for row in rows] and "path" not in table
+    assert all(bags.get(m) == pngs[i] for i, m in zip(table["image_id"], table["member"], strict=True))

@@ -18,7 +18,6 @@ Pose encodings (official `coord2channel_simple_rcv` + `tf_poseInflate`, and the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -26,6 +25,7 @@ from PIL import Image
 
 from adgen.errors import UserError
 from adgen.models.dpig.rois import foreground_mask, part_boxes
+from adgen.store.photos import ImageSource, openable
 
 N_KEYPOINTS = 18
 
@@ -75,9 +75,10 @@ def tensor_to_image(t: torch.Tensor) -> Image.Image:
 
 @dataclass(frozen=True)
 class PersonImage:
-    """One training person: an image file, the region holding the person, keypoints in that region."""
+    """One training person: an image (a stored cut-out or a file), the region holding the person,
+    keypoints in that region."""
 
-    path: Path
+    path: ImageSource
     keypoints: np.ndarray  # (18, 3) normalised to `crop` (or the whole image)
     source: str  # "people" | "deepfashion"
     crop: tuple[float, float, float, float] | None = None  # normalised (x0, y0, x1, y1) of the image
@@ -164,7 +165,7 @@ class DpigPeople(torch.utils.data.Dataset):
 
         person = self.people[i]
         try:
-            with Image.open(person.path) as img:
+            with Image.open(openable(person.path)) as img:
                 img = img.convert("RGB")
         except OSError:
             raise UserError(f"{person.path}: not a readable image; re-run the stage that wrote it") from None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,6 +20,7 @@ from adgen.models.dpig.data import (
     keypoints_from_vector,
     pose_vector,
 )
+from adgen.store.photos import openable, store_photos
 from tests.models.dpig.helpers import project_params, write_deepfashion
 from tests.models.gfla.helpers import draw_person, pose
 
@@ -73,14 +76,16 @@ def test_curated_people_come_from_the_stripped_crops_with_their_pose(tmp_path):
     kp_photo = kp_crop.copy()
     ok = kp_photo[:, 2] > 0
     kp_photo[ok, 0] = 0.25 + kp_crop[ok, 0] * 0.5
-    draw_person(kp_crop, (200, 40, 40), (20, 40)).save(tmp_path / "data" / "stripped" / "a.png")
+    png = io.BytesIO()
+    draw_person(kp_crop, (200, 40, 40), (20, 40)).save(png, format="PNG")
+    ((_, _, member),) = store_photos(tmp_path / "data/stripped/store", [(png.getvalue(), "png")])
     pd.DataFrame(
         [
             {
                 "image_id": PERSON_ID,
                 "keep": True,
                 "has_bag": False,
-                "person_white_path": "data/stripped/a.png",
+                "person_white": member,  # a member of strip's store
                 "crop_box": crop_box,
                 "site": "fixture",
                 "license": "test",
@@ -94,7 +99,7 @@ def test_curated_people_come_from_the_stripped_crops_with_their_pose(tmp_path):
     (person,) = collect_people(params, ["people"], 4)
     np.testing.assert_allclose(person.keypoints[ok], kp_crop[ok], atol=1e-5)
     assert person.keypoints[~ok].tolist() == [[-1, -1, 0]] * int((~ok).sum())
-    assert Image.open(person.path).size == (20, 40)
+    assert Image.open(openable(person.path)).size == (20, 40)
 
 
 def test_no_people_with_poses_is_one_line_naming_what_to_run(tmp_path):
