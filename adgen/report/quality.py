@@ -68,9 +68,9 @@ def strip_quality(params: Any, photos: Photos, limit: int, px: int) -> dict[str,
         part["scores"] = [("cut-outs scored", len(per)), ("mean mask IoU, person ∪ bag", per["person_iou"].mean()),
                           ("mean mask IoU, bag", per["bag_iou"].mean())]  # fmt: skip
         per = per.sort_values(["person_iou", "bag_iou"], na_position="first", kind="stable")
-        cutouts = df.set_index("image_id")["person_rgba_path"] if "person_rgba_path" in df else {}
+        cutouts = df.set_index("image_id")["person_rgba"] if "person_rgba" in df else {}
         tiles = (
-            photos.tile(r["image_id"], "person_rgba_path", cutouts.get(r["image_id"]), px, _iou_label(r))
+            photos.tile(r["image_id"], "person_rgba", cutouts.get(r["image_id"]), px, _iou_label(r))
             for r in per.to_dict("records")
         )
         part["rows"].append(_row("lowest mask IoU first (kept cut-outs against the fixture's exact masks)",

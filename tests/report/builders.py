@@ -171,14 +171,14 @@ def build_fixture_project(root: Path) -> config.Params:
         ys, xs = np.nonzero(mask)
         x0, y0, x1, y1 = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
         h, w = mask.shape
-        cut = f"data/stripped/people/{iid}.png"
-        (root / cut).parent.mkdir(parents=True, exist_ok=True)
         rgba = np.dstack([np.asarray(r.image)[y0:y1, x0:x1], mask[y0:y1, x0:x1].astype(np.uint8) * 255])
-        Image.fromarray(rgba, "RGBA").save(root / cut)
+        buf = io.BytesIO()
+        Image.fromarray(rgba, "RGBA").save(buf, format="PNG")
+        ((_, _, cut),) = store_photos(root / "data/stripped/store", [(buf.getvalue(), "png")])  # strip's store
         keep = n != 2
         strips.append({"image_id": iid, "keep": keep, "reason": "kept" if keep else "person_mask_holey",
-                       "person_rgba_path": cut if keep else None, "crop_box": [x0 / w, y0 / h, x1 / w, y1 / h],
-                       "bag_rgba_path": None, "bag_crop_box": None})  # fmt: skip
+                       "person_rgba": cut if keep else None, "crop_box": [x0 / w, y0 / h, x1 / w, y1 / h],
+                       "bag_rgba": None, "bag_crop_box": None})  # fmt: skip
         kp = np.asarray(r.truth["people"][0]["keypoints"], dtype=np.float32)
         if n == 1:
             kp[:, 0] += 0.05  # every point 5% of the width to the right
