@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from adgen import config
 from adgen.models.stgan.api import load_compositor
 from adgen.models.stgan.config import StganParams, resolve
 from adgen.models.stgan.train import train
+from tests.torchrun import torchrun
 
 from .helpers import adgen_cmd, make_project, run_adgen
 
@@ -220,11 +220,8 @@ def test_torchrun_with_two_ranks_trains_into_one_run_dir(tmp_path) -> None:
     params_path = make_project(
         tmp_path, iters_d_only=3, iters_per_warp=3, warps=2, log_every=1, checkpoint_every=3
     )
-    torchrun = Path(sys.executable).with_name("torchrun")
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [str(torchrun), "--standalone", "--nproc_per_node=2", "-m", "adgen.cli", "--params", str(params_path),
-           "train", "stgan", "--run-dir", str(tmp_path / "run")]  # fmt: skip
-    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    cmd = ["-m", "adgen.cli", "--params", params_path, "train", "stgan", "--run-dir", tmp_path / "run"]
+    proc = torchrun(cmd, cwd=tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     run = tmp_path / "run"
     assert len(_stats(run)) == 9 + 3
@@ -234,7 +231,7 @@ def test_torchrun_with_two_ranks_trains_into_one_run_dir(tmp_path) -> None:
     assert not torch.equal(state["ranks"][0]["rng"]["torch"], state["ranks"][1]["rng"]["torch"])
 
     # Without --run-dir each rank would number its own dir: refused in one line.
-    bad = subprocess.run(cmd[:-2], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    bad = torchrun(cmd[:-2], cwd=tmp_path, timeout=300)
     assert bad.returncode != 0 and "under torchrun pass --run-dir" in bad.stderr
 
 
