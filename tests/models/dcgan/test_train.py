@@ -84,11 +84,12 @@ def test_half_the_steps_then_resume_equals_all_the_steps_straight(demo_options, 
 _CHILD = """
 import sys, torch
 from pathlib import Path
-from adgen.models.dcgan.config import DcganParams, resolved
+from adgen.models.dcgan.config import DcganParams
+from adgen.models.registry import with_preset
 from adgen.models.dcgan.train import train
 from adgen.models.registry import TrainJob
 torch.set_num_threads(1)
-p = resolved(DcganParams(dataset=Path(sys.argv[1]), device="cpu"), "demo")
+p = with_preset(DcganParams(dataset=Path(sys.argv[1]), device="cpu"), "demo")
 p = p.model_copy(update={"total_steps": int(sys.argv[3]), "tick_steps": 5, "checkpoint_steps": 4, "keep_checkpoints": 100})
 train(TrainJob(params=None, options=p, run_dir=Path(sys.argv[2]), metrics_dir=None))
 """
@@ -138,12 +139,13 @@ def test_a_missing_training_zip_is_a_one_line_user_error(demo_options, tmp_path)
 _DDP_CHILD = """
 import os, sys, torch
 from pathlib import Path
-from adgen.models.dcgan.config import DcganParams, resolved
+from adgen.models.dcgan.config import DcganParams
+from adgen.models.registry import with_preset
 from adgen.models.dcgan.train import DcganTrainer, train
 from adgen.models.registry import TrainJob
 from adgen.training import dist
 torch.set_num_threads(1)
-p = resolved(DcganParams(dataset=Path(sys.argv[1]), device="cpu"), "demo").model_copy(update={"total_steps": 6, "tick_steps": 5})
+p = with_preset(DcganParams(dataset=Path(sys.argv[1]), device="cpu"), "demo").model_copy(update={"total_steps": 6, "tick_steps": 5})
 rt = dist.setup("cpu", amp=False)
 torch.manual_seed(rt.rank)  # each rank its own reals (and z): only the all-reduce keeps them equal
 trainer = DcganTrainer(p, rt)
@@ -172,11 +174,12 @@ def test_ddp_on_two_processes_keeps_the_networks_identical_and_trains_one_run(de
 _DDP_TRAIN = """
 import sys, torch
 from pathlib import Path
-from adgen.models.dcgan.config import DcganParams, resolved
+from adgen.models.dcgan.config import DcganParams
+from adgen.models.registry import with_preset
 from adgen.models.dcgan.train import train
 from adgen.models.registry import TrainJob
 torch.set_num_threads(1)
-p = resolved(DcganParams(dataset=Path(sys.argv[1]), device="cpu"), "demo")
+p = with_preset(DcganParams(dataset=Path(sys.argv[1]), device="cpu"), "demo")
 p = p.model_copy(update={"total_steps": int(sys.argv[3]), "tick_steps": 2, "checkpoint_steps": 2})
 train(TrainJob(params=None, options=p, run_dir=Path(sys.argv[2]), metrics_dir=None))
 """

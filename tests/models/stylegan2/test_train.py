@@ -220,7 +220,7 @@ _DDP_TRAIN = """
 import sys, torch
 from pathlib import Path
 from adgen.models.stylegan2.config import StyleGAN2Params
-from adgen.models.stylegan2.config import resolved as with_preset
+from adgen.models.registry import with_preset
 from adgen.models.stylegan2.train import train
 torch.set_num_threads(1)
 p = with_preset(StyleGAN2Params(dataset=Path(sys.argv[1]), device="cpu"), "demo")
