@@ -17,9 +17,10 @@ import time
 
 import torch
 
-from adgen.models.dcgan.config import DcganParams, resolved
+from adgen.models.dcgan.config import DcganParams
 from adgen.models.dcgan.model import count_params
 from adgen.models.dcgan.train import DcganTrainer
+from adgen.models.registry import with_preset
 from adgen.training import dist
 
 
@@ -34,7 +35,7 @@ def main() -> int:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    params = resolved(DcganParams(batch=args.batch, device=args.device, amp=not args.no_amp), args.preset)
+    params = with_preset(DcganParams(batch=args.batch, device=args.device, amp=not args.no_amp), args.preset)
     runtime = dist.setup(args.device, params.amp)
     trainer = DcganTrainer(params, runtime)
     h, w = params.resolution

@@ -18,10 +18,11 @@ import time
 import numpy as np
 import torch
 
-from adgen.models.dpig.config import DpigParams, resolve
+from adgen.models.dpig.config import DpigParams
 from adgen.models.dpig.data import item_tensors
 from adgen.models.dpig.model import count_parameters
 from adgen.models.dpig.train import DpigTrainer
+from adgen.models.registry import with_preset
 from adgen.training import dist
 
 STANDING = np.array(
@@ -51,7 +52,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=2, help="timed steps after the first (0: time the first)")
     args = ap.parse_args()
     torch.manual_seed(0)
-    p = resolve(DpigParams(device=args.device), args.preset)
+    p = with_preset(DpigParams(device=args.device), args.preset)
     if args.batch:
         p = p.model_copy(update={"batch": args.batch})
     rt = dist.setup(args.device, amp=True)

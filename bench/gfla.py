@@ -17,8 +17,9 @@ import time
 
 import torch
 
-from adgen.models.gfla.config import GflaParams, resolve
+from adgen.models.gfla.config import GflaParams
 from adgen.models.gfla.model import PoseGenerator, count_parameters
+from adgen.models.registry import with_preset
 
 
 def _sync(device: torch.device) -> None:
@@ -40,7 +41,9 @@ def main() -> None:
     device = torch.device(args.device)
     torch.manual_seed(0)
 
-    p = resolve(GflaParams(), "deepfashion256").model_copy(update={"height": args.size, "width": args.size})
+    p = with_preset(GflaParams(), "deepfashion256").model_copy(
+        update={"height": args.size, "width": args.size}
+    )
     g = PoseGenerator(p).to(device).train()
     b, s = args.batch, args.size
     src = torch.rand(b, 3, s, s, device=device) * 2 - 1

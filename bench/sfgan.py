@@ -24,7 +24,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from adgen.models.sfgan.config import SfganParams, resolve  # noqa: E402
+from adgen.models.registry import with_preset
+from adgen.models.sfgan.config import SfganParams  # noqa: E402
 from adgen.models.sfgan.data import anchors_of, make_relit_dataset  # noqa: E402
 from adgen.models.sfgan.train import SfganTrainer  # noqa: E402
 from adgen.models.stgan.data import load_dataset  # noqa: E402
@@ -37,7 +38,7 @@ def step_time(size: int, batch: int, steps: int, warmup: int, device: str) -> di
         index = make_relit_dataset(
             tmp / "ds", size=size, n_real=batch * 2, n_background=batch * 2, fg_scale=0.35
         )
-        params = resolve(
+        params = with_preset(
             SfganParams(index=index, height=size, width=size, fg_scale=0.35, batch=batch, device=device)
         )
         data = load_dataset(index, size, size, params.fg_scale, tmp)

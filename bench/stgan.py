@@ -24,7 +24,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from adgen.models.stgan.config import StganParams, resolve  # noqa: E402
+from adgen.models.registry import with_preset
+from adgen.models.stgan.config import StganParams  # noqa: E402
 from adgen.models.stgan.data import load_dataset, make_synthetic_dataset  # noqa: E402
 from adgen.models.stgan.train import StganTrainer, train  # noqa: E402
 from adgen.training import dist  # noqa: E402
@@ -36,7 +37,7 @@ def speed(size: int, batch: int, iters: int, warmup: int) -> dict[str, float]:
         index = make_synthetic_dataset(
             tmp / "ds", size=size, n_real=batch * 2, n_background=batch * 2, fg_scale=0.35
         )
-        params = resolve(StganParams(), "exp2").model_copy(update={"batch": batch, "fg_scale": 0.35})
+        params = with_preset(StganParams(), "exp2").model_copy(update={"batch": batch, "fg_scale": 0.35})
         data = load_dataset(index, size, size, params.fg_scale, tmp)
         runtime = dist.setup(params.device, params.amp)
         (tmp / "run").mkdir()
@@ -65,7 +66,7 @@ def convergence(size: int, warps: int, iters_per_warp: int, seed: int) -> dict[s
         index = make_synthetic_dataset(
             tmp / "ds", size=size, n_real=128, n_background=128, fg_scale=0.35, seed=seed
         )
-        params = resolve(StganParams(), "demo").model_copy(
+        params = with_preset(StganParams(), "demo").model_copy(
             update={
                 "height": size,
                 "width": size,

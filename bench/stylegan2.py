@@ -26,7 +26,8 @@ import time
 
 import torch
 
-from adgen.models.stylegan2.config import StyleGAN2Params, resolved
+from adgen.models.registry import with_preset
+from adgen.models.stylegan2.config import StyleGAN2Params
 from adgen.models.stylegan2.model import count_params
 from adgen.models.stylegan2.train import StyleGAN2Trainer
 from adgen.training import dist
@@ -54,7 +55,7 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
 
-    params = resolved(
+    params = with_preset(
         StyleGAN2Params(
             resolution=(args.res, args.res),
             batch=args.batch,

@@ -72,6 +72,16 @@ def test_an_undeclared_model_in_params_is_one_line_naming_it() -> None:
         config.from_dict({"orchestrate": {"retrain_models": ["nosuchgan"]}})
 
 
+def test_a_refresh_retrains_by_default_every_declared_model_that_trains_on_the_curated_set() -> None:
+    flagged = [name for name, spec in registry.models().items() if spec.retrain_on_refresh]
+    assert flagged, "no declared model trains on the curated dataset"
+    assert config.from_dict({}).orchestrate.retrain_models == flagged
+    # a key written in params.yaml still wins
+    assert config.from_dict({"orchestrate": {"retrain_models": ["dcgan"]}}).orchestrate.retrain_models == [
+        "dcgan"
+    ]
+
+
 def test_dvc_has_a_train_stage_per_declared_model_and_no_other() -> None:
     stages = _yaml("dvc.yaml").get("stages") or {}
     trained = sorted(s.removeprefix("train_") for s in stages if s.startswith("train_"))

@@ -31,5 +31,6 @@ class OrchestrateParams(Section):
     # Training trigger: when the kept set grew by more than this fraction since the last version
     # (any growth from an empty set counts), run these training deployments without waiting.
     retrain_growth: float = Field(0.10, ge=0)
-    retrain_models: list[ModelName] = Field(default_factory=lambda: ["stgan", "stylegan2", "gfla"])
+    # Default: every declared model whose spec says `retrain_on_refresh` (set by registry.extend_params).
+    retrain_models: list[ModelName] = Field(default_factory=list)
     train_deployment: str = "train-{model}/gpu"  # {model} is replaced by the model name

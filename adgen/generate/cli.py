@@ -106,10 +106,10 @@ def evaluate_gfla_command(
     from adgen.generate.chain import resolve_checkpoint
     from adgen.generate.evaluate import gfla_held_out, score_gfla
     from adgen.models.gfla.api import load_pose_transfer
-    from adgen.models.gfla.config import resolve
+    from adgen.models.registry import with_preset
 
     p = params(ctx)
-    gp = resolve(p.train.gfla)
+    gp = with_preset(p.train.gfla)
     explicit = checkpoint or (p.path(p.generate.gfla_checkpoint) if p.generate.gfla_checkpoint else None)
     path = resolve_checkpoint(explicit, p.path(p.paths.models), "gfla")
     transfer = load_pose_transfer(path, p.generate.device)

@@ -49,6 +49,7 @@ class ModelSpec:
     extras: Mapping[str, Any] = field(default_factory=dict)
     # Added after the first contract (optional, so earlier declarations stay valid):
     title: str = ""  # how people write the name ("ST-GAN"): messages and the report; default `name`
+    retrain_on_refresh: bool = False  # trains on the curated dataset: in orchestrate.retrain_models' default
 
     @property
     def label(self) -> str:
@@ -117,6 +118,15 @@ def extend_params(base: type) -> type:
     from pydantic import Field, create_model, model_validator
 
     train_type = train_params_type()
+    orchestrate_base = base.model_fields["orchestrate"].annotation
+    retrain = [name for name, spec in models().items() if spec.retrain_on_refresh]
+    orchestrate_type = create_model(
+        "OrchestrateParams",
+        __base__=orchestrate_base,
+        __doc__=orchestrate_base.__doc__,
+        __module__=__name__,
+        retrain_models=(list[str], Field(default_factory=lambda: list(retrain))),
+    )
 
     def _retrain_models_are_declared(self):
         unknown = [m for m in self.orchestrate.retrain_models if m not in models()]
@@ -133,26 +143,38 @@ def extend_params(base: type) -> type:
         __module__=__name__,
         __validators__={"_retrain_models": model_validator(mode="after")(_retrain_models_are_declared)},
         train=(train_type, Field(default_factory=train_type)),
+        orchestrate=(orchestrate_type, Field(default_factory=orchestrate_type)),
     )
 
 
 def __getattr__(name: str):
-    """`Params` and `TrainParams`, the classes made above, found by name (pickle looks them up so)."""
-    if name in ("Params", "TrainParams"):
+    """`Params`, `TrainParams` and `OrchestrateParams`, the classes made above, found by name
+    (pickle looks them up so)."""
+    if name in ("Params", "TrainParams", "OrchestrateParams"):
         from adgen.config import params_type
 
         cls = params_type()
-        return cls if name == "Params" else cls.model_fields["train"].annotation
+        section = {"TrainParams": "train", "OrchestrateParams": "orchestrate"}.get(name)
+        return cls if section is None else cls.model_fields[section].annotation
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def resolve_options(spec: ModelSpec, params: Any, preset: str | None = None) -> Any:
     """train.<name> with its preset applied (`preset` overrides `train.<name>.preset`) and every
     `spec.path_options` key resolved against the project root: what a run of this model uses."""
-    from adgen.config.base import apply_preset
-
-    options = apply_preset(getattr(params.train, spec.name), dict(spec.presets), preset, spec.label)
+    options = with_preset(getattr(params.train, spec.name), preset)
     update = {
         k: params.path(getattr(options, k)) for k in spec.path_options if getattr(options, k) is not None
     }
     return options.model_copy(update=update) if update else options
+
+
+def with_preset(options: Any, preset: str | None = None) -> Any:
+    """A model's options (its `train.<name>` section) with its preset applied: the preset's values
+    overlaid by every key set explicitly in `options`; `preset` overrides `options.preset`."""
+    from adgen.config.base import apply_preset
+
+    spec = next((s for s in models().values() if isinstance(options, s.params_section)), None)
+    if spec is None:
+        raise TypeError(f"{type(options).__name__} is no declared model's params section")
+    return apply_preset(options, dict(spec.presets), preset, spec.label)

@@ -21,11 +21,10 @@ from .conftest import write_held_out
 def project(tmp_path_factory, pose_model, fid_graph) -> Path:
     """paths.models holds one tiny run of DCGAN, StyleGAN2 and GFLA; the GFLA held-out split exists."""
     from adgen.models.dcgan.config import DcganParams
-    from adgen.models.dcgan.config import resolved as resolved_dcgan
     from adgen.models.dcgan.train import train as train_dcgan
     from adgen.models.gfla.train import train as train_gfla
-    from adgen.models.registry import TrainJob
-    from adgen.models.stylegan2.config import StyleGAN2Params, resolved
+    from adgen.models.registry import TrainJob, with_preset
+    from adgen.models.stylegan2.config import StyleGAN2Params
     from adgen.models.stylegan2.data import write_zip
     from adgen.models.stylegan2.train import train as train_stylegan2
     from tests.models.gfla.helpers import tiny_params, write_dataset, write_vgg19
@@ -35,11 +34,11 @@ def project(tmp_path_factory, pose_model, fid_graph) -> Path:
     root = tmp_path_factory.mktemp("compare-project")
     models = root / "data" / "models"
     zip_path = write_zip(root / "people.zip", tall_people(8))
-    dc = resolved_dcgan(DcganParams(dataset=zip_path, device="cpu"), "demo").model_copy(
+    dc = with_preset(DcganParams(dataset=zip_path, device="cpu"), "demo").model_copy(
         update={"total_steps": 4}
     )
     train_dcgan(TrainJob(None, dc, models / "dcgan" / "00000-demo", None))
-    sg = resolved(
+    sg = with_preset(
         StyleGAN2Params(dataset=zip_path, device="cpu", total_kimg=0.008, checkpoint_kimg=0.008,
                         tick_kimg=0.008, sample_kimg=0.008),
         "demo",

@@ -36,11 +36,11 @@ def project(tmp_path_factory) -> Path:
     """A project whose paths.models holds one tiny trained run of each model, and a params.yaml."""
     from adgen.fixtures.pose import build_fixture_pose_model
     from adgen.models.gfla.train import train as train_gfla
+    from adgen.models.registry import with_preset
     from adgen.models.stgan.config import StganParams
-    from adgen.models.stgan.config import resolve as resolve_stgan
     from adgen.models.stgan.data import make_synthetic_dataset
     from adgen.models.stgan.train import train as train_stgan
-    from adgen.models.stylegan2.config import StyleGAN2Params, resolved
+    from adgen.models.stylegan2.config import StyleGAN2Params
     from adgen.models.stylegan2.data import write_zip
     from adgen.models.stylegan2.train import train as train_stylegan2
 
@@ -49,7 +49,7 @@ def project(tmp_path_factory) -> Path:
     models = root / "models"
 
     zip_path = write_zip(root / "people.zip", _people(8))
-    sg = resolved(
+    sg = with_preset(
         StyleGAN2Params(
             dataset=zip_path,
             device="cpu",
@@ -63,7 +63,7 @@ def project(tmp_path_factory) -> Path:
     train_stylegan2(sg, models / "stylegan2" / "00000-demo", echo=False)
 
     make_synthetic_dataset(root / "ds", size=32, n_real=8, n_background=8, n_foreground=2, fg_scale=0.35)
-    st = resolve_stgan(
+    st = with_preset(
         StganParams(
             index=root / "ds" / "index.parquet",
             height=32,

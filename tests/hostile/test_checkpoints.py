@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from adgen.models.stylegan2.config import StyleGAN2Params, resolved
+from adgen.models.registry import with_preset
+from adgen.models.stylegan2.config import StyleGAN2Params
 from adgen.models.stylegan2.data import write_zip
 from adgen.models.stylegan2.train import train as train_stylegan2
 from tests.models.gfla.conftest import gfla_dataset, vgg19_file  # noqa: F401
@@ -34,7 +35,7 @@ def stylegan2_run(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("sg2")
     torch.set_num_threads(1)
     data = write_zip(root / "people.zip", tall_people(12))
-    params = resolved(StyleGAN2Params(dataset=data, device="cpu"), "demo")
+    params = with_preset(StyleGAN2Params(dataset=data, device="cpu"), "demo")
     run = root / "run"
     train_stylegan2(params.model_copy(update={"total_kimg": 0.004, "keep_checkpoints": 5}), run, echo=False)
     first = sorted(run.glob("checkpoint-*.pt"))[-1]
@@ -289,7 +290,6 @@ def test_stgan_resume_past_a_truncated_checkpoint_still_equals_an_uninterrupted_
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from adgen import config
-    from adgen.models.stgan.config import resolve
     from adgen.models.stgan.train import train as train_stgan
     from adgen.training import checkpoint
     from tests.models.stgan.helpers import make_project
@@ -302,7 +302,7 @@ def test_stgan_resume_past_a_truncated_checkpoint_still_equals_an_uninterrupted_
         "keep_checkpoints": 10,
     }
     p = config.load(make_project(tmp_path, **schedule))
-    sp = resolve(p.train.stgan)
+    sp = with_preset(p.train.stgan)
     straight = train_stgan(sp, p.path(sp.index), tmp_path / "a", data_root=p.root, echo=False)
     train_stgan(sp, p.path(sp.index), tmp_path / "b", data_root=p.root, echo=False)
     cut = _truncate_newest(tmp_path / "b")

@@ -22,12 +22,13 @@ STYLEGAN2 = """
     from pathlib import Path
     from tests.models.stylegan2.conftest import tall_people
     from adgen.models.stylegan2.data import write_zip
-    from adgen.models.stylegan2.config import StyleGAN2Params, resolved
+    from adgen.models.stylegan2.config import StyleGAN2Params
+    from adgen.models.registry import with_preset
     from adgen.models.stylegan2.train import train
     torch.set_num_threads(1)
     tmp = Path(sys.argv[1])
     data = write_zip(tmp / "people.zip", tall_people(8))
-    params = resolved(StyleGAN2Params(dataset=data, device="cpu"), "demo")
+    params = with_preset(StyleGAN2Params(dataset=data, device="cpu"), "demo")
     train(params.model_copy(update={"total_kimg": 0.008, "tick_kimg": 0.008}), tmp / "run", echo=False)
 """
 

@@ -1,7 +1,7 @@
 """train.dcgan.* params: the DCGAN network shape, the paper's recipe, the schedule and the data.
 
 Named presets fill in every architecture/training knob; keys written explicitly in params.yaml
-override the preset (`adgen.config.base.apply_preset`, as for StyleGAN2).
+override the preset (`adgen.models.registry.with_preset`, as for StyleGAN2).
 
 - `dcgan64`: the paper's 64x64 network and recipe (batch 128, Adam 2e-4, beta1 0.5).
   G 3,576,704 / D 2,765,568 parameters (BatchNorm running statistics not counted).
@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from adgen.config.base import Section, apply_preset
+from adgen.config.base import Section
 
 PresetName = Literal["dcgan64", "dcgan128", "fullbody", "demo"]
 # Columns of <paths.metrics>/dcgan_loss.csv (DVC plots, the report's curves), one per stats.jsonl key.
@@ -89,9 +89,4 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-def resolved(params: DcganParams, preset: str | None = None) -> DcganParams:
-    """The preset's values, overlaid by every key set explicitly in `params`."""
-    return apply_preset(params, PRESETS, preset, "DCGAN")
-
-
-__all__ = ["LOSS_COLUMNS", "PRESETS", "DcganParams", "resolved"]
+__all__ = ["LOSS_COLUMNS", "PRESETS", "DcganParams"]

@@ -15,8 +15,6 @@ tensors, numbers, strings and plain containers, so they load with `weights_only=
 
 from __future__ import annotations
 
-import math
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,11 +31,17 @@ from adgen.models.dcgan.data import FramedImages
 from adgen.models.dcgan.model import Generator, build, count_params
 from adgen.models.stylegan2.data import real_batches
 from adgen.models.stylegan2.train import image_grid, latents_for_seeds
-from adgen.training import checkpoint, dist, rundir
+from adgen.training import checkpoint, dist, session
+from adgen.training.session import CheckpointKind, Schedule, Session, Tick, check_finite
 
 MODEL = "dcgan"
 STAT_KEYS = (*LOSS_COLUMNS, "D_real", "D_fake")  # D_*: mean sigmoid(D) on reals / fakes
-ARCHITECTURE_KEYS = ("resolution", "z_dim", "g_channels", "d_channels")
+KIND = CheckpointKind(
+    MODEL,
+    "a DCGAN checkpoint",
+    mark=("model", MODEL),
+    architecture=("resolution", "z_dim", "g_channels", "d_channels"),
+)
 
 
 @dataclass
@@ -199,125 +203,69 @@ def save_grid(G: Generator, path: Path, seeds: list[int]) -> None:
 # --- the loop -----------------------------------------------------------------------------------
 
 
-def _crossed(before: int, after: int, every: int) -> bool:
-    return every > 0 and after // every > before // every
-
-
-def _check_same_network(saved: dict[str, Any], params: DcganParams, run_dir: Path) -> None:
-    now = params.model_dump(mode="json")
-    for key in ARCHITECTURE_KEYS:
-        if key in saved and saved[key] != now[key]:
-            raise UserError(
-                f"{run_dir}: this run was trained with {key}={saved[key]}, params say {now[key]}; "
-                "resume with the same settings or start a new run dir"
-            )
-
-
-def _read_checkpoint(path: Path, device: torch.device | str, restore_rng: bool) -> dict[str, Any]:
-    try:
-        state = checkpoint.load(path, map_location=device, restore_rng=restore_rng)
-    except Exception as exc:  # a truncated or foreign file: say which one, not a pickle trace
-        raise UserError(f"{path}: not a readable checkpoint ({type(exc).__name__})") from None
-    if not isinstance(state, dict) or state.get("model") != MODEL:
-        other = state.get("model") if isinstance(state, dict) else None
-        what = f"a {other} checkpoint" if isinstance(other, str) else "not a DCGAN checkpoint"
-        raise UserError(f"{path}: {what}, expected one from `adgen train dcgan`")
-    return state
-
-
 def train(job) -> TrainResult:
     """Train (or resume) `job.run_dir` until `total_steps`; writes `<metrics>/dcgan.json`."""
-    from adgen.progress import bar
-    from adgen.training.outputs import write_training_outputs
-
     p: DcganParams = job.options
-    run_dir = Path(job.run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    runtime = dist.setup(p.device, p.amp)
-    log = rundir.RunLog(run_dir, echo=runtime.is_main)
-    dataset = FramedImages(p.dataset, p.resolution, p.mirror)
-    if runtime.is_main and not (run_dir / "training_options.json").exists():
-        rundir.write_options(run_dir, {**describe(p), "dataset_images": len(dataset)})
-    checkpoint.seed_everything(p.seed + runtime.rank)
-    trainer = DcganTrainer(p, runtime)
-    tick: dict[str, Any] = {"sums": {}, "count": 0, "start_step": 0}
-    resume = checkpoint.latest(run_dir)
-    if resume is not None:
-        state = _read_checkpoint(resume, runtime.device, restore_rng=True)
-        _check_same_network(state.get("params", {}), p, run_dir)
-        trainer.load_state_dict(state)
-        tick = state["tick"]
-        if runtime.is_main:
-            log.truncate_stats("step", trainer.step_idx)
-            log.info(f"resumed from {resume.name} at step {trainer.step_idx}")
-    elif runtime.is_main:
-        info = describe(p)
-        log.info(
-            f"new run: {info['output']} G {info['G_params']:,} D {info['D_params']:,} params, "
-            f"{len(dataset)} images, batch {p.batch} ({trainer.batch_gpu} x {runtime.world_size} "
-            f"rank(s)), device {runtime.device}"
+    with Session.open(job.run_dir, p.device, p.amp) as run:
+        rt = run.rt
+        dataset = FramedImages(p.dataset, p.resolution, p.mirror)
+        run.write_options({**describe(p), "dataset_images": len(dataset)})
+        checkpoint.seed_everything(p.seed + rt.rank)
+        trainer = DcganTrainer(p, rt)
+        tick = Tick("start_step")
+        resume = run.newest_checkpoint(KIND, p)
+        if resume is not None:
+            trainer.load_state_dict(resume[1])
+            tick = Tick("start_step", resume[1]["tick"])
+            run.resumed(*resume, trainer.step_idx, f"step {trainer.step_idx}")
+        else:
+            info = describe(p)
+            run.say(
+                f"new run: {info['output']} G {info['G_params']:,} D {info['D_params']:,} params, "
+                f"{len(dataset)} images, batch {p.batch} ({trainer.batch_gpu} x {rt.world_size} "
+                f"rank(s)), device {rt.device}"
+            )
+
+        when = Schedule(
+            {"tick": p.tick_steps, "grid": p.sample_steps, "checkpoint": p.checkpoint_steps}, [p.total_steps]
         )
+        grid_seeds = list(range(p.grid_seeds))
+        batches = real_batches(
+            dataset, trainer.batch_gpu, p.seed, trainer.step_idx * p.batch, p.workers, rt.rank, rt.world_size
+        )
+        last_ckpt = resume[0] if resume else None
+        with run.progress("DCGAN steps", p.total_steps, trainer.step_idx) as show:
+            while trainer.step_idx < p.total_steps:
+                before = trainer.step_idx
+                stats = trainer.step(next(batches))
+                check_finite(stats, trainer.step_idx)
+                tick.add(stats)
+                show(trainer.step_idx)
+                now_step = trainer.step_idx
+                if run.is_main and when.due("tick", before, now_step):
+                    means, seconds, steps = tick.close(now_step)
+                    record = {
+                        "step": now_step,
+                        "kimg": now_step * p.batch / 1000,
+                        **means,
+                        "sec_per_step": seconds / max(steps, 1),
+                        "timestamp": tick.started,
+                    }
+                    run.stats(record)
+                    shown = " ".join(f"{k} {record[k]:.4f}" for k in STAT_KEYS)
+                    run.say(f"step {now_step} {shown} {record['sec_per_step']:.3f} s/step")
+                if when.due("grid", before, now_step):
+                    run.on_main(save_grid, trainer.G, run.run_dir / f"fakes-{now_step:09d}.png", grid_seeds)
+                if when.due("checkpoint", before, now_step):
+                    state = {**trainer.state_dict(), "tick": tick.state()}
+                    last_ckpt = run.save(now_step, state, p.keep_checkpoints) or last_ckpt
+                rt.barrier()
 
-    grid_seeds = list(range(p.grid_seeds))
-    batches = real_batches(
-        dataset,
-        trainer.batch_gpu,
-        p.seed,
-        trainer.step_idx * p.batch,
-        p.workers,
-        rank=runtime.rank,
-        world_size=runtime.world_size,
-    )
-    last_ckpt = resume
-    tick_start = time.time()
-    with bar() as progress:
-        task = progress.add_task("DCGAN steps", total=p.total_steps, completed=trainer.step_idx)
-        while trainer.step_idx < p.total_steps:
-            before = trainer.step_idx
-            stats = trainer.step(next(batches))
-            for k, v in stats.items():
-                if not math.isfinite(v):
-                    raise RuntimeError(f"step {trainer.step_idx}: {k} is {v}; training diverged")
-            for k, v in stats.items():
-                tick["sums"][k] = tick["sums"].get(k, 0.0) + v
-            tick["count"] += 1
-            progress.update(task, completed=trainer.step_idx)
-            now_step = trainer.step_idx
-            done = now_step >= p.total_steps
-            if runtime.is_main and (_crossed(before, now_step, p.tick_steps) or done):
-                now = time.time()
-                record = {
-                    "step": now_step,
-                    "kimg": now_step * p.batch / 1000,
-                    **{k: v / tick["count"] for k, v in tick["sums"].items()},
-                    "sec_per_step": (now - tick_start) / max(now_step - tick["start_step"], 1),
-                    "timestamp": now,
-                }
-                log.stats(record)
-                shown = " ".join(f"{k} {record[k]:.4f}" for k in STAT_KEYS)
-                log.info(f"step {now_step} {shown} {record['sec_per_step']:.3f} s/step")
-                tick = {"sums": {}, "count": 0, "start_step": now_step}
-                tick_start = now
-            if runtime.is_main and (_crossed(before, now_step, p.sample_steps) or done):
-                save_grid(trainer.G, run_dir / f"fakes-{now_step:09d}.png", grid_seeds)
-            if runtime.is_main and (_crossed(before, now_step, p.checkpoint_steps) or done):
-                last_ckpt = checkpoint.save(
-                    checkpoint.path_for(run_dir, now_step),
-                    {**trainer.state_dict(), "tick": tick},
-                    keep=p.keep_checkpoints,
-                )
-            runtime.barrier()
-
-    if last_ckpt is None or not runtime.is_main:
-        # Nothing saved by this process: total_steps was reached before this call, or this is a DDP
-        # rank > 0 — which must not write: its BatchNorm statistics are its own, and overwriting
-        # rank 0's final checkpoint with them broke exact resume (test_a_ddp_run_resumed_…).
-        last_ckpt = checkpoint.path_for(run_dir, trainer.step_idx)
-        if runtime.is_main and not last_ckpt.is_file():
-            checkpoint.save(last_ckpt, {**trainer.state_dict(), "tick": tick})
-    records = log.read_stats() if runtime.is_main else []
-    last = records[-1] if records else {}
-    if runtime.is_main and job.metrics_dir is not None:
+        last_ckpt = run.final_checkpoint(
+            last_ckpt, trainer.step_idx, lambda: {**trainer.state_dict(), "tick": tick.state()}
+        )
+        records = run.records()
+        last = records[-1] if records else {}
         values = {
             "steps": trainer.step_idx,
             "kimg": trainer.step_idx * p.batch / 1000,
@@ -325,29 +273,18 @@ def train(job) -> TrainResult:
             "sec_per_step": last.get("sec_per_step"),
             "G_params": count_params(trainer.G),
             "D_params": count_params(trainer.D),
-            "run_dir": str(run_dir),
+            "run_dir": str(run.run_dir),
             "checkpoint": str(last_ckpt),
             "preset": p.preset,
         }
-        write_training_outputs(job.metrics_dir, MODEL, values, records, LOSS_COLUMNS)
-    dist.teardown()
-    return TrainResult(run_dir, Path(last_ckpt), trainer.step_idx, last)
+        run.write_outputs(job.metrics_dir, MODEL, values, records, LOSS_COLUMNS)
+        return TrainResult(run.run_dir, Path(last_ckpt), trainer.step_idx, last)
 
 
 def load_generator(path: str | Path, device: str = "cpu") -> tuple[Generator, DcganParams, Path]:
-    """G (eval mode) and its params from a checkpoint, or the newest checkpoint of a run dir."""
-    path = Path(path)
-    if path.is_dir():
-        newest = checkpoint.latest(path)
-        if newest is None:
-            raise UserError(
-                f"{path}: run dir has no checkpoint-*.pt yet (train one with `adgen train dcgan`)"
-            )
-        path = newest
-    if not path.is_file():
-        raise UserError(f"{path}: DCGAN checkpoint not found (train one with `adgen train dcgan`)")
-    state = _read_checkpoint(path, device, restore_rng=False)
-    params = DcganParams.model_validate(state["params"])
+    """G (eval mode) and its params from a checkpoint, or the newest valid checkpoint of a run dir."""
+    path, state = session.load(path, KIND, device)
+    params = checkpoint.params_from(DcganParams, state.get("params"), f"DCGAN checkpoint {path}")
     G, _ = build(params)
-    G.load_state_dict(state["G"])
+    checkpoint.load_weights(G, state.get("G"), f"DCGAN checkpoint {path}")
     return G.to(device).eval(), params, path

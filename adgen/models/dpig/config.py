@@ -4,7 +4,7 @@ Named presets instead of twenty flags: `deepfashion256` is the official DeepFash
 graphs whose parameter counts the tests assert), `market128` the official Market-1501 one (128x64,
 with the background branch: a 352-d appearance embedding), `demo` a network small enough to train
 real steps of both stages on a CPU in seconds. A key written in params.yaml overrides the preset's
-value for that key only (`resolve`).
+value for that key only (`adgen.models.registry.with_preset`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from adgen.config.base import Section, apply_preset
+from adgen.config.base import Section
 
 PresetName = Literal["deepfashion256", "market128", "demo"]
 
@@ -130,8 +130,3 @@ PRESETS: dict[str, dict[str, Any]] = {
         "workers": 0,
     },
 }
-
-
-def resolve(params: DpigParams, preset: str | None = None) -> DpigParams:
-    """The preset's values, overlaid by every key set explicitly in `params`."""
-    return apply_preset(params, PRESETS, preset, "DPIG")

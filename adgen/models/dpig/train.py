@@ -19,7 +19,6 @@ CUDA; DDP under torchrun via adgen.training.dist.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,18 +40,14 @@ from adgen.models.dpig.data import (
     tensor_to_image,
 )
 from adgen.models.dpig.spec import LOSS_COLUMNS
-from adgen.training import checkpoint, dist, rundir
+from adgen.training import checkpoint, dist
+from adgen.training.session import CheckpointKind, Schedule, Session, StepResult
 
 STAGE_I_NETS = ("encoder", "decoder", "image_d", "pose_encoder", "pose_decoder")
 
 
-@dataclass
-class TrainResult:
-    run_dir: Path
-    step: int
-    checkpoint: Path | None
-    last: dict[str, float] = field(default_factory=dict)
-    metrics: Path | None = None
+TrainResult = StepResult
+KIND = CheckpointKind("dpig", "a DPIG checkpoint", mark=("model", "dpig"))
 
 
 def build(p: DpigParams, names: tuple[str, ...] | None = None) -> dict[str, nn.Module]:
@@ -273,12 +268,13 @@ class DpigTrainer:
 def train(job, stop_at: int | None = None, echo: bool = True) -> TrainResult:
     """Train (or resume) DPIG in `job.run_dir`; stop after step `stop_at` if given (tests, slices)."""
     p: DpigParams = job.options
-    run_dir = Path(job.run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    rt = dist.setup(p.device, p.amp)
-    log = rundir.RunLog(run_dir, echo=echo and rt.is_main)
-    if rt.is_main and not (run_dir / "training_options.json").exists():
-        rundir.write_options(run_dir, {"model": "dpig", **p.model_dump(mode="json")})
+    with Session.open(job.run_dir, p.device, p.amp, echo=echo) as run:
+        return _train(run, job, p, stop_at)
+
+
+def _train(run: Session, job, p: DpigParams, stop_at: int | None) -> TrainResult:
+    rt, run_dir = run.rt, run.run_dir
+    run.write_options({"model": "dpig", **p.model_dump(mode="json")})
     for b in (p.batch, p.batch_ii):
         if b % rt.world_size:
             raise UserError(f"train.dpig: batch {b} is not divisible by the {rt.world_size} DDP processes")
@@ -290,17 +286,14 @@ def train(job, stop_at: int | None = None, echo: bool = True) -> TrainResult:
     nets = trainer.nets
 
     step = 0
-    latest = checkpoint.latest(run_dir)
-    if latest is not None:
-        state = checkpoint.load(latest, map_location="cpu")
-        trainer.load_state_dict(state)
-        step = int(state["step"])
-        if rt.is_main:
-            log.truncate_stats("step", step)
-            log.info(f"resumed from {latest.name} at step {step}")
-    elif rt.is_main:
+    found = run.newest_checkpoint(KIND, map_location="cpu")
+    if found is not None:
+        trainer.load_state_dict(found[1])
+        step = int(found[1]["step"])
+        run.resumed(*found, step, f"step {step}")
+    else:
         counts = ", ".join(f"{k} {M.count_parameters(v):,}" for k, v in nets.items())
-        log.info(
+        run.say(
             f"DPIG {p.preset}: {p.height}x{p.width}, {len(data)} people; stage I {p.stage1_steps} steps, "
             f"stage II {p.stage2_steps} steps; parameters: {counts}"
         )
@@ -329,12 +322,10 @@ def train(job, stop_at: int | None = None, echo: bool = True) -> TrainResult:
     feed = iter(loader)
 
     last: dict[str, float] = {}
-    ckpt_path: Path | None = latest
+    ckpt_path: Path | None = found[0] if found else None
     sample_noise = torch.Generator().manual_seed(p.seed + 12345)  # fixed people for the sample grids
-    from adgen.progress import bar
-
-    with bar() as progress:
-        task = progress.add_task("training DPIG", total=stop, completed=step)
+    when = Schedule({"log": p.log_every, "sample": p.sample_every, "checkpoint": p.checkpoint_every}, [stop])
+    with run.progress("training DPIG", stop, step) as show:
         while step < stop:
             stage = 1 if step < p.stage1_steps else 2
             trainer.set_lr(step)
@@ -345,37 +336,26 @@ def train(job, stop_at: int | None = None, echo: bool = True) -> TrainResult:
                 batch = None
                 last = trainer.stage_two([trainer.to_device(next(feed)) for _ in range(p.critic_steps)])
             step += 1
-            progress.update(task, completed=step)
+            show(step)
 
-            if rt.is_main and (step % p.log_every == 0 or step == stop):
-                log.stats({"step": step, "stage": stage, **last})
-                log.info(
+            if when.due("log", step - 1, step):
+                run.stats({"step": step, "stage": stage, **last})
+                run.say(
                     f"step {step}/{total} stage {stage} " + " ".join(f"{k} {v:.4g}" for k, v in last.items())
                 )
-            if rt.is_main and (step % p.sample_every == 0 or step == stop):
-                _write_samples(nets, p, stage, batch, sample_noise, run_dir, step, rt)
-            if step % p.checkpoint_every == 0 or step == stop:
-                if rt.is_main:
-                    ckpt_path = checkpoint.save(
-                        checkpoint.path_for(run_dir, step),
-                        {
-                            "model": "dpig",
-                            "step": step,
-                            "stage": stage,
-                            **trainer.state_dict(),
-                            "params": p.model_dump(mode="json"),
-                        },
-                        keep=p.keep_checkpoints,
-                    )
+            if when.due("sample", step - 1, step):
+                run.on_main(_write_samples, nets, p, stage, batch, sample_noise, run_dir, step, rt)
+            if when.due("checkpoint", step - 1, step):
+                state = {"model": "dpig", "step": step, "stage": stage, **trainer.state_dict()}
+                saved = run.save(step, {**state, "params": p.model_dump(mode="json")}, p.keep_checkpoints)
+                ckpt_path = saved or ckpt_path
                 rt.barrier()
     for net in nets.values():
         net.train()
 
     metrics_path = None
-    if rt.is_main and job.metrics_dir is not None and step >= total:
-        from adgen.training.outputs import write_training_outputs
-
-        records = log.read_stats()
+    if step >= total:
+        records = run.records()
         values = {
             "step": step,
             "stage": 1 if step <= p.stage1_steps else 2,
@@ -386,9 +366,8 @@ def train(job, stop_at: int | None = None, echo: bool = True) -> TrainResult:
             "run_dir": str(run_dir),
             "checkpoint": str(ckpt_path) if ckpt_path else None,
         }
-        metrics_path = write_training_outputs(job.metrics_dir, "dpig", values, records, LOSS_COLUMNS)[
-            "metrics"
-        ]
+        written = run.write_outputs(job.metrics_dir, "dpig", values, records, LOSS_COLUMNS)
+        metrics_path = written["metrics"] if written else None
     return TrainResult(run_dir, step, ckpt_path, last, metrics_path)
 
 

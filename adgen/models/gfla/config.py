@@ -3,7 +3,7 @@
 Named presets instead of twenty flags: `deepfashion256` is the official DeepFashion setup (the one the
 parameter counts and the official checkpoints belong to), `p128` the product's 128 px people, `demo`
 a network small enough to train real steps on a laptop CPU in seconds. A key written in params.yaml
-overrides the preset's value for that key only (see `resolve`).
+overrides the preset's value for that key only (see `adgen.models.registry.with_preset`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from adgen.config.base import Section, apply_preset
+from adgen.config.base import Section
 
 PresetName = Literal["deepfashion256", "p128", "demo"]
 
@@ -127,8 +127,3 @@ PRESETS: dict[str, dict[str, Any]] = {
         "eval_pairs": 8,
     },
 }
-
-
-def resolve(params: GflaParams, preset: str | None = None) -> GflaParams:
-    """The preset's values, overlaid by every key set explicitly in `params`."""
-    return apply_preset(params, PRESETS, preset, "GFLA")

@@ -36,6 +36,7 @@ def train(job: TrainJob):
 
 SPEC = ModelSpec(
     name="gfla",
+    retrain_on_refresh=True,  # trains on the curated dataset: a refresh that grew it retrains it
     title="GFLA",
     summary="stage 1 the flow estimator, stage 2 the whole generator against D (resumes a run dir)",
     params_section=GflaParams,

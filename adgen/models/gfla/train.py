@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +25,8 @@ from adgen.models.gfla.config import GflaParams
 from adgen.models.gfla.data import GflaPairs, StepBatches, tensor_to_image
 from adgen.models.gfla.model import PoseGenerator, build, count_parameters
 from adgen.models.gfla.vgg import load_vgg19
-from adgen.progress import bar
-from adgen.training import checkpoint, dist, rundir
-from adgen.training.outputs import write_training_outputs
+from adgen.training import checkpoint, dist
+from adgen.training.session import CheckpointKind, Schedule, Session, StepResult
 
 LOSS_COLUMNS = [
     "step",
@@ -45,13 +43,8 @@ LOSS_COLUMNS = [
 ]
 
 
-@dataclass
-class TrainResult:
-    run_dir: Path
-    step: int
-    checkpoint: Path | None
-    last: dict[str, float] = field(default_factory=dict)
-    metrics: Path | None = None
+TrainResult = StepResult
+KIND = CheckpointKind("gfla", "a GFLA checkpoint", keys=("g", "d", "params"))
 
 
 def _adam(params, lr: float, p: GflaParams) -> torch.optim.Adam:
@@ -86,6 +79,14 @@ def _sheet(rows: list[list[torch.Tensor]], path: Path) -> None:
     atomic.write_bytes(path, buf.getvalue())
 
 
+@torch.no_grad()
+def _sample_sheet(src: torch.Tensor, tgt: torch.Tensor, shown: torch.Tensor, stage: int, path: Path) -> None:
+    """source | target | the source moved by the flow (stage 1) or the generated image (stage 2)."""
+    n = min(4, src.shape[0])
+    shown = warp_image(src[:n], shown[:n].float()) if stage == 1 else shown[:n].float()
+    _sheet([[src[i], tgt[i], shown[i]] for i in range(n)], path)
+
+
 def _write_loss_csv(stats: list[dict[str, Any]], *paths: Path) -> None:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=LOSS_COLUMNS, extrasaction="ignore")
@@ -113,16 +114,17 @@ def train(
     echo: bool = True,
 ) -> TrainResult:
     """Train (or resume) GFLA in `run_dir`; stop after step `stop_at` if given (for tests and slices)."""
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    rt = dist.setup(p.device, p.amp)
-    log = rundir.RunLog(run_dir, echo=echo and rt.is_main)
-    if rt.is_main and not (run_dir / "training_options.json").exists():
-        rundir.write_options(run_dir, {"model": "gfla", "dataset": str(dataset), **p.model_dump(mode="json")})
+    with Session.open(run_dir, p.device, p.amp, echo=echo) as run:
+        return _train(run, p, dataset, metrics_dir, stop_at)
 
+
+def _train(
+    run: Session, p: GflaParams, dataset: str | Path, metrics_dir: str | Path | None, stop_at: int | None
+) -> TrainResult:
+    rt, run_dir = run.rt, run.run_dir
+    run.write_options({"model": "gfla", "dataset": str(dataset), **p.model_dump(mode="json")})
     # the checkpoint is checked (weights only, newest valid) before anything heavy is loaded
-    found = checkpoint.newest_valid(run_dir, map_location="cpu", restore_rng=False, what="GFLA checkpoint")
-    latest = found[0] if found is not None else None
+    found = run.newest_checkpoint(KIND, map_location="cpu")
     checkpoint.seed_everything(p.seed + rt.rank)
     g, d = build(p)
     g.to(rt.device)
@@ -138,9 +140,7 @@ def train(
 
     step = 0
     if found is not None:
-        latest, state = found
-        if "rng" in state:
-            checkpoint.set_rng_state(state["rng"])
+        state = found[1]
         g.load_state_dict(state["g"])
         d.load_state_dict(state["d"])
         opt_flow.load_state_dict(state["opt_flow"])
@@ -149,11 +149,9 @@ def train(
         for name, scaler in scalers.items():
             scaler.load_state_dict(state[f"scaler_{name}"])
         step = int(state["step"])
-        if rt.is_main:
-            log.truncate_stats("step", step)
-            log.info(f"resumed from {latest.name} at step {step}")
-    elif rt.is_main:
-        log.info(
+        run.resumed(*found, step, f"step {step}")
+    else:
+        run.say(
             f"GFLA {p.preset}: {p.height}x{p.width}, G {count_parameters(g):,} params, "
             f"D {count_parameters(d):,}; stage 1 {p.flow_steps} steps, stage 2 {p.steps} steps"
         )
@@ -174,11 +172,11 @@ def train(
     )
 
     last: dict[str, float] = {}
-    ckpt_path: Path | None = latest
+    ckpt_path: Path | None = found[0] if found else None
+    when = Schedule({"log": p.log_every, "sample": p.sample_every, "checkpoint": p.checkpoint_every}, [stop])
     g.train()
     d.train()
-    with bar() as progress:  # the project's one bar style; off when stderr is not a terminal
-        task = progress.add_task("GFLA training (steps)", total=stop, completed=step)
+    with run.progress("GFLA training (steps)", stop, step) as show:
         for batch in loader:
             src = batch["P1"].to(rt.device, non_blocking=True)
             src_pose = batch["BP1"].to(rt.device, non_blocking=True)
@@ -244,48 +242,42 @@ def train(
                 }
             step += 1
 
-            if rt.is_main and (step % p.log_every == 0 or step == stop):
-                log.stats({"step": step, "stage": stage, **last})
-                log.info(
+            if when.due("log", step - 1, step):
+                run.stats({"step": step, "stage": stage, **last})
+                run.say(
                     f"step {step}/{total} stage {stage} " + " ".join(f"{k} {v:.4g}" for k, v in last.items())
                 )
-            if rt.is_main and (step % p.sample_every == 0 or step == stop):
-                with torch.no_grad():
-                    n = min(4, src.shape[0])
-                    if stage == 1:
-                        shown = warp_image(src[:n], flows[-1][:n].float())
-                    else:
-                        shown = image[:n].float()
-                    _sheet(
-                        [[src[i], tgt[i], shown[i]] for i in range(n)],
-                        run_dir / "samples" / f"step-{step:09d}.png",
-                    )
-            progress.update(task, completed=step)
-            if step % p.checkpoint_every == 0 or step == stop:
-                if rt.is_main:
-                    ckpt_path = checkpoint.save(
-                        checkpoint.path_for(run_dir, step),
-                        {
-                            "step": step,
-                            "stage": stage,
-                            "g": g.state_dict(),
-                            "d": d.state_dict(),
-                            "opt_flow": opt_flow.state_dict(),
-                            "opt_g": opt_g.state_dict(),
-                            "opt_d": opt_d.state_dict(),
-                            **{f"scaler_{k}": s.state_dict() for k, s in scalers.items()},
-                            "params": p.model_dump(mode="json"),
-                        },
-                        keep=p.keep_checkpoints,
-                    )
-                    _write_loss_csv(log.read_stats(), run_dir / "loss.csv")
+            if when.due("sample", step - 1, step):
+                shown = flows[-1] if stage == 1 else image
+                run.on_main(
+                    _sample_sheet, src, tgt, shown, stage, run_dir / "samples" / f"step-{step:09d}.png"
+                )
+            show(step)
+            if when.due("checkpoint", step - 1, step):
+                saved = run.save(
+                    step,
+                    {
+                        "step": step,
+                        "stage": stage,
+                        "g": g.state_dict(),
+                        "d": d.state_dict(),
+                        "opt_flow": opt_flow.state_dict(),
+                        "opt_g": opt_g.state_dict(),
+                        "opt_d": opt_d.state_dict(),
+                        **{f"scaler_{k}": s.state_dict() for k, s in scalers.items()},
+                        "params": p.model_dump(mode="json"),
+                    },
+                    p.keep_checkpoints,
+                )
+                if saved is not None:
+                    ckpt_path = saved
+                    _write_loss_csv(run.records(), run_dir / "loss.csv")
                 rt.barrier()
 
     metrics_path = None
-    if rt.is_main and metrics_dir is not None and step >= stop:
-        metrics_dir = Path(metrics_dir)
-        stats = log.read_stats()
-        written = write_training_outputs(
+    if step >= stop:
+        stats = run.records()
+        written = run.write_outputs(
             metrics_dir,
             "gfla",
             {
@@ -301,7 +293,7 @@ def train(
             stats,
             LOSS_COLUMNS[1:],  # step, then stage and the losses (numbers only in gfla.json)
         )
-        metrics_path = written["metrics"]
+        metrics_path = written["metrics"] if written else None
     return TrainResult(run_dir, step, ckpt_path, last, metrics_path)
 
 

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from adgen.config.base import Section, apply_preset
+from adgen.config.base import Section
 from adgen.models.stgan.config import StganParams
 
 PresetName = Literal["default", "demo"]
@@ -172,8 +172,3 @@ PRESETS: dict[str, dict[str, Any]] = {
         "eval_images": 16,
     },
 }
-
-
-def resolve(params: SfganParams, preset: str | None = None) -> SfganParams:
-    """The preset's values, overlaid by every key set explicitly in `params`."""
-    return apply_preset(params, PRESETS, preset, "SF-GAN")

@@ -19,7 +19,6 @@ containers, so it loads weights-only through `adgen.training.checkpoint.read`.
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -47,11 +46,13 @@ from adgen.models.stgan import warp
 from adgen.models.stgan.config import StganParams
 from adgen.models.stgan.data import StganData, as_float, load_dataset
 from adgen.models.stgan.train import FORMAT as STGAN_FORMAT
-from adgen.models.stgan.train import Renderer
+from adgen.models.stgan.train import Renderer, overflow
 from adgen.models.stgan.train import build_networks as build_stgan_networks
-from adgen.training import checkpoint, dist, rundir
+from adgen.training import checkpoint, dist
+from adgen.training.session import CheckpointKind, Schedule, Session
 
 FORMAT = "adgen-sfgan/1"
+KIND = CheckpointKind("sfgan", "an SF-GAN checkpoint", mark=("format", FORMAT))
 
 
 @dataclass
@@ -169,7 +170,7 @@ class SfganTrainer:
         self.real_anchors = (
             real_anchors if real_anchors is not None else torch.full((n_real, 2), float("nan"))
         )
-        self.log = rundir.RunLog(self.run_dir, echo=echo and rt.is_main)
+        self.session = Session(self.run_dir, rt, echo)
         checkpoint.seed_everything(params.seed)
         self.nets = build_networks(params)
         for module in self.nets.as_dict().values():
@@ -381,14 +382,12 @@ class SfganTrainer:
 
     def save(self) -> Path | None:
         state = self.state()  # every rank takes part in the gather
-        if not self.rt.is_main:
-            return None
-        return checkpoint.save(
-            checkpoint.path_for(self.run_dir, self.iteration), state, keep=self.params.keep_checkpoints
-        )
+        return self.session.save(self.iteration, state, self.params.keep_checkpoints)
 
     def restore(self, path: Path) -> None:
-        state = load_state(path, self.rt.device)
+        self.restore_state(load_state(path, self.rt.device))
+
+    def restore_state(self, state: dict[str, Any]) -> None:
         n = self.nets
         n.fusion.geometry.load_state_dict(state["geometry"])
         n.fusion.appearance.load_state_dict(state["appearance"])
@@ -429,86 +428,65 @@ def run(
     until: int | None = None,
 ) -> TrainResult:
     """Train or resume SF-GAN in `run_dir`; `until` stops (with a checkpoint) after that many joint steps."""
-    from adgen.progress import bar
-
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    resume_from = checkpoint.latest(run_dir)
-    options = {"model": "sfgan", "params": params.model_dump(mode="json")}
-    if resume_from is not None:
-        old = rundir.read_options(run_dir) if (run_dir / "training_options.json").exists() else None
-        if old is not None and old["params"] != options["params"]:
-            raise UserError(
-                f"{run_dir}: holds a run with different params; resume with the same params or pick a new --run-dir"
-            )
-    elif int(os.environ.get("RANK", "0")) == 0:
-        rundir.write_options(run_dir, options)
-    data = load_dataset(params.index, params.height, params.width, params.fg_scale, data_root)
-    geometry_from = None if resume_from is not None else pretrain_geometry(params, run_dir, data_root, echo)
-    rt = dist.setup(params.device, params.amp)  # after stage 1, whose trainer ends its own set-up
-    try:
+    with Session.open(run_dir, params.device, params.amp, echo=echo) as session:
+        rt = session.rt
+        resume = session.newest_checkpoint(KIND)
+        if resume is not None:
+            session.require_same_options(params)
+        session.write_options({"model": "sfgan", "params": params.model_dump(mode="json")})
+        data = load_dataset(params.index, params.height, params.width, params.fg_scale, data_root)
+        # stage 1 (ST-GAN's trainer, in one process: refused under torchrun) before the joint stage
+        geometry_from = (
+            None if resume is not None else pretrain_geometry(params, session.run_dir, data_root, echo)
+        )
         real_anchors = anchors_of(params.index, "real", params.height)
-        trainer = SfganTrainer(params, data, run_dir, rt, echo, real_anchors)
-        log = trainer.log
-
-        def say(message: str) -> None:
-            if rt.is_main:
-                log.info(message)
-
-        if resume_from is not None:
-            trainer.restore(resume_from)
-            if rt.is_main:
-                rundir.RunLog(run_dir, echo=False).truncate_stats("step", trainer.iteration)
-            say(f"resumed from {resume_from.name} at joint step {trainer.iteration}")
+        trainer = SfganTrainer(params, data, session.run_dir, rt, echo, real_anchors)
+        if resume is not None:
+            trainer.restore_state(resume[1])  # each rank's own RNG state
+            session.resumed(*resume, trainer.iteration, f"joint step {trainer.iteration}", rng=False)
         else:
             state = stgan_state(geometry_from)
             check_geometry_matches(params, state, geometry_from)
             trainer.load_geometry(state)
             counts = {k: count_parameters(m) for k, m in trainer.nets.as_dict().items()}
-            say(f"geometry from {geometry_from}; parameters {counts}; device {rt.device}, amp {rt.amp_dtype}")
+            session.say(
+                f"geometry from {geometry_from}; parameters {counts}; device {rt.device}, amp {rt.amp_dtype}"
+            )
         total = params.iters if until is None else min(until, params.iters)
-        last_path = resume_from
+        every = {
+            "log": params.log_every,
+            "checkpoint": params.checkpoint_every,
+            "sample": params.sample_every,
+        }
+        when = Schedule(every, [total])
+        last_path = resume[0] if resume else None
         tick = time.perf_counter()
-        with bar() as progress:
-            task = progress.add_task("SF-GAN joint", total=total, completed=min(trainer.iteration, total))
+        with session.progress("SF-GAN joint", total, min(trainer.iteration, total)) as show:
             while trainer.iteration < total:
                 stats = trainer.step()
-                trainer.iteration += 1
-                progress.update(task, advance=1)
+                before, trainer.iteration = trainer.iteration, trainer.iteration + 1
+                show(trainer.iteration)
                 it = trainer.iteration
-                finished = it == total
-                if it % params.log_every == 0 or finished:
-                    if rt.is_main:
-                        log.stats({"step": it, **stats})
+                if when.due("log", before, it):
+                    session.stats({"step": it, **stats})
                     now = time.perf_counter()
-                    say(
-                        f"step {it}/{params.iters} "
-                        + " ".join(f"{k}={v:.4f}" for k, v in stats.items())
-                        + f" ({now - tick:.1f}s)"
-                    )
+                    shown = " ".join(f"{k}={v:.4f}" for k, v in stats.items())
+                    session.say(f"step {it}/{params.iters} {shown} ({now - tick:.1f}s)")
                     tick = now
-                    if not all(math.isfinite(v) for v in stats.values()):
-                        if not trainer.scaler.is_enabled():
-                            raise FloatingPointError(f"non-finite losses at step {it}: {stats}")
-                        say("fp16 overflow: the grad scaler skipped this step and lowered its scale")
-                if finished or it % params.checkpoint_every == 0:
+                    overflow(session, trainer.scaler, stats, f"step {it}")
+                if when.due("checkpoint", before, it):
                     last_path = trainer.save() or last_path
-                if rt.is_main and (finished or it % params.sample_every == 0):
-                    write_samples(trainer, final=it == params.iters)
-        if last_path is None:
-            last_path = checkpoint.latest(run_dir)
-        records = log.read_stats()
+                if when.due("sample", before, it):
+                    session.on_main(write_samples, trainer, final=it == params.iters)
+        last_path = session.final_checkpoint(last_path, trainer.iteration)
+        records = session.records()
         metrics = _metrics(params, trainer, records, last_path)
-        if rt.is_main:
-            atomic.write_json(run_dir / "metrics.json", metrics)
-            if metrics_dir is not None and trainer.iteration == params.iters:
-                from adgen.training.outputs import write_training_outputs
-
-                write_training_outputs(metrics_dir, "sfgan", metrics, records, LOSS_COLUMNS)
-            say(f"done: {trainer.iteration} joint steps; checkpoint {last_path}")
-        return TrainResult(run_dir, last_path, trainer.iteration, metrics)
-    finally:
-        dist.teardown()
+        if session.is_main:
+            atomic.write_json(session.run_dir / "metrics.json", metrics)
+        if trainer.iteration == params.iters:
+            session.write_outputs(metrics_dir, "sfgan", metrics, records, LOSS_COLUMNS)
+        session.say(f"done: {trainer.iteration} joint steps; checkpoint {last_path}")
+        return TrainResult(session.run_dir, last_path, trainer.iteration, metrics)
 
 
 def _metrics(

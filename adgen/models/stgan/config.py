@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from adgen.config.base import Section, apply_preset
+from adgen.config.base import Section
 
 PresetName = Literal["exp1", "exp2", "exp3", "demo"]
 
@@ -121,8 +121,3 @@ PRESETS: dict[str, dict[str, Any]] = {
         "eval_images": 16,
     },
 }
-
-
-def resolve(params: StganParams, preset: str | None = None) -> StganParams:
-    """The preset's values, overlaid by every key set explicitly in `params`."""
-    return apply_preset(params, PRESETS, preset, "ST-GAN")

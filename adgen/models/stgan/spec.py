@@ -33,6 +33,7 @@ def extra_commands(groups) -> None:
 
 SPEC = ModelSpec(
     name="stgan",
+    retrain_on_refresh=True,  # trains on the curated dataset: a refresh that grew it retrains it
     title="ST-GAN",
     summary="D alone, then warps 1..N; learns where and how a bag sits on a person",
     params_section=StganParams,

@@ -34,8 +34,8 @@ from adgen.models.stgan.data import StganData, as_float, load_dataset
 from adgen.models.stgan.history import FakeHistory, FakeRecipes
 from adgen.models.stgan.model import Discriminator, WarpGenerator, WarpSequence, count_parameters
 from adgen.models.stgan.samples import write_phase_samples
-from adgen.training import checkpoint, dist, rundir
-from adgen.training.outputs import write_training_outputs
+from adgen.training import checkpoint, dist
+from adgen.training.session import CheckpointKind, Schedule, Session
 
 FORMAT = "adgen-stgan/1"
 LOSS_COLUMNS = ("loss_d", "loss_g", "grad_norm", "w_dist", "dp_norm")
@@ -104,9 +104,10 @@ class StganTrainer:
     def __init__(
         self, params: StganParams, data: StganData, run_dir: Path, runtime: dist.Runtime, echo: bool
     ):
-        self.params, self.run_dir, self.rt = params, Path(run_dir), runtime
+        self.params, self.rt = params, runtime
+        self.run = Session(run_dir, runtime, echo, step_key="iteration")
+        self.run_dir = self.run.run_dir
         self.data = data.to(runtime.device)
-        self.log = rundir.RunLog(self.run_dir, echo=echo and runtime.is_main)
         checkpoint.seed_everything(params.seed)
         self.gens, self.disc = build_networks(params)
         self.gens.to(runtime.device)
@@ -280,12 +281,8 @@ class StganTrainer:
 
     def save(self, phase_done: bool) -> Path | None:
         state = self.state()  # every rank takes part in the gather
-        if not self.rt.is_main:
-            return None
-        path = checkpoint.save(
-            checkpoint.path_for(self.run_dir, self.iteration), state, keep=self.params.keep_checkpoints
-        )
-        if phase_done:
+        path = self.run.save(self.iteration, state, self.params.keep_checkpoints)
+        if path is not None and phase_done:
             with atomic.atomic_path(self.run_dir / f"warp-{self.phase}.pt") as tmp:
                 shutil.copyfile(path, tmp)
         return path
@@ -325,6 +322,9 @@ def _options(params: StganParams, index: Path) -> dict[str, Any]:
     return {"model": "stgan", "index": str(index), "params": params.model_dump(mode="json")}
 
 
+KIND = CheckpointKind("stgan", "an ST-GAN checkpoint", mark=("format", FORMAT))
+
+
 def train(
     params: StganParams,
     index: Path,
@@ -334,99 +334,81 @@ def train(
     echo: bool = True,
 ) -> TrainResult:
     """Train (or resume, when run_dir holds a checkpoint) ST-GAN; returns the final checkpoint."""
-    from adgen.errors import UserError
-    from adgen.progress import bar
-
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    rt = dist.setup(params.device, params.amp)
-    try:
-        found = checkpoint.newest_valid(
-            run_dir, map_location=rt.device, restore_rng=False, what="ST-GAN checkpoint"
-        )
-        resume_from, resume_state = found if found is not None else (None, None)
-        if resume_from is not None:
-            old = rundir.read_options(run_dir) if (run_dir / "training_options.json").exists() else None
-            if old is not None and old["params"] != params.model_dump(mode="json"):
-                raise UserError(
-                    f"{run_dir}: holds a run with different params; resume with the same params or pick a new --run-dir"
-                )
-        elif rt.is_main:
-            rundir.write_options(run_dir, _options(params, index))
+    with Session.open(run_dir, params.device, params.amp, echo=echo, step_key="iteration") as run:
+        rt = run.rt
+        resume = run.newest_checkpoint(KIND)
+        if resume is not None:
+            run.require_same_options(params)
+        run.write_options(_options(params, index))
         data = load_dataset(index, params.height, params.width, params.fg_scale, data_root)
-        trainer = StganTrainer(params, data, run_dir, rt, echo)
-        log = trainer.log
-
-        def say(message: str) -> None:  # one log.txt, written by rank 0
-            if rt.is_main:
-                log.info(message)
-
-        if resume_from is not None:
-            trainer.restore_state(resume_state)
-            if rt.is_main:
-                rundir.RunLog(run_dir, echo=False).truncate_stats("iteration", trainer.iteration)
-            say(f"resumed from {resume_from.name} at iteration {trainer.iteration}")
+        trainer = StganTrainer(params, data, run.run_dir, rt, echo)
+        if resume is not None:
+            trainer.restore_state(resume[1])  # each rank's own RNG states
+            run.resumed(*resume, trainer.iteration, f"iteration {trainer.iteration}", rng=False)
         else:
-            say(
+            run.say(
                 f"ST-GAN {params.preset}: {params.height}x{params.width} {params.warp_type}, {params.warps} warps, "
                 f"G {count_parameters(trainer.gens.generators[0]):,} params/warp, "
                 f"D {count_parameters(trainer.disc):,}; {len(data.real)} real, {len(data.background)} backgrounds, "
                 f"{len(data.foreground)} bags; device {rt.device}, world {rt.world_size}, amp {rt.amp_dtype}"
             )
         total = params.total_iters
-        last_path = resume_from
+        ends = [phase_end(params, k) for k in range(params.warps + 1)]
+        every = {
+            "log": params.log_every,
+            "checkpoint": params.checkpoint_every,
+            "sample": params.sample_every,
+        }
+        when = Schedule(every, ends)
+        last_path = resume[0] if resume else None
         tick = time.perf_counter()
-        with bar() as progress:
-            task = progress.add_task("ST-GAN", total=total, completed=trainer.iteration)
+        with run.progress("ST-GAN", total, trainer.iteration) as show:
             while trainer.iteration < total:
                 phase = phase_of(params, trainer.iteration)
                 if phase != trainer.phase:
                     trainer.start_phase(phase)
-                    say(f"phase {phase}: " + ("D only" if phase == 0 else f"training warp {phase}"))
+                    run.say(f"phase {phase}: " + ("D only" if phase == 0 else f"training warp {phase}"))
                 stats = trainer.step()
-                trainer.iteration += 1
-                progress.update(task, advance=1)
-                done = trainer.iteration == phase_end(params, phase)
-                if trainer.iteration % params.log_every == 0 or done:
+                before, trainer.iteration = trainer.iteration, trainer.iteration + 1
+                show(trainer.iteration)
+                done = when.at_end(before, trainer.iteration)
+                if when.due("log", before, trainer.iteration):
                     now = time.perf_counter()
-                    record = {"iteration": trainer.iteration, "phase": phase, **stats}
-                    if rt.is_main:
-                        log.stats(record)
+                    run.stats({"iteration": trainer.iteration, "phase": phase, **stats})
                     shown = " ".join(f"{k}={v:.4f}" for k, v in stats.items())
-                    say(f"it {trainer.iteration}/{total} phase {phase} {shown} ({now - tick:.1f}s)")
+                    run.say(f"it {trainer.iteration}/{total} phase {phase} {shown} ({now - tick:.1f}s)")
                     tick = now
-                    if not all(math.isfinite(v) for v in stats.values()):
-                        if not trainer.scaler.is_enabled():
-                            raise FloatingPointError(
-                                f"non-finite losses at iteration {trainer.iteration}: {stats}"
-                            )
-                        say("fp16 overflow: the grad scaler skipped this step and lowered its scale")
+                    overflow(run, trainer.scaler, stats, f"iteration {trainer.iteration}")
                 if done:
                     errors = trainer.placement_errors(phase)
-                    if errors is not None and rt.is_main:
-                        log.stats({"iteration": trainer.iteration, "phase": phase, "placement_error": errors})
-                        say("placement error per warp: " + ", ".join(f"{e:.4f}" for e in errors))
-                if done or trainer.iteration % params.checkpoint_every == 0:
-                    saved = trainer.save(phase_done=done)
-                    last_path = saved or last_path
-                if rt.is_main and (done or trainer.iteration % params.sample_every == 0):
-                    write_phase_samples(trainer, phase, final=done)
-        if rt.is_main and last_path is None:  # nothing left to train (a finished run): keep the newest
-            last_path = checkpoint.latest(run_dir)
-        records = log.read_stats()
+                    if errors is not None:
+                        run.stats({"iteration": trainer.iteration, "phase": phase, "placement_error": errors})
+                        run.say("placement error per warp: " + ", ".join(f"{e:.4f}" for e in errors))
+                if when.due("checkpoint", before, trainer.iteration):
+                    last_path = trainer.save(phase_done=done) or last_path
+                if when.due("sample", before, trainer.iteration):
+                    run.on_main(write_phase_samples, trainer, phase, final=done)
+        last_path = run.final_checkpoint(last_path, trainer.iteration)
+        records = run.records()
         metrics = _metrics(params, trainer, records)
-        if rt.is_main:
-            _write_loss_csv(records, [run_dir / "loss.csv"])
-            if metrics_dir is not None:  # numbers / strings / loss log apart, as DVC compares them
-                info = {"run_dir": str(run_dir), "checkpoint": str(last_path)}
-                write_training_outputs(
-                    metrics_dir, "stgan", {**metrics, **info}, records, LOSS_COLUMNS, step_key="iteration"
-                )
-            atomic.write_json(run_dir / "metrics.json", metrics)
-            say(f"done: {trainer.iteration} iterations; final checkpoint {last_path}")
-        return TrainResult(run_dir, last_path, trainer.iteration, metrics)
-    finally:
-        dist.teardown()
+        if run.is_main:
+            _write_loss_csv(records, [run.run_dir / "loss.csv"])
+            atomic.write_json(run.run_dir / "metrics.json", metrics)
+        info = {"run_dir": str(run.run_dir), "checkpoint": str(last_path)}
+        run.write_outputs(
+            metrics_dir, "stgan", {**metrics, **info}, records, LOSS_COLUMNS, step_key="iteration"
+        )
+        run.say(f"done: {trainer.iteration} iterations; final checkpoint {last_path}")
+        return TrainResult(run.run_dir, last_path, trainer.iteration, metrics)
+
+
+def overflow(run: Session, scaler: torch.amp.GradScaler, stats: dict[str, float], where: str) -> None:
+    """Non-finite losses: fp16 overflow the grad scaler handles (said), else a FloatingPointError."""
+    if all(math.isfinite(v) for v in stats.values()):
+        return
+    if not scaler.is_enabled():
+        raise FloatingPointError(f"non-finite losses at {where}: {stats}")
+    run.say("fp16 overflow: the grad scaler skipped this step and lowered its scale")
 
 
 def _metrics(params: StganParams, trainer: StganTrainer, records: list[dict[str, Any]]) -> dict[str, Any]:

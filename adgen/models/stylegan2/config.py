@@ -2,7 +2,7 @@
 
 Named presets (as NVlabs' `--cfg`) fill in every architecture/training knob; keys written
 explicitly in params.yaml override the preset, so `preset: auto` plus `batch: 7` is the
-product's original set-up. Resolve with `resolved(params, preset=None)`.
+product's original set-up. Resolve with `adgen.models.registry.with_preset(params, preset=None)`.
 
 - `paper`: NVlabs' `stylegan2` cfg (= rosinality config-f): channel base 32768, max 512,
   8-layer mapping, minibatch-stddev group 4. At 128x128: 29,328,669 G / 28,389,121 D params.
@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from adgen.config.base import Section, apply_preset
+from adgen.config.base import Section
 
 PresetName = Literal["paper", "auto", "demo"]
 
@@ -151,9 +151,4 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-def resolved(params: StyleGAN2Params, preset: str | None = None) -> StyleGAN2Params:
-    """The preset's values, overlaid by every key set explicitly in `params`."""
-    return apply_preset(params, PRESETS, preset, "StyleGAN2")
-
-
-__all__ = ["PRESETS", "StyleGAN2Params", "resolved"]
+__all__ = ["PRESETS", "StyleGAN2Params"]

@@ -36,6 +36,7 @@ def run_name(o: StyleGAN2Params) -> str:
 
 SPEC = ModelSpec(
     name="stylegan2",
+    retrain_on_refresh=True,  # trains on the curated dataset: a refresh that grew it retrains it
     title="StyleGAN2",
     summary="new full-body people from the NVlabs-format dataset zip (resumes a run dir after a kill)",
     params_section=StyleGAN2Params,

@@ -36,9 +36,8 @@ from adgen.models.stylegan2.config import StyleGAN2Params
 from adgen.models.stylegan2.data import ZipImageDataset, real_batches
 from adgen.models.stylegan2.loss import StyleGAN2Loss
 from adgen.models.stylegan2.model import Generator, build, count_params
-from adgen.progress import bar
-from adgen.training import checkpoint, dist, ema, rundir
-from adgen.training.outputs import write_training_outputs
+from adgen.training import checkpoint, dist, ema, session
+from adgen.training.session import CheckpointKind, Schedule, Session, Tick, check_finite
 
 LOSS_KEYS = ("loss/G", "loss/D_real", "loss/D_fake", "loss/r1", "loss/pl")
 TIMING_KEYS = ("sec_per_kimg", "sec_per_tick", "timestamp")
@@ -307,32 +306,19 @@ def save_grid(G: Generator, path: Path, seeds: list[int]) -> None:
 # --- the loop -----------------------------------------------------------------------------------
 
 
-class _Tick:
-    """Sums of this tick's losses (kept in checkpoints so a resumed tick averages the same)."""
-
-    def __init__(self, state: dict[str, Any] | None = None):
-        state = state or {}
-        self.sums: dict[str, float] = dict(state.get("sums", {}))
-        self.counts: dict[str, int] = dict(state.get("counts", {}))
-        self.start_nimg: int = state.get("start_nimg", 0)
-
-    def add(self, values: dict[str, float]) -> None:
-        for k, v in values.items():
-            self.sums[k] = self.sums.get(k, 0.0) + v
-            self.counts[k] = self.counts.get(k, 0) + 1
-
-    def means(self) -> dict[str, float]:
-        return {k: self.sums[k] / self.counts[k] for k in self.sums}
-
-    def state(self) -> dict[str, Any]:
-        return {"sums": self.sums, "counts": self.counts, "start_nimg": self.start_nimg}
-
-
-def _crossed(before: int, after: int, every_kimg: float) -> bool:
-    if every_kimg <= 0:
-        return False
-    every = every_kimg * 1000
-    return math.floor(after / every) > math.floor(before / every)
+ARCHITECTURE_KEYS = (
+    "resolution",
+    "z_dim",
+    "w_dim",
+    "mapping_layers",
+    "channel_base",
+    "channel_max",
+    "mbstd_channels",
+    "augment",
+)
+KIND = CheckpointKind(
+    "stylegan2", "a StyleGAN2 checkpoint", keys=("G_ema", "params"), architecture=ARCHITECTURE_KEYS
+)
 
 
 def train(
@@ -347,132 +333,85 @@ def train(
     `fid_fn(G_ema) -> FID`, when given, is called every `params.fid_kimg` and at the end, and
     its value goes into stats.jsonl and the metrics JSON.
     """
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    runtime = dist.setup(params.device, params.amp, params.cpu_bf16)
-    log = rundir.RunLog(run_dir, echo=echo and runtime.is_main)
-    dataset = ZipImageDataset(params.dataset, params.resolution, params.mirror)
-    if runtime.is_main and not (run_dir / "training_options.json").exists():
-        rundir.write_options(run_dir, {**describe(params), "dataset_images": len(dataset)})
-    checkpoint.seed_everything(params.seed + runtime.rank)
-    trainer = StyleGAN2Trainer(params, runtime)
-    tick = _Tick()
-    found = checkpoint.newest_valid(run_dir, map_location=runtime.device, what="StyleGAN2 checkpoint")
-    resume = found[0] if found is not None else None
-    if found is not None:
-        resume, state = found
-        _check_same_network(state.get("params", {}), params, run_dir)
-        trainer.load_state_dict(state)
-        tick = _Tick(state["tick"])
-        if runtime.is_main:
-            log.truncate_stats("step", trainer.step_idx)
-            log.info(f"resumed from {resume.name} at step {trainer.step_idx}, {trainer.nimg / 1000:.3f} kimg")
-    elif runtime.is_main:
-        info = describe(params)
-        log.info(
-            f"new run: {info['output']} G {info['G_params']:,} D {info['D_params']:,} params, "
-            f"{len(dataset)} images, batch {params.batch} ({trainer.rounds} round(s) x {trainer.batch_gpu}"
-            f" x {runtime.world_size} rank(s)), gamma {params.gamma:g}, device {runtime.device}"
-        )
-
-    grid_seeds = list(range(min(32, max(8, params.batch * 2))))
-    total_nimg = int(params.total_kimg * 1000)
-    per_rank = trainer.batch_gpu * trainer.rounds
-    batches = real_batches(
-        dataset,
-        per_rank,
-        params.seed,
-        trainer.nimg,
-        params.workers,
-        rank=runtime.rank,
-        world_size=runtime.world_size,
-    )
-    last_ckpt = resume
-    tick_start_time = time.time()
-    with bar() as progress:  # the project's one bar style; off when stderr is not a terminal
-        task = progress.add_task("StyleGAN2 training (images)", total=total_nimg, completed=trainer.nimg)
-        while trainer.nimg < total_nimg:
-            before = trainer.nimg
-            stats = trainer.step(next(batches))
-            for k, v in stats.items():
-                if not math.isfinite(v):
-                    raise RuntimeError(f"step {trainer.step_idx}: {k} is {v}; training diverged")
-            tick.add(stats)
-            done = trainer.nimg >= total_nimg
-            if (_crossed(before, trainer.nimg, params.tick_kimg) or done) and runtime.is_main:
-                now = time.time()
-                tick_kimg = (trainer.nimg - tick.start_nimg) / 1000
-                record = {
-                    "step": trainer.step_idx,
-                    "kimg": trainer.nimg / 1000,
-                    **tick.means(),
-                    "pl_mean": float(trainer.loss.pl_mean),
-                    "augment_p": float(trainer.augment.p) if trainer.augment is not None else 0.0,
-                    "ada_rt": trainer.ada.rt if trainer.ada is not None else None,
-                    "sec_per_tick": now - tick_start_time,
-                    "sec_per_kimg": (now - tick_start_time) / max(tick_kimg, 1e-9),
-                    "timestamp": now,
-                }
-                if fid_fn is not None and (_crossed(before, trainer.nimg, params.fid_kimg) or done):
-                    record["fid"] = float(fid_fn(trainer.G_ema))
-                if record["ada_rt"] is not None and not math.isfinite(record["ada_rt"]):
-                    record["ada_rt"] = None
-                log.stats(record)
-                losses = " ".join(f"{k[5:]} {record[k]:.4f}" for k in LOSS_KEYS if k in record)
-                log.info(
-                    f"step {trainer.step_idx} kimg {record['kimg']:.3f} {losses} p {record['augment_p']:.3f} "
-                    f"{record['sec_per_kimg']:.1f} s/kimg"
-                )
-                tick = _Tick({"start_nimg": trainer.nimg})
-                tick_start_time = now
-            if runtime.is_main and (_crossed(before, trainer.nimg, params.sample_kimg) or done):
-                save_grid(trainer.G_ema, run_dir / f"fakes-{trainer.step_idx:09d}.png", grid_seeds)
-            if runtime.is_main and (_crossed(before, trainer.nimg, params.checkpoint_kimg) or done):
-                last_ckpt = checkpoint.save(
-                    checkpoint.path_for(run_dir, trainer.step_idx),
-                    {**trainer.state_dict(), "tick": tick.state()},
-                    keep=params.keep_checkpoints,
-                )
-            progress.update(task, completed=min(trainer.nimg, total_nimg))
-            runtime.barrier()
-
-    if last_ckpt is None:  # total_kimg already reached before this call
-        last_ckpt = checkpoint.path_for(run_dir, trainer.step_idx)
-        checkpoint.save(last_ckpt, {**trainer.state_dict(), "tick": tick.state()})
-    all_stats = log.read_stats() if runtime.is_main else []
-    if runtime.is_main and metrics_dir is not None:
-        write_metrics(Path(metrics_dir), run_dir, last_ckpt, trainer, all_stats)
-    dist.teardown()
-    return TrainResult(
-        run_dir, last_ckpt, trainer.step_idx, trainer.nimg / 1000, all_stats[-1] if all_stats else {}
-    )
-
-
-ARCHITECTURE_KEYS = (
-    "resolution",
-    "z_dim",
-    "w_dim",
-    "mapping_layers",
-    "channel_base",
-    "channel_max",
-    "mbstd_channels",
-    "augment",
-)
-
-
-def _check_same_network(saved: dict[str, Any], params: StyleGAN2Params, run_dir: Path) -> None:
-    """Resuming with another network shape would fail deep in load_state_dict: say it in one line."""
-    now = params.model_dump(mode="json")
-    for key in ARCHITECTURE_KEYS:
-        if key in saved and saved[key] != now[key]:
-            raise UserError(
-                f"{run_dir}: this run was trained with {key}={saved[key]}, params say {now[key]}; "
-                "resume with the same settings or start a new run dir"
+    with Session.open(run_dir, params.device, params.amp, params.cpu_bf16, echo) as run:
+        rt = run.rt
+        dataset = ZipImageDataset(params.dataset, params.resolution, params.mirror)
+        run.write_options({**describe(params), "dataset_images": len(dataset)})
+        checkpoint.seed_everything(params.seed + rt.rank)
+        trainer = StyleGAN2Trainer(params, rt)
+        tick = Tick("start_nimg")
+        resume = run.newest_checkpoint(KIND, params)
+        if resume is not None:
+            trainer.load_state_dict(resume[1])
+            tick = Tick("start_nimg", resume[1]["tick"])
+            run.resumed(*resume, trainer.step_idx, f"step {trainer.step_idx}, {trainer.nimg / 1000:.3f} kimg")
+        else:
+            info = describe(params)
+            run.say(
+                f"new run: {info['output']} G {info['G_params']:,} D {info['D_params']:,} params, "
+                f"{len(dataset)} images, batch {params.batch} ({trainer.rounds} round(s) x {trainer.batch_gpu}"
+                f" x {rt.world_size} rank(s)), gamma {params.gamma:g}, device {rt.device}"
             )
+
+        grid_seeds = list(range(min(32, max(8, params.batch * 2))))
+        total_nimg = int(params.total_kimg * 1000)
+        every = {k: getattr(params, f"{k}_kimg") * 1000 for k in ("tick", "fid", "sample", "checkpoint")}
+        when = Schedule(every, [total_nimg])
+        per_rank = trainer.batch_gpu * trainer.rounds
+        batches = real_batches(
+            dataset, per_rank, params.seed, trainer.nimg, params.workers, rt.rank, rt.world_size
+        )
+        last_ckpt = resume[0] if resume else None
+        with run.progress("StyleGAN2 training (images)", total_nimg, trainer.nimg) as show:
+            while trainer.nimg < total_nimg:
+                before = trainer.nimg
+                stats = trainer.step(next(batches))
+                check_finite(stats, trainer.step_idx)
+                tick.add(stats)
+                if run.is_main and when.due("tick", before, trainer.nimg):
+                    means, seconds, nimg = tick.close(trainer.nimg)
+                    record = {
+                        "step": trainer.step_idx,
+                        "kimg": trainer.nimg / 1000,
+                        **means,
+                        "pl_mean": float(trainer.loss.pl_mean),
+                        "augment_p": float(trainer.augment.p) if trainer.augment is not None else 0.0,
+                        "ada_rt": trainer.ada.rt if trainer.ada is not None else None,
+                        "sec_per_tick": seconds,
+                        "sec_per_kimg": seconds / max(nimg / 1000, 1e-9),
+                        "timestamp": tick.started,
+                    }
+                    if fid_fn is not None and when.due("fid", before, trainer.nimg):
+                        record["fid"] = float(fid_fn(trainer.G_ema))
+                    if record["ada_rt"] is not None and not math.isfinite(record["ada_rt"]):
+                        record["ada_rt"] = None
+                    run.stats(record)
+                    losses = " ".join(f"{k[5:]} {record[k]:.4f}" for k in LOSS_KEYS if k in record)
+                    run.say(
+                        f"step {trainer.step_idx} kimg {record['kimg']:.3f} {losses} p {record['augment_p']:.3f} "
+                        f"{record['sec_per_kimg']:.1f} s/kimg"
+                    )
+                if when.due("sample", before, trainer.nimg):
+                    grid = run.run_dir / f"fakes-{trainer.step_idx:09d}.png"
+                    run.on_main(save_grid, trainer.G_ema, grid, grid_seeds)
+                if when.due("checkpoint", before, trainer.nimg):
+                    state = {**trainer.state_dict(), "tick": tick.state()}
+                    last_ckpt = run.save(trainer.step_idx, state, params.keep_checkpoints) or last_ckpt
+                show(min(trainer.nimg, total_nimg))
+                rt.barrier()
+
+        last_ckpt = run.final_checkpoint(
+            last_ckpt, trainer.step_idx, lambda: {**trainer.state_dict(), "tick": tick.state()}
+        )
+        all_stats = run.records()
+        write_metrics(run, metrics_dir, last_ckpt, trainer, all_stats)
+        return TrainResult(
+            run.run_dir, last_ckpt, trainer.step_idx, trainer.nimg / 1000, all_stats[-1] if all_stats else {}
+        )
 
 
 def write_metrics(
-    metrics_dir: Path, run_dir: Path, ckpt: Path, trainer: StyleGAN2Trainer, stats: list[dict[str, Any]]
+    run: Session, metrics_dir: Path | None, ckpt: Path, trainer: StyleGAN2Trainer, stats: list[dict[str, Any]]
 ) -> None:
     """`stylegan2.json` (numbers: DVC metrics), `stylegan2.info.json` (run dir, checkpoint) and
     `stylegan2_loss.csv` (DVC plots: step + loss columns)."""
@@ -480,7 +419,7 @@ def write_metrics(
     metrics = {
         "steps": trainer.step_idx,
         "kimg": trainer.nimg / 1000,
-        "run_dir": str(run_dir),
+        "run_dir": str(run.run_dir),
         "checkpoint": str(ckpt),
         "augment_p": last.get("augment_p"),
         **{k.replace("/", "_"): last[k] for k in LOSS_KEYS if k in last},
@@ -491,30 +430,15 @@ def write_metrics(
         metrics["fid_best"] = min(fids)
     columns = [k.replace("/", "_") for k in LOSS_KEYS]
     records = [{"step": s["step"], **{k.replace("/", "_"): s[k] for k in LOSS_KEYS if k in s}} for s in stats]
-    write_training_outputs(metrics_dir, "stylegan2", metrics, records, columns)
+    run.write_outputs(metrics_dir, "stylegan2", metrics, records, columns)
 
 
 def load_generator(path: Path, device: str = "cpu") -> tuple[Generator, StyleGAN2Params]:
     """G_ema and its params from a training checkpoint, or the newest valid checkpoint of a run dir."""
-    what = "StyleGAN2 checkpoint"
-    if Path(path).is_dir():
-        found = checkpoint.newest_valid(path, map_location=device, restore_rng=False, what=what)
-        if found is None:
-            raise UserError(
-                f"{path}: run dir has no loadable checkpoint-*.pt (train it with `adgen train stylegan2`)"
-            )
-        path, state = found
-    else:
-        if not Path(path).is_file():
-            raise UserError(
-                f"{path}: StyleGAN2 checkpoint not found (train one with `adgen train stylegan2`)"
-            )
-        state = checkpoint.load(path, map_location=device, restore_rng=False, what=what)
-    if "G_ema" not in state or "params" not in state:
-        raise UserError(f"{path}: not a StyleGAN2 checkpoint (no G_ema/params inside)")
-    params = checkpoint.params_from(StyleGAN2Params, state["params"], f"{what} {path}")
+    path, state = session.load(path, KIND, device)
+    params = checkpoint.params_from(StyleGAN2Params, state["params"], f"StyleGAN2 checkpoint {path}")
     G, _ = build(params)
-    checkpoint.load_weights(G, state["G_ema"], f"{what} {path}")
+    checkpoint.load_weights(G, state["G_ema"], f"StyleGAN2 checkpoint {path}")
     return G.to(device).eval(), params
 
 

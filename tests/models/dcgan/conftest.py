@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from adgen.models.dcgan.config import DcganParams, resolved
-from adgen.models.registry import TrainJob
+from adgen.models.dcgan.config import DcganParams
+from adgen.models.registry import TrainJob, with_preset
 from adgen.models.stylegan2.data import write_zip
 from tests.models.stylegan2.conftest import tall_people
 
@@ -21,7 +21,7 @@ def people_zip(tmp_path: Path) -> Path:
 @pytest.fixture
 def demo_options(people_zip: Path) -> DcganParams:
     torch.set_num_threads(1)
-    p = resolved(DcganParams(dataset=people_zip, device="cpu"), "demo")
+    p = with_preset(DcganParams(dataset=people_zip, device="cpu"), "demo")
     # the tests' own schedule, whatever the demo preset's is
     return p.model_copy(
         update={"total_steps": 30, "tick_steps": 5, "checkpoint_steps": 10, "sample_steps": 15}

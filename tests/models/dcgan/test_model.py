@@ -7,18 +7,19 @@ import torch
 from pydantic import ValidationError
 
 from adgen.errors import UserError
-from adgen.models.dcgan.config import DcganParams, resolved
+from adgen.models.dcgan.config import DcganParams
 from adgen.models.dcgan.model import build, count_params
+from adgen.models.registry import with_preset
 
 
 def test_dcgan64_has_the_papers_parameter_counts():
-    G, D = build(resolved(DcganParams(), "dcgan64"))
+    G, D = build(with_preset(DcganParams(), "dcgan64"))
     assert count_params(G) == 3_576_704
     assert count_params(D) == 2_765_568
 
 
 def test_dcgan64_layers_are_the_papers():
-    G, D = build(resolved(DcganParams(), "dcgan64"))
+    G, D = build(with_preset(DcganParams(), "dcgan64"))
     g_convs = [m for m in G.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
     assert [(m.in_channels, m.out_channels) for m in g_convs] == [
         (100, 512), (512, 256), (256, 128), (128, 64), (64, 3)
@@ -36,7 +37,7 @@ def test_dcgan64_layers_are_the_papers():
 
 
 def test_batchnorm_running_statistics_are_not_counted_as_parameters():
-    G, _ = build(resolved(DcganParams(), "dcgan64"))
+    G, _ = build(with_preset(DcganParams(), "dcgan64"))
     buffers = sum(b.numel() for name, b in G.named_buffers() if "running" in name)
     assert buffers == 2 * (512 + 256 + 128 + 64)
     assert count_params(G) == sum(p.numel() for p in G.parameters())
@@ -48,7 +49,7 @@ def test_batchnorm_running_statistics_are_not_counted_as_parameters():
 )
 def test_every_preset_makes_images_of_its_frame_and_d_scores_them(preset, shape):
     torch.manual_seed(0)
-    G, D = build(resolved(DcganParams(), preset))
+    G, D = build(with_preset(DcganParams(), preset))
     z = torch.randn(2, G.z_dim)
     images = G(z)
     assert images.shape == (2, 3, *shape)
@@ -57,8 +58,8 @@ def test_every_preset_makes_images_of_its_frame_and_d_scores_them(preset, shape)
 
 
 def test_dcgan128_has_one_more_layer_on_each_side():
-    G64, D64 = build(resolved(DcganParams(), "dcgan64"))
-    G128, D128 = build(resolved(DcganParams(), "dcgan128"))
+    G64, D64 = build(with_preset(DcganParams(), "dcgan64"))
+    G128, D128 = build(with_preset(DcganParams(), "dcgan128"))
     convs = lambda m, t: sum(isinstance(x, t) for x in m.modules())  # noqa: E731
     assert convs(G128, torch.nn.ConvTranspose2d) == convs(G64, torch.nn.ConvTranspose2d) + 1
     assert convs(D128, torch.nn.Conv2d) == convs(D64, torch.nn.Conv2d) + 1
@@ -66,7 +67,7 @@ def test_dcgan128_has_one_more_layer_on_each_side():
 
 def test_weights_start_as_published_normal_0_002_and_batchnorm_scale_around_1():
     torch.manual_seed(0)
-    G, D = build(resolved(DcganParams(), "dcgan64"))
+    G, D = build(with_preset(DcganParams(), "dcgan64"))
     w = torch.cat(
         [m.weight.detach().flatten() for m in G.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
     )
@@ -76,7 +77,7 @@ def test_weights_start_as_published_normal_0_002_and_batchnorm_scale_around_1():
 
 
 def test_preset_values_yield_to_keys_set_in_params():
-    p = resolved(DcganParams(batch=64), "dcgan64")
+    p = with_preset(DcganParams(batch=64), "dcgan64")
     assert p.batch == 64 and p.resolution == (64, 64) and p.lr == 2e-4 and p.beta1 == 0.5
 
 
@@ -90,4 +91,4 @@ def test_out_of_bounds_values_and_unknown_presets_are_refused():
     with pytest.raises(ValidationError):
         DcganParams(bogus=1)
     with pytest.raises(UserError, match="unknown DCGAN preset"):
-        resolved(DcganParams(), "paper")
+        with_preset(DcganParams(), "paper")

@@ -16,6 +16,7 @@ import torch
 from adgen.errors import UserError
 from adgen.models.dcgan.train import train
 from adgen.training import checkpoint
+from tests.torchrun import torchrun
 
 from .conftest import job
 
@@ -83,11 +84,12 @@ def test_half_the_steps_then_resume_equals_all_the_steps_straight(demo_options, 
 _CHILD = """
 import sys, torch
 from pathlib import Path
-from adgen.models.dcgan.config import DcganParams, resolved
+from adgen.models.dcgan.config import DcganParams
+from adgen.models.registry import with_preset
 from adgen.models.dcgan.train import train
 from adgen.models.registry import TrainJob
 torch.set_num_threads(1)
-p = resolved(DcganParams(dataset=Path(sys.argv[1]), device="cpu"), "demo")
+p = with_preset(DcganParams(dataset=Path(sys.argv[1]), device="cpu"), "demo")
 p = p.model_copy(update={"total_steps": int(sys.argv[3]), "tick_steps": 5, "checkpoint_steps": 4, "keep_checkpoints": 100})
 train(TrainJob(params=None, options=p, run_dir=Path(sys.argv[2]), metrics_dir=None))
 """
@@ -137,12 +139,13 @@ def test_a_missing_training_zip_is_a_one_line_user_error(demo_options, tmp_path)
 _DDP_CHILD = """
 import os, sys, torch
 from pathlib import Path
-from adgen.models.dcgan.config import DcganParams, resolved
+from adgen.models.dcgan.config import DcganParams
+from adgen.models.registry import with_preset
 from adgen.models.dcgan.train import DcganTrainer, train
 from adgen.models.registry import TrainJob
 from adgen.training import dist
 torch.set_num_threads(1)
-p = resolved(DcganParams(dataset=Path(sys.argv[1]), device="cpu"), "demo").model_copy(update={"total_steps": 6, "tick_steps": 5})
+p = with_preset(DcganParams(dataset=Path(sys.argv[1]), device="cpu"), "demo").model_copy(update={"total_steps": 6, "tick_steps": 5})
 rt = dist.setup("cpu", amp=False)
 torch.manual_seed(rt.rank)  # each rank its own reals (and z): only the all-reduce keeps them equal
 trainer = DcganTrainer(p, rt)
@@ -157,12 +160,9 @@ train(TrainJob(params=None, options=p, run_dir=Path(sys.argv[2]) / "run", metric
 @pytest.mark.slow
 def test_ddp_on_two_processes_keeps_the_networks_identical_and_trains_one_run(demo_options, tmp_path, port):
     """torchrun with 2 CPU processes (gloo): gradients averaged, one run dir, one stats stream."""
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3]), "OMP_NUM_THREADS": "1"}
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}"]
     script = tmp_path / "ddp_child.py"
     script.write_text(_DDP_CHILD)
-    done = subprocess.run([*torchrun, str(script), str(demo_options.dataset), str(tmp_path)],
-                          capture_output=True, text=True, env=env, timeout=300)  # fmt: skip
+    done = torchrun([script, demo_options.dataset, tmp_path], port=port, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     r0, r1 = torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt")
     for net in ("G", "D"):
@@ -174,11 +174,12 @@ def test_ddp_on_two_processes_keeps_the_networks_identical_and_trains_one_run(de
 _DDP_TRAIN = """
 import sys, torch
 from pathlib import Path
-from adgen.models.dcgan.config import DcganParams, resolved
+from adgen.models.dcgan.config import DcganParams
+from adgen.models.registry import with_preset
 from adgen.models.dcgan.train import train
 from adgen.models.registry import TrainJob
 torch.set_num_threads(1)
-p = resolved(DcganParams(dataset=Path(sys.argv[1]), device="cpu"), "demo")
+p = with_preset(DcganParams(dataset=Path(sys.argv[1]), device="cpu"), "demo")
 p = p.model_copy(update={"total_steps": int(sys.argv[3]), "tick_steps": 2, "checkpoint_steps": 2})
 train(TrainJob(params=None, options=p, run_dir=Path(sys.argv[2]), metrics_dir=None))
 """
@@ -186,18 +187,15 @@ train(TrainJob(params=None, options=p, run_dir=Path(sys.argv[2]), metrics_dir=No
 
 @pytest.mark.slow
 def test_a_ddp_run_resumed_from_rank_0s_checkpoint_equals_the_uninterrupted_one(demo_options, tmp_path, port):
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3]), "OMP_NUM_THREADS": "1"}
     script = tmp_path / "ddp_train.py"
     script.write_text(_DDP_TRAIN)
 
-    def torchrun(run_dir: Path, steps: int) -> None:
-        cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}",
-               str(script), str(demo_options.dataset), str(run_dir), str(steps)]  # fmt: skip
-        done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    def train_ddp(run_dir: Path, steps: int) -> None:
+        done = torchrun([script, demo_options.dataset, run_dir, steps], port=port, timeout=300)
         assert done.returncode == 0, done.stderr[-3000:]
 
-    torchrun(tmp_path / "straight", 6)
-    torchrun(tmp_path / "resumed", 2)
-    torchrun(tmp_path / "resumed", 6)
+    train_ddp(tmp_path / "straight", 6)
+    train_ddp(tmp_path / "resumed", 2)
+    train_ddp(tmp_path / "resumed", 6)
     assert "resumed from checkpoint-000000002.pt" in (tmp_path / "resumed" / "log.txt").read_text()
     _assert_same_state(checkpoint.latest(tmp_path / "straight"), checkpoint.latest(tmp_path / "resumed"))

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from adgen import config
-from adgen.models.dpig.config import DpigParams, resolve
-from adgen.models.registry import TrainJob
+from adgen.models.dpig.config import DpigParams
+from adgen.models.registry import TrainJob, with_preset
 from tests.models.gfla.helpers import draw_person, pose
 
 COLOURS = [(200, 40, 40), (40, 160, 60), (40, 60, 200), (180, 140, 20)]
@@ -49,7 +49,7 @@ def project_params(root: Path, deepfashion: Path) -> config.Params:
 def tiny_options(**overrides) -> DpigParams:
     """The demo preset on CPU, from DeepFashion only, with any overrides."""
     base = {"sources": ["deepfashion"], "device": "cpu", "workers": 0, **overrides}
-    return resolve(DpigParams(**base), "demo")
+    return with_preset(DpigParams(**base), "demo")
 
 
 def job(root: Path, run_dir: Path, options: DpigParams | None = None) -> TrainJob:

@@ -6,11 +6,12 @@ import pytest
 from pydantic import ValidationError
 
 from adgen.errors import UserError
-from adgen.models.dpig.config import DpigParams, resolve
+from adgen.models.dpig.config import DpigParams
+from adgen.models.registry import with_preset
 
 
 def test_presets_set_the_official_setups_and_explicit_keys_win():
-    df = resolve(DpigParams(), "deepfashion256")
+    df = with_preset(DpigParams(), "deepfashion256")
     assert (df.height, df.width, df.batch, df.batch_ii, df.lr, df.lr_half_every) == (
         256,
         256,
@@ -20,9 +21,9 @@ def test_presets_set_the_official_setups_and_explicit_keys_win():
         50_000,
     )
     assert (df.stage1_steps, df.stage2_steps, df.critic_steps, df.clip) == (120_000, 120_000, 5, 0.01)
-    market = resolve(DpigParams(batch=4), "market128")
+    market = with_preset(DpigParams(batch=4), "market128")
     assert (market.height, market.width, market.appearance_dim, market.batch) == (128, 64, 352, 4)
-    assert resolve(DpigParams(preset="demo")).preset == "demo"
+    assert with_preset(DpigParams(preset="demo")).preset == "demo"
 
 
 @pytest.mark.parametrize(
@@ -48,4 +49,4 @@ def test_out_of_bounds_values_and_unknown_keys_are_refused(bad):
 
 def test_an_unknown_preset_is_a_one_line_error():
     with pytest.raises(UserError, match="unknown DPIG preset 'paper'"):
-        resolve(DpigParams(), "paper")
+        with_preset(DpigParams(), "paper")

@@ -7,9 +7,10 @@ import pytest
 import torch
 
 from adgen.models.dpig import model as M
-from adgen.models.dpig.config import DpigParams, resolve
+from adgen.models.dpig.config import DpigParams
 from adgen.models.dpig.rois import PARTS, crop_and_resize, foreground_mask, part_boxes
 from adgen.models.dpig.train import build
+from adgen.models.registry import with_preset
 from tests.models.gfla.helpers import pose
 
 # Parameter counts of the official TensorFlow graphs (trainer_256.py / trainer.py, built from their code)
@@ -29,7 +30,7 @@ DEEPFASHION_COUNTS = {
 def _counts(preset: str) -> dict[str, int]:
     # build on the meta device: the counts of 160M parameters without allocating them
     with torch.device("meta"):
-        nets = build(resolve(DpigParams(), preset))
+        nets = build(with_preset(DpigParams(), preset))
     return {k: M.count_parameters(v) for k, v in nets.items()}
 
 
@@ -41,7 +42,7 @@ def test_deepfashion_graphs_have_the_official_parameter_counts():
 def test_market_encoder_and_decoder_have_the_official_counts_with_a_352_d_embedding():
     got = _counts("market128")
     assert got["encoder"] == 47_352_736 and got["decoder"] == 71_197_123
-    assert resolve(DpigParams(), "market128").appearance_dim == 352
+    assert with_preset(DpigParams(), "market128").appearance_dim == 352
     assert {"bg_mapper", "bg_critic"} <= set(got)
 
 
@@ -108,7 +109,7 @@ def test_the_tiled_embedding_conv_equals_tiling_then_convolving():
 
 
 def test_appearance_is_zero_for_an_invisible_part_and_the_decoder_paints_an_image():
-    p = resolve(DpigParams(), "demo")
+    p = with_preset(DpigParams(), "demo")
     nets = build(p)
     kp = pose(1)
     boxes, vis = part_boxes(kp, p.height, p.width)

@@ -23,6 +23,7 @@ from adgen.models.dpig.spec import LOSS_COLUMNS, SPEC
 from adgen.models.dpig.train import train
 from adgen.training import checkpoint
 from tests.models.dpig.helpers import a_pose, job, tiny_options
+from tests.torchrun import torchrun
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -276,11 +277,7 @@ def test_torchrun_with_two_processes_trains_both_stages_into_one_run(trained, tm
         f"o = tiny_options(**{opts.model_dump(mode='json', exclude={'preset'})!r})\n"
         f"train(job(Path({str(root)!r}), Path({str(run)!r}), o), echo=False)\n"
     )
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}"]
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(
-        [*torchrun, str(script)], capture_output=True, text=True, cwd=REPO, env=env, timeout=600
-    )
+    done = torchrun([script], port=port, cwd=REPO, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     stats = [json.loads(x) for x in (run / "stats.jsonl").read_text().splitlines()]
     assert [r["step"] for r in stats] == [1, 2, 3, 4] and [r["stage"] for r in stats] == [1, 1, 2, 2]

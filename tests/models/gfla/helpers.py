@@ -9,8 +9,9 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from adgen.models.gfla.config import GflaParams, resolve
+from adgen.models.gfla.config import GflaParams
 from adgen.models.gfla.vgg import VGG19
+from adgen.models.registry import with_preset
 
 # A standing person in OpenPose order, (x, y) in [0, 1]
 BASE_POSE = np.array(
@@ -124,7 +125,7 @@ def write_vgg19(path: Path, seed: int = 0) -> Path:
 
 
 def tiny_params(vgg: Path, **extra) -> GflaParams:
-    base = resolve(GflaParams(), "demo")
+    base = with_preset(GflaParams(), "demo")
     upd = dict(
         height=64,
         width=64,

@@ -9,8 +9,9 @@ import torch
 from adgen.errors import UserError
 from adgen.models.gfla.api import load_pose_transfer
 from adgen.models.gfla.checkpoint_io import load_official_discriminator, load_official_generator
-from adgen.models.gfla.config import GflaParams, resolve
+from adgen.models.gfla.config import GflaParams
 from adgen.models.gfla.model import PoseGenerator, ResDiscriminator
+from adgen.models.registry import with_preset
 
 from .helpers import draw_person, pose
 
@@ -147,7 +148,7 @@ def test_the_official_layout_written_here_has_the_published_size():
 def test_official_generator_file_loads_onto_our_generator(tmp_path):
     state = official_generator_state()
     torch.save(state, tmp_path / "latest_net_G.pth")
-    g = PoseGenerator(resolve(GflaParams(), "deepfashion256"))
+    g = PoseGenerator(with_preset(GflaParams(), "deepfashion256"))
     report = load_official_generator(g, tmp_path / "latest_net_G.pth")
     assert report.kind == "official-G" and report.keys == 204
     torch.testing.assert_close(
@@ -165,7 +166,7 @@ def test_a_file_with_one_name_per_aliased_conv_and_a_dataparallel_prefix_loads(t
         if ".model.2." not in k or "jump" not in k and "outconv" not in k
     }
     torch.save(state, tmp_path / "g.pth")
-    g = PoseGenerator(resolve(GflaParams(), "deepfashion256"))
+    g = PoseGenerator(with_preset(GflaParams(), "deepfashion256"))
     load_official_generator(g, tmp_path / "g.pth")
     torch.testing.assert_close(g.flow_net.jump0.model[2].weight, state["module.flow_net.jump0.conv1.weight"])
 
@@ -175,13 +176,15 @@ def test_aliased_copies_that_disagree_are_refused(tmp_path):
     state["target.outconv.model.2.weight"] = state["target.outconv.conv1.weight"] + 1
     torch.save(state, tmp_path / "g.pth")
     with pytest.raises(UserError, match="stored twice but differ"):
-        load_official_generator(PoseGenerator(resolve(GflaParams(), "deepfashion256")), tmp_path / "g.pth")
+        load_official_generator(
+            PoseGenerator(with_preset(GflaParams(), "deepfashion256")), tmp_path / "g.pth"
+        )
 
 
 def test_a_stage1_flow_file_loads_into_the_flow_estimator_only(tmp_path):
     state = {k: v for k, v in official_generator_state().items() if k.startswith("flow_net.")}
     torch.save(state, tmp_path / "flow.pth")
-    g = PoseGenerator(resolve(GflaParams(), "deepfashion256"))
+    g = PoseGenerator(with_preset(GflaParams(), "deepfashion256"))
     before = g.source.block0.model[2].weight.clone()
     assert load_official_generator(g, tmp_path / "flow.pth").kind == "official-stage1-flow"
     torch.testing.assert_close(g.flow_net.output1.weight, state["flow_net.output1.weight"])
@@ -191,7 +194,7 @@ def test_a_stage1_flow_file_loads_into_the_flow_estimator_only(tmp_path):
 def test_official_discriminator_with_spectral_norm_buffers_loads(tmp_path):
     state = official_discriminator_state()
     torch.save(state, tmp_path / "latest_net_D.pth")
-    d = ResDiscriminator(resolve(GflaParams(), "deepfashion256"))
+    d = ResDiscriminator(with_preset(GflaParams(), "deepfashion256"))
     assert load_official_discriminator(d, tmp_path / "latest_net_D.pth").keys == 52
     torch.testing.assert_close(d.encoder1.model[3].weight_orig, state["encoder1.model.3.weight_orig"])
     torch.testing.assert_close(d.conv.weight_u, state["conv.weight_u"])
@@ -201,7 +204,7 @@ def test_official_discriminator_with_spectral_norm_buffers_loads(tmp_path):
 
 def test_a_generator_of_another_configuration_is_refused_with_one_line(tmp_path):
     torch.save(official_generator_state(), tmp_path / "g.pth")
-    small = PoseGenerator(resolve(GflaParams(), "demo"))
+    small = PoseGenerator(with_preset(GflaParams(), "demo"))
     with pytest.raises(UserError, match="has shape"):
         load_official_generator(small, tmp_path / "g.pth")
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import torch
 
-from adgen.models.gfla.config import GflaParams, resolve
+from adgen.models.gfla.config import GflaParams
 from adgen.models.gfla.model import PoseGenerator, ResDiscriminator, count_parameters
+from adgen.models.registry import with_preset
 
 
 def test_official_configuration_has_the_official_parameter_counts():
-    p = resolve(GflaParams(), "deepfashion256")
+    p = with_preset(GflaParams(), "deepfashion256")
     g, d = PoseGenerator(p), ResDiscriminator(p)
     assert count_parameters(g.source) == 1_434_758
     assert count_parameters(g.target) == 6_004_425
@@ -21,7 +22,7 @@ def test_official_configuration_has_the_official_parameter_counts():
 
 
 def test_state_dicts_have_the_official_key_counts_including_aliases_and_spectral_norm_buffers():
-    p = resolve(GflaParams(), "deepfashion256")
+    p = with_preset(GflaParams(), "deepfashion256")
     gs, ds = PoseGenerator(p).state_dict(), ResDiscriminator(p).state_dict()
     assert len(gs) == 204 and sum(v.numel() for v in gs.values()) == 14_823_718
     assert len(ds) == 52 and sum(v.numel() for v in ds.values()) == 672_032
@@ -30,7 +31,7 @@ def test_state_dicts_have_the_official_key_counts_including_aliases_and_spectral
 
 
 def test_flows_and_masks_come_at_one_eighth_and_one_quarter_resolution():
-    p = resolve(GflaParams(), "demo").model_copy(update={"height": 128, "width": 64})
+    p = with_preset(GflaParams(), "demo").model_copy(update={"height": 128, "width": 64})
     g, d = PoseGenerator(p), ResDiscriminator(p)
     src, pose = torch.randn(2, 3, 128, 64), torch.rand(2, 18, 128, 64)
     image, flows, masks = g(src, pose, pose)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import yaml
 from adgen.models.gfla.data import GflaPairs
 from adgen.models.gfla.train import train
 from adgen.training import checkpoint
+from tests.torchrun import torchrun
 
 from .helpers import tiny_params
 
@@ -152,21 +152,17 @@ def test_ddp_on_two_processes_equals_one_process_on_the_whole_batch(gfla_dataset
         "train": {"gfla": {**p.model_dump(mode="json"), "preset": "demo", "dataset": str(gfla_dataset)}},
     }
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}"]
     cmd = [
-        *torchrun,
         "-m",
         "adgen.cli",
         "--params",
-        str(tmp_path / "params.yaml"),
+        tmp_path / "params.yaml",
         "train",
         "gfla",
         "--run-dir",
-        str(tmp_path / "ddp"),
+        tmp_path / "ddp",
     ]
-    done = subprocess.run(
-        cmd, capture_output=True, text=True, env={**__import__("os").environ, "OMP_NUM_THREADS": "1"}
-    )
+    done = torchrun(cmd, port=port, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     a = checkpoint.load(single.checkpoint, restore_rng=False)
     b = checkpoint.load(checkpoint.latest(tmp_path / "ddp"), restore_rng=False)

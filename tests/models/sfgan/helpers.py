@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adgen.models.sfgan.config import SfganParams, resolve
+from adgen.models.registry import with_preset
+from adgen.models.sfgan.config import SfganParams
 from adgen.models.sfgan.data import make_relit_dataset
 
 TINY = {
@@ -35,4 +36,4 @@ def make_dataset(root: Path) -> Path:
 
 
 def tiny_params(root: Path, **overrides) -> SfganParams:
-    return resolve(SfganParams(index=make_dataset(root), **{**TINY, **overrides}), "demo")
+    return with_preset(SfganParams(index=make_dataset(root), **{**TINY, **overrides}), "demo")

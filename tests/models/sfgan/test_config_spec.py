@@ -9,7 +9,8 @@ from pydantic import ValidationError
 
 from adgen.errors import UserError
 from adgen.models import registry
-from adgen.models.sfgan.config import LOSS_COLUMNS, SfganParams, resolve
+from adgen.models.registry import with_preset
+from adgen.models.sfgan.config import LOSS_COLUMNS, SfganParams
 
 
 def test_unknown_keys_and_out_of_range_values_are_errors_naming_the_key():
@@ -27,17 +28,17 @@ def test_unknown_keys_and_out_of_range_values_are_errors_naming_the_key():
 
 
 def test_presets_are_starting_points_and_keys_written_win():
-    demo = resolve(SfganParams(), "demo")
+    demo = with_preset(SfganParams(), "demo")
     assert (demo.height, demo.warps, demo.iters) == (32, 2, 200)
-    mine = resolve(SfganParams(iters=7, warps=3), "demo")
+    mine = with_preset(SfganParams(iters=7, warps=3), "demo")
     assert (mine.iters, mine.warps, mine.height, mine.preset) == (7, 3, 32, "demo")
-    assert resolve(SfganParams()).height == 128
+    assert with_preset(SfganParams()).height == 128
     with pytest.raises(UserError, match="unknown SF-GAN preset 'huge'"):
-        resolve(SfganParams(), "huge")
+        with_preset(SfganParams(), "huge")
 
 
 def test_the_geometry_part_is_st_gan_with_the_shared_keys():
-    p = resolve(SfganParams(warp_type="affine", warps=3, pert_bg=0.05), "demo")
+    p = with_preset(SfganParams(warp_type="affine", warps=3, pert_bg=0.05), "demo")
     g = p.geometry_params()
     assert (g.height, g.warps, g.warp_type, g.pert_bg, g.batch, g.d_norm) == (
         32,
@@ -54,7 +55,7 @@ def test_the_geometry_part_is_st_gan_with_the_shared_keys():
 def test_the_registry_finds_sfgan_and_derives_its_parts():
     spec = registry.get("sfgan")
     assert spec.params_section is SfganParams and spec.loss_columns == LOSS_COLUMNS
-    options = resolve(SfganParams(), "demo")
+    options = with_preset(SfganParams(), "demo")
     assert spec.run_name(options) == "sfgan-32x32-demo"
     nets = spec.networks(options)
     assert set(nets) == {"G_geometry", "G_appearance", "D_geometry", "D_appearance"}

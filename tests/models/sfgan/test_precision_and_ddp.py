@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,7 @@ from adgen.models.sfgan.data import anchors_of
 from adgen.models.sfgan.train import SfganTrainer, load_state, pretrain_geometry
 from adgen.models.stgan.data import load_dataset
 from adgen.training.dist import Runtime
+from tests.torchrun import torchrun as run_torchrun
 
 from .helpers import tiny_params
 
@@ -54,10 +53,7 @@ def torchrun(tmp_path: Path, geometry: Path | None) -> subprocess.CompletedProce
     script = tmp_path / "train_two_ranks.py"
     tests = str(Path(__file__).resolve().parents[2])
     script.write_text(SCRIPT.format(tests=tests, root=str(tmp_path), geometry=geometry and str(geometry)))
-    exe = Path(sys.executable).with_name("torchrun")
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [str(exe), "--standalone", "--nproc_per_node=2", str(script)]
-    return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    return run_torchrun([script], cwd=tmp_path, timeout=300)
 
 
 @pytest.mark.slow

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from adgen.models.registry import with_preset
 from adgen.models.sfgan.check import relighting_check
-from adgen.models.sfgan.config import SfganParams, resolve
+from adgen.models.sfgan.config import SfganParams
 from adgen.models.sfgan.data import make_relit_dataset
 from adgen.models.sfgan.train import build_networks, load_state, run
 
@@ -17,7 +18,7 @@ def test_appearance_part_brings_bags_closer_to_the_scenes_light_than_doing_nothi
     make_relit_dataset(
         tmp_path / "check", size=32, n_real=4, n_background=64, n_foreground=4, fg_scale=0.35, seed=1
     )
-    params = resolve(
+    params = with_preset(
         SfganParams(
             index=tmp_path / "ds" / "index.parquet",
             fg_scale=0.35,

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from adgen.models.stgan.config import StganParams, resolve
+from adgen.models.registry import with_preset
+from adgen.models.stgan.config import StganParams
 from adgen.models.stgan.data import load_dataset
 from adgen.models.stgan.train import StganTrainer
 from adgen.training.dist import Runtime
@@ -22,7 +23,7 @@ from .helpers import TINY, make_project
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
 def test_mixed_precision_steps_have_finite_losses(tmp_path: Path, dtype: torch.dtype) -> None:
     make_project(tmp_path)
-    params = resolve(StganParams(**{k: v for k, v in TINY.items() if k != "index"}))
+    params = with_preset(StganParams(**{k: v for k, v in TINY.items() if k != "index"}))
     data = load_dataset(tmp_path / "ds" / "index.parquet", 32, 32, params.fg_scale, tmp_path)
     runtime = Runtime(torch.device("cpu"), amp_dtype=dtype)
     trainer = StganTrainer(params, data, tmp_path, runtime, echo=False)

@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,9 +18,11 @@ import torch
 from PIL import Image
 
 from adgen import config
+from adgen.models.registry import with_preset
 from adgen.models.stgan.api import load_compositor
-from adgen.models.stgan.config import StganParams, resolve
+from adgen.models.stgan.config import StganParams
 from adgen.models.stgan.train import train
+from tests.torchrun import torchrun
 
 from .helpers import adgen_cmd, make_project, run_adgen
 
@@ -40,7 +41,7 @@ def trained(tmp_path_factory) -> tuple[Path, Path]:
         sample_every=100,
     )
     p = config.load(params_path)
-    sp = resolve(p.train.stgan)
+    sp = with_preset(p.train.stgan)
     result = train(
         sp, p.path(sp.index), root / "run", metrics_dir=root / "metrics", data_root=p.root, echo=False
     )
@@ -182,15 +183,15 @@ def test_run_killed_with_sigkill_resumes_to_the_same_losses(tmp_path) -> None:
 
 
 def test_explicit_params_win_over_the_preset_and_unknown_presets_are_one_line(tmp_path) -> None:
-    p = resolve(StganParams(warps=3), "exp1")
+    p = with_preset(StganParams(warps=3), "exp1")
     assert (p.height, p.d_norm, p.warps) == (144, "none", 3)
-    q = resolve(StganParams(), "exp2")
+    q = with_preset(StganParams(), "exp2")
     assert (q.height, q.width, q.d_norm, q.warps) == (128, 128, "layer", 5)
-    assert resolve(StganParams(), "exp3").bg_fill == "white"
+    assert with_preset(StganParams(), "exp3").bg_fill == "white"
     from adgen.errors import UserError
 
     with pytest.raises(UserError, match="unknown ST-GAN preset"):
-        resolve(StganParams(), "exp9")
+        with_preset(StganParams(), "exp9")
 
 
 def test_train_dry_run_prints_the_resolved_preset_and_parameter_counts(tmp_path) -> None:
@@ -220,11 +221,8 @@ def test_torchrun_with_two_ranks_trains_into_one_run_dir(tmp_path) -> None:
     params_path = make_project(
         tmp_path, iters_d_only=3, iters_per_warp=3, warps=2, log_every=1, checkpoint_every=3
     )
-    torchrun = Path(sys.executable).with_name("torchrun")
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [str(torchrun), "--standalone", "--nproc_per_node=2", "-m", "adgen.cli", "--params", str(params_path),
-           "train", "stgan", "--run-dir", str(tmp_path / "run")]  # fmt: skip
-    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    cmd = ["-m", "adgen.cli", "--params", params_path, "train", "stgan", "--run-dir", tmp_path / "run"]
+    proc = torchrun(cmd, cwd=tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     run = tmp_path / "run"
     assert len(_stats(run)) == 9 + 3
@@ -234,7 +232,7 @@ def test_torchrun_with_two_ranks_trains_into_one_run_dir(tmp_path) -> None:
     assert not torch.equal(state["ranks"][0]["rng"]["torch"], state["ranks"][1]["rng"]["torch"])
 
     # Without --run-dir each rank would number its own dir: refused in one line.
-    bad = subprocess.run(cmd[:-2], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    bad = torchrun(cmd[:-2], cwd=tmp_path, timeout=300)
     assert bad.returncode != 0 and "under torchrun pass --run-dir" in bad.stderr
 
 
@@ -243,7 +241,7 @@ def test_resuming_with_changed_params_is_refused_in_one_line(tmp_path) -> None:
 
     params_path = make_project(tmp_path, iters_d_only=2, iters_per_warp=1, warps=1, checkpoint_every=1)
     p = config.load(params_path)
-    sp = resolve(p.train.stgan)
+    sp = with_preset(p.train.stgan)
     train(sp, p.path(sp.index), tmp_path / "run", data_root=p.root, echo=False)
     changed = sp.model_copy(update={"lr_d": 3e-4})
     with pytest.raises(UserError, match="different params"):

@@ -10,7 +10,8 @@ import torch
 import yaml
 from PIL import Image
 
-from adgen.models.stylegan2.config import StyleGAN2Params, resolved
+from adgen.models.registry import with_preset
+from adgen.models.stylegan2.config import StyleGAN2Params
 from adgen.models.stylegan2.data import write_zip
 
 
@@ -36,7 +37,7 @@ def tiny_zip(tmp_path: Path) -> Path:
 def demo_params(tiny_zip: Path) -> StyleGAN2Params:
     """The demo preset: 32x16, batch 4, R1 every 4 and path length every 2 steps."""
     torch.set_num_threads(1)
-    return resolved(StyleGAN2Params(dataset=tiny_zip, device="cpu"), "demo")
+    return with_preset(StyleGAN2Params(dataset=tiny_zip, device="cpu"), "demo")
 
 
 def write_params_yaml(path: Path, dataset: Path, models: Path, metrics: Path, **stylegan2) -> Path:

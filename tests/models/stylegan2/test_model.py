@@ -8,12 +8,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from adgen.models.registry import with_preset
 from adgen.models.stylegan2 import model as m
-from adgen.models.stylegan2.config import StyleGAN2Params, resolved
+from adgen.models.stylegan2.config import StyleGAN2Params
 
 
 def _counts(preset: str, resolution=(128, 128)):
-    params = resolved(StyleGAN2Params(resolution=resolution), preset)
+    params = with_preset(StyleGAN2Params(resolution=resolution), preset)
     G, D = m.build(params)
     return m.count_params(G), m.count_params(G.mapping), m.count_params(D), G.num_ws
 
@@ -28,7 +29,7 @@ def test_auto_preset_matches_nvlabs_auto_cfg_parameter_for_parameter():
 
 @pytest.mark.parametrize("resolution", [(32, 16), (32, 32), (64, 32)])
 def test_square_and_tall_outputs_have_the_requested_size(resolution):
-    params = resolved(StyleGAN2Params(resolution=resolution), "demo")
+    params = with_preset(StyleGAN2Params(resolution=resolution), "demo")
     G, D = m.build(params)
     img = G(torch.randn(4, params.z_dim))
     assert img.shape == (4, 3, *resolution)
@@ -76,7 +77,7 @@ def test_minibatch_stddev_appends_the_group_standard_deviation():
 
 
 def test_truncation_zero_gives_the_average_person_for_every_seed():
-    params = resolved(StyleGAN2Params(), "demo")
+    params = with_preset(StyleGAN2Params(), "demo")
     G, _ = m.build(params)
     G.mapping.w_avg.normal_()
     a = G(torch.randn(1, params.z_dim), truncation=0.0, noise_mode="const")

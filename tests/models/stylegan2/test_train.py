@@ -214,3 +214,38 @@ def test_cpu_bf16_on_a_cpu_without_native_bf16_is_a_one_line_error(monkeypatch):
     with pytest.raises(UserError, match="cpu_bf16: false"):
         dist.setup("cpu", cpu_bf16=True)
     assert dist.setup("cpu", cpu_bf16=False).amp_dtype is None
+
+
+_DDP_TRAIN = """
+import sys, torch
+from pathlib import Path
+from adgen.models.stylegan2.config import StyleGAN2Params
+from adgen.models.registry import with_preset
+from adgen.models.stylegan2.train import train
+torch.set_num_threads(1)
+p = with_preset(StyleGAN2Params(dataset=Path(sys.argv[1]), device="cpu"), "demo")
+p = p.model_copy(update={"total_kimg": 0.008, "tick_kimg": 0.004, "mbstd_group": 2})
+result = train(p, Path(sys.argv[2]) / "run", echo=False)
+rank = __import__("os").environ["RANK"]
+torch.save(torch.get_rng_state(), Path(sys.argv[2]) / f"rng-{rank}.pt")  # as at the final save
+"""
+
+
+@pytest.mark.slow
+def test_a_ddp_run_leaves_rank_0s_final_checkpoint_not_another_ranks(tiny_zip, tmp_path, port):
+    """torchrun, 2 CPU processes (gloo): the final checkpoint is rank 0's (its RNG states), never
+    overwritten by rank 1's, whose RNG streams differ and would break an exact resume."""
+    from tests.torchrun import torchrun
+
+    script = tmp_path / "ddp_train.py"
+    script.write_text(_DDP_TRAIN)
+    done = torchrun([script, tiny_zip, tmp_path], port=port, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    final = checkpoint.latest(tmp_path / "run")
+    assert final.name == "checkpoint-000000002.pt"
+    saved = checkpoint.load(final, restore_rng=False)["rng"]["torch"]
+    rank0, rank1 = torch.load(tmp_path / "rng-0.pt"), torch.load(tmp_path / "rng-1.pt")
+    assert not torch.equal(rank0, rank1)
+    assert torch.equal(saved, rank0), "the final checkpoint holds another rank's state than rank 0's"
+    stats = [json.loads(x) for x in (tmp_path / "run" / "stats.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in stats] == [1, 2]  # rank 0 alone writes the stats
