@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -29,6 +30,7 @@ DVC_YAML = """stages:
     outs: [data/stripped]
 """
 STAGES = ["crawl", "filter", "strip"]
+DVC = (sys.executable, "-m", "dvc")  # `make test` does not put the venv on PATH
 
 
 def run(root: Path, *cmd: str) -> str:
@@ -41,7 +43,7 @@ def git(root: Path, *args: str) -> str:
 
 def tag_version(root: Path, day: int) -> versions.DatasetVersion | None:
     """What the refresh flow does after `dvc repro`: the outputs in the DVC cache, then a tag."""
-    run(root, "dvc", "commit", "-f", "-q")
+    run(root, *DVC, "commit", "-f", "-q")
     kept = versions.count_kept(_params(root))
     return versions.record_dataset_version(
         root, kept, stages=STAGES, push=False, today=dt.date(2026, 11, day)
@@ -83,7 +85,7 @@ def repo(tmp_path: Path) -> Path:
     root.mkdir()
     build_project(root)
     git(root, "init", "-q", "-b", "main")
-    run(root, "dvc", "init", "-q")
+    run(root, *DVC, "init", "-q")
     (root / "dvc.yaml").write_text(DVC_YAML)
     git(root, "add", "-A", ".dvc", ".dvcignore", "dvc.yaml", "params.yaml")
     git(root, "commit", "-q", "-m", "pipeline")

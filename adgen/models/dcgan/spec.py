@@ -35,6 +35,7 @@ def _preflight(job) -> None:
 
 SPEC = ModelSpec(
     name="dcgan",
+    title="DCGAN",
     summary="DCGAN baseline (Radford et al. 2016): new people at 64x64, 128x128 or 128x64",
     params_section=DcganParams,
     presets=PRESETS,

@@ -93,6 +93,7 @@ def sample_command(
 
 SPEC = ModelSpec(
     name="dpig",
+    title="DPIG",
     summary="Disentangled Person Image Generation: new people sampled straight into a chosen pose",
     params_section=DpigParams,
     presets=PRESETS,

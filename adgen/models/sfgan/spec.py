@@ -44,6 +44,7 @@ def _register(groups) -> None:
 
 SPEC = ModelSpec(
     name="sfgan",
+    title="SF-GAN",
     summary="SF-GAN: ST-GAN's placement plus an appearance synthesizer that relights the bag to the scene",
     params_section=SfganParams,
     presets=PRESETS,
