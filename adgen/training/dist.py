@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.distributed as torch_dist
@@ -52,6 +53,37 @@ class Runtime:
     def barrier(self) -> None:
         if self.distributed:
             torch_dist.barrier()
+
+    # DDP by hand: the GAN steps (double backward of R1/GP, several optimisers per step, grads
+    # averaged only for the network that steps) do not fit DistributedDataParallel's hooks.
+    def broadcast_from_main(self, *modules: torch.nn.Module) -> None:
+        """Every rank starts from rank 0's weights and buffers."""
+        if self.distributed:
+            for module in modules:
+                for t in module.state_dict().values():
+                    torch_dist.broadcast(t, 0)
+
+    def average_gradients(self, *modules: torch.nn.Module, finite: bool = False) -> None:
+        """Average the gradients of `modules` over the ranks with one all-reduce. `finite`: replace
+        NaN/inf by bounded values (only where no fp16 grad scaler has to see the infs)."""
+        params = [p for m in modules for p in m.parameters() if p.grad is not None]
+        if not self.distributed or not params:
+            return
+        flat = torch.cat([p.grad.flatten() for p in params])
+        torch_dist.all_reduce(flat)
+        flat /= self.world_size
+        if finite:
+            torch.nan_to_num(flat, nan=0, posinf=1e5, neginf=-1e5, out=flat)
+        for p, g in zip(params, flat.split([p.numel() for p in params]), strict=True):
+            p.grad.copy_(g.view_as(p))
+
+    def gather(self, obj: Any) -> list[Any]:
+        """`obj` of every rank, in rank order (a list of one without DDP)."""
+        if not self.distributed:
+            return [obj]
+        out: list[Any] = [None] * self.world_size
+        torch_dist.all_gather_object(out, obj)
+        return out
 
 
 def setup(device: str = "auto", amp: bool = True, cpu_bf16: bool = False) -> Runtime:

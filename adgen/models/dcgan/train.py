@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.distributed as torch_dist
 import torch.nn.functional as F
 
 from adgen import atomic
@@ -76,10 +75,7 @@ class DcganTrainer:
         self.p = params
         self.rt = runtime
         self.G, self.D = (m.to(runtime.device) for m in build(params))
-        if runtime.distributed:  # every rank starts from rank 0's weights
-            for module in (self.G, self.D):
-                for t in list(module.parameters()) + list(module.buffers()):
-                    torch_dist.broadcast(t.data, 0)
+        runtime.broadcast_from_main(self.G, self.D)
         betas = (params.beta1, params.beta2)
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=params.lr, betas=betas)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=params.lr, betas=betas)
@@ -91,17 +87,6 @@ class DcganTrainer:
             )
         self.batch_gpu = params.batch // runtime.world_size
         self.step_idx = 0
-
-    def _average_gradients(self, module: torch.nn.Module) -> None:
-        """DDP by hand (as StyleGAN2's trainer): one all-reduce of every gradient, averaged."""
-        if not self.rt.distributed:
-            return
-        params = [p for p in module.parameters() if p.grad is not None]
-        flat = torch.cat([p.grad.flatten() for p in params])
-        torch_dist.all_reduce(flat)
-        flat /= self.rt.world_size
-        for p, g in zip(params, flat.split([p.numel() for p in params]), strict=True):
-            p.grad.copy_(g.view_as(p))
 
     def latents(self, n: int) -> torch.Tensor:
         """This step's z on this rank: a pure function of (seed, rank, step), so a resumed run —
@@ -131,7 +116,7 @@ class DcganTrainer:
             fake_logits = self.D(fake.detach())
             loss_fake = F.binary_cross_entropy_with_logits(fake_logits.float(), zeros)
         self.scaler_D.scale(loss_fake).backward()
-        self._average_gradients(self.D)
+        self.rt.average_gradients(self.D)
         self.scaler_D.step(self.opt_D)
         self.scaler_D.update()
 
@@ -141,7 +126,7 @@ class DcganTrainer:
         with self.rt.autocast():
             loss_G = F.binary_cross_entropy_with_logits(self.D(fake).float(), ones)
         self.scaler_G.scale(loss_G).backward()
-        self._average_gradients(self.G)
+        self.rt.average_gradients(self.G)
         self.scaler_G.step(self.opt_G)
         self.scaler_G.update()
         self.step_idx += 1

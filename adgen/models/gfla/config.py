@@ -18,6 +18,20 @@ from adgen.config.base import Section
 PresetName = Literal["deepfashion256", "p128", "demo"]
 
 
+# What `dvc plots` and the report draw (stats.jsonl's `stage` column marks the phases, not a loss).
+LOSS_COLUMNS = (
+    "correctness",
+    "regularization",
+    "l1",
+    "adversarial",
+    "style",
+    "content",
+    "g_total",
+    "d",
+    "flow_total",
+)
+
+
 class GflaParams(Section):
     preset: PresetName = "p128"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from adgen.models.gfla.config import PRESETS, GflaParams
+from adgen.models.gfla.config import LOSS_COLUMNS, PRESETS, GflaParams
 from adgen.models.registry import ModelSpec, TrainJob
 
 
@@ -44,17 +44,7 @@ SPEC = ModelSpec(
     networks=networks,
     train=train,
     run_name=lambda o: f"gfla-{o.height}x{o.width}-{o.preset}",
-    loss_columns=(
-        "correctness",
-        "regularization",
-        "l1",
-        "adversarial",
-        "style",
-        "content",
-        "g_total",
-        "d",
-        "flow_total",
-    ),  # fmt: skip
+    loss_columns=LOSS_COLUMNS,
     path_options=("dataset", "vgg19_weights", "lpips_weights", "lpips_alexnet_weights"),
     preflight=preflight,
     sample_globs=("**/*.png",),

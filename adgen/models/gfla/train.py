@@ -21,26 +21,14 @@ import torch.nn.functional as F
 
 from adgen import atomic
 from adgen.models.gfla import losses
-from adgen.models.gfla.config import GflaParams
+from adgen.models.gfla.config import LOSS_COLUMNS, GflaParams
 from adgen.models.gfla.data import GflaPairs, StepBatches, tensor_to_image
 from adgen.models.gfla.model import PoseGenerator, build, count_parameters
 from adgen.models.gfla.vgg import load_vgg19
 from adgen.training import checkpoint, dist
 from adgen.training.session import CheckpointKind, Schedule, Session, StepResult
 
-LOSS_COLUMNS = [
-    "step",
-    "stage",
-    "correctness",
-    "regularization",
-    "l1",
-    "adversarial",
-    "style",
-    "content",
-    "g_total",
-    "d",
-    "flow_total",
-]
+CSV_COLUMNS = ["step", "stage", *LOSS_COLUMNS]  # the loss log: the declared losses with their step and stage
 
 
 TrainResult = StepResult
@@ -89,10 +77,10 @@ def _sample_sheet(src: torch.Tensor, tgt: torch.Tensor, shown: torch.Tensor, sta
 
 def _write_loss_csv(stats: list[dict[str, Any]], *paths: Path) -> None:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=LOSS_COLUMNS, extrasaction="ignore")
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for rec in stats:
-        writer.writerow({k: rec.get(k, "") for k in LOSS_COLUMNS})
+        writer.writerow({k: rec.get(k, "") for k in CSV_COLUMNS})
     for path in paths:
         atomic.write_text(path, out.getvalue())
 
@@ -291,7 +279,7 @@ def _train(
                 "checkpoint": str(ckpt_path) if ckpt_path else None,
             },
             stats,
-            LOSS_COLUMNS[1:],  # step, then stage and the losses (numbers only in gfla.json)
+            CSV_COLUMNS[1:],  # step, then stage and the losses (numbers only in gfla.json)
         )
         metrics_path = written["metrics"] if written else None
     return TrainResult(run_dir, step, ckpt_path, last, metrics_path)

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.distributed as torch_dist
 import torch.nn.functional as F
 
 from adgen import atomic
@@ -202,23 +201,7 @@ class SfganTrainer:
     def load_geometry(self, state: dict[str, Any]) -> None:
         self.nets.fusion.geometry.load_state_dict(state["generators"])
         self.nets.d_geometry.load_state_dict(state["discriminator"])
-        self._broadcast()
-
-    def _broadcast(self) -> None:
-        if self.rt.distributed:
-            for module in self.nets.as_dict().values():
-                for t in module.state_dict().values():
-                    torch_dist.broadcast(t, 0)
-
-    def _sync_grads(self, *modules: torch.nn.Module) -> None:
-        """Average gradients over ranks by hand (DDP's hooks do not support the GP's double backward)."""
-        if not self.rt.distributed:
-            return
-        for module in modules:
-            for prm in module.parameters():
-                if prm.grad is not None:
-                    torch_dist.all_reduce(prm.grad)
-                    prm.grad /= self.rt.world_size
+        self.rt.broadcast_from_main(*self.nets.as_dict().values())
 
     # --- losses --------------------------------------------------------------------------------------
     def relight_cycle(self, real_idx: torch.Tensor) -> torch.Tensor:
@@ -271,7 +254,7 @@ class SfganTrainer:
         norm = torch.sqrt((grad.float() ** 2 + 1e-8).sum(dim=(1, 2, 3)))
         loss = out_fake - out_real + self.params.gp_lambda * ((norm - 1.0) ** 2).mean()
         self.scaler.scale(loss).backward()
-        self._sync_grads(d)
+        self.rt.average_gradients(d)
         self.scaler.step(opt)
         self.scaler.update()
         return {"loss_d_geometry": loss.item(), "w_dist": (out_real - out_fake).item()}
@@ -284,7 +267,7 @@ class SfganTrainer:
         with self.rt.autocast():
             loss = 0.5 * (((d(real).float() - 1) ** 2).mean() + (d(fake).float() ** 2).mean())
         self.scaler.scale(loss).backward()
-        self._sync_grads(d)
+        self.rt.average_gradients(d)
         self.scaler.step(opt)
         self.scaler.update()
         return {"loss_d_appearance": loss.item()}
@@ -311,7 +294,7 @@ class SfganTrainer:
         if self.opt_geometry is not None:
             self.opt_geometry.zero_grad(set_to_none=True)
         self.scaler.scale(loss_g).backward()
-        self._sync_grads(nets.fusion)
+        self.rt.average_gradients(nets.fusion)
         self.scaler.step(self.opt_appearance)
         if self.opt_geometry is not None:
             self.scaler.step(self.opt_geometry)
@@ -349,18 +332,11 @@ class SfganTrainer:
         return errors[0], errors[1]
 
     # --- checkpoints ---------------------------------------------------------------------------------
-    def _gather(self, obj: Any) -> list[Any]:
-        if not self.rt.distributed:
-            return [obj]
-        out: list[Any] = [None] * self.rt.world_size
-        torch_dist.all_gather_object(out, obj)
-        return out
-
     def state(self) -> dict[str, Any]:
         rng = {"torch": torch.get_rng_state()}
         if torch.cuda.is_available():
             rng["cuda"] = torch.cuda.get_rng_state_all()
-        ranks = self._gather(rng)
+        ranks = self.rt.gather(rng)
         n = self.nets
         return {
             "format": FORMAT,

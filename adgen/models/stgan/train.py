@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.distributed as torch_dist
 
 from adgen import atomic
 from adgen.models.stgan import warp
@@ -112,7 +111,7 @@ class StganTrainer:
         self.gens, self.disc = build_networks(params)
         self.gens.to(runtime.device)
         self.disc.to(runtime.device)
-        self._broadcast_weights()
+        runtime.broadcast_from_main(self.gens, self.disc)
         checkpoint.seed_everything(params.seed + 1000 * runtime.rank)  # ranks draw different batches
         self.render = Renderer(params, self.data, runtime.device)
         self.scaler = runtime.grad_scaler()
@@ -123,11 +122,6 @@ class StganTrainer:
         self.history: FakeHistory | None = None
 
     # --- set-up ---------------------------------------------------------------------------------
-    def _broadcast_weights(self) -> None:
-        if self.rt.distributed:
-            for t in [*self.gens.state_dict().values(), *self.disc.state_dict().values()]:
-                torch_dist.broadcast(t, 0)
-
     def start_phase(self, phase: int) -> None:
         """Fresh Adam states and history; only the newest warp's weights train."""
         p = self.params
@@ -145,15 +139,6 @@ class StganTrainer:
         self.scaler = self.rt.grad_scaler()
 
     # --- one iteration --------------------------------------------------------------------------
-    def _sync_grads(self, module: torch.nn.Module) -> None:
-        """Average gradients over DDP ranks (by hand: DDP's hooks do not support the GP's double backward)."""
-        if not self.rt.distributed:
-            return
-        for prm in module.parameters():
-            if prm.grad is not None:
-                torch_dist.all_reduce(prm.grad)
-                prm.grad /= self.rt.world_size
-
     def _d_step(self, fake: torch.Tensor, real_idx: torch.Tensor) -> dict[str, float]:
         p = self.params
         real = self.render.real(real_idx)
@@ -172,7 +157,7 @@ class StganTrainer:
         penalty = ((norm - 1.0) ** 2).mean()
         loss = out_fake - out_real + p.gp_lambda * penalty
         self.scaler.scale(loss).backward()
-        self._sync_grads(self.disc)
+        self.rt.average_gradients(self.disc)
         self.scaler.step(self.opt_d)
         self.scaler.update()
         return {
@@ -212,7 +197,7 @@ class StganTrainer:
             dp_norm = (dp**2 + 1e-8).sum(dim=1).mean()
             loss_g = -out_fake + p.dp_lambda * dp_norm
             self.scaler.scale(loss_g).backward()
-            self._sync_grads(newest)
+            self.rt.average_gradients(newest)
             self.scaler.step(self.opt_g)
             self.scaler.update()
         self.disc.requires_grad_(True)
@@ -251,15 +236,8 @@ class StganTrainer:
         return errors
 
     # --- checkpoints -----------------------------------------------------------------------------
-    def _gather(self, obj: Any) -> list[Any]:
-        if not self.rt.distributed:
-            return [obj]
-        out: list[Any] = [None] * self.rt.world_size
-        torch_dist.all_gather_object(out, obj)
-        return out
-
     def state(self) -> dict[str, Any]:
-        per_rank = self._gather(
+        per_rank = self.rt.gather(
             {
                 "rng": checkpoint.rng_state(),
                 "history": self.history.state_dict() if self.history else None,

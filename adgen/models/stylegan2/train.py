@@ -86,10 +86,7 @@ class StyleGAN2Trainer:
         self.G_ema = copy.deepcopy(self.G).eval()
         for p in self.G_ema.parameters():
             p.requires_grad_(False)
-        if runtime.distributed:  # every rank starts from rank 0's weights
-            for module in (self.G, self.D, self.G_ema):
-                for t in list(module.parameters()) + list(module.buffers()):
-                    torch_dist.broadcast(t.data, 0)
+        runtime.broadcast_from_main(self.G, self.D, self.G_ema)
         self.augment = AugmentPipe(0.0).to(dev) if params.augment == "ada" else None
         self.ada = (
             AdaController(self.augment, params.ada_target, params.ada_interval, params.ada_kimg, params.batch)
@@ -140,15 +137,7 @@ class StyleGAN2Trainer:
             with self.rt.autocast() if amp else torch.autocast(self.rt.device.type, enabled=False):
                 loss = loss_fn(r)
             scaler.scale(loss.float() * (gain / self.rounds)).backward()
-        params = [p for p in module.parameters() if p.grad is not None]
-        if self.rt.distributed and params:
-            flat = torch.cat([p.grad.flatten() for p in params])
-            torch_dist.all_reduce(flat)
-            flat /= self.rt.world_size
-            if not scaler.is_enabled():  # with fp16 the scaler must still see the infs
-                torch.nan_to_num(flat, nan=0, posinf=1e5, neginf=-1e5, out=flat)
-            for p, g in zip(params, flat.split([p.numel() for p in params]), strict=True):
-                p.grad.copy_(g.view_as(p))
+        self.rt.average_gradients(module, finite=not scaler.is_enabled())  # fp16: the scaler sees infs
         scaler.step(opt)
         scaler.update()
         module.requires_grad_(False)
