@@ -5,7 +5,8 @@ notes, "All log messages before absl::InitializeLog() ...") into every terminal 
 log of the filter and pose stages. `TF_CPP_MIN_LOG_LEVEL=2` is the documented switch, so it is set
 before any TensorFlow import unless the user set it. On TensorFlow 2.2x those lines are written by
 absl before TensorFlow reads the variable, so while the level asks for quiet (2 or more) the import
-itself runs with the process's stderr (fd 2) pointed at /dev/null, and TensorFlow's Python logger
+itself (and the device discovery right after it, where a CUDA build on a machine without a GPU
+logs "failed call to cuInit") runs with the process's stderr (fd 2) pointed at /dev/null, and TensorFlow's Python logger
 is set to ERROR unless the user configured it. A user who sets `TF_CPP_MIN_LOG_LEVEL=0` sees everything.
 Errors are not lost: an import that fails raises after stderr is back.
 """
@@ -60,6 +61,10 @@ class _QuietLoader(importlib.abc.Loader):
     def exec_module(self, module: ModuleType) -> None:
         with stderr_to_devnull():
             self.inner.exec_module(module)  # type: ignore[attr-defined]
+            # The devices are found at the first op; a CUDA build without a GPU then logs "failed
+            # call to cuInit" at ERROR level (not a fault: TensorFlow runs on the CPU). Find them now.
+            with contextlib.suppress(Exception):
+                module.config.list_physical_devices()
         module.__loader__ = self.inner
         if module.__spec__ is not None:
             module.__spec__.loader = self.inner
