@@ -177,11 +177,17 @@ def filter_scores(ctx: Context) -> Section | None:
     truth = read_json_object(ctx.path(gt_path))
     if not truth:
         return None
-    score = score_filter(filtered, truth)
+    # The detector + rule is what the truth measures (as filter_stats.json does): reviewers'
+    # overrides (reason `reviewer`) are scored as the rule decided them, and counted apart.
+    from adgen.detect.reviewed import REVIEWER, rule_decisions
+
+    reviewed = int((filtered["reason"] == REVIEWER).sum())
+    score = score_filter(rule_decisions(filtered), truth)
     if score is None:
         return None
     conf = score.confusion
     data = {
+        "reviewed": reviewed,
         "measures": [
             ("images scored", score.matched),
             ("precision (kept that should be kept)", round(score.precision, 4)),

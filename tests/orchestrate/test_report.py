@@ -94,6 +94,28 @@ def test_filter_is_scored_against_the_fixture_ground_truth(tmp_path: Path):
     assert "rejected" in page and "no_bag" in page
 
 
+def test_the_ground_truth_scores_the_rule_not_the_reviewers_overrides(tmp_path: Path):
+    """Reviewers correcting the rule must not make the detector look better (filter_stats.json
+    scores the rule too); the section says how many decisions it left out."""
+    params = make_project(tmp_path)
+    ids = add_raw(tmp_path)
+    truth = {"images": {i: {"expected_keep": n < 3, "expected_reason": "kept" if n < 3 else "no_bag"}
+                        for n, i in enumerate(ids)}}  # fmt: skip
+    (tmp_path / "data/fixtures").mkdir(parents=True)
+    (tmp_path / "data/fixtures/gt.json").write_text(json.dumps(truth))
+    add_filtered(tmp_path, ids, [True, True, False, True, False, False],
+                 ["kept", "kept", "cropped_feet", "kept", "no_bag", "no_bag"])  # fmt: skip
+    path = tmp_path / "data/filtered/manifest.parquet"
+    df = pd.read_parquet(path)
+    df["rule_keep"], df["rule_reason"] = df["keep"], df["reason"]
+    for n, keep in ((2, True), (3, False)):  # the reviewer fixes both of the rule's mistakes
+        df.loc[df["image_id"] == ids[n], ["keep", "reason"]] = [keep, "reviewer"]
+    df.to_parquet(path)
+    html = build_report(params).index.read_text()
+    assert "0.6667" in html  # the rule's precision and recall, as before the review
+    assert "reviewers overrode 2 of them" in html
+
+
 def test_images_unknown_to_the_ground_truth_are_left_out_of_the_score():
     filtered = pd.DataFrame({"image_id": ["a", "b"], "keep": [True, False], "reason": ["kept", "no_bag"]})
     score = score_filter(filtered, {"images": {"a": {"expected_keep": True, "expected_reason": "kept"}}})
