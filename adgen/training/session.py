@@ -40,6 +40,11 @@ class CheckpointKind:
     keys: tuple[str, ...] = ()  # held by every checkpoint of this model (the older ones carry no mark)
     architecture: tuple[str, ...] = ()  # params keys fixing the network shapes
 
+    @property
+    def label(self) -> str:
+        """`what` without its article ("DCGAN checkpoint"), as checkpoint messages name the file."""
+        return self.what.split(" ", 1)[1]
+
     def check(self, path: Path, state: Any) -> None:
         """One line naming the model a foreign checkpoint is from, when it is not this model's."""
         if isinstance(state, dict):
@@ -227,7 +232,7 @@ class Session:
             self.run_dir,
             map_location=self.rt.device if map_location is None else map_location,
             restore_rng=False,
-            what=kind.what.split(" ", 1)[1],
+            what=kind.label,
         )
         if found is None:
             return None
@@ -297,7 +302,7 @@ def load(path: Path | str, kind: CheckpointKind, device: Any = "cpu") -> tuple[P
     """A checkpoint to sample from: a file, or a run dir's newest valid one; refused in one line when
     missing, unreadable or another model's. RNG untouched."""
     path = Path(path)
-    label = kind.what.split(" ", 1)[1]
+    label = kind.label
     train_it = f"`adgen train {kind.model}`"
     if path.is_dir():
         found = checkpoint.newest_valid(path, map_location=device, restore_rng=False, what=label)
