@@ -3,8 +3,9 @@
 Spiders yield `ImageLead`s (where a photo is) and `Skip`s (what was not followed, and why). For a
 lead this pipeline downloads the image through Scrapy's downloader (so robots.txt, retries with
 backoff, timeouts and the size cap apply), checks it (adgen.crawl.vetting), stores new bytes under
-their sha256 in the process's store writer (adgen.store: staged durably, one file per photo; the
-stage's merge packs them into shards; a URL never becomes a path) and only then appends one fsynced line to the site's journal.
+their sha256 in the process's store writer (adgen.store: appended to the process's own open shard
+and fsynced; the stage's merge links the finished shards into the store; a URL never becomes a
+path) and only then appends one fsynced line to the site's journal.
 Every failure becomes a reject line with its reason. The stage's merge names each row's shard.
 """
 
@@ -55,7 +56,7 @@ class ImageStorePipeline:
             max_samples=int(store.get("max_samples", 10_000)),
             max_bytes=int(store.get("max_bytes", 512 * 1024 * 1024)),
             durable=True,  # a put returns once its bytes are fsynced: only then is it journalled
-            pack=False,  # the stage's merge packs the staged photos into shards
+            pack=False,  # the process spools its own shards; the stage's merge links them in
             known=self.known_ids,  # photos already in the manifest are not staged again
         )
         self.store_error: Exception | None = None
@@ -71,9 +72,9 @@ class ImageStorePipeline:
     def close_spider(self, spider=None):
         try:
             if self.store_error is None:
-                self.store.close()  # its staged photos wait for the stage's merge to pack them
+                self.store.close()  # its finished shards wait in staging for the stage's merge
         except (OutputError, OSError) as exc:
-            self.store.abandon()  # its samples stay staged; the stage's merge packs them
+            self.store.abandon()  # its spool stays; the stage's merge keeps its whole samples
             if self.stats.get_value("adgen/disk_error") is None:
                 self.stats.set_value("adgen/disk_error", str(exc))
         finally:
@@ -157,7 +158,7 @@ class ImageStorePipeline:
         }
         # A known photo is in the store already (the writer skips it); the same bytes stored by two
         # threads or two sites' processes are kept once.
-        self.store.put(body, verdict.ext, meta=row)
+        self.store.put_sample(image_id, {verdict.ext: body}, meta=row)  # the writer checks the key
         self.journal.append(journal.IMAGE, row)
         self.stats.inc_value("adgen/images_stored")
 

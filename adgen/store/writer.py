@@ -16,9 +16,13 @@ Several writers may run at once (one Scrapy process per site): each stages in it
 shards with its own token, and closes shards under one lock, where samples another writer packed
 meanwhile are left out (content-hash dedupe across processes).
 
-A writer with `pack=False` only stages (the crawl's Scrapy processes: no index, no pyarrow, and so no
-second of start-up per process); the next packing writer to open the store — the crawl's merge —
-packs what it staged into shards. Its dedupe is the `known` keys its caller passes in.
+A writer with `pack=False` only spools (the crawl's Scrapy processes: no index, no pyarrow, and so
+no second of start-up per process): it appends each sample to an open shard in its staging dir,
+fsynced per put (adgen.store.spool), and finishes it at `close` or when it is full. The next packing
+writer to open the store — the crawl's merge — links each spool into `shards/` as it is (no byte is
+written twice) and indexes it; a spool that holds a photo another process stored too is copied
+without it, and a dead writer's unfinished spool is cut back to its last whole sample first. Its
+dedupe is the `known` keys its caller passes in. Spooled stores are content-addressed.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from adgen.errors import UserError
 from adgen.safety import writing
-from adgen.store import layout, shards, staging
+from adgen.store import layout, shards, spool, staging
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -83,6 +87,8 @@ class StoreWriter:
         self.label = layout.label_for(label)
         self.max_samples, self.max_bytes = max_samples, max_bytes
         self.content_addressed, self.durable, self.pack = content_addressed, durable or not pack, pack
+        if not pack and not content_addressed:
+            raise ValueError("a writer that only spools checks samples by their key: content_addressed=True")
         self.token, self.stamp = layout.new_token(), layout.stamp()
         self.staging = self.root / layout.STAGING / self.token
         self.new_shards: list[str] = []
@@ -90,6 +96,7 @@ class StoreWriter:
         self._known: set[str] = set(known or ())
         self._pending: dict[str, shards.Source] = {}
         self._staging_file: staging.StagingFile | None = None
+        self._spool: spool.Spool | None = None
         self._pending_bytes = 0
         self._table: pa.Table | None = None
         self._table_stat: tuple[int, int, int] | None = None
@@ -131,6 +138,8 @@ class StoreWriter:
         """Pack what is pending into a last shard; returns the shards this writer added. A writer
         that does not pack leaves its staged samples for the next one that does."""
         if not self.pack:
+            with self._lock:
+                self._finish_spool()
             self._release(remove_staging=False)
             return []
         with self._lock:
@@ -148,6 +157,9 @@ class StoreWriter:
         if self._staging_file is not None:
             self._staging_file.close()
             self._staging_file = None
+        if self._spool is not None:  # unfinished: the next packing writer recovers it
+            self._spool.close()
+            self._spool = None
         if remove_staging:
             shutil.rmtree(self.staging, ignore_errors=True)
         self._lock_fh.close()
@@ -179,8 +191,8 @@ class StoreWriter:
             self._pending[key] = self._stage(key, members)
             self._pending_bytes += size
             full = len(self._pending) >= self.max_samples or self._pending_bytes >= self.max_bytes
-            if full and self.pack:
-                self._close_shard()
+            if full:
+                self._close_shard() if self.pack else self._finish_spool()
         return Stored(key, True)
 
     def flush(self) -> None:
@@ -190,7 +202,13 @@ class StoreWriter:
         with self._lock:
             self._close_shard()
 
-    def _stage(self, key: str, fields: dict[str, bytes]) -> shards.Source:
+    def _stage(self, key: str, fields: dict[str, bytes]) -> shards.Source | None:
+        if not self.pack:
+            with writing(self.staging):
+                if self._spool is None:
+                    self._spool = spool.Spool(self.staging / self._next_name())
+                self._spool.append(key, fields)
+            return None  # the merge reads the spool, not this
         if not self.durable:
             return dict(fields)
         with writing(self.staging):
@@ -237,11 +255,24 @@ class StoreWriter:
         index.write(self._index_path(), table, self.content_addressed)
         self._table, self._table_stat = table, self._stat()
 
+    def _next_name(self) -> str:
+        name = layout.shard_name(self.stamp, self.label, self.token, self._seq)
+        self._seq += 1
+        return name
+
+    def _finish_spool(self) -> None:
+        """Close the open spool (caller holds self._lock); its keys stay known to this writer."""
+        if self._spool is not None:
+            with writing(self.staging):
+                self._spool.finish()
+            self._spool = None
+        self._known.update(self._pending)
+        self._pending, self._pending_bytes = {}, 0
+
     def _write_shard(self, batch: Mapping[str, shards.Source]) -> pa.Table:
         from adgen.store import index
 
-        name = layout.shard_name(self.stamp, self.label, self.token, self._seq)
-        self._seq += 1
+        name = self._next_name()
         tmp = self.staging / f".{name}.tmp"
         members = shards.write(tmp, batch)
         final = self.root / layout.SHARDS / name
@@ -289,9 +320,28 @@ class StoreWriter:
                 shutil.rmtree(other)
         return table
 
-    def _pack_staged(self, staged: Path, table: pa.Table) -> pa.Table:
+    def _adopt_spool(self, path: Path, table: pa.Table) -> pa.Table:
+        """Link a dead staging-only writer's spool into `shards/` and index it; copy it without the
+        photos the store already holds (another site's process stored the same bytes) instead."""
         from adgen.store import index
 
+        if (self.root / layout.SHARDS / path.name).exists():
+            return table  # linked before its staging dir could be removed: reconcile indexed it
+        members = spool.recover(path)
+        keys = {m.key for m in members}
+        if keys and not keys & self._known:
+            final = self.root / layout.SHARDS / path.name
+            os.link(path, final)
+            staging.fsync_dir(final.parent)
+            self.new_shards.append(path.name)
+            self._known.update(keys)
+            return index.concat([table, index.rows(path.name, members)])
+        fresh = {k: s for k, s in spool.samples(path, members).items() if k not in self._known}
+        return self._pack_sources(fresh, table)
+
+    def _pack_staged(self, staged: Path, table: pa.Table) -> pa.Table:
+        for path in sorted(p for p in staged.iterdir() if layout.SHARD.fullmatch(p.name)):
+            table = self._adopt_spool(path, table)
         complete: dict[str, shards.Source] = {}
         for path in sorted(staged.glob(f"*{STAGED}")):
             if path.name == staging.FILE_NAME:  # read front to back once; a torn last record dropped
@@ -301,11 +351,17 @@ class StoreWriter:
             for key, src in found:
                 if layout.KEY.fullmatch(key) and key not in self._known:
                     complete.setdefault(key, src)
+        return self._pack_sources(complete, table)
+
+    def _pack_sources(self, complete: Mapping[str, shards.Source], table: pa.Table) -> pa.Table:
+        """Write staged samples into shards of at most max_samples / max_bytes each."""
+        from adgen.store import index
+
         batch: dict[str, shards.Source] = {}
         size = 0
         for key in sorted(complete):
             src = batch[key] = complete[key]
-            size += src.size if isinstance(src, staging.Record) else src.stat().st_size
+            size += src.stat().st_size if isinstance(src, Path) else src.size
             if len(batch) >= self.max_samples or size >= self.max_bytes:
                 table = index.concat([table, self._write_shard(batch)])
                 self._known.update(batch)

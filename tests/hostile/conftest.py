@@ -105,7 +105,8 @@ def mkdir(path, mode=0o777, *, dir_fd=None):
         raise OSError(_ERR, os.strerror(_ERR), path)
     return _mkdir(path, mode, dir_fd=dir_fd)
 tempfile.mkstemp, os.mkdir = mkstemp, mkdir
-# The store's staging file is appended to (adgen.store.staging): each append counts as a file.
+# The store's staging files and spools are appended to (adgen.store.staging, .spool): each append
+# counts as a file.
 _open, _write, _fds = os.open, os.write, set()
 def open_(path, flags, mode=0o777, *, dir_fd=None):
     fd = _open(path, flags, mode, dir_fd=dir_fd)

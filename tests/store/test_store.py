@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from adgen.errors import UserError
-from adgen.store import StoreReader, StoreWriter, index, layout, staging
+from adgen.store import StoreReader, StoreWriter, index, layout, shards
 from adgen.store.verify import verify
 from tests.store.helpers import jpeg, sha
 
@@ -188,11 +188,47 @@ def test_a_staging_only_writer_leaves_its_photos_for_the_next_packing_writer(tmp
         for i in range(2, 5):
             assert w.put(jpeg(i), "jpg").is_new
     assert len(StoreReader(tmp_path)) == 2  # nothing packed yet
-    (staged,) = (tmp_path / layout.STAGING).glob("*/*.staged")  # one append-only file per writer
-    assert len(list(staging.records(staged))) == 3
+    (spooled,) = (tmp_path / layout.STAGING).glob("*/*.tar")  # one open shard per writer
+    with tarfile.open(spooled) as tar:
+        assert len(tar.getmembers()) == 6
     with StoreWriter(tmp_path, label="merge"):
         pass
     reader = StoreReader(tmp_path)
     assert sorted(reader.keys()) == sorted(sha(jpeg(i)) for i in range(5))
     assert not list((tmp_path / layout.STAGING).iterdir())
     assert verify(tmp_path).problems == []
+
+
+def test_shards_are_the_bytes_tarfile_writes_for_the_same_members(tmp_path: Path) -> None:
+    """The store builds its own USTAR headers (tarfile's were a third of the crawl merge); any tar
+    reader must see exactly what tarfile would have written."""
+    import io
+
+    samples = {
+        sha(jpeg(i)): {
+            "jpg": jpeg(i) * (i + 1),
+            "json": json.dumps({"n": i}).encode(),
+            "person.png": b"x" * i,
+        }
+        for i in range(12)
+    }
+    samples[sha(b"empty")] = {"jpg": b"", "json": b""}
+    ours = index.rows("s.tar", shards.write(tmp_path / "s.tar", samples))
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for key in sorted(samples):
+            for field in sorted(samples[key]):
+                info = tarfile.TarInfo(f"{key}.{field}")
+                info.size, info.mtime, info.mode, info.uid, info.gid = (
+                    len(samples[key][field]),
+                    0,
+                    0o644,
+                    0,
+                    0,
+                )
+                info.uname = info.gname = ""
+                tar.addfile(info, io.BytesIO(samples[key][field]))
+    assert (tmp_path / "s.tar").read_bytes() == buf.getvalue()
+    with tarfile.open(tmp_path / "s.tar") as tar:
+        offsets = {m.name: (m.offset_data, m.size) for m in tar.getmembers()}
+    assert {r["member"]: (r["offset"], r["size"]) for r in ours.to_pylist()} == offsets
