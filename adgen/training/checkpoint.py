@@ -82,6 +82,14 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def step_seed(seed: int, rank: int, step: int) -> int:
+    """A 64-bit seed for one rank's one step. Drawing a step's randomness from it makes the step a
+    pure function of (seed, rank, step): under DDP only rank 0 writes checkpoints, so RNG states
+    restored from one would give every rank rank 0's streams after a resume."""
+    key = np.random.SeedSequence([seed, rank, step]).generate_state(2)
+    return int(key[0]) << 32 | int(key[1])
+
+
 def save(path: str | Path, state: dict[str, Any], keep: int | None = None) -> Path:
     """Write `state` (with RNG states added) atomically; optionally keep only the newest `keep`."""
     path = Path(path)

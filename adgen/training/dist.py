@@ -77,6 +77,14 @@ class Runtime:
         for p, g in zip(params, flat.split([p.numel() for p in params]), strict=True):
             p.grad.copy_(g.view_as(p))
 
+    def average(self, t: torch.Tensor) -> torch.Tensor:
+        """`t` averaged over the ranks (`t` itself without DDP); every rank must call it."""
+        if not self.distributed:
+            return t
+        t = t.detach().clone()
+        torch_dist.all_reduce(t)
+        return t / self.world_size
+
     def gather(self, obj: Any) -> list[Any]:
         """`obj` of every rank, in rank order (a list of one without DDP)."""
         if not self.distributed:

@@ -91,8 +91,7 @@ class DcganTrainer:
     def latents(self, n: int) -> torch.Tensor:
         """This step's z on this rank: a pure function of (seed, rank, step), so a resumed run —
         on one process or under DDP, where only rank 0 writes the checkpoint — draws the same z."""
-        key = np.random.SeedSequence([self.p.seed, self.rt.rank, self.step_idx]).generate_state(2)
-        g = torch.Generator().manual_seed(int(key[0]) << 32 | int(key[1]))
+        g = torch.Generator().manual_seed(checkpoint.step_seed(self.p.seed, self.rt.rank, self.step_idx))
         return torch.randn(n, self.p.z_dim, generator=g)
 
     def step(self, real: torch.Tensor) -> dict[str, float]:

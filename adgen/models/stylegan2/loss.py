@@ -7,6 +7,7 @@ the lazy regularisers run and multiplies them by their interval (lazy regularisa
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -28,11 +29,15 @@ class StyleGAN2Loss:
         pl_weight: float = 2.0,
         pl_batch_shrink: int = 2,
         pl_decay: float = 0.01,
+        average: Callable[[torch.Tensor], torch.Tensor] = lambda t: t,
     ):
         self.G, self.D, self.augment = G, D, augment
         self.r1_gamma, self.style_mixing = r1_gamma, style_mixing
         self.pl_weight, self.pl_batch_shrink, self.pl_decay = pl_weight, pl_batch_shrink, pl_decay
         self.pl_mean = torch.zeros([])
+        # The path-length mean follows the whole batch's lengths, every rank's (NVlabs keeps one
+        # per rank): the same on all ranks, so rank 0's checkpoint resumes every rank exactly.
+        self.average = average
 
     # --- forward passes -----------------------------------------------------------------
     def run_G(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -66,7 +71,8 @@ class StyleGAN2Loss:
         noise = torch.randn_like(img) / math.sqrt(img.shape[2] * img.shape[3])
         (grads,) = torch.autograd.grad((img * noise).sum(), ws, create_graph=True)
         lengths = grads.square().sum(2).mean(1).sqrt()
-        self.pl_mean = self.pl_mean.to(lengths.device).lerp(lengths.mean().detach(), self.pl_decay)
+        batch_mean = self.average(lengths.mean().detach())
+        self.pl_mean = self.pl_mean.to(lengths.device).lerp(batch_mean, self.pl_decay)
         penalty = (lengths - self.pl_mean).square().mean()
         return penalty * self.pl_weight + img[:, 0, 0, 0].mean() * 0
 

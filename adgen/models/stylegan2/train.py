@@ -8,9 +8,10 @@ and ADA tunes p.
 
 The run dir holds training_options.json, log.txt, stats.jsonl (one record per tick), sample
 grids (fakes-<step>.png) and checkpoints. A run killed at any point (even kill -9) resumes from
-its newest checkpoint and continues exactly as if never stopped: the checkpoint holds every
-model, optimiser, the ADA/path-length state, the partial tick statistics and all RNG states, and
-the data order is a pure function of (seed, image counter).
+its newest checkpoint and continues exactly as if never stopped, on one process or under DDP: the
+checkpoint holds every model, optimiser, the ADA/path-length state and the partial tick
+statistics; each step's random draws are a pure function of (seed, rank, step), and the data
+order of (seed, image counter).
 """
 
 from __future__ import annotations
@@ -102,6 +103,7 @@ class StyleGAN2Trainer:
             pl_weight=params.pl_weight,
             pl_batch_shrink=params.pl_batch_shrink,
             pl_decay=params.pl_decay,
+            average=runtime.average,
         )
         self.opt_G = lazy_adam(self.G.parameters(), params.lr, params.pl_interval)
         self.opt_D = lazy_adam(self.D.parameters(), params.lr, params.r1_interval)
@@ -150,6 +152,10 @@ class StyleGAN2Trainer:
     def step(self, real: torch.Tensor) -> dict[str, float]:
         """One optimiser step of G and D on `real` (this rank's batch_gpu * rounds images)."""
         p, dev = self.p, self.rt.device
+        # Every draw of this step (z, style mixing, noise inputs, ADA) from a stream that is a pure
+        # function of (seed, rank, step): a resumed DDP run continues each rank's own streams,
+        # though the checkpoint holds only rank 0's RNG states.
+        torch.manual_seed(checkpoint.step_seed(p.seed, self.rt.rank, self.step_idx))
         real = real.to(dev)
         n = real.shape[0]
         z_dim = p.z_dim

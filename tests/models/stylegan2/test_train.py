@@ -224,7 +224,8 @@ from adgen.models.registry import with_preset
 from adgen.models.stylegan2.train import train
 torch.set_num_threads(1)
 p = with_preset(StyleGAN2Params(dataset=Path(sys.argv[1]), device="cpu"), "demo")
-p = p.model_copy(update={"total_kimg": 0.008, "tick_kimg": 0.004, "mbstd_group": 2})
+kimg = float(sys.argv[3]) if len(sys.argv) > 3 else 0.008
+p = p.model_copy(update={"total_kimg": kimg, "tick_kimg": 0.004, "mbstd_group": 2})
 result = train(p, Path(sys.argv[2]) / "run", echo=False)
 rank = __import__("os").environ["RANK"]
 torch.save(torch.get_rng_state(), Path(sys.argv[2]) / f"rng-{rank}.pt")  # as at the final save
@@ -249,3 +250,28 @@ def test_a_ddp_run_leaves_rank_0s_final_checkpoint_not_another_ranks(tiny_zip, t
     assert torch.equal(saved, rank0), "the final checkpoint holds another rank's state than rank 0's"
     stats = [json.loads(x) for x in (tmp_path / "run" / "stats.jsonl").read_text().splitlines()]
     assert [r["step"] for r in stats] == [1, 2]  # rank 0 alone writes the stats
+
+
+@pytest.mark.slow
+def test_a_ddp_run_resumed_from_rank_0s_checkpoint_equals_the_uninterrupted_one(tiny_zip, tmp_path, port):
+    """Only rank 0 writes checkpoints, so RNG states restored from one gave rank 1 rank 0's
+    streams after a resume; each step's draws now come from (seed, rank, step)."""
+    from tests.torchrun import torchrun
+
+    script = tmp_path / "ddp_train.py"
+    script.write_text(_DDP_TRAIN)
+
+    def train_ddp(out: Path, kimg: float) -> None:
+        done = torchrun([script, tiny_zip, out, kimg], port=port, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+
+    train_ddp(tmp_path / "straight", 0.016)  # 4 steps of 4 images (2 per rank)
+    train_ddp(tmp_path / "resumed", 0.008)
+    train_ddp(tmp_path / "resumed", 0.016)
+    assert "resumed from checkpoint-000000002.pt" in (tmp_path / "resumed" / "run" / "log.txt").read_text()
+    a = checkpoint.load(checkpoint.latest(tmp_path / "straight" / "run"), restore_rng=False)
+    b = checkpoint.load(checkpoint.latest(tmp_path / "resumed" / "run"), restore_rng=False)
+    assert a["step"] == b["step"] == 4
+    for key in ("G", "D", "G_ema"):
+        for name, tensor in a[key].items():
+            assert torch.equal(tensor, b[key][name]), f"{key}.{name} differs after a DDP resume"
