@@ -62,9 +62,7 @@ class Spool:
         data = b"".join(parts)
         start = self._size
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(self._fd, view) :]
+            _write_all(self._fd, data)
             os.fsync(self._fd)
         except BaseException:
             try:
@@ -80,7 +78,7 @@ class Spool:
         if self._fd < 0:
             return
         tail = shards.end_of_archive(self._size)
-        os.write(self._fd, tail)
+        _write_all(self._fd, tail)
         os.fsync(self._fd)
         self.close()
         _write_members(self.path, self._size + len(tail), self.members)
@@ -130,6 +128,12 @@ def recover(path: Path) -> list[shards.Member]:
     return rows
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def _check_content(key: str, digests: Mapping[str, str]) -> None:
     data = [field for field in digests if field != layout.META_FIELD]
     if len(data) != 1 or digests[data[0]] != key:
@@ -143,14 +147,30 @@ def _write_members(path: Path, length: int, rows: list[shards.Member]) -> None:
 
 
 def _read_members(path: Path) -> list[shards.Member] | None:
-    """The recorded rows, when the record is whole and matches the tar's length; else None."""
+    """The recorded rows, when the record is whole, in the layout and inside the tar; else None
+    (the tar is then read instead)."""
     try:
         body = json.loads(members_file(path).read_text())
-        if body["length"] != path.stat().st_size:
+        length = body["length"]
+        if length != path.stat().st_size:
             return None
-        return [shards.Member(k, f, int(o), int(n), s) for k, f, o, n, s in body["members"]]
+        rows = [shards.Member(k, f, int(o), int(n), s) for k, f, o, n, s in body["members"]]
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    at = 0  # the rows must be the tar's members, one after another, and then its end
+    for m in rows:
+        if layout.split_member(layout.member(m.key, m.field)) != (m.key, m.field):
+            return None
+        if m.offset != at + shards.BLOCK or m.size < 0 or not layout.KEY.fullmatch(m.sha256):
+            return None
+        at = m.offset + m.size + len(shards.padding(m.size))
+    if at + len(shards.end_of_archive(at)) != length:
+        return None
+    with open(path, "rb") as fh:
+        fh.seek(at)
+        if fh.read(shards.BLOCK) != bytes(shards.BLOCK):
+            return None
+    return rows
 
 
 def _scan(path: Path) -> tuple[list[shards.Member], int]:

@@ -329,7 +329,8 @@ class StoreWriter:
             return table  # linked before its staging dir could be removed: reconcile indexed it
         members = spool.recover(path)
         keys = {m.key for m in members}
-        if keys and not keys & self._known:
+        whole = len({(m.key, m.field) for m in members}) == len(members)  # no member twice
+        if keys and whole and not keys & self._known:
             final = self.root / layout.SHARDS / path.name
             os.link(path, final)
             staging.fsync_dir(final.parent)

@@ -3,6 +3,7 @@ writer packs what the dead one had staged or spooled — nothing lost, nothing t
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -292,4 +293,31 @@ def test_a_photo_two_sites_spooled_is_kept_once_and_no_shard_holds_an_unindexed_
         with tarfile.open(path) as tar:
             names = {m.name for m in tar.getmembers()}
         assert names == {r["member"] for r in reader.table.to_pylist() if r["shard"] == path.name}
+    assert verify(store).problems == []
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda rows: [[k, f, o + 10**9, n, s] for k, f, o, n, s in rows],  # offsets past the end
+        lambda rows: [["../../x", f, o, n, s] for k, f, o, n, s in rows],  # not a key
+        lambda rows: rows[:1],  # rows missing: the tar would hold members the index lacks
+    ],
+    ids=["offsets", "key", "missing rows"],
+)
+def test_a_spools_members_file_that_disagrees_with_its_tar_is_not_trusted(tmp_path: Path, tamper) -> None:
+    store = tmp_path / "store"
+    with StoreWriter(store, label="site", pack=False) as w:
+        for i in range(3):
+            w.put(jpeg(i), "jpg", {"n": i})
+    (path,) = (store / layout.STAGING).glob("*/*.tar")
+    side = spool.members_file(path)
+    body = json.loads(side.read_text())
+    body["members"] = tamper(body["members"])
+    side.write_text(json.dumps(body))
+    with StoreWriter(store, label="merge"):
+        pass
+    reader = StoreReader(store)
+    assert sorted(reader.keys()) == sorted(sha(jpeg(i)) for i in range(3))
+    assert all(reader.get(sha(jpeg(i)), "jpg") == jpeg(i) for i in range(3))
     assert verify(store).problems == []
