@@ -11,6 +11,10 @@ it writes one sample into strip's image store (data/stripped/store, adgen.store;
 plus mask-quality figures and keep/reason per photo; the manifest names the members in
 OUTPUT_COLUMNS. A re-run with unchanged inputs does nothing; a refresh re-cuts only the photos whose
 inputs changed (a manifest from before the store, with per-file `*_path` columns, is re-cut whole).
+
+Each sample is staged durably (fsynced) as it is cut, with its manifest row in its json member: a
+strip killed at any point loses no cut-out, and the next run reuses them from the store (only the
+photos it had dropped, which have no sample, are looked at again).
 """
 
 from __future__ import annotations
@@ -117,10 +121,17 @@ def cutouts(params: Params, where: str = "stripped manifest") -> Photos:
 
 
 def strip_one(
-    row: dict, params: Params, store: StoreWriter, photos: Photos, masks_store: Photos, key: str
+    row: dict,
+    params: Params,
+    store: StoreWriter,
+    photos: Photos,
+    masks_store: Photos,
+    key: str,
+    base: dict | None = None,
 ) -> dict:
     """Cut out one photo (read from the raw image store) into one sample `key` of strip's store;
-    returns the manifest row (cut-outs named by member)."""
+    returns the manifest row's figures and cut-outs (named by member). The sample's json holds
+    the whole row (`base` + these) for a run that resumes after a kill."""
     sp = params.strip
     image = load_photo(photos.read(row))
     rgb = np.asarray(image)
@@ -165,8 +176,34 @@ def strip_one(
     else:
         out["person_nobag_white"] = out["person_white"]
     out["crop_box"] = [crop[0] / w, crop[1] / h, crop[2] / w, crop[3] / h]
-    store.put_sample(key, fields, {"image_id": row["image_id"]})
+    full = _jsonable({**(base or {}), **out})  # [column, value] pairs: the json is key-sorted
+    store.put_sample(key, fields, {"image_id": row["image_id"], "row": [[k, v] for k, v in full.items()]})
     return out
+
+
+def _jsonable(value):
+    """A manifest row as plain JSON values (numpy scalars and arrays from parquet included)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _staged_row(store: Photos, ikey: str, image_id: str) -> dict | None:
+    """The row a killed run stored with a photo's cut-outs (None if it has none, or none readable)."""
+    key = sample_key(ikey, image_id)
+    if key not in store.reader:
+        return None
+    try:
+        row = dict(store.reader.meta(key).get("row") or [])
+    except (OSError, ValueError, TypeError):
+        return None
+    if row.get("input_key") != ikey or row.get("image_id") != image_id:
+        return None
+    return row
 
 
 def _reusable(old: dict | None, store: Photos) -> bool:
@@ -199,7 +236,7 @@ def _strip_new(
         }
     )
     try:
-        new.update(strip_one(row, params, store, photos, masks, sample_key(ikey, row["image_id"])))
+        new.update(strip_one(row, params, store, photos, masks, sample_key(ikey, row["image_id"]), dict(new)))
     except (OSError, ValueError) as exc:  # unreadable photo: record it, keep going
         # (a failed write is an OutputError, not an OSError: it stops the stage, no stamp)
         new.update({"keep": False, "reason": "unreadable", "mask_source": None})
@@ -253,14 +290,15 @@ def strip(params: Params, force: bool = False) -> StripResult:
     if out_path.is_file() and not force:
         prev = pd.read_parquet(out_path)
         previous = {r["input_key"]: r for r in prev.to_dict("records")}
-    stored = cutouts(params, str(out_path))
     rows, reused = [], 0
     # One writer: unchanged cut-outs are reused as they are (no new shard on a no-op); new ones
-    # are packed into shards when it closes, before the manifest that names them is written.
-    with writer(params, stored.root, label="strip", content_addressed=False, durable=False) as store:
+    # are staged durably as they are cut and packed into shards when it closes, before the
+    # manifest that names them is written. Opening it packs what a killed run had staged.
+    with writer(params, cutouts_store(params), label="strip", content_addressed=False) as store:
+        stored = cutouts(params, str(out_path))  # read after the writer packed a killed run's cut-outs
         for row in track(todo.to_dict("records"), "strip", total=len(todo)):
             ikey = _input_key(row, params_json)
-            old = previous.get(ikey)
+            old = previous.get(ikey) or _staged_row(stored, ikey, row["image_id"])
             if _reusable(old, stored):
                 rows.append(old)
                 reused += 1

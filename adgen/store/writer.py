@@ -5,7 +5,7 @@ Promises, whoever kills the writer and whenever:
   no other writer can pick) and is never opened for writing again;
 - the index never lists a shard that is not there; a shard it does not list yet (a kill between
   the two renames) is added by the next writer or read back by any reader from the tar headers;
-- with `durable=True` (the crawl), `put` returns only after the sample is appended to this writer's
+- with `durable=True` (filter masks, strip cut-outs), `put` returns only after the sample is appended to this writer's
   staging file (`<staging>/samples.staged`, adgen.store.staging) and fsynced; a writer that dies
   leaves the file there and the next writer to open the store packs its whole records first (a
   record torn by the kill is dropped), skipping any already in a shard: nothing lost, nothing twice;
