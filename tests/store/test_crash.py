@@ -21,7 +21,7 @@ WRITER = """
 import sys
 from adgen.store import StoreWriter
 from tests.store.helpers import jpeg
-w = StoreWriter(sys.argv[1], label="site", max_samples=5).open()
+w = StoreWriter(sys.argv[1], label="site", max_samples=5, pack=sys.argv[2] == "pack").open()
 i = 0
 while True:
     w.put(jpeg(i), "jpg", {"n": i})
@@ -30,24 +30,31 @@ while True:
 """
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("kill_after", [7, 12])
-def test_kill_9_mid_shard_leaves_whole_shards_and_loses_nothing(tmp_path: Path, kill_after: int) -> None:
-    store = tmp_path / "store"
+def _write_until_killed(tmp_path: Path, store: Path, puts: int, mode: str) -> int:
+    """A writer process (`pack`: packing, `spool`: a crawl process's) killed with SIGKILL once
+    `puts` puts have returned; returns the index of the last put that returned."""
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     proc = subprocess.Popen(
-        [sys.executable, str(script), str(store)], stdout=subprocess.PIPE, text=True, env=env
+        [sys.executable, str(script), str(store), mode], stdout=subprocess.PIPE, text=True, env=env
     )
     returned = -1
     assert proc.stdout is not None
     for line in proc.stdout:
         returned = int(line)
-        if returned + 1 >= kill_after:
+        if returned + 1 >= puts:
             break
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
+    return returned
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_after", [7, 12])
+def test_kill_9_mid_shard_leaves_whole_shards_and_loses_nothing(tmp_path: Path, kill_after: int) -> None:
+    store = tmp_path / "store"
+    returned = _write_until_killed(tmp_path, store, kill_after, "pack")
 
     # Right after the kill: every file in shards/ is a whole shard, and readers agree with them.
     for path in (store / layout.SHARDS).iterdir():
@@ -146,36 +153,10 @@ def test_a_failed_append_is_cut_off_so_the_next_record_is_found(tmp_path: Path, 
 
 
 # -- a crawl process's spool ----------------------------------------------------------------------
-SPOOLER = """
-import sys
-from adgen.store import StoreWriter
-from tests.store.helpers import jpeg
-w = StoreWriter(sys.argv[1], label="site", max_samples=5, pack=False).open()
-i = 0
-while True:
-    w.put(jpeg(i), "jpg", {"n": i})
-    print(i, flush=True)  # only after put returned: the sample is durable
-    i += 1
-"""
-
-
 @pytest.mark.slow
 def test_kill_9_mid_spool_keeps_every_acknowledged_photo_and_no_torn_one(tmp_path: Path) -> None:
     store = tmp_path / "store"
-    script = tmp_path / "spooler.py"
-    script.write_text(SPOOLER)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    proc = subprocess.Popen(
-        [sys.executable, str(script), str(store)], stdout=subprocess.PIPE, text=True, env=env
-    )
-    returned = -1
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        returned = int(line)
-        if returned >= 12:
-            break
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
+    returned = _write_until_killed(tmp_path, store, 13, "spool")
     assert not list((store / layout.SHARDS).iterdir()), "a spooling writer never writes shards/"
     spools = sorted(p.name for p in (store / layout.STAGING).glob("*/*.tar"))
     assert len(spools) >= 3  # two full (finished) spools of 5 and the open one
