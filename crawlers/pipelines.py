@@ -23,7 +23,7 @@ from adgen.crawl import journal, vetting
 from adgen.crawl.failures import classify_failure
 from adgen.safety import OutputError
 from adgen.store import layout
-from adgen.store.writer import StoreWriter  # not `adgen.store`: staging needs no pyarrow
+from adgen.store.writer import StoreWriter  # not `adgen.store`: spooling needs no pyarrow
 from crawlers.items import ImageLead, Skip
 
 
@@ -57,7 +57,7 @@ class ImageStorePipeline:
             max_bytes=int(store.get("max_bytes", 512 * 1024 * 1024)),
             durable=True,  # a put returns once its bytes are fsynced: only then is it journalled
             pack=False,  # the process spools its own shards; the stage's merge links them in
-            known=self.known_ids,  # photos already in the manifest are not staged again
+            known=self.known_ids,  # photos already in the manifest are not spooled again
         )
         self.store_error: Exception | None = None
         try:
@@ -72,7 +72,7 @@ class ImageStorePipeline:
     def close_spider(self, spider=None):
         try:
             if self.store_error is None:
-                self.store.close()  # its finished shards wait in staging for the stage's merge
+                self.store.close()  # its finished shards wait in its staging dir for the stage's merge
         except (OutputError, OSError) as exc:
             self.store.abandon()  # its spool stays; the stage's merge keeps its whole samples
             if self.stats.get_value("adgen/disk_error") is None:

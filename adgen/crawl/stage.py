@@ -10,7 +10,9 @@ when a crawl ends cleanly.
 Sites are spread over one Scrapy subprocess per CPU core (`crawl.processes`).
 
 Crash safety: the subprocess journals each stored/rejected download (fsync) after its bytes are
-durably staged in the store; the merge packs every staged photo (a killed run's too) into shards. A run killed at any point (even kill -9) leaves the last good manifest; the next run keeps
+appended, fsynced, to the process's own open shard (adgen.store.spool); the merge links every
+finished shard into the store, after cutting a killed process's back to its last whole photo. A
+run killed at any point (even kill -9) leaves the last good manifest; the next run keeps
 the killed run's journal, skips everything it records, and merges it with its own at the end, so
 the result equals an uninterrupted crawl. Scrapy's JOBDIR queue is resumed only after a graceful
 stop (Ctrl-C); after a hard kill it is discarded (its on-disk queue may be torn) and the search
@@ -311,11 +313,12 @@ def _commit_locked(
 
 
 def _locate(params: Params, store: Path, images: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Give each journalled image its shard and member, after packing what the Scrapy processes
-    staged (a packing writer that opens the store packs every finished writer's staging first).
+    """Give each journalled image its shard and member, after linking in the shards the Scrapy
+    processes spooled (a packing writer that opens the store takes in every finished writer's
+    staging first).
 
-    A journal line is written only after its bytes are staged durably, so every row is found; a row
-    that is not (staging deleted by hand) is left out, and the next crawl fetches it again.
+    A journal line is written only after its bytes are fsynced in a spool, so every row is found; a
+    row that is not (staging deleted by hand) is left out, and the next crawl fetches it again.
     """
     locations.writer(params, store, label="merge").open().close()
     reader = StoreReader(store)
