@@ -21,7 +21,6 @@ photo is kept and nothing torn is packed.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import os
@@ -32,7 +31,7 @@ from pathlib import Path
 
 from adgen import atomic
 from adgen.store import layout, shards
-from adgen.store.staging import fsync_dir
+from adgen.store.staging import AppendFile
 
 MEMBERS = ".members"
 
@@ -41,52 +40,28 @@ def members_file(path: Path) -> Path:
     return path.with_name(path.name + MEMBERS)
 
 
-class Spool:
+class Spool(AppendFile):
     """The append side: one open tar per staging-only writer, used under the writer's lock."""
 
     def __init__(self, path: Path):
-        self.path = path
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
-        fsync_dir(path.parent)
-        self._size = 0
-        self._broken = False
+        super().__init__(path, exclusive=True)
         self.members: list[shards.Member] = []
 
     def append(self, key: str, fields: Mapping[str, bytes]) -> None:
         """Append and fsync one sample (its image member must hash to `key`); on any error the file
         is cut back to its last whole sample."""
-        if self._broken:
-            raise OSError(errno.EIO, "a failed append could not be cut off; spooling stopped", str(self.path))
-        parts, rows = shards.sample_members(key, fields, self._size)
+        parts, rows = shards.sample_members(key, fields, self.size)
         _check_content(key, {m.field: m.sha256 for m in rows})
-        data = b"".join(parts)
-        start = self._size
-        try:
-            _write_all(self._fd, data)
-            os.fsync(self._fd)
-        except BaseException:
-            try:
-                os.ftruncate(self._fd, start)  # O_APPEND: the next write starts here
-            except OSError:
-                self._broken = True  # later samples would follow a torn one: refuse them
-            raise
-        self._size = start + len(data)
+        self.append_bytes(b"".join(parts))
         self.members += rows
 
     def finish(self) -> None:
         """Close the tar (end-of-archive, fsync) and record its index rows beside it."""
         if self._fd < 0:
             return
-        tail = shards.end_of_archive(self._size)
-        _write_all(self._fd, tail)
-        os.fsync(self._fd)
+        self.append_bytes(shards.end_of_archive(self.size))
         self.close()
-        _write_members(self.path, self._size + len(tail), self.members)
-
-    def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        _write_members(self.path, self.size, self.members)
 
 
 @dataclass(frozen=True)
@@ -118,20 +93,15 @@ def recover(path: Path) -> list[shards.Member]:
     if recorded is not None:
         return recorded
     rows, end = _scan(path)
+    tail = shards.end_of_archive(end)
     with open(path, "r+b") as fh:
         fh.truncate(end)
         fh.seek(end)
-        fh.write(shards.end_of_archive(end))
+        fh.write(tail)
         fh.flush()
         os.fsync(fh.fileno())
-    _write_members(path, end + len(shards.end_of_archive(end)), rows)
+    _write_members(path, end + len(tail), rows)
     return rows
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
 
 
 def _check_content(key: str, digests: Mapping[str, str]) -> None:
@@ -192,12 +162,12 @@ def _scan(path: Path) -> tuple[list[shards.Member], int]:
             if parts is None or not info.isreg():
                 break
             if group and group[0][0].key != parts[0]:  # the sample before this member is complete
-                if not _whole(group):
-                    group = []
-                    break
-                good += [m for m, _ in group]
-                end = at
+                rows = _whole(group)
                 group = []
+                if rows is None:
+                    break
+                good += rows
+                end = at
             data = fh.read(info.size)
             pad = fh.read(-info.size % shards.BLOCK)
             if len(data) != info.size or len(pad) != -info.size % shards.BLOCK:
@@ -206,26 +176,25 @@ def _scan(path: Path) -> tuple[list[shards.Member], int]:
             member = shards.Member(parts[0], parts[1], at + shards.BLOCK, info.size, "")
             group.append((member, data))
             at += shards.BLOCK + info.size + len(pad)
-        if group and _whole(group):
-            good += [m for m, _ in group]
+        rows = _whole(group) if group else None
+        if rows is not None:
+            good += rows
             end = at
     return good, end
 
 
-def _whole(group: list[tuple[shards.Member, bytes]]) -> bool:
-    """A spooled sample is whole when its json parses and its image hashes to its key; the rows
-    then get their digests."""
+def _whole(group: list[tuple[shards.Member, bytes]]) -> list[shards.Member] | None:
+    """A spooled sample's index rows (with their digests) when it is whole: its json parses and
+    its image hashes to its key; else None."""
     key = group[0][0].key
     digests = {m.field: hashlib.sha256(data).hexdigest() for m, data in group}
     if len(digests) != len(group) or layout.META_FIELD not in digests:
-        return False
+        return None
     try:
         _check_content(key, digests)
         meta = json.loads(dict((m.field, d) for m, d in group)[layout.META_FIELD])
     except ValueError:
-        return False
+        return None
     if not isinstance(meta, dict):
-        return False
-    for i, (m, data) in enumerate(group):
-        group[i] = (shards.Member(m.key, m.field, m.offset, m.size, digests[m.field]), data)
-    return True
+        return None
+    return [shards.Member(m.key, m.field, m.offset, m.size, digests[m.field]) for m, _ in group]

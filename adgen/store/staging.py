@@ -102,24 +102,26 @@ def records(path: Path) -> Iterator[tuple[str, Record]]:
             offset += HEADER.size + size
 
 
-class StagingFile:
-    """The append side: one per durable writer session, used under the writer's lock."""
+class AppendFile:
+    """A file written only by whole appends, each fsynced before it returns (a staging file, a
+    crawl process's spool). A failed append is cut off again (`ftruncate`), so the next one starts
+    where the last whole one ended; if it cannot be cut off, later appends are refused."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, exclusive: bool = False):
         self.path = path
-        created = not path.exists()
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        self._size = os.fstat(self._fd).st_size
+        created = exclusive or not path.exists()
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | (os.O_EXCL if exclusive else 0)
+        self._fd = os.open(path, flags, 0o644)
+        self.size = os.fstat(self._fd).st_size
         self._broken = False
         if created:
             fsync_dir(path.parent)
 
-    def append(self, key: str, fields: Mapping[str, bytes]) -> Record:
-        """Append and fsync one record; on any error the file is cut back to its last whole record."""
+    def append_bytes(self, data: bytes) -> int:
+        """Append and fsync `data`; returns the offset it starts at."""
         if self._broken:
-            raise OSError(errno.EIO, "a failed append could not be cut off; staging stopped", str(self.path))
-        data = encode(key, fields)
-        start = self._size
+            raise OSError(errno.EIO, "a failed append could not be cut off; appends stopped", str(self.path))
+        start = self.size
         try:
             view = memoryview(data)
             while view:
@@ -127,17 +129,27 @@ class StagingFile:
             os.fsync(self._fd)
         except BaseException:
             try:
-                os.ftruncate(self._fd, start)
+                os.ftruncate(self._fd, start)  # O_APPEND: the next write starts here
             except OSError:
-                self._broken = True  # later records would follow a torn one: refuse them
+                self._broken = True  # later appends would follow a torn one: refuse them
             raise
-        self._size = start + len(data)
-        return Record(self.path, start + HEADER.size, len(data) - HEADER.size)
+        self.size = start + len(data)
+        return start
 
     def close(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+
+
+class StagingFile(AppendFile):
+    """The append side: one per durable writer session, used under the writer's lock."""
+
+    def append(self, key: str, fields: Mapping[str, bytes]) -> Record:
+        """Append and fsync one record; on any error the file is cut back to its last whole record."""
+        data = encode(key, fields)
+        start = self.append_bytes(data)
+        return Record(self.path, start + HEADER.size, len(data) - HEADER.size)
 
 
 def fsync_dir(path: Path) -> None:
