@@ -48,10 +48,21 @@ app.add_typer(sample_app, name="sample")
 app.add_typer(config_app, name="config")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"adgen {version('adgen')}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     ctx: typer.Context,
     params: Path = typer.Option(Path("params.yaml"), "--params", help="params file (default ./params.yaml)"),
+    _version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="print the version and exit"
+    ),
 ) -> None:
     ctx.obj = CliState(params)
 
@@ -101,6 +112,15 @@ def _register_areas() -> None:
 _register_areas()
 
 
+def _is_click_exception(exc: BaseException) -> bool:
+    """True for click's own exceptions and for any copy of click a typer release vendors.
+
+    typer 0.29 ships click as `typer._click`, whose exceptions are not `click.ClickException`:
+    matching by class name (plus the two attributes we use) covers both and any later vendoring.
+    """
+    return any(cls.__name__ == "ClickException" for cls in type(exc).__mro__) and hasattr(exc, "show")
+
+
 def main() -> None:
     try:
         rv = app(standalone_mode=False)
@@ -110,13 +130,11 @@ def main() -> None:
     except typer.Abort:
         print("adgen: aborted", file=sys.stderr)
         sys.exit(130)
-    except Exception as exc:  # click usage errors carry their own exit codes
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    except Exception as exc:
+        if not _is_click_exception(exc):
+            raise
+        exc.show()  # click's usual short usage message (or, for a bare `adgen`, the help)
+        sys.exit(getattr(exc, "exit_code", 2))
     if isinstance(rv, int):
         sys.exit(rv)
 
