@@ -49,10 +49,21 @@ def publish_metrics(model: str) -> dict:
 
 
 @task(name="commit-training")
-def commit_training(model: str) -> bool:
-    """Commit dvc.lock with the params.yaml and dvc.yaml it ran with and the metrics it wrote, so the
-    pushed model can be found (and `dvc status` is clean) from any clone; False when unchanged."""
-    return versions.commit_pipeline_state(Path.cwd(), f"Train {model}")
+def commit_training(model: str, pushed: bool) -> bool:
+    """Commit the training stage's dvc.lock entry and metrics with the params.yaml and dvc.yaml it
+    ran with, and nothing else of the checkout (another run's entries, a stopped run's deletions);
+    when pushed, only once the remote has its outputs, then proven to restore from a fresh clone.
+    False when unchanged."""
+    from adgen.orchestrate import restore
+
+    stage = dag.training_stage(model)
+    made = versions.commit_pipeline_state(Path.cwd(), f"Train {model}", [stage], require_remote=pushed)
+    if made and pushed:
+        commit = restore.verify(Path.cwd(), "HEAD", stages=[stage])
+        get_run_logger().info(
+            "commit %s restores from a fresh clone (dvc pull + dvc status clean)", commit[:10]
+        )
+    return made
 
 
 @flow(name="train", log_prints=True, task_runner=StoppableTaskRunner())
@@ -74,7 +85,7 @@ def _train(model: str, preset: str | None) -> dict:
     if params.orchestrate.push:
         dvc_push([stage])
     metrics = publish_metrics(model)
-    commit_training(model)
+    commit_training(model, params.orchestrate.push)
     return metrics
 
 

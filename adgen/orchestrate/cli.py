@@ -33,3 +33,23 @@ def register(groups: CliGroups) -> None:
         path = state(ctx).params_path
         presets.apply_preset(path, name)
         print(f"applied preset {name!r} to {path}")
+
+    versions_app = typer.Typer(
+        help="Commits of the pipeline state (dataset versions, trainings).", no_args_is_help=True
+    )
+    groups.root.add_typer(versions_app, name="versions")
+
+    @versions_app.command("verify")
+    def versions_verify(
+        ctx: typer.Context,
+        rev: str = typer.Argument("HEAD", help="the commit (or tag, branch) to check"),
+        stage: list[str] = typer.Option(
+            [], "--stage", help="check only this stage and what it depends on (repeatable)"
+        ),
+    ) -> None:
+        """Prove REV restores anywhere: a temp `git clone`, `dvc pull` from the real remote, clean `dvc status`."""
+        from adgen.orchestrate import restore
+
+        root = state(ctx).params_path.resolve().parent
+        commit = restore.verify(root, rev, stages=stage)
+        print(f"{commit[:10]} restores from a fresh clone: dvc pull + dvc status clean")

@@ -3,7 +3,9 @@
 DVC's lock file names every byte of the dataset by hash, but it only reproduces together with the
 params.yaml and dvc.yaml it was made from (and the metrics files DVC compares): a lock committed
 without them makes a fresh clone's `dvc status` report `params.yaml modified`. So every commit here
-holds all of them (`PIPELINE_FILES`), and the tagged commit is reproducible anywhere
+holds the pipeline definition with the lock entries and metrics of the stages the run reproduced,
+and nothing else (adgen/orchestrate/stagecommit.py), made once the DVC remote has their outputs;
+the tagged commit is reproducible anywhere (`adgen versions verify` proves it)
 (`git checkout dataset-2026-11-25 && dvc pull && dvc status` is clean). The tag message
 carries the size of the kept set, so the next refresh can tell how much it grew without reading old
 data.
@@ -140,7 +142,7 @@ def record_dataset_version(
     if push:
         commands.run(commands.dvc("push", *stages), cwd=root, on_line=on_line)
     tag = next_tag(root, prefix, today or dt.datetime.now(dt.UTC).date())
-    commit_pipeline_state(root, f"Dataset version {tag}: {kept} kept images")
+    commit_pipeline_state(root, f"Dataset version {tag}: {kept} kept images", stages, require_remote=push)
     _git(root, "tag", "-a", tag, "-m", f"AdGen dataset version {tag}\n\nkept={kept}")
     commit = _git(root, "rev-parse", "HEAD").stdout.strip()
     return DatasetVersion(tag=tag, kept=kept, commit=commit)
@@ -158,21 +160,20 @@ def should_retrain(previous: DatasetVersion | None, current: DatasetVersion | No
     return (current.kept - previous.kept) / previous.kept > growth
 
 
-def commit_pipeline_state(root: Path, message: str) -> bool:
-    """Commit params.yaml, dvc.yaml, dvc.lock and the metrics files together (whichever exist and
-    changed); nothing else the user has staged or edited. False when none of them changed."""
+def commit_pipeline_state(
+    root: Path, message: str, stages: list[str] | None = None, *, require_remote: bool = False
+) -> bool:
+    """Commit what `stages` (default: every stage of dvc.yaml) reproduced: their dvc.lock entries,
+    their git-tracked metrics files and the pipeline definition (adgen/orchestrate/stagecommit.py);
+    nothing else the checkout holds. With `require_remote`, only once the DVC remote has their
+    outputs. False when that changes nothing."""
+    from adgen.orchestrate import dag, stagecommit
+
     root = Path(root)
-    present = [name for name in PIPELINE_FILES if (root / name).exists()]
-    if "dvc.lock" not in present:
-        return False
-    _git(root, "add", "-A", "--", *present)
-    changed = _git(root, "diff", "--cached", "--name-only", "--", *present).stdout.split()
-    if not changed:
-        return False
-    _git(root, "commit", "-q", "-m", message, "--", *present)
-    return True
+    chosen = dag.stages(root) if stages is None else stages
+    return stagecommit.commit_stages(root, chosen, message, require_remote=require_remote) is not None
 
 
-def commit_lock(root: Path, message: str) -> bool:
-    """After a training run: commit the pipeline state it ran with (see `commit_pipeline_state`)."""
-    return commit_pipeline_state(root, message)
+def commit_lock(root: Path, message: str, stages: list[str] | None = None) -> bool:
+    """After a training run: commit its stage with the pipeline state it ran with."""
+    return commit_pipeline_state(root, message, stages)

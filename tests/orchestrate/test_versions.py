@@ -33,6 +33,19 @@ DVC_YAML = """stages:
   filter:
     cmd: adgen filter
     outs: [data/filtered/manifest.parquet, {data/filtered/contact_sheet.html: {type: summary}}]
+    metrics: [{metrics/filter.json: {cache: false}}]
+  train_stgan:
+    cmd: adgen train stgan
+    outs: [data/models/stgan/dvc]
+    metrics: [{metrics/stgan.json: {cache: false}}]
+  train_stylegan2:
+    cmd: adgen train stylegan2
+    outs: [data/models/stylegan2/dvc]
+    metrics: [{metrics/stylegan2.json: {cache: false}}]
+  train_gfla:
+    cmd: adgen train gfla
+    outs: [data/models/gfla/dvc, {metrics/gfla.info.json: {cache: false}}]
+    metrics: [{metrics/gfla.json: {cache: false}}]
   report:
     cmd: adgen report
     outs: [{report: {type: summary}}]
@@ -153,12 +166,66 @@ def test_a_dataset_version_commits_the_params_and_metrics_it_was_made_with_not_o
 
 
 def test_after_training_nothing_of_the_pipeline_state_is_left_uncommitted(repo: Path):
-    write_lock(repo, "f1")
+    (repo / "dvc.lock").write_text(lock_with(train_stgan="t1"))
     versions.commit_pipeline_state(repo, "first")
     (repo / "params.yaml").write_text("train: {stgan: {warps: 3}}\n")
     (repo / "metrics").mkdir()
     (repo / "metrics" / "stgan.json").write_text('{"iterations": 8}\n')
-    write_lock(repo, "f2")
-    assert versions.commit_lock(repo, "Train stgan")
+    (repo / "dvc.lock").write_text(lock_with(train_stgan="t2"))
+    assert versions.commit_lock(repo, "Train stgan", ["train_stgan"])
     assert git(repo, "status", "--porcelain").strip() == ""
-    assert not versions.commit_lock(repo, "Train stgan")  # nothing changed since
+    assert not versions.commit_lock(repo, "Train stgan", ["train_stgan"])  # nothing changed since
+
+
+def lock_with(**entries: str) -> str:
+    """A dvc.lock holding one output (md5 as given) per stage."""
+    lines = ["schema: '2.0'", "stages:"]
+    for stage, md5 in entries.items():
+        lines += [
+            f"  {stage}:",
+            f"    cmd: {stage}",
+            "    outs:",
+            f"    - path: out/{stage}",
+            f"      md5: {md5}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def committed_lock(repo: Path) -> dict:
+    import yaml
+
+    return {
+        s: e["outs"][0]["md5"]
+        for s, e in yaml.safe_load(git(repo, "show", "HEAD:dvc.lock"))["stages"].items()
+    }
+
+
+def test_a_training_commit_does_not_carry_the_metrics_deletion_left_by_a_cancelled_run(repo: Path):
+    (repo / "metrics").mkdir()
+    for model in ("stylegan2", "gfla"):
+        (repo / "metrics" / f"{model}.json").write_text('{"step": 1}\n')
+    (repo / "dvc.lock").write_text(lock_with(train_stylegan2="s1", train_gfla="g1"))
+    assert versions.commit_pipeline_state(repo, "both trained")
+    (repo / "metrics" / "stylegan2.json").unlink()  # a cancelled `dvc repro train_stylegan2` did this
+    (repo / "metrics" / "gfla.json").write_text('{"step": 2}\n')
+    (repo / "metrics" / "gfla.info.json").write_text('{"run_dir": "x"}\n')
+    (repo / "dvc.lock").write_text(lock_with(train_stylegan2="s1", train_gfla="g2"))
+    assert versions.commit_pipeline_state(repo, "Train gfla", ["train_gfla"])
+    changes = git(repo, "show", "--name-status", "--format=", "HEAD").split("\n")
+    assert sorted(c for c in changes if c) == [
+        "A\tmetrics/gfla.info.json",
+        "M\tdvc.lock",
+        "M\tmetrics/gfla.json",
+    ]
+    assert git(repo, "show", "HEAD:metrics/stylegan2.json")  # still in the commit
+    assert "D metrics/stylegan2.json" in git(repo, "status", "--porcelain")  # still the checkout's own
+
+
+def test_a_training_commit_does_not_carry_the_crawl_entry_of_a_refresh_that_was_not_pushed(repo: Path):
+    (repo / "dvc.lock").write_text(lock_with(crawl="c1", train_stgan="t1"))
+    assert versions.commit_pipeline_state(repo, "first")
+    (repo / "dvc.lock").write_text(lock_with(crawl="c2-unpushed", train_stgan="t2"))
+    assert versions.commit_pipeline_state(repo, "Train stgan", ["train_stgan"])
+    assert committed_lock(repo) == {"crawl": "c1", "train_stgan": "t2"}
+    assert "dvc.lock" in git(repo, "status", "--porcelain")  # the crawl entry stays uncommitted
+    assert git(repo, "diff", "--cached", "--name-only").strip() == ""  # nothing left staged either
