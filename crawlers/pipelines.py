@@ -52,7 +52,7 @@ class ImageStorePipeline:
         self.store_dir = Path(store.get("dir") or Path(job["raw_dir"]) / "store")
         self.store = StoreWriter(
             self.store_dir,
-            label=job.get("site") or spider.name,
+            label=store.get("label") or job.get("site") or spider.name,  # a cluster node: <node>-<site>
             max_samples=int(store.get("max_samples", 10_000)),
             max_bytes=int(store.get("max_bytes", 512 * 1024 * 1024)),
             durable=True,  # a put returns once its bytes are fsynced: only then is it journalled

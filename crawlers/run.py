@@ -53,6 +53,10 @@ def main(argv: list[str]) -> int:
 def _add_crawl(process: CrawlerProcess, job: dict) -> dict[str, object]:
     crawler = process.create_crawler(SPIDERS[job["spider"]])
     crawler.settings.update(job["settings"], priority="cmdline")  # JOBDIR and limits of this site
+    if job.get("cluster"):  # a node of the distributed crawl (adgen/crawl/nodes.py)
+        from crawlers import frontier
+
+        crawler.settings.update(frontier.scrapy_settings(job["cluster"]), priority="cmdline")
     outcome: dict[str, object] = {}
 
     def closed(spider, reason):

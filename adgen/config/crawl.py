@@ -59,6 +59,38 @@ class AutoThrottleParams(Section):
     target_concurrency: float = Field(default=2.0, gt=0)
 
 
+class ClusterParams(Section):
+    """The distributed crawl (`crawl.frontier` set): knobs of the shared frontier in Redis.
+
+    Politeness holds for the whole cluster, not per node: `crawl.download_delay` is the least time
+    between two requests to one site from any node, `crawl.concurrent_requests_per_domain` the most
+    requests in flight to one site from all nodes together; `crawl.concurrent_requests` is per node.
+    """
+
+    # A request a node took from the frontier goes back to it when the node has not renewed its lease
+    # for this long (the node died); live nodes renew every third of it.
+    lease_seconds: float = Field(default=60.0, ge=1.0, le=3600.0)
+    poll_seconds: float = Field(default=0.25, ge=0.01, le=10.0)  # an idle node looks for work this often
+    # The seen-set that persists between crawls (what a refresh skips): `set` keeps every fingerprint
+    # (exact; ~30 B each in Redis), `bloom` a fixed bitmap of bloom_capacity items at bloom_error_rate
+    # false positives (a false positive is a new page never fetched).
+    seen_filter: Literal["set", "bloom"] = "set"
+    bloom_capacity: int = Field(default=10_000_000, ge=1_000, le=1_000_000_000)
+    bloom_error_rate: float = Field(default=1e-6, ge=1e-12, le=0.1)
+
+    @model_validator(mode="after")
+    def _bloom_fits_one_redis_string(self) -> ClusterParams:
+        from math import ceil, log
+
+        bits = ceil(-self.bloom_capacity * log(self.bloom_error_rate) / log(2) ** 2)
+        if self.seen_filter == "bloom" and bits > 2**32:
+            raise ValueError(
+                f"a Bloom filter of {self.bloom_capacity} items at {self.bloom_error_rate} needs {bits} bits;"
+                " one Redis string holds 2^32: lower bloom_capacity or raise bloom_error_rate"
+            )
+        return self
+
+
 class CrawlParams(Section):
     queries: list[str] = Field(
         default_factory=lambda: [
@@ -102,3 +134,8 @@ class CrawlParams(Section):
     autothrottle: AutoThrottleParams = Field(default_factory=AutoThrottleParams)
     warn_bytes: int = Field(default=5_000_000, ge=1024)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # -- the distributed crawl -----------------------------------------------------------------------
+    # redis://host:port/db: `adgen crawl --node NAME` nodes share one frontier there (docs/crawl.md).
+    # None: the single-machine crawl, which needs no Redis.
+    frontier: str | None = Field(default=None, pattern=r"^rediss?://[^\s]+$", max_length=500)
+    cluster: ClusterParams = Field(default_factory=ClusterParams)

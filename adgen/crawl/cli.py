@@ -17,12 +17,21 @@ def crawl_command(
         None, "--site", help="site key from crawl.sites (repeatable); default: all enabled"
     ),
     max_images: int = typer.Option(None, "--max-images", min=1, help="new images per site for this run"),
+    node: str = typer.Option(
+        None, "--node", help="run one node of the distributed crawl (crawl.frontier) under this name"
+    ),
+    merge_nodes: bool = typer.Option(
+        False, "--merge-nodes", help="fold every finished node's photos and journals into paths.raw"
+    ),
 ) -> None:
     """Crawl stock sites with Scrapy (one process per site) into paths.raw; a re-run is a refresh."""
     from adgen.crawl.stage import CrawlInterrupted, SiteProgress, crawl
     from adgen.progress import bar, console
 
     p = params(ctx)
+    if node is not None or merge_nodes:
+        _cluster(p, node, merge_nodes, site, max_images)
+        return
     with bar() as progress:
         tasks: dict[str, int] = {}
 
@@ -60,3 +69,25 @@ def crawl_command(
             soft_wrap=True,  # one line, also in logs
         )
         raise typer.Exit(130)
+
+
+def _cluster(p, node: str | None, merge_nodes: bool, site: list[str] | None, max_images: int | None) -> None:
+    from adgen.crawl import nodes
+    from adgen.errors import UserError
+    from adgen.progress import console
+
+    if node is not None and merge_nodes:
+        raise UserError("--node and --merge-nodes: one at a time (merge once every node has finished)")
+    if node is not None:
+        stats = nodes.crawl_node(p, node, sites=site or None, max_images=max_images)
+        console.print(f"node {node}: done; its photos wait for `adgen crawl --merge-nodes`")
+        for line in nodes.node_summary_lines(stats):
+            console.print(line, soft_wrap=True)
+        return
+    summary = nodes.merge_nodes(p)
+    console.print(
+        f"crawl (nodes merged): {summary.new_images} new images ({summary.near_duplicates} near-duplicates), "
+        f"{summary.new_rejects} new rejects, manifest {summary.manifest_rows} rows"
+    )
+    for line in nodes.node_summary_lines(summary.sites):
+        console.print(line, soft_wrap=True)

@@ -266,6 +266,42 @@ def _commit_locked(
     params: Params, p: dict[str, Path], site_jobs: list[jobs.SiteJob], elapsed: float
 ) -> CrawlSummary:
     journals = [j.journal for j in site_jobs if j.journal.exists()]
+    per_site = {job.site: site_stats(job.stats_file, elapsed) for job in site_jobs}
+    return fold(params, p, journals, per_site, elapsed)
+
+
+def site_stats(stats_file: Path, elapsed: float) -> dict[str, Any]:
+    """One site's line of crawl_stats.json from the stats its Scrapy process wrote on closing."""
+    stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
+    row: dict[str, Any] = {
+        "requests": int(stats.get("downloader/request_count", 0)),
+        "responses": int(stats.get("downloader/response_count", 0)),
+        "responses_ok": sum(  # 2xx: a site that answered only errors (or nothing) is down
+            int(v) for k, v in stats.items() if k.startswith("downloader/response_status_count/2")
+        ),
+        "images_stored": int(stats.get("adgen/images_stored", 0)),
+        "rejected": sum(int(v) for k, v in stats.items() if k.startswith("adgen/rejects/")),
+        "finish_reason": stats.get("finish_reason", "killed"),
+        "elapsed_s": round(elapsed, 2),
+    }
+    if stats.get("adgen/disk_error"):
+        row["disk_error"] = str(stats["adgen/disk_error"])
+    for key in ("adgen/frontier/refetched", "adgen/frontier/requeued"):  # distributed crawl only
+        if key in stats:
+            row[key.rsplit("/", 1)[1]] = int(stats[key])
+    return row
+
+
+def fold(
+    params: Params,
+    p: dict[str, Path],
+    journals: list[Path],
+    per_site: dict[str, dict[str, Any]],
+    elapsed: float,
+    nodes: dict[str, dict[str, Any]] | None = None,
+) -> CrawlSummary:
+    """Merge journals (of this run, of killed runs, of cluster nodes) into data/raw; the caller
+    holds the merge lock. `nodes`: per-node statistics of a distributed crawl, kept in crawl_stats.json."""
     images: list[dict[str, Any]] = []
     rejects: list[dict[str, Any]] = []
     for path in journals:
@@ -277,23 +313,6 @@ def _commit_locked(
     result = merge.merge(old_manifest, old_rejects, images, rejects, params.crawl.phash_threshold)
     manifest.write(result.rejects, p["rejects"])
     manifest.write(result.manifest, p["manifest"])
-
-    per_site: dict[str, dict[str, Any]] = {}
-    for job in site_jobs:
-        stats = json.loads(job.stats_file.read_text()) if job.stats_file.exists() else {}
-        per_site[job.site] = {
-            "requests": int(stats.get("downloader/request_count", 0)),
-            "responses": int(stats.get("downloader/response_count", 0)),
-            "responses_ok": sum(  # 2xx: a site that answered only errors (or nothing) is down
-                int(v) for k, v in stats.items() if k.startswith("downloader/response_status_count/2")
-            ),
-            "images_stored": int(stats.get("adgen/images_stored", 0)),
-            "rejected": sum(int(v) for k, v in stats.items() if k.startswith("adgen/rejects/")),
-            "finish_reason": stats.get("finish_reason", "killed"),
-            "elapsed_s": round(elapsed, 2),
-        }
-        if stats.get("adgen/disk_error"):
-            per_site[job.site]["disk_error"] = str(stats["adgen/disk_error"])
     summary = CrawlSummary(
         new_images=result.new_images,
         near_duplicates=result.near_duplicates,
@@ -302,7 +321,7 @@ def _commit_locked(
         sites=per_site,
         elapsed_s=round(elapsed, 2),
     )
-    stats = _write_stats(p["stats"], result, per_site)
+    stats = _write_stats(p["stats"], result, per_site, nodes)
     # The DVC metric: numbers only, in the git-tracked metrics dir (strings in crawl.info.json).
     # Timings stay in crawl_stats.json: as a metric they made `dvc metrics diff` report a change
     # after every crawl, whatever it fetched.
@@ -332,11 +351,20 @@ def _locate(params: Params, store: Path, images: list[dict[str, Any]]) -> list[d
 
 def _without_timings(stats: dict[str, Any]) -> dict[str, Any]:
     sites = {name: {k: v for k, v in row.items() if k != "elapsed_s"} for name, row in stats["sites"].items()}
-    return {**stats, "sites": sites}
+    out = {**stats, "sites": sites}
+    if "nodes" in stats:
+        out["nodes"] = {
+            node: {site: {k: v for k, v in row.items() if k != "elapsed_s"} for site, row in per.items()}
+            for node, per in stats["nodes"].items()
+        }
+    return out
 
 
 def _write_stats(
-    path: Path, result: merge.MergeResult, per_site: dict[str, dict[str, Any]]
+    path: Path,
+    result: merge.MergeResult,
+    per_site: dict[str, dict[str, Any]],
+    nodes: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """crawl_stats.json: totals of data/raw, and each site's last crawl; returns what it wrote."""
     try:
@@ -357,5 +385,7 @@ def _write_stats(
         "rejects_by_reason": {str(k): int(v) for k, v in sorted(reasons.items())},
         "sites": dict(sorted(sites.items())),
     }
+    if nodes:  # the last distributed crawl: each node's share, per site
+        stats["nodes"] = dict(sorted(nodes.items()))
     atomic.write_json(path, stats)
     return stats

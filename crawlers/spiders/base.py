@@ -20,6 +20,10 @@ from adgen.crawl.failures import OFFSITE, classify_failure
 from adgen.crawl.seen import Seen
 from crawlers.items import ImageLead, Skip
 
+# request.meta of search pages: the distributed crawl deduplicates them per crawl, not for good
+# (a refresh must walk them again), crawlers/frontier.py
+SEARCH_PAGE = "adgen_search"
+
 
 @dataclass(frozen=True)
 class Result:
@@ -117,6 +121,7 @@ class StockSpider(scrapy.Spider):
             errback=self.page_failed,
             cb_kwargs={"query": query, "page": page},
             priority=-page,
+            meta={SEARCH_PAGE: True},
         )
 
     def in_scope(self, url: str) -> bool:
