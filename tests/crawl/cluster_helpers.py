@@ -72,3 +72,36 @@ def redis_server() -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def timed_site(**kw):
+    """The fixture stock site whose request log also says when each request arrived (`at`, monotonic s)."""
+    import time as _time
+
+    from adgen.fixtures.site.server import FixtureSite
+
+    class TimedSite(FixtureSite):
+        def record(self, method: str, path: str, status: int) -> None:
+            with self._lock:
+                self._log.append({"method": method, "path": path, "status": status, "at": _time.monotonic()})
+
+    return TimedSite(**kw)
+
+
+SITE_PREFIXES = {
+    "123rf": "/123rf/",
+    "depositphotos": "/depositphotos/",
+    "getty": "/getty/",
+    "profile": "/profile/",
+}
+
+
+def peak_in_window(times: list[float], window: float) -> int:
+    """The most requests that arrived within any `window` seconds."""
+    times = sorted(times)
+    best, lo = 0, 0
+    for hi, t in enumerate(times):
+        while t - times[lo] >= window:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best

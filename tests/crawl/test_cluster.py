@@ -1,0 +1,159 @@
+"""Done-when of the distributed crawl: 3 nodes over one Redis frontier, one killed with -9 mid-crawl."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from adgen.crawl import frontier, nodes
+from tests.crawl.cluster_helpers import (
+    SITE_PREFIXES,
+    peak_in_window,
+    redis_available,
+    redis_server,
+    timed_site,
+)
+from tests.crawl.conftest import fixture_crawl_params, warm
+from tests.store.helpers import raw_store_agrees_with_manifest
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not redis_available(), reason="redis-server is not installed (apt install redis-server)"
+    ),
+]
+
+INTERVAL = 0.1  # download_delay: at most 10 requests/s per site, from all nodes together
+NODES = ("n0", "n1", "n2")
+VICTIM = "n1"
+
+
+def _start(root: Path, node: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "adgen.cli", "--params", str(root / "params.yaml"), "crawl", "--node", node],
+        cwd=root,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _journal_images(root: Path, node: str) -> list[dict]:
+    rows = []
+    for path in (root / "data/raw/.crawl/nodes" / node / "journals").glob("*.jsonl"):
+        for line in path.read_text().splitlines():
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line being written
+            if entry.get("kind") == "image":
+                rows.append(entry["row"])
+    return rows
+
+
+def test_three_nodes_one_killed_store_every_photo_once_politely(tmp_path):
+    with redis_server() as url, timed_site(images=36, seed=5, latency_ms=20, slow_seconds=6) as site:
+        truth = warm(site)
+        params = fixture_crawl_params(
+            tmp_path,
+            site.base_url,
+            frontier=url,
+            cluster={"lease_seconds": 3, "poll_seconds": 0.1},
+            download_delay=INTERVAL,
+            concurrent_requests=4,
+            concurrent_requests_per_domain=2,
+        )
+        server = frontier.connect(url)
+        procs = {node: _start(tmp_path, node) for node in NODES}
+        try:
+            # Kill the victim while it holds leases and has stored photos of its own.
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline and procs[VICTIM].poll() is None:
+                holding = any(
+                    frontier.Frontier(server, s, "probe", 1).leases_of(VICTIM) for s in SITE_PREFIXES
+                )
+                if holding and len(_journal_images(tmp_path, VICTIM)) >= 2:
+                    break
+                time.sleep(0.02)
+            os.killpg(procs[VICTIM].pid, signal.SIGKILL)
+            killed_at = time.monotonic()
+            procs[VICTIM].wait()
+            leased = {
+                s: frontier.Frontier(server, s, "probe", 1).leases_of(VICTIM) for s in SITE_PREFIXES
+            }  # read before any lease can run out (3 s)
+            victim_images = _journal_images(tmp_path, VICTIM)
+            assert sum(map(len, leased.values())), "the victim held no lease when it was killed"
+            assert len(victim_images) >= 2, "the victim had stored nothing when it was killed"
+            for node in NODES:
+                if node != VICTIM:
+                    _, err = procs[node].communicate(timeout=150)
+                    assert procs[node].returncode == 0, err.decode()[-2000:]
+        finally:
+            for proc in procs.values():
+                if proc.poll() is None:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+        summary = nodes.merge_nodes(params)
+        requests = site.requests
+
+    # Every photo the site publishes is stored exactly once (the victim's spooled photos included).
+    m = pd.read_parquet(tmp_path / "data/raw/manifest.parquet")
+    published = {sha for sha, t in truth["images"].items() if not t["hostile"]}
+    assert not published - set(m["image_id"]), (
+        f"{len(published - set(m['image_id']))} published photos missing"
+    )
+    assert not m["image_id"].duplicated().any()
+    assert {r["image_id"] for r in victim_images} <= set(m["image_id"])
+    raw_store_agrees_with_manifest(tmp_path)  # one copy of each photo in the store, nothing left staged
+    assert set(m.columns) >= {"image_id", "site", "query", "source_url", "page_url", "shard", "member"}
+
+    # Nothing offsite or disallowed was requested; robots.txt once for the whole cluster.
+    paths = [r["path"] for r in requests]
+    assert not [p for p in paths if "/private/" in p]
+    assert not [p for p in paths if p.startswith("http") or "example.invalid" in p]
+    assert paths.count("/robots.txt") == 1
+    rejects = pd.read_parquet(tmp_path / "data/raw/rejects.parquet")
+    assert {"robots", "offsite"} <= set(rejects["reason"])
+
+    # The per-site rate held for the cluster: at most W/INTERVAL requests in any W seconds, +2 for
+    # sends that a busy machine delayed into the next window (the server sees arrivals, not the
+    # reserved send times). Without the shared clock 3 nodes send several times that.
+    for site_name, prefix in SITE_PREFIXES.items():
+        times = [r["at"] for r in requests if r["path"].startswith(prefix)]
+        assert len(times) > 15, site_name
+        for window in (1.0, 2.0, 3.0):
+            peak = peak_in_window(times, window)
+            limit = window / INTERVAL
+            assert peak <= limit + 2, f"{site_name}: {peak} requests within {window} s (limit {limit:.0f})"
+
+    # The victim's leased requests were fetched again, after the kill, by the other nodes.
+    after = {r["path"] for r in requests if r["at"] > killed_at}
+    for site_name, held in leased.items():
+        for payload in held.values():
+            url = json.loads(payload)["__dict__"]
+            url = dict((k, v) for k, v in url)["url"]
+            assert "/" + url.split("/", 3)[3] in after, (
+                f"{site_name}: {url} leased by the dead node, never refetched"
+            )
+    stats = json.loads((tmp_path / "data/raw/crawl_stats.json").read_text())
+    assert set(stats["nodes"]) == set(NODES)
+    refetched = sum(
+        row.get("refetched", 0)
+        for node, per in stats["nodes"].items()
+        if node != VICTIM
+        for row in per.values()
+    )
+    assert refetched >= sum(map(len, leased.values()))
+    assert summary.new_images == len(m)
+    assert not (tmp_path / "data/raw/.crawl/nodes").exists() or not list(
+        (tmp_path / "data/raw/.crawl/nodes").iterdir()
+    )
