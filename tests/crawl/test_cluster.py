@@ -157,3 +157,49 @@ def test_three_nodes_one_killed_store_every_photo_once_politely(tmp_path):
     assert not (tmp_path / "data/raw/.crawl/nodes").exists() or not list(
         (tmp_path / "data/raw/.crawl/nodes").iterdir()
     )
+
+
+def _run_nodes(root: Path, names: tuple[str, ...]) -> None:
+    procs = [_start(root, n) for n in names]
+    for proc in procs:
+        _, err = proc.communicate(timeout=150)
+        assert proc.returncode == 0, err.decode()[-2000:]
+
+
+def test_refresh_from_fresh_nodes_fetches_only_new_photos_the_bloom_filter_remembers(tmp_path):
+    search = tuple(
+        SITE_PREFIXES[s] + p
+        for s, p in (
+            ("123rf", "stock-photo/"),
+            ("depositphotos", "photos/"),
+            ("getty", "photos/"),
+            ("profile", "search"),
+        )
+    )
+    with redis_server() as url, timed_site(images=24, seed=9, hostile=False) as site:
+        warm(site)
+        crawl = {
+            "frontier": url,
+            "cluster": {"seen_filter": "bloom", "bloom_capacity": 10_000, "poll_seconds": 0.1},
+        }
+        first = tmp_path / "first"
+        params = fixture_crawl_params(first, site.base_url, download_timeout=10, **crawl)
+        _run_nodes(first, ("a", "b"))
+        assert nodes.merge_nodes(params).new_images == 24
+
+        new = site.add_images(2)
+        truth = warm(site)
+        mark = len(site.requests)
+        # Nodes on "other machines": a fresh workspace without the manifest; only Redis remembers.
+        later = tmp_path / "later"
+        params = fixture_crawl_params(later, site.base_url, download_timeout=10, **crawl)
+        _run_nodes(later, ("c", "d"))
+        refresh = [r["path"] for r in site.requests[mark:]]
+        summary = nodes.merge_nodes(params)
+
+    items = [t for t in truth["images"].values() if t.get("index") in new]
+    expected = {t["image_url"] for t in items} | {t["detail_url"] for t in items}
+    fetched = [p for p in refresh if p != "/robots.txt" and not p.startswith(search)]
+    assert sorted(fetched) == sorted(expected)  # each new detail page and image once, nothing else
+    assert [p for p in refresh if p.startswith(search)], "the refresh walks the search pages again"
+    assert summary.new_images == 2
