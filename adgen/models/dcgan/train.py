@@ -28,8 +28,9 @@ from adgen.errors import UserError
 from adgen.models.dcgan.config import LOSS_COLUMNS, DcganParams
 from adgen.models.dcgan.data import FramedImages
 from adgen.models.dcgan.model import Generator, build, count_params
+from adgen.models.sampling import images_per_seed
 from adgen.models.stylegan2.data import real_batches
-from adgen.models.stylegan2.train import image_grid, latents_for_seeds
+from adgen.models.stylegan2.train import image_grid
 from adgen.training import checkpoint, dist, session
 from adgen.training.session import CheckpointKind, Schedule, Session, Tick, check_finite
 
@@ -163,20 +164,16 @@ class DcganTrainer:
 # --- sampling -----------------------------------------------------------------------------------
 
 
-@torch.no_grad()
-def generate(G: Generator, seeds: list[int], batch: int = 64) -> np.ndarray:
-    """uint8 [N, H, W, 3] images for `seeds`: G in eval mode (BatchNorm running statistics), so a
-    seed gives the same person whatever else is in the batch."""
+def generate(G: Generator, seeds: list[int]) -> np.ndarray:
+    """uint8 [N, H, W, 3] images for `seeds`: G in eval mode (BatchNorm running statistics) and each
+    seed its own forward pass, so its image is bit-identical whatever else is sampled
+    (adgen.models.sampling)."""
     was_training = G.training
     G.eval()
-    dev = next(G.parameters()).device
-    z = latents_for_seeds(list(seeds), G.z_dim)
-    out = []
-    for i in range(0, len(seeds), batch):
-        img = G(z[i : i + batch].to(dev)).float()
-        out.append((img.permute(0, 2, 3, 1) * 127.5 + 128).clamp(0, 255).to(torch.uint8).cpu().numpy())
-    G.train(was_training)
-    return np.concatenate(out)
+    try:
+        return images_per_seed(G, seeds, G.z_dim, next(G.parameters()).device)
+    finally:
+        G.train(was_training)
 
 
 def save_grid(G: Generator, path: Path, seeds: list[int]) -> None:

@@ -18,6 +18,7 @@ from PIL import Image
 from adgen.errors import UserError
 from adgen.models.dpig.config import DpigParams
 from adgen.models.dpig.data import heatmaps, tensor_to_image
+from adgen.models.sampling import reproducible_kernels
 
 
 def checkpoint_file(path: Path) -> Path:
@@ -96,15 +97,17 @@ class DpigSampler:
 
     @torch.no_grad()
     def sample(self, keypoints: np.ndarray, seeds: list[int]) -> list[Image.Image]:
-        """One new person per seed, all in the pose `keypoints`; the same seed is the same person."""
+        """One new person per seed, all in the pose `keypoints`: each seed its own forward pass, so
+        its image is bit-identical whatever else is sampled (adgen.models.sampling)."""
         kp = validate_pose(keypoints)
         p = self.params
         maps = heatmaps(torch.from_numpy(kp)[None].to(self.device), p.height, p.width, p.heatmap_radius)
         out = []
-        for seed in seeds:
-            gen = torch.Generator().manual_seed(int(seed))
-            emb = torch.cat([m(m.noise(1, gen).to(self.device)) for m in self.mappers], dim=1)
-            out.append(tensor_to_image(self.decoder(emb, maps)[0]))
+        with reproducible_kernels():
+            for seed in seeds:
+                gen = torch.Generator().manual_seed(int(seed))
+                emb = torch.cat([m(m.noise(1, gen).to(self.device)) for m in self.mappers], dim=1)
+                out.append(tensor_to_image(self.decoder(emb, maps)[0]))
         return out
 
 

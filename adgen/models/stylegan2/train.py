@@ -32,6 +32,7 @@ from PIL import Image
 
 from adgen import atomic
 from adgen.errors import UserError
+from adgen.models.sampling import images_per_seed, latents_for_seeds, to_uint8
 from adgen.models.stylegan2.augment import AdaController, AugmentPipe
 from adgen.models.stylegan2.config import StyleGAN2Params
 from adgen.models.stylegan2.data import ZipImageDataset, real_batches
@@ -264,21 +265,20 @@ class StyleGAN2Trainer:
 # --- sampling -----------------------------------------------------------------------------------
 
 
-def latents_for_seeds(seeds: list[int], z_dim: int) -> torch.Tensor:
-    """z for each seed, as NVlabs' generate.py: numpy RandomState(seed).randn(z_dim)."""
-    return torch.from_numpy(np.stack([np.random.RandomState(s).randn(z_dim) for s in seeds])).float()
-
-
 @torch.no_grad()
-def generate(G: Generator, seeds: list[int], truncation: float = 1.0, batch: int = 16) -> np.ndarray:
-    """uint8 [N, H, W, 3] images for `seeds`, deterministic (fixed 'const' noise)."""
+def generate(G: Generator, seeds: list[int], truncation: float = 1.0, batch: int = 1) -> np.ndarray:
+    """uint8 [N, H, W, 3] images for `seeds` (fixed 'const' noise): each seed its own forward pass,
+    so its image is bit-identical whatever else is sampled (adgen.models.sampling). Only statistics
+    over many fakes (FID), where no seed is looked at, pass `batch` > 1 to go faster."""
     dev = next(G.parameters()).device
+
+    def forward(z: torch.Tensor) -> torch.Tensor:
+        return G(z, truncation=truncation, noise_mode="const")
+
+    if batch == 1:
+        return images_per_seed(forward, seeds, G.z_dim, dev)
     z = latents_for_seeds(seeds, G.z_dim)
-    out = []
-    for i in range(0, len(seeds), batch):
-        img = G(z[i : i + batch].to(dev), truncation=truncation, noise_mode="const")
-        out.append((img.permute(0, 2, 3, 1) * 127.5 + 128).clamp(0, 255).to(torch.uint8).cpu().numpy())
-    return np.concatenate(out)
+    return np.concatenate([to_uint8(forward(z[i : i + batch].to(dev))) for i in range(0, len(seeds), batch)])
 
 
 def image_grid(images: np.ndarray, cols: int | None = None) -> Image.Image:

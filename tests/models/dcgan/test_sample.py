@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from adgen.errors import UserError
 from adgen.models.dcgan.api import load_sampler
-from adgen.models.dcgan.train import DcganTrainer, train
+from adgen.models.dcgan.train import DcganTrainer, generate, train
 from adgen.training import checkpoint, dist
 
 from .conftest import job
@@ -23,15 +23,34 @@ def trained(demo_options, tmp_path):
     return train(job(demo_options.model_copy(update={"total_steps": 6}), tmp_path / "run"))
 
 
-def test_same_seed_same_person_whatever_else_is_sampled(trained):
+def test_a_seed_is_the_same_image_whatever_else_is_sampled(trained):
+    """The sampling promise (docs/dcgan.md): bit-identical whatever else is in the call."""
     sampler = load_sampler(trained.run_dir)
     assert sampler.resolution == (32, 16)
     a = sampler.sample([3, 7, 11])
     b = load_sampler(trained.checkpoint).sample([11, 3])
+    alone = sampler.sample([3])[0]
     assert all(isinstance(im, Image.Image) and im.size == (16, 32) for im in a)
     assert np.array_equal(np.asarray(a[0]), np.asarray(b[1]))
+    assert np.array_equal(np.asarray(a[0]), np.asarray(alone))
     assert np.array_equal(np.asarray(a[2]), np.asarray(b[0]))
     assert not np.array_equal(np.asarray(a[0]), np.asarray(a[1]))
+
+
+def test_each_seed_gets_its_own_forward_pass_in_eval_mode(trained):
+    """Why the promise holds on any CPU or GPU: no seed shares a batch (kernels block a batch of 1
+    and of 2 differently), BatchNorm uses its running statistics, cuDNN is deterministic."""
+    G = load_sampler(trained.checkpoint).G
+    G.train()
+    seen = []
+
+    def record(module, args):
+        seen.append((args[0].shape[0], module.training, torch.backends.cudnn.deterministic))
+
+    G.register_forward_pre_hook(record)
+    images = generate(G, [3, 7, 11])
+    assert images.shape == (3, 32, 16, 3) and G.training  # back in the mode it was in
+    assert seen == [(1, False, True)] * 3
 
 
 def test_a_missing_checkpoint_or_an_empty_run_dir_is_a_one_line_user_error(tmp_path):
@@ -77,3 +96,8 @@ def test_sample_command_writes_a_grid(trained, tmp_path):
     assert result.exit_code == 0, result.output
     with Image.open(out) as grid:
         assert grid.size[0] % 16 == 0 and grid.size[1] % 32 == 0
+        tiles = np.asarray(grid.convert("RGB"))
+    # seed 5's tile is the person seed 5 is alone
+    row, col = divmod(5, tiles.shape[1] // 16)
+    alone = np.asarray(load_sampler(trained.checkpoint).sample([5])[0])
+    assert np.array_equal(tiles[row * 32 : (row + 1) * 32, col * 16 : (col + 1) * 16], alone)
