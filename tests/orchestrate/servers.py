@@ -332,3 +332,26 @@ def dataset_repo(repo: Path, photos: int) -> Path:
     git(repo, "commit", "-q", "-m", "Dataset version")
     git(repo, "tag", "-a", "dataset-test", "-m", f"kept={photos}")
     return folder
+
+
+# -- Prefect on PostgreSQL -------------------------------------------------------------------------
+
+
+def prefect_on_postgres(home: Path, port: int, logs: Path, pg: Postgres):
+    """A PrefectServer (tests/orchestrate/harness.py) whose server keeps its state in `pg`
+    (PREFECT_API_DATABASE_CONNECTION_URL), as a server serving several workers should."""
+    from tests.orchestrate.harness import PrefectServer
+
+    class PostgresPrefectServer(PrefectServer):
+        def env(self, **extra: str) -> dict[str, str]:
+            return super().env(PREFECT_API_DATABASE_CONNECTION_URL=pg.url, **extra)
+
+    return PostgresPrefectServer(home=home, port=port, logs=logs)
+
+
+def stop_worker(server, worker: subprocess.Popen) -> None:
+    """Stop one of `server`'s workers (e.g. to start it again with other settings)."""
+    from tests.orchestrate.harness import _stop as stop_group
+
+    stop_group(worker)
+    server.workers.remove(worker)

@@ -70,7 +70,7 @@ def test_deployments_carry_the_weekly_utc_schedule_and_the_gpu_pool(server: Pref
     assert weekly["work_pool_name"] == "default"
     assert weekly["global_concurrency_limit"]["limit"] == 1  # one refresh at a time
     assert weekly["pull_steps"] == [
-        {"prefect.deployments.steps.set_working_directory": {"directory": "{{ $ADGEN_PROJECT_DIR }}"}}
+        {"adgen.orchestrate.worker_setup.enter_project_dir": {"directory": "{{ $ADGEN_PROJECT_DIR }}"}}
     ]
     for model in dag.MODELS:
         dep = server.deployment(f"train-{model}/gpu")
