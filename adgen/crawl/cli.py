@@ -25,7 +25,7 @@ def crawl_command(
     ),
 ) -> None:
     """Crawl stock sites with Scrapy (one process per site) into paths.raw; a re-run is a refresh."""
-    from adgen.crawl.stage import CrawlInterrupted, SiteProgress, crawl
+    from adgen.crawl.stage import CrawlInterrupted, crawl
     from adgen.progress import bar, console
 
     p = params(ctx)
@@ -33,19 +33,7 @@ def crawl_command(
         _cluster(p, node, merge_nodes, site, max_images)
         return
     with bar() as progress:
-        tasks: dict[str, int] = {}
-
-        def show(items: list[SiteProgress]) -> None:
-            for item in items:
-                if item.site not in tasks:
-                    tasks[item.site] = progress.add_task(item.site, total=item.max_images)
-                progress.update(
-                    tasks[item.site],
-                    completed=item.images + item.rejects,
-                    description=f"{item.site}: {item.images} stored, {item.rejects} rejected"
-                    + (" (done)" if item.done else ""),
-                )
-
+        show = _progress_view(progress)
         try:
             summary, stopped = crawl(p, sites=site or None, max_images=max_images, on_progress=show), None
         except CrawlInterrupted as exc:
@@ -71,6 +59,24 @@ def crawl_command(
         raise typer.Exit(130)
 
 
+def _progress_view(progress):
+    """A progress bar per site, fed the stage's SiteProgress list."""
+    tasks: dict[str, int] = {}
+
+    def show(items) -> None:
+        for item in items:
+            if item.site not in tasks:
+                tasks[item.site] = progress.add_task(item.site, total=item.max_images)
+            progress.update(
+                tasks[item.site],
+                completed=item.images + item.rejects,
+                description=f"{item.site}: {item.images} stored, {item.rejects} rejected"
+                + (" (done)" if item.done else ""),
+            )
+
+    return show
+
+
 def _cluster(p, node: str | None, merge_nodes: bool, site: list[str] | None, max_images: int | None) -> None:
     from adgen.crawl import nodes
     from adgen.errors import UserError
@@ -79,7 +85,12 @@ def _cluster(p, node: str | None, merge_nodes: bool, site: list[str] | None, max
     if node is not None and merge_nodes:
         raise UserError("--node and --merge-nodes: one at a time (merge once every node has finished)")
     if node is not None:
-        stats = nodes.crawl_node(p, node, sites=site or None, max_images=max_images)
+        from adgen.progress import bar
+
+        with bar() as progress:
+            stats = nodes.crawl_node(
+                p, node, sites=site or None, max_images=max_images, on_progress=_progress_view(progress)
+            )
         console.print(f"node {node}: done; its photos wait for `adgen crawl --merge-nodes`")
         for line in nodes.node_summary_lines(stats):
             console.print(line, soft_wrap=True)

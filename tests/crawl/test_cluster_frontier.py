@@ -173,3 +173,50 @@ def test_bloom_filter_too_large_for_one_redis_string_is_a_params_error(tmp_path)
                 },
             },
         )
+
+
+def test_node_errors_are_one_line(tmp_path):
+    import socket
+
+    from adgen.crawl import nodes
+    from adgen.errors import UserError
+    from tests.crawl.conftest import write_params
+
+    with pytest.raises(UserError, match="--node needs crawl.frontier"):
+        nodes.crawl_node(write_params(tmp_path / "a", {}), "a")
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    down = write_params(tmp_path / "b", {"frontier": f"redis://127.0.0.1:{port}/0"})
+    with pytest.raises(UserError, match="cannot reach Redis"):
+        nodes.crawl_node(down, "a")
+    with pytest.raises(UserError, match="--node '../x'"):
+        nodes.crawl_node(down, "../x")
+    with pytest.raises(UserError, match="no node workspace"):
+        nodes.merge_nodes(down)
+
+
+def test_cli_node_without_a_frontier_is_one_line_not_a_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.crawl.conftest import write_params
+
+    write_params(tmp_path, {})
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "adgen.cli",
+            "--params",
+            str(tmp_path / "params.yaml"),
+            "crawl",
+            "--node",
+            "a",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 2  # adgen: error: ... (a UserError)
+    assert "crawl.frontier" in out.stderr + out.stdout and "Traceback" not in out.stderr
