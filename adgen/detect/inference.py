@@ -59,7 +59,7 @@ def detect_images(
     """
     import tensorflow as tf
 
-    photos = iter(photos)
+    source = _Source(photos)
     batch = batch_size if detector.batch_free and batch_size > 1 and max_side > 0 else 1
     parallel = decode_parallelism or tf.data.AUTOTUNE
 
@@ -73,7 +73,7 @@ def detect_images(
         return pixels, size, ok
 
     ds = tf.data.Dataset.from_generator(
-        lambda: photos, output_signature=tf.TensorSpec(shape=(), dtype=tf.string)
+        lambda: source, output_signature=tf.TensorSpec(shape=(), dtype=tf.string)
     ).map(load, num_parallel_calls=parallel, deterministic=True)
     if batch > 1:
         ds = ds.map(
@@ -105,6 +105,32 @@ def detect_images(
                     dets = _unpad(dets, shown_np[b], max_side)
                 yield DetectedImage(position, dets, w, h)
             position += 1
+    if source.error is not None:  # the photos before it were yielded; the stage stops here
+        raise source.error
+
+
+class _Source:
+    """The photos as tf.data pulls them. An error reading one (a damaged store) ends the stream and
+    is raised by `detect_images` itself, in the caller's thread: inside tf.data's generator it became
+    a traceback from TensorFlow, and a photo it cut short looked like a bad one."""
+
+    def __init__(self, photos: Iterable[bytes]):
+        self._photos = iter(photos)
+        self.error: Exception | None = None
+
+    def __iter__(self) -> _Source:
+        return self
+
+    def __next__(self) -> bytes:
+        if self.error is not None:
+            raise StopIteration
+        try:
+            return next(self._photos)
+        except StopIteration:
+            raise
+        except Exception as exc:
+            self.error = exc
+            raise StopIteration from None
 
 
 def _in_order(fn, items, in_flight: int) -> Iterator:

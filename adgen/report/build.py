@@ -12,6 +12,7 @@ from adgen.config import Params
 from adgen.report.items import Photos
 from adgen.report.render import render
 from adgen.report.sections import SECTIONS, Context, Section, _read
+from adgen.store.integrity import StoreError
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,18 @@ def _photos(params: Params, out: Path) -> Photos:
     return photos
 
 
+def unshown_error(index: Path, unshown: dict[str, str]) -> StoreError:
+    """One line: the report is written, but a damaged store kept these photos out of it."""
+    names = sorted(unshown)
+    ids = ", ".join(m.partition(".")[0][:12] for m in names[:3]) + (
+        f" +{len(names) - 3} more" if len(names) > 3 else ""
+    )
+    return StoreError(
+        f"report: wrote {index} without {len(names)} photo(s) a damaged store could not give ({ids}); "
+        f"first: {unshown[names[0]]}"
+    )
+
+
 def build_report(params: Params, out_dir: Path | None = None) -> Report:
     """Write `<paths.report>/index.html`, its assets/ and items/, and return what it holds."""
     out = params.path(out_dir or params.paths.report)
@@ -58,4 +71,6 @@ def build_report(params: Params, out_dir: Path | None = None) -> Report:
     index = out / "index.html"
     atomic.write_text(index, str(render("index.html", sections=shown, **look)))
     items = photos.write_pages(**look)
+    if photos.unshown:
+        raise unshown_error(index, photos.unshown)
     return Report(index=index, sections=[s.anchor for s in sections], items=items)

@@ -23,6 +23,7 @@ from adgen import atomic, safety
 from adgen.errors import UserError
 from adgen.report.render import render
 from adgen.report.sheets import thumbnail
+from adgen.store.integrity import StoreError
 
 MASKS = (("person_mask", "person mask"), ("bag_mask", "bag mask"))  # members of the filter's store
 CUTOUTS = (  # members of strip's store
@@ -75,6 +76,9 @@ class Photos:
     stores: dict[str, Any] = field(default_factory=dict)
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     wanted: set[str] = field(default_factory=set)  # ids shown as a thumbnail: they get a page
+    # members a damaged store could not give (the first error of each): the report is written
+    # without them, then `adgen report` stops with one line naming them (see docs/report.md)
+    unshown: dict[str, str] = field(default_factory=dict)
 
     def add(self, df: pd.DataFrame | None, prefix: str = "") -> None:
         if df is None or "image_id" not in df.columns:
@@ -107,7 +111,10 @@ class Photos:
             return None
         try:
             return store.read({"member": value})
-        except (UserError, OSError):
+        except StoreError as exc:  # the store is damaged: not the photo's fault, and not quietly left out
+            self.unshown.setdefault(value, str(exc))
+            return None
+        except UserError:  # not pulled yet, or not a member name
             return None
 
     def tile(

@@ -12,6 +12,7 @@ written, so after any crash the shards are the truth and `reconcile` adds what t
 from __future__ import annotations
 
 import json
+import tarfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -19,8 +20,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from adgen import atomic
-from adgen.errors import UserError
-from adgen.store import layout, shards
+from adgen.store import integrity, layout, shards
+from adgen.store.integrity import StoreError
 
 SCHEMA = pa.schema(
     [
@@ -47,11 +48,24 @@ def read(path: Path) -> tuple[pa.Table, bool]:
     try:
         table = pq.ParquetFile(path).read()  # not pq.read_table: that imports pandas (~1 s per process)
     except (OSError, pa.ArrowException) as exc:
-        raise UserError(
-            f"{path}: store index unreadable ({exc}); delete it and the next write rebuilds it from the shards"
+        raise StoreError(f"{path}: store index unreadable ({_cut(exc)}); {REBUILD}") from None
+    try:
+        meta = json.loads((table.schema.metadata or {}).get(META_KEY, b"{}"))
+        flagged = bool(meta.get("content_addressed", False)) if isinstance(meta, dict) else False
+        return table.select(SCHEMA.names).cast(SCHEMA), flagged
+    except (KeyError, ValueError, pa.ArrowException) as exc:  # valid Parquet, not the index's schema
+        have = ", ".join(table.schema.names[:8])
+        raise StoreError(
+            f"{path}: not a store index (columns {have}; want {', '.join(SCHEMA.names)}: {_cut(exc)}); {REBUILD}"
         ) from None
-    meta = json.loads((table.schema.metadata or {}).get(META_KEY, b"{}"))
-    return table.select(SCHEMA.names).cast(SCHEMA), bool(meta.get("content_addressed", False))
+
+
+REBUILD = "`adgen store verify --repair` rebuilds it from the shards"
+
+
+def _cut(exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:120]
 
 
 def write(path: Path, table: pa.Table, content_addressed: bool) -> None:
@@ -92,11 +106,23 @@ def reconcile(root: Path, table: pa.Table) -> tuple[pa.Table, list[str]]:
     listed = set(table.column("shard").to_pylist()) if table.num_rows else set()
     gone = sorted(listed - set(on_disk))
     if gone:
-        raise UserError(
+        raise StoreError(
             f"{root}: the index lists shard {gone[0]} (+{len(gone) - 1} more) that is not in "
-            f"{root / layout.SHARDS}; restore it (dvc checkout / dvc pull) before using the store"
+            f"{root / layout.SHARDS}; the store is damaged, {integrity.HINT}"
         )
     added = sorted(set(on_disk) - listed)
     if not added:
         return table, []
-    return concat([table, *(rows(name, shards.members(on_disk[name])) for name in added)]), added
+    # One key, one row: a member the index (or an older unlisted shard) already holds is never
+    # shadowed by a later copy (no sample is added for a key it holds); `adgen store verify` still names the extra one.
+    seen = set(table.column("image_id").to_pylist())
+    found = []
+    for name in added:
+        try:
+            members = shards.members(on_disk[name])
+        except (tarfile.TarError, OSError) as exc:
+            raise StoreError(f"{on_disk[name]}: shard unreadable ({_cut(exc)}); {integrity.HINT}") from None
+        fresh = [m for m in members if m.key not in seen]
+        seen.update(m.key for m in members)
+        found.append(rows(name, fresh))
+    return concat([table, *found]), added

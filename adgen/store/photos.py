@@ -17,7 +17,7 @@ from typing import IO, Any
 import pandas as pd
 
 from adgen.errors import UserError
-from adgen.store import layout, shards
+from adgen.store import integrity, layout
 from adgen.store.reader import StoreReader
 from adgen.store.writer import StoreWriter
 
@@ -64,8 +64,9 @@ class Photos:
 
     def _where(self, member: object) -> tuple[str, int, int]:
         key, field = self.key_field(member)
+        reader = self.reader  # an unreadable index is its own error, not a missing photo
         try:
-            return self.reader.where(key, field)
+            return reader.where(key, field)
         except KeyError:
             raise UserError(
                 f"{self.where}: {member} is not in the image store at {self.root}; "
@@ -78,8 +79,17 @@ class Photos:
 
     def get(self, member: object) -> bytes:
         """The bytes of one member (`<key>.<field>`), read with one seek."""
+        key, field = self.key_field(member)
         shard, offset, size = self._where(member)
-        return shards.read_at(self.root / layout.SHARDS / shard, offset, size)
+        return self.reader.read(key, field, shard, offset, size)
+
+    def _open(self, shard: str, member: str) -> IO[bytes]:
+        try:
+            return open(self.root / layout.SHARDS / shard, "rb")  # noqa: SIM115 - closed by stream
+        except FileNotFoundError:
+            raise integrity.damaged(self.root, shard, member, "is in a shard that is missing") from None
+        except OSError as exc:
+            raise integrity.damaged(self.root, shard, member, f"cannot be read ({exc})") from None
 
     def image(self, member: object) -> StoredImage:
         """A handle on one member that dataset builders open when they need its pixels."""
@@ -93,22 +103,29 @@ class Photos:
         return rows.iloc[order]
 
     def stream(self, rows: Sequence[Mapping[str, Any]] | pd.DataFrame) -> Iterator[bytes]:
-        """The bytes of each row's photo, in the rows' order, keeping one shard open at a time."""
+        """The bytes of each row's photo, in the rows' order, keeping one shard open at a time;
+        each checked against its key (a `StoreError` when the store is damaged)."""
         records = rows.to_dict("records") if isinstance(rows, pd.DataFrame) else rows
         current: tuple[str, Any] | None = None
         try:
             for row in records:
+                key, field = self.key_field(row["member"])
                 shard, offset, size = self._where(row["member"])
                 if current is None or current[0] != shard:
                     if current is not None:
                         current[1].close()
-                    current = (shard, open(self.root / layout.SHARDS / shard, "rb"))  # noqa: SIM115
+                    current = (shard, self._open(shard, row["member"]))
                 fh = current[1]
-                fh.seek(offset)
-                data = fh.read(size)
-                if len(data) != size:
-                    raise OSError(f"{shard}: shorter than its index says")
-                yield data
+                try:
+                    fh.seek(offset)
+                    data = fh.read(size)
+                except OSError as exc:
+                    raise integrity.damaged(
+                        self.root, shard, row["member"], f"cannot be read ({exc})"
+                    ) from None
+                yield integrity.check(
+                    data, size, self.reader.digest(key, field), self.root, shard, row["member"]
+                )
         finally:
             if current is not None:
                 current[1].close()

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from adgen.errors import UserError
-from adgen.store import index, layout, shards
+from adgen.store import index, integrity, layout, shards
 
 
 @dataclass(frozen=True)
@@ -45,16 +45,25 @@ class StoreReader:
         self.table, self.unindexed = index.reconcile(self.root, table)
         self._where: dict[tuple[str, str], tuple[str, int, int]] | None = None
         self._fields: dict[str, list[str]] | None = None
+        self._digests: dict[tuple[str, str], str] = {}
 
     def _lookup(self) -> dict[tuple[str, str], tuple[str, int, int]]:
         if self._where is None:
             t = self.table
-            cols = [t.column(c).to_pylist() for c in ("image_id", "field", "shard", "offset", "size")]
-            self._where = {(k, f): (s, o, n) for k, f, s, o, n in zip(*cols, strict=True)}
+            cols = [
+                t.column(c).to_pylist() for c in ("image_id", "field", "shard", "offset", "size", "sha256")
+            ]
+            where: dict[tuple[str, str], tuple[str, int, int]] = {}
+            digests: dict[tuple[str, str], str] = {}
             fields: dict[str, list[str]] = {}
-            for k, f in zip(cols[0], cols[1], strict=True):
+            for k, f, s, o, n, h in zip(*cols, strict=True):
+                if (k, f) in where:
+                    continue  # one key, one row: the first (an index never holds two; see reconcile)
+                where[(k, f)] = (s, o, n)
+                # an image's key is its sha256; other members are checked against the index
+                digests[(k, f)] = k if self.content_addressed and f != layout.META_FIELD else h
                 fields.setdefault(k, []).append(f)
-            self._fields = fields
+            self._where, self._digests, self._fields = where, digests, fields
         return self._where
 
     def keys(self) -> list[str]:
@@ -97,13 +106,25 @@ class StoreReader:
         return shard, layout.member(key, field)
 
     def get(self, key: str, field: str | None = None) -> bytes:
-        """The bytes of one member, read with one seek (KeyError when absent)."""
+        """The bytes of one member, read with one seek and checked (KeyError when absent,
+        `StoreError` when the shard does not hold what the index says)."""
         field = field or self._main_field(key)
         try:
             shard, offset, size = self._lookup()[(key, field)]
         except KeyError:
             raise KeyError(f"{layout.member(key, field)} is not in the store at {self.root}") from None
-        return shards.read_at(self.root / layout.SHARDS / shard, offset, size)
+        return self.read(key, field, shard, offset, size)
+
+    def read(self, key: str, field: str, shard: str, offset: int, size: int) -> bytes:
+        """The member at (shard, offset, size), as `where` gave it, checked against its digest."""
+        return integrity.read(
+            self.root, shard, layout.member(key, field), offset, size, self.digest(key, field)
+        )
+
+    def digest(self, key: str, field: str) -> str:
+        """The sha256 a member's bytes must have."""
+        self._lookup()
+        return self._digests[(key, field)]
 
     def meta(self, key: str) -> dict[str, Any]:
         return json.loads(self.get(key, layout.META_FIELD))
@@ -129,9 +150,17 @@ class StoreReader:
                 )
                 if k in wanted
             )
+        lookup = self._lookup()
         for path in layout.shard_files(self.root):
             if wanted is not None and path.name not in by_shard:
                 continue
             for key, fields in shards.samples(path):
-                if wanted is None or key in wanted:
-                    yield Sample(key, path.name, fields)
+                if wanted is not None and key not in wanted:
+                    continue
+                # a sample the index places in another shard (an extra shard repeating a key) is not read
+                if any(lookup.get((key, f), ("",))[0] != path.name for f in fields):
+                    continue
+                for f, data in fields.items():
+                    size, member = lookup[(key, f)][2], layout.member(key, f)
+                    integrity.check(data, size, self._digests[(key, f)], self.root, path.name, member)
+                yield Sample(key, path.name, fields)

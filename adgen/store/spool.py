@@ -22,6 +22,7 @@ photo is kept and nothing torn is packed.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import tarfile
@@ -88,11 +89,21 @@ def samples(path: Path, members: list[shards.Member]) -> dict[str, Spooled]:
 
 
 def recover(path: Path) -> list[shards.Member]:
-    """The index rows of a spool, finishing it first if its writer died before it could."""
+    """The index rows of a spool, finishing it first if its writer died before it could.
+
+    A finished spool is hashed again against the rows it recorded before it is linked into the
+    store: bytes that changed since (a flipped bit on the disk) are cut off with everything after
+    them, as a dead writer's torn tail is; the crawl's merge leaves their photos out and the next
+    crawl fetches them again."""
     recorded = _read_members(path)
     if recorded is not None:
-        return recorded
-    rows, end = _scan(path)
+        rows = _still_whole(path, recorded)
+        if len(rows) == len(recorded):
+            return recorded
+        last = rows[-1] if rows else None
+        end = last.offset + last.size + len(shards.padding(last.size)) if last else 0
+    else:
+        rows, end = _scan(path)
     tail = shards.end_of_archive(end)
     with open(path, "r+b") as fh:
         fh.truncate(end)
@@ -141,6 +152,27 @@ def _read_members(path: Path) -> list[shards.Member] | None:
         if fh.read(shards.BLOCK) != bytes(shards.BLOCK):
             return None
     return rows
+
+
+def _still_whole(path: Path, rows: list[shards.Member]) -> list[shards.Member]:
+    """The recorded rows of the samples, from the start, whose bytes still hash to what was
+    recorded (and whose image still hashes to its key)."""
+    good: list[shards.Member] = []
+    with open(path, "rb") as fh:
+        for _, group in itertools.groupby(rows, key=lambda m: m.key):
+            sample = list(group)
+            digests = {}
+            for m in sample:
+                fh.seek(m.offset)
+                digests[m.field] = hashlib.sha256(fh.read(m.size)).hexdigest()
+            try:
+                _check_content(sample[0].key, digests)
+            except ValueError:
+                return good
+            if any(digests[m.field] != m.sha256 for m in sample):
+                return good
+            good += sample
+    return good
 
 
 def _scan(path: Path) -> tuple[list[shards.Member], int]:

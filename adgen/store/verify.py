@@ -12,8 +12,11 @@ import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
+
 from adgen.progress import track
 from adgen.store import index, layout, shards
+from adgen.store.integrity import StoreError
 
 
 @dataclass
@@ -22,14 +25,31 @@ class VerifyResult:
     members: int = 0
     problems: list[str] = field(default_factory=list)
     unindexed: list[str] = field(default_factory=list)  # shards a killed writer left unlisted (harmless)
+    damaged: set[str] = field(default_factory=set)  # shards to restore (`adgen store verify --repair`)
+    index_unreadable: bool = False
 
 
 def verify(root: Path) -> VerifyResult:
-    table, content_addressed = index.read(root / layout.INDEX)
-    table, unindexed = index.reconcile(root, table)
+    result = VerifyResult()
+    try:
+        table, content_addressed = index.read(root / layout.INDEX)
+    except StoreError as exc:  # not Parquet, or Parquet of another schema: one line, nothing else to check
+        result.problems.append(str(exc))
+        result.index_unreadable = True
+        return result
+    on_disk = {p.name for p in layout.shard_files(root)}
+    listed = table.column("shard").to_pylist()
+    for name in sorted(set(listed) - on_disk):
+        result.problems.append(f"{name}: in the index but missing from {root / layout.SHARDS}")
+        result.damaged.add(name)
+    table = table.filter(pa.array([s in on_disk for s in listed], pa.bool_()))
+    try:
+        table, result.unindexed = index.reconcile(root, table)
+    except StoreError:  # an unlisted shard that cannot be read: the scan below names it
+        pass
     cols = [table.column(c).to_pylist() for c in ("shard", "member", "offset", "size", "sha256")]
     expected = {(s, m): (o, n, h) for s, m, o, n, h in zip(*cols, strict=True)}
-    result = VerifyResult(unindexed=unindexed)
+    indexed_in = dict(zip(table.column("member").to_pylist(), cols[0], strict=True))
     files = layout.shard_files(root)
     for path in track(files, "verify shards", total=len(files)):
         result.shards += 1
@@ -43,7 +63,9 @@ def verify(root: Path) -> VerifyResult:
                 row = expected.pop((path.name, info.name), None)
                 digest = hashlib.sha256(data).hexdigest()
                 issues = []
-                if row is None:
+                if row is None and info.name in indexed_in:
+                    issues.append(f"repeats a member of {indexed_in[info.name]} (readers ignore this copy)")
+                elif row is None:
                     issues.append("not in the index")
                 else:
                     offset, size, sha = row
@@ -56,8 +78,11 @@ def verify(root: Path) -> VerifyResult:
                     issues.append(f"bytes hash to {digest[:16]}…, not to its id")
                 if issues:
                     result.problems.append(f"{where}: {'; '.join(issues)}")
+                    result.damaged.add(path.name)
         except (tarfile.TarError, OSError) as exc:
             result.problems.append(f"{path.name}: shard unreadable ({exc})")
+            result.damaged.add(path.name)
     for shard, member in sorted(expected):
         result.problems.append(f"{shard}/{member}: in the index but not in the shard")
+        result.damaged.add(shard)
     return result
