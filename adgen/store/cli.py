@@ -54,13 +54,19 @@ def verify_command(
     store: list[Path] = typer.Option(
         None, "--store", help="a store dir (repeatable); default: every stage's"
     ),
+    repair: bool = typer.Option(
+        False,
+        "--repair",
+        help="restore damaged shards from the DVC cache/remote or a crawl spool; list what must be re-crawled",
+    ),
 ) -> None:
     """Check every member's bytes against the index and, for image stores, against its id."""
     from adgen.progress import console
     from adgen.store import locations
     from adgen.store.verify import verify
 
-    roots = store or locations.all_stores(params(ctx))
+    p = params(ctx)
+    roots = store or locations.all_stores(p)
     if not roots:
         console.print("store verify: no store found under the params' data dirs")
         return
@@ -72,6 +78,59 @@ def verify_command(
         for name in r.unindexed:
             console.print(f"{root}: note: shard {name} is not in the index yet (the next write adds it)")
         console.print(f"store verify: {root}: {r.shards} shards, {r.members} members, {len(r.problems)} bad")
+        if repair and r.problems:
+            r = _repair(p, root, r)
         bad += len(r.problems)
     if bad:
         raise typer.Exit(1)
+
+
+def _repair(p, root: Path, r):
+    """Repair one store and verify it again; returns the new verdict."""
+    from adgen.progress import console
+    from adgen.store import locations, repair
+    from adgen.store.verify import verify
+
+    if r.index_unreadable:
+        repair.rebuild_index(root)
+        console.print(f"store repair: {root}: index rebuilt from the shards", soft_wrap=True)
+        r = verify(root)
+    sources: dict[str, str] = {}
+    if root.resolve() == locations.raw_store(p).resolve():
+        sources = _source_urls(p)
+    dvc = repair.DvcCopies(p.root)
+    done = repair.repair(root, r.damaged, dvc, sources)
+    for line in done.restored:
+        console.print(f"store repair: {root}: restored {line}", soft_wrap=True)
+    for note in dvc.notes:
+        console.print(f"store repair: {note}", soft_wrap=True)
+    for line in done.lost:
+        print(f"{root}: lost: {line}")
+    if done.lost:
+        what = (
+            "they must be crawled again"
+            if sources
+            else f"remove {root} and re-run the stage that writes it with --force"
+        )
+        console.print(
+            f"store repair: {root}: {len(done.lost)} member(s) have no good copy; {what}", soft_wrap=True
+        )
+    r = verify(root)
+    console.print(f"store verify: {root}: after repair {len(r.problems)} bad")
+    for line in r.problems:
+        print(f"{root}: {line}")
+    return r
+
+
+def _source_urls(p) -> dict[str, str]:
+    """image id → source URL, from the raw manifest (empty if it cannot be read)."""
+    from adgen import manifest
+
+    path = p.path(p.paths.raw) / "manifest.parquet"
+    try:
+        df = manifest.read(path)
+    except Exception:  # noqa: BLE001 - the list of URLs is a courtesy; the lost members are named anyway
+        return {}
+    return {
+        str(k): str(u) for k, u in zip(df["image_id"], df["source_url"], strict=False) if isinstance(k, str)
+    }
