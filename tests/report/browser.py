@@ -151,6 +151,24 @@ class Browser:
             raise RuntimeError(f"{expression}: {result['exceptionDetails'].get('text')}")
         return result["result"].get("value")
 
+    def images_not_loaded(self, timeout: float = 90) -> list[str]:
+        """The src of every image that has not loaded: each is scrolled into view (the report's
+        thumbnails are `loading="lazy"`, fetched only near the viewport and after the load event)
+        and waited for until it loads, breaks or `timeout` s have passed for them all; [] when all
+        loaded. A deadline, not a fixed pause: a loaded machine only makes it slower."""
+        return self.js(
+            f"""(async () => {{
+                const deadline = performance.now() + {timeout * 1000:.0f};
+                for (const img of document.images) {{
+                    img.scrollIntoView({{block: "center"}});
+                    while (!img.complete && performance.now() < deadline)
+                        await new Promise(r => setTimeout(r, 50));
+                }}
+                window.scrollTo(0, 0);
+                return [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src);
+            }})()"""
+        )
+
     def click(self, selector: str) -> None:
         """Click the element (a link: wait for the page it opens)."""
         self._events.clear()

@@ -52,10 +52,7 @@ def test_every_section_renders_without_errors_and_nothing_leaves_the_machine(rep
     for anchor in report.sections:
         height = browser.js(f"document.getElementById({anchor!r}).getBoundingClientRect().height")
         assert height > 50, anchor
-    broken = browser.js(
-        "[...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)"
-    )
-    assert broken == []
+    assert browser.images_not_loaded() == []
     assert browser.js("document.images.length") > 10
     steps = browser.js(
         "[...document.querySelectorAll('#training .steps figcaption')].map(f => f.textContent)"
@@ -92,7 +89,7 @@ def test_a_thumbnail_opens_the_photos_page_with_its_source_and_reason(report, br
     assert browser.js("document.getElementById('decision').textContent") == "rejected"
     source = browser.js("document.querySelector('#source a').href")
     assert source == "https://stock.example/photo/2.jpg"
-    assert browser.js("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
+    assert browser.images_not_loaded() == []
     assert browser.js("document.documentElement.scrollWidth") <= WIDTH
     assert browser.errors == [] and local_only(browser.requests) == []
 
