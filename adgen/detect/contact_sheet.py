@@ -22,6 +22,7 @@ from adgen.detect.images import to_rgb8
 from adgen.detect.reviewed import REVIEWER
 from adgen.detect.rule import REASONS
 from adgen.safety import link_href, link_url
+from adgen.store.integrity import StoreError
 from adgen.store.locations import raw_store
 from adgen.store.photos import Photos
 
@@ -87,6 +88,8 @@ def _card(photos: Photos, row: object, thumbs: Path) -> str:
     dst = thumbs / f"{safety.image_id(image_id, 'filter contact sheet')}.jpg"
     try:
         rgb = _thumbnail(io.BytesIO(photos.read({"member": row.member})), row)
+    except StoreError:  # a damaged store is not the photo's fault: it stops the stage
+        raise
     except Exception:  # unreadable images (the reason says why) get a placeholder, not a crash
         return f'<figure><div class="missing">cannot show</div><figcaption>{text}</figcaption></figure>'
     with atomic.atomic_path(dst) as tmp:  # a disk error here stops the stage (OutputError)
