@@ -29,6 +29,12 @@ def train_command(spec: registry.ModelSpec):
         dry_run: bool = typer.Option(
             False, "--dry-run", help="print the resolved options and every network's parameter count"
         ),
+        dvc_stage: bool = typer.Option(
+            False,
+            "--dvc-stage",
+            help="--run-dir is a DVC stage's persisted output: resume a stopped attempt with the same "
+            "options, else start it over (adgen/orchestrate/stagerun.py)",
+        ),
     ) -> None:
         import json
 
@@ -40,7 +46,17 @@ def train_command(spec: registry.ModelSpec):
             shown = jobs.dry_run(spec.name, dict(spec.networks(options)), options, run_dir)
             print(json.dumps(shown, indent=2))
             return
+        if dvc_stage:
+            from adgen.errors import UserError
+            from adgen.orchestrate import stagerun
+
+            if run_dir is None:
+                raise UserError("--dvc-stage needs --run-dir (the stage's output)")
+            if jobs.is_main_process():
+                print(stagerun.prepare(run_dir, spec.name, options.model_dump(mode="json")), flush=True)
         train(spec, p, options, run_dir)
+        if dvc_stage and jobs.is_main_process():
+            stagerun.finish(run_dir)
 
     command.__doc__ = f"Train {spec.label}: {spec.summary}"
     return command
