@@ -33,6 +33,8 @@ FIXTURE_VGG19 = "data/fixtures/vgg19-FIXTURE-random.pth"
 # GFLA pairs need one person in several poses: a FIXTURE DeepFashion In-shop folder of the fixture
 # site's people (adgen.fixtures.deepfashion).
 FIXTURE_DEEPFASHION = "data/fixtures/deepfashion"
+# The demo's report with the generated ads: outside DVC's outputs (report/ is the `report` stage's).
+DEMO_REPORT = "data/demo-report"
 
 
 def default_workspace(repo: Path = REPO) -> Path:
@@ -187,6 +189,27 @@ def generate_samples(ws: Path, stages: list[str], n: int = 4) -> Path | None:
     return out
 
 
+def show_generated_ads(ws: Path, stages: list[str]) -> Path:
+    """The report the demo shows: DVC's `report` stage output plus the generated ads; its folder.
+
+    DVC's own report/ is never rewritten outside `dvc repro` (that left `dvc status` showing
+    `report` modified, and the next repro swapped the cached one back): with generated ads the demo
+    renders the report again into DEMO_REPORT, outside every DVC output, and shows that one.
+    """
+    generated = generate_samples(ws, stages)
+    if generated is not None:
+        written = [p.relative_to(ws).as_posix() for p in sorted((ws / "metrics").glob("generate*"))]
+        if written:  # `adgen generate`'s own metrics: git-tracked, no stage's output
+            workspace.git("add", "--", *written, cwd=ws)
+            if workspace.git("diff", "--cached", "--name-only", "--", *written, cwd=ws).strip():
+                workspace.git("commit", "-q", "-m", "Demo: generated ads", "--", *written, cwd=ws)
+    if "report" in stages and generated is None:
+        return ws / "report"
+    out = ws / DEMO_REPORT if "report" in stages else ws / "report"
+    commands.run(commands.adgen("report", "--out", str(out)), cwd=ws, on_line=print)
+    return out
+
+
 def run_demo(
     ws: Path, *, images: int | None = None, seed: int | None = None, preset: str = "demo", repo: Path = REPO
 ) -> Path:
@@ -210,13 +233,11 @@ def run_demo(
             say("committed params.yaml, dvc.yaml, dvc.lock and metrics/ together")
     finally:
         site.stop()
-    if generate_samples(ws, stages) is not None or "report" not in stages:
-        versions.commit_pipeline_state(ws, "Demo: generated ads")  # metrics/generate.json too
-        commands.run(commands.adgen("report"), cwd=ws, on_line=print)
+    report = show_generated_ads(ws, stages)
     out = repo / "report"
     if out.exists():
         shutil.rmtree(out)
-    shutil.copytree(ws / "report", out)
+    shutil.copytree(report, out)
     say(f"done in {time.monotonic() - started:.0f} s")
     return out / "index.html"
 
