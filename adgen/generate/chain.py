@@ -26,6 +26,7 @@ from adgen import atomic
 from adgen.errors import UserError
 from adgen.generate.poses import draw_pose, fit_into_frame
 from adgen.metrics.pose import pose_mse
+from adgen.models.sampling import reproducible_kernels
 from adgen.training import checkpoint as ckpt
 from adgen.training import rundir
 
@@ -200,6 +201,7 @@ def _person_2(models: ChainModels, requested: np.ndarray, seed: int):
     return steps, person, None, person
 
 
+@reproducible_kernels()  # the sampling promise, for every step of the chain
 def _one_chain(
     models: ChainModels,
     approach: str,
@@ -211,7 +213,9 @@ def _one_chain(
     truncation: float,
     bag_seed: bool,
 ) -> tuple[Ad, Image.Image]:
-    """One approach's chain for one seed, every step saved under `folder`; returns the ad and the person."""
+    """One approach's chain for one seed, every step saved under `folder`; returns the ad and the person.
+    One seed at a time through every step, with cuDNN deterministic: a seed's ad is bit-identical
+    whatever other seeds the run makes (adgen.models.sampling)."""
     if approach == "1":
         steps, person, person_kp, posed = _person_1(models, requested, seed, truncation)
     else:
