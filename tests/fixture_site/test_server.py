@@ -406,7 +406,9 @@ def test_latency_applies_per_request_and_requests_overlap():
         with ThreadPoolExecutor(8) as pool:
             codes = list(pool.map(lambda _: get(s.base_url + "/robots.txt").status_code, range(8)))
         assert codes == [200] * 8
-        assert time.monotonic() - started < 8 * 0.4 * 0.6  # sequential would take 3.2 s
+        # served one after another they take at least 8 x 0.4 s, on any machine; in parallel ~0.4 s,
+        # which leaves a loaded machine 2.8 s of overhead (the old bound, 1.92 s, left it 1.5 s)
+        assert time.monotonic() - started < 8 * 0.4
 
 
 def test_cli_serves_with_params_until_stopped(tmp_path: Path, port: int):
