@@ -109,14 +109,20 @@ def require_pushed(root: Path, stages: Sequence[str]) -> None:
 
 
 def commit_stages(
-    root: Path, stages: Sequence[str], message: str, *, require_remote: bool = False
+    root: Path,
+    stages: Sequence[str],
+    message: str,
+    *,
+    require_remote: bool = False,
+    definition: Sequence[str] = DEFINITION,
 ) -> str | None:
     """Commit the pipeline definition, `stages`' dvc.lock entries and their existing git-tracked
     outputs on top of HEAD; return the new commit, or None when that changes nothing.
 
     A missing metrics file is left as HEAD has it (a stopped run deleted it; its lock entry is not
     this run's either). With `require_remote`, refuse (NotPushed) while the DVC remote lacks any
-    cached output of `stages`.
+    cached output of `stages`. `definition`: the pipeline definition files to commit from the
+    working tree (the others stay as HEAD has them).
     """
     root = Path(root)
     stages = list(stages)
@@ -130,7 +136,7 @@ def commit_stages(
         require_pushed(root, stages)
 
     blobs: dict[str, str] = {LOCK: git(root, "hash-object", "-w", "--stdin", stdin=lock_text).stdout.strip()}
-    for name in (*DEFINITION, *tracked_outputs(root, stages)):
+    for name in (*definition, *tracked_outputs(root, stages)):
         if (root / name).is_file():
             blobs[name] = git(root, "hash-object", "-w", "--", name).stdout.strip()
 

@@ -1,0 +1,89 @@
+"""A run in its own clone: clone the pipeline repository at a commit, and publish the run's commit.
+
+The operating model (docs/orchestration.md): each flow run works in a fresh clone at a known
+commit, so no two runs share a working tree or DVC's repository lock, and the git remote and the
+DVC remote are the only shared state. Publishing is where runs meet: another run may have pushed
+since this one's base commit. A textual `git rebase` of two runs' dvc.lock edits conflicts easily
+(their entries are neighbours); instead the run's commit is *rebuilt* on the remote's new head with
+`stagecommit` (that head's dvc.lock with only this run's stage entries replaced) and pushed again.
+The pipeline definition files (params.yaml, dvc.yaml, ...) are carried over only when this run
+changed them since its base, so one run never reverts another's params.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from adgen.errors import UserError
+from adgen.orchestrate import restore, stagecommit
+
+
+class PublishFailed(UserError):
+    """The run's commit could not be pushed (still rejected after every retry, or no remote)."""
+
+
+def clone_at(origin: str | Path, dest: Path, rev: str | None = None) -> str:
+    """Clone `origin` into `dest` (which must not exist) at `rev` (default: its default branch's
+    head), pointed at the same DVC remotes when `origin` is a local checkout; return the commit."""
+    dest = Path(dest)
+    stagecommit.git(dest.parent, "clone", "-q", str(origin), str(dest))
+    if rev is not None:
+        stagecommit.git(dest, "fetch", "-q", "origin", rev)
+        stagecommit.git(dest, "checkout", "-q", "FETCH_HEAD")
+    local = Path(origin)
+    if local.is_dir() and (local / ".dvc").is_dir():
+        restore._point_at_remotes(local, dest)
+    return stagecommit.git(dest, "rev-parse", "HEAD").stdout.strip()
+
+
+def changed_since(clone: Path, base: str, names: Sequence[str]) -> list[str]:
+    """Which of `names` this run changed in its working tree since `base`."""
+    out = stagecommit.git(clone, "diff", "--name-only", base, "--", *names).stdout
+    return [n for n in out.split() if n]
+
+
+def _move_head(clone: Path, commit: str) -> None:
+    """HEAD (and the index) to `commit`, the working tree untouched: the run's files stay as it made them."""
+    stagecommit.git(clone, "read-tree", commit)
+    stagecommit.git(clone, "update-ref", "HEAD", commit)
+
+
+def publish(
+    clone: Path,
+    stages: Sequence[str],
+    message: str,
+    *,
+    base: str,
+    branch: str = "main",
+    remote: str = "origin",
+    require_remote: bool = True,
+    tries: int = 5,
+    wait_s: float = 1.0,
+) -> str | None:
+    """Commit `stages` of this run on top of the remote branch and push it; return the commit (None
+    when the run changed nothing). A push rejected because another run pushed first is retried on
+    the new head (`tries` times in all, `wait_s` growing between them)."""
+    clone = Path(clone)
+    own_definition = changed_since(clone, base, stagecommit.DEFINITION)
+    for attempt in range(tries):
+        stagecommit.git(clone, "fetch", "-q", remote, branch, check=False)
+        head = stagecommit.git(clone, "rev-parse", "-q", "--verify", "FETCH_HEAD", check=False).stdout.strip()
+        if head:
+            _move_head(clone, head)
+        commit = stagecommit.commit_stages(
+            clone, stages, message, require_remote=require_remote, definition=own_definition
+        )
+        if commit is None:
+            return None
+        pushed = stagecommit.git(clone, "push", "-q", remote, f"HEAD:refs/heads/{branch}", check=False)
+        if pushed.returncode == 0:
+            return commit
+        if attempt + 1 < tries:
+            time.sleep(wait_s * (attempt + 1) + (os.getpid() % 7) / 10)  # runs that collided part
+    raise PublishFailed(
+        f"could not push the commit of {', '.join(stages)} to {remote}/{branch} after {tries} tries: "
+        f"{pushed.stderr.strip().splitlines()[-1:] if pushed.stderr else 'rejected'}"
+    )

@@ -1,0 +1,113 @@
+"""Runs in their own clones meet only at the git remote: each publishes a commit of its own stages on
+top of whatever the others pushed, never reverting their lock entries or params (real git, a bare
+remote; the lock files are written as DVC writes them, no DVC needed)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from adgen.orchestrate import runclone
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+def lock(**entries: str) -> str:
+    lines = ["schema: '2.0'", "stages:"]
+    for stage, md5 in entries.items():
+        lines += [
+            f"  {stage}:",
+            f"    cmd: {stage}",
+            "    outs:",
+            f"    - path: out/{stage}",
+            f"      md5: {md5}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+DVC_YAML = """stages:
+  train_a: {cmd: a, outs: [out/train_a], metrics: [{metrics/a.json: {cache: false}}]}
+  train_b: {cmd: b, outs: [out/train_b], metrics: [{metrics/b.json: {cache: false}}]}
+"""
+
+
+@pytest.fixture
+def origin(tmp_path: Path) -> Path:
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    git(seed, "init", "-q", "-b", "main")
+    (seed / "dvc.yaml").write_text(DVC_YAML)
+    (seed / "dvc.lock").write_text(lock(train_a="a1", train_b="b1"))
+    (seed / "params.yaml").write_text("train: {}\n")
+    git(seed, "add", "-A")
+    git(seed, "commit", "-q", "-m", "pipeline")
+    bare = tmp_path / "origin.git"
+    git(tmp_path, "clone", "-q", "--bare", str(seed), str(bare))
+    return bare
+
+
+def entries(repo: Path, rev: str = "main") -> dict[str, str]:
+    data = yaml.safe_load(git(repo, "show", f"{rev}:dvc.lock"))
+    return {stage: e["outs"][0]["md5"] for stage, e in data["stages"].items()}
+
+
+def test_two_runs_from_one_base_both_land_without_reverting_each_other(origin: Path, tmp_path: Path):
+    a, b = tmp_path / "run-a", tmp_path / "run-b"
+    base_a, base_b = runclone.clone_at(origin, a), runclone.clone_at(origin, b)
+    assert base_a == base_b
+    (a / "params.yaml").write_text("train: {a: {preset: demo}}\n")  # run a applied a preset
+    (a / "dvc.lock").write_text(lock(train_a="a2", train_b="b1"))
+    (b / "dvc.lock").write_text(lock(train_a="a1", train_b="b2"))  # b knows nothing of a's run
+    (b / "metrics").mkdir()
+    (b / "metrics" / "b.json").write_text('{"step": 2}\n')
+    assert runclone.publish(a, ["train_a"], "Train a", base=base_a, require_remote=False)
+    pushed = runclone.publish(b, ["train_b"], "Train b", base=base_b, require_remote=False)
+    assert pushed == git(origin, "rev-parse", "main").strip()
+    assert entries(origin) == {"train_a": "a2", "train_b": "b2"}
+    assert "preset: demo" in git(origin, "show", "main:params.yaml")  # b did not revert a's params
+    assert git(origin, "show", "main:metrics/b.json")
+    assert git(origin, "log", "--format=%s", "main").split("\n")[:2] == ["Train b", "Train a"]
+
+
+def test_a_rejected_push_is_retried_on_the_new_head(origin: Path, tmp_path: Path):
+    run = tmp_path / "run"
+    base = runclone.clone_at(origin, run)
+    (run / "dvc.lock").write_text(lock(train_a="a3", train_b="b1"))
+    hook = run / ".git" / "hooks" / "pre-push"
+    hook.write_text(
+        f"#!/bin/sh\n[ -e {tmp_path}/rejected-once ] && exit 0\ntouch {tmp_path}/rejected-once\nexit 1\n"
+    )
+    hook.chmod(0o755)
+    assert runclone.publish(run, ["train_a"], "Train a", base=base, require_remote=False, wait_s=0.01)
+    assert (tmp_path / "rejected-once").exists()
+    assert entries(origin) == {"train_a": "a3", "train_b": "b1"}
+
+
+def test_a_push_that_keeps_failing_says_so_in_one_line(origin: Path, tmp_path: Path):
+    run = tmp_path / "run"
+    base = runclone.clone_at(origin, run)
+    (run / "dvc.lock").write_text(lock(train_a="a4", train_b="b1"))
+    hook = run / ".git" / "hooks" / "pre-push"
+    hook.write_text("#!/bin/sh\nexit 1\n")
+    hook.chmod(0o755)
+    with pytest.raises(runclone.PublishFailed, match="after 2 tries"):
+        runclone.publish(run, ["train_a"], "Train a", base=base, require_remote=False, tries=2, wait_s=0.01)
+    assert entries(origin) == {"train_a": "a1", "train_b": "b1"}
+
+
+def test_a_run_that_changed_nothing_publishes_nothing(origin: Path, tmp_path: Path):
+    run = tmp_path / "run"
+    base = runclone.clone_at(origin, run, rev="main")
+    assert runclone.publish(run, ["train_a"], "Train a", base=base, require_remote=False) is None
+    assert git(origin, "rev-parse", "main").strip() == base
