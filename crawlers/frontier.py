@@ -22,6 +22,7 @@ import json
 import logging
 import secrets
 
+from redis.exceptions import RedisError
 from scrapy import signals
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import DontCloseSpider
@@ -34,9 +35,11 @@ from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
 
 from adgen.crawl import frontier
+from crawlers.middlewares import FrontierLost
 from crawlers.spiders.base import SEARCH_PAGE
 
 LEASE = "adgen_lease"  # request.meta: the lease token of a request popped from the frontier
+FRONTIER_LOST = "frontier_lost"  # a node's finish reason when Redis went away
 
 logger = logging.getLogger(__name__)
 
@@ -126,13 +129,21 @@ class LeasedQueue(Base):
         self.node = ClusterNode.of(spider.crawler)
 
     def __len__(self):
-        return self.frontier.queued()
+        try:
+            return self.frontier.queued()
+        except RedisError as exc:
+            self.node.frontier_lost(exc)
+            return 0
 
     def push(self, request):
         self.frontier.push(self._encode_request(request), request.priority)
 
     def pop(self, timeout=0):
-        leased = self.frontier.pop()
+        try:
+            leased = self.frontier.pop()
+        except RedisError as exc:
+            self.node.frontier_lost(exc)
+            return None
         stats = self.spider.crawler.stats
         if self.frontier.requeued_by_me:
             stats.set_value("adgen/frontier/requeued", self.frontier.requeued_by_me)
@@ -152,12 +163,16 @@ class LeasedScheduler(Scheduler):
     once the follower is queued, the old lease is done."""
 
     def enqueue_request(self, request):
+        node = ClusterNode.of(self.spider.crawler)
         token = request.meta.pop(LEASE, None)
         try:
-            return super().enqueue_request(request)
-        finally:
+            queued = super().enqueue_request(request)
             if token is not None:
-                ClusterNode.of(self.spider.crawler).ack(token)
+                node.ack(token)
+            return queued
+        except RedisError as exc:
+            node.frontier_lost(exc)
+            return False
 
 
 class SeenFilter(RFPDupeFilter):
@@ -203,28 +218,49 @@ class ClusterPoliteness:
             slot_ttl_s=c["slot_ttl_s"],
         )
         self.poll = min(0.05, c["poll_seconds"])
+        self.max_late = c["interval_s"] / 4  # the most a send may lag behind its turn
         self.node = c["node"]
         self.stats = crawler.stats
+        self.cluster = ClusterNode.of(crawler)
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
 
     async def process_request(self, request, spider=None):
+        try:
+            await self._take_turn(request)
+        except RedisError as exc:
+            self.cluster.frontier_lost(exc)
+            raise FrontierLost(f"distributed crawl: Redis unreachable ({exc})") from None
+
+    async def _take_turn(self, request):
         member = f"{self.node}:{secrets.token_hex(6)}"
         while not self.politeness.try_slot(member):
             await asyncio.sleep(self.poll)
         request.meta["adgen_slot"] = member
-        wait = self.politeness.reserve()
-        if wait > 0:
-            self.stats.inc_value("adgen/politeness/waits")
-            await asyncio.sleep(wait)
-        return None
+        if self.politeness.interval_us <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        while True:
+            wait = self.politeness.reserve()
+            due = loop.time() + wait
+            if wait > 0:
+                self.stats.inc_value("adgen/politeness/waits")
+                await asyncio.sleep(wait)
+            # Woken late (a busy machine, a stalled process): sent now it would arrive together with
+            # the next node's on-time request. Give the turn up and take a new one instead.
+            if loop.time() - due <= self.max_late:
+                return
+            self.stats.inc_value("adgen/politeness/late")
 
     def _release(self, request):
         member = request.meta.pop("adgen_slot", None)
         if member:
-            self.politeness.release(member)
+            try:
+                self.politeness.release(member)
+            except RedisError as exc:  # the slot expires by itself
+                self.cluster.frontier_lost(exc)
 
     def process_response(self, request, response, spider=None):
         self._release(request)
@@ -244,6 +280,13 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
         self.wait_s = float(crawler.settings.getfloat("DOWNLOAD_TIMEOUT", 30)) + 5
 
     async def robot_parser(self, request):
+        try:
+            return await self._shared_parser(request)
+        except RedisError as exc:
+            ClusterNode.of(self.crawler).frontier_lost(exc)
+            raise FrontierLost(f"distributed crawl: Redis unreachable ({exc})") from None
+
+    async def _shared_parser(self, request):
         netloc = urlparse_cached(request).netloc
         key = frontier.robots_key(netloc)
         loop = asyncio.get_running_loop()
@@ -283,6 +326,7 @@ class ClusterNode:
         self.round = frontier.Round(self.server, c["site"])
         self.renew_every = c["lease_seconds"] / 3
         self.held: set[str] = set()
+        self.lost = False
         self._loop: task.LoopingCall | None = None
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
@@ -305,8 +349,26 @@ class ClusterNode:
 
     def ack(self, token: str) -> None:
         self.held.discard(token)
-        self.frontier.ack(token)
+        try:
+            self.frontier.ack(token)
+        except RedisError as exc:
+            self.frontier_lost(exc)
+            return
         self.crawler.stats.inc_value("adgen/frontier/acked")
+
+    def frontier_lost(self, exc: Exception) -> None:
+        """Redis is gone: stop this node (once). What it stored is journalled in its workspace; its
+        leases run out in Redis (if it comes back) and other nodes take them over."""
+        if self.lost:
+            return
+        self.lost = True
+        logger.error("distributed crawl: lost the frontier in Redis (%s); stopping this node", exc)
+        self.crawler.stats.set_value("adgen/frontier/lost", str(exc)[:200])
+        engine = self.crawler.engine
+        if engine is not None and engine.spider is not None:
+            from scrapy.utils.defer import deferred_from_coro
+
+            deferred_from_coro(engine.close_spider_async(reason=FRONTIER_LOST))
 
     def spider_opened(self, spider):
         # The scraper calls finish_response once a request's callback or errback output is fully
@@ -327,18 +389,30 @@ class ClusterNode:
     def _renew(self):
         try:
             self.frontier.renew(sorted(self.held))
-        except Exception:  # Redis away for a moment: the next renewal tries again
-            logger.warning("could not renew %d leases", len(self.held), exc_info=True)
+        except RedisError as exc:
+            self.frontier_lost(exc)
 
     def spider_idle(self, spider):
-        if not self.frontier.drained():  # other nodes hold work that may queue more
+        if self.lost:
+            return
+        try:
+            drained = self.frontier.drained()
+        except RedisError as exc:
+            self.frontier_lost(exc)
+            return
+        if not drained:  # other nodes hold work that may queue more
             raise DontCloseSpider
 
     def spider_closed(self, spider, reason):
         if self._loop is not None and self._loop.running:
             self._loop.stop()
-        if self.held:  # stopped before finishing them (Ctrl-C): back to the frontier now, not at expiry
-            self.frontier.release(sorted(self.held))
-            self.held.clear()
-        if reason == "finished" and self.frontier.drained():
-            self.round.end()
+        if self.lost:
+            return
+        try:
+            if self.held:  # stopped before finishing them (Ctrl-C): back to the frontier now, not at expiry
+                self.frontier.release(sorted(self.held))
+                self.held.clear()
+            if reason == "finished" and self.frontier.drained():
+                self.round.end()
+        except RedisError as exc:
+            logger.error("distributed crawl: Redis went away while closing (%s)", exc)

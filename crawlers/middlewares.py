@@ -6,6 +6,12 @@ import asyncio
 
 from scrapy import Request
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import IgnoreRequest
+
+
+class FrontierLost(IgnoreRequest):
+    """A download not made because the distributed crawl lost Redis: the infrastructure's fault, never
+    the URL's, so it is not journalled as a reject (the node stops; the URL stays unseen)."""
 
 
 class BackoffRetryMiddleware(RetryMiddleware):

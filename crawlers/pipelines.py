@@ -25,6 +25,7 @@ from adgen.safety import OutputError
 from adgen.store import layout
 from adgen.store.writer import StoreWriter  # not `adgen.store`: spooling needs no pyarrow
 from crawlers.items import ImageLead, Skip
+from crawlers.middlewares import FrontierLost
 
 
 def _now() -> str:
@@ -97,6 +98,8 @@ class ImageStorePipeline:
         request = Request(url, meta={"adgen_image": True}, priority=10)
         try:
             response = await self.crawler.engine.download_async(request)
+        except FrontierLost:  # the distributed crawl lost Redis: not the photo's fault
+            return item
         except Exception as exc:  # every download failure is a reject with a reason
             reason, detail = classify_failure(exc)
             self._reject(item["site"], url, reason, detail, item.get("page_url"))

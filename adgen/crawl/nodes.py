@@ -165,6 +165,11 @@ def crawl_node(
         stats = {j.site: stage.site_stats(j.stats_file, elapsed) for j in site_jobs}
         if proc.returncode != 0:
             raise UserError(f"node {node}: crawl exited with status {proc.returncode}; see {ws / 'node.log'}")
+        if any(s["finish_reason"] == "frontier_lost" for s in stats.values()):
+            raise UserError(
+                f"node {node}: lost the frontier at {url} (Redis down?); what it stored is kept in {ws}"
+                " for `adgen crawl --merge-nodes`; run the node again once Redis is back"
+            )
         return stats
 
 

@@ -19,6 +19,7 @@ from scrapy.http import Response
 from adgen.crawl.failures import OFFSITE, classify_failure
 from adgen.crawl.seen import Seen
 from crawlers.items import ImageLead, Skip
+from crawlers.middlewares import FrontierLost
 
 # request.meta of search pages: the distributed crawl deduplicates them per crawl, not for good
 # (a refresh must walk them again), crawlers/frontier.py
@@ -210,6 +211,8 @@ class StockSpider(scrapy.Spider):
         )
 
     def page_failed(self, failure):
+        if failure.check(FrontierLost):
+            return
         reason, detail = classify_failure(failure.value)
         request = failure.request
         yield Skip(site=self.site, url=request.url, reason=reason, detail=detail, page_url=request.url)

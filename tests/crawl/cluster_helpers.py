@@ -26,6 +26,13 @@ def _free_port() -> int:
 @contextmanager
 def redis_server() -> Iterator[str]:
     """Start redis-server without persistence on a free port; yields its redis:// URL; stops it after."""
+    with redis_process() as (url, _proc):
+        yield url
+
+
+@contextmanager
+def redis_process() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """The same, also yielding the server process (a test may kill it)."""
     import redis
 
     with tempfile.TemporaryDirectory(prefix="adgen-redis-") as tmp:
@@ -64,7 +71,7 @@ def redis_server() -> Iterator[str]:
                         raise RuntimeError(f"redis-server did not start on port {port}") from None
                     time.sleep(0.05)
             client.close()
-            yield url
+            yield url, proc
         finally:
             proc.terminate()
             try:
@@ -75,15 +82,32 @@ def redis_server() -> Iterator[str]:
 
 
 def timed_site(**kw):
-    """The fixture stock site whose request log also says when each request arrived (`at`, monotonic s)."""
+    """The fixture stock site whose request log also says when each request arrived (`at`, monotonic
+    seconds, taken as its handler starts: before the site's latency and its own work)."""
+    import threading
     import time as _time
 
     from adgen.fixtures.site.server import FixtureSite
 
+    arrival = threading.local()  # one handler thread per connection: its current request's arrival
+
     class TimedSite(FixtureSite):
+        def listen(self):
+            server = super().listen()
+            base = server.RequestHandlerClass
+
+            class Stamped(base):  # type: ignore[misc, valid-type]
+                def _handle(self, method: str, send_body: bool = True) -> None:
+                    arrival.at = _time.monotonic()
+                    super()._handle(method, send_body)
+
+            server.RequestHandlerClass = Stamped
+            return server
+
         def record(self, method: str, path: str, status: int) -> None:
+            at = getattr(arrival, "at", None) or _time.monotonic()
             with self._lock:
-                self._log.append({"method": method, "path": path, "status": status, "at": _time.monotonic()})
+                self._log.append({"method": method, "path": path, "status": status, "at": at})
 
     return TimedSite(**kw)
 

@@ -18,6 +18,7 @@ from tests.crawl.cluster_helpers import (
     SITE_PREFIXES,
     peak_in_window,
     redis_available,
+    redis_process,
     redis_server,
     timed_site,
 )
@@ -203,3 +204,33 @@ def test_refresh_from_fresh_nodes_fetches_only_new_photos_the_bloom_filter_remem
     assert sorted(fetched) == sorted(expected)  # each new detail page and image once, nothing else
     assert [p for p in refresh if p.startswith(search)], "the refresh walks the search pages again"
     assert summary.new_images == 2
+
+
+def test_a_node_that_loses_redis_stops_with_one_line_and_its_photos_are_merged(tmp_path):
+    with (
+        redis_process() as (url, redis_proc),
+        timed_site(images=40, seed=4, latency_ms=50, hostile=False) as site,
+    ):
+        warm(site)
+        params = fixture_crawl_params(
+            tmp_path, site.base_url, frontier=url, download_delay=0.15, cluster={"poll_seconds": 0.1}
+        )
+        proc = _start(tmp_path, "a")
+        deadline = time.monotonic() + 90
+        while len(_journal_images(tmp_path, "a")) < 3 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        redis_proc.kill()  # Redis dies mid-crawl
+        redis_proc.wait()
+        stored = {r["image_id"] for r in _journal_images(tmp_path, "a")}
+        _, err = proc.communicate(timeout=120)
+        assert len(stored) >= 3
+        assert proc.returncode != 0
+        message = err.decode().strip().splitlines()
+        assert "lost the frontier" in message[-1] and "Traceback" not in err.decode(), err.decode()[-2000:]
+        nodes.merge_nodes(params)  # the merge needs no Redis
+
+    m = pd.read_parquet(tmp_path / "data/raw/manifest.parquet")
+    assert stored <= set(m["image_id"]) and len(m) < 40
+    rejects = pd.read_parquet(tmp_path / "data/raw/rejects.parquet")
+    assert not len(rejects), f"the lost frontier was blamed on URLs: {rejects['reason'].tolist()}"
+    raw_store_agrees_with_manifest(tmp_path)

@@ -196,6 +196,7 @@ def test_node_errors_are_one_line(tmp_path):
         nodes.merge_nodes(down)
 
 
+@pytest.mark.slow  # the CLI's start-up
 def test_cli_node_without_a_frontier_is_one_line_not_a_traceback(tmp_path):
     import subprocess
     import sys
