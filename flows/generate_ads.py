@@ -35,7 +35,15 @@ def generate_pair(pose: str, bag: str, n: int, seed: int, out: str) -> dict:
 def generate_ads(
     poses: list[str], bags: list[str], n: int = 4, seed: int = 0, out: str = "data/generated"
 ) -> list[dict]:
-    """Every requested pose with every bag: `n` ads each (seeds seed … seed+n-1)."""
+    """Every requested pose with every bag: `n` ads each (seeds seed … seed+n-1).
+
+    Args:
+        poses: images (paths on the worker) whose person's pose the ads copy
+        bags: bag images (paths on the worker, RGBA cut-outs) composited onto the generated people
+        n: ads per (pose, bag) pair
+        seed: the first seed; pair ads use seed … seed+n-1
+        out: folder for the results (one `<pose>--<bag>/` folder per pair with its index.html)
+    """
     with stop_on_signals():  # SIGTERM/SIGINT end the running `adgen generate` processes at once
         futures = [generate_pair.submit(pose, bag, n, seed, out) for pose in poses for bag in bags]
         results = [f.result() for f in futures]

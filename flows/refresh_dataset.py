@@ -115,9 +115,75 @@ def configured_sites(params: config.Params) -> list[str]:
     return site_checks.requested_sites(params, None)
 
 
-@flow(name="refresh-dataset", log_prints=True, task_runner=StoppableTaskRunner())
+@task(name="rebuild-report")
+def rebuild_report(push: bool) -> str:
+    """`dvc repro --single-item report` on the new dataset with the trained models this checkout has,
+    then commit the report stage alone; a line saying what happened (skipped when a model the report
+    reads is not here, e.g. still training)."""
+    root = Path.cwd()
+    if "report" not in dag.stages(root):
+        return "no report stage in dvc.yaml"
+    missing = dag.missing_deps(root, "report")
+    if missing:
+        return f"not rebuilt: this checkout lacks {', '.join(missing[:3])}" + (
+            " …" if len(missing) > 3 else ""
+        )
+    run_logged(commands.dvc("--wait-for-lock", "repro", "--single-item", "report"))
+    if push:
+        run_logged(commands.dvc("--wait-for-lock", "push", "report"))
+    versions.commit_pipeline_state(root, "Report after the dataset refresh", ["report"], require_remote=push)
+    return "rebuilt"
+
+
+def summary_markdown(summary: dict, report: Path) -> str:
+    """The refresh's artifact: what changed, and where the report is."""
+    version = summary["version"]
+    lines = [
+        "# Dataset refresh",
+        "",
+        f"- **dataset version**: {version} (commit `{summary['commit'][:10]}`)"
+        if version
+        else "- **dataset version**: unchanged, no new version",
+        f"- **kept images**: {summary['kept']} (previous version {summary['previous'] or 'none'})",
+        f"- **stages rerun by DVC**: {', '.join(summary['ran']) or 'none (nothing new)'}",
+        f"- **training runs started**: {', '.join(summary['training_runs']) or 'none'}",
+        f"- **sites that failed**: {', '.join(summary['failed_sites']) or 'none'}",
+        f"- **report**: [{report}]({report.as_uri()}) ({summary['report']})",
+    ]
+    return "\n".join(lines)
+
+
+def notify_failure(flow, flow_run, state) -> None:
+    """on_failure/on_crashed hook: say loudly that the refresh failed, and tell the operator through
+    a Prefect notification block when the worker names one (ADGEN_FAILURE_NOTIFY=<block-type>/<name>,
+    e.g. slack-webhook/adgen-failures): a failed weekly refresh must not go unnoticed."""
+    import os
+
+    from prefect.logging.loggers import flow_run_logger
+
+    message = f"{flow.name}: flow run {flow_run.name} ended {state.type.value}: {state.message}"
+    flow_run_logger(flow_run, flow).error(message)
+    block = os.environ.get("ADGEN_FAILURE_NOTIFY")
+    if block:
+        from prefect.blocks.core import Block
+
+        Block.load(block).notify(body=message, subject=f"AdGen: {flow.name} failed")
+
+
+@flow(
+    name="refresh-dataset",
+    log_prints=True,
+    task_runner=StoppableTaskRunner(),
+    on_failure=[notify_failure],
+    on_crashed=[notify_failure],
+)
 def refresh_dataset(sites: list[str] | None = None, trigger: bool = True) -> dict:
-    """Crawl → dataset stages (dvc repro) → dataset version → training trigger on growth."""
+    """Crawl → dataset stages (dvc repro) → dataset version → report → training trigger on growth.
+
+    Args:
+        sites: the sites to crawl (names in crawl.sites of params.yaml); none crawls every enabled one
+        trigger: start the training deployments when the kept set grew past orchestrate.retrain_growth
+    """
     with stop_on_signals():
         return _refresh(sites, trigger)
 
@@ -160,8 +226,9 @@ def _refresh(requested: list[str] | None, trigger: bool) -> dict:
         run_filter_shards(opts.filter_shards, root, opts.dask_address)
         commit_filter()
 
-    dvc_repro(stages)
+    ran = dag.ran_stages(dvc_repro(stages))
     version = record_version(stages, opts.dataset_tag_prefix, opts.push)
+    report = rebuild_report(opts.push) if version is not None else "unchanged (no new version)"
     triggered: list[str] = []
     if trigger and versions.should_retrain(previous, version, opts.retrain_growth):
         triggered = trigger_training(list(opts.retrain_models), opts.train_deployment, version.tag)
@@ -172,10 +239,13 @@ def _refresh(requested: list[str] | None, trigger: bool) -> dict:
         "previous": previous.tag if previous else None,
         "training_runs": triggered,
         "failed_sites": failed,
+        "ran": ran,
+        "commit": version.commit if version else "",
+        "report": report,
     }
     create_markdown_artifact(
         key="dataset-refresh",
-        markdown="\n".join(f"- **{k}**: {v}" for k, v in summary.items()),
+        markdown=summary_markdown(summary, params.path(params.paths.report) / "index.html"),
         description="What this dataset refresh did",
     )
     if failed:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Literal
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
@@ -66,9 +67,20 @@ def commit_training(model: str, pushed: bool) -> bool:
     return made
 
 
+PROJECT = Path(__file__).resolve().parents[1]
+# The choices the Prefect UI offers: the declared models and the shipped presets (presets/*.yaml).
+ModelName = Literal[tuple(dag.models())]  # type: ignore[valid-type]
+PresetName = Literal[tuple(presets.available(PROJECT))]  # type: ignore[valid-type]
+
+
 @flow(name="train", log_prints=True, task_runner=StoppableTaskRunner())
-def train(model: str = "stgan", preset: str | None = None) -> dict:
-    """Train `model` (a declared model: adgen/models/<name>/spec.py) through its DVC stage; `preset` is applied first."""
+def train(model: ModelName = "stgan", preset: PresetName | None = None) -> dict:
+    """Train a declared model (adgen/models/<name>/spec.py) through its DVC stage.
+
+    Args:
+        model: the model to train: its `train_<model>` stage of dvc.yaml
+        preset: a params preset (presets/NAME.yaml) applied before training; none keeps params.yaml
+    """
     with stop_on_signals():  # SIGTERM/SIGINT end `dvc repro` (and the training under it) at once
         return _train(model, preset)
 

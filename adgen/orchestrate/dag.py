@@ -85,3 +85,18 @@ def version_stages(root: Path) -> list[str]:
     present = dataset_stages(root)
     after_crawl = [s for s in present if s != "crawl"]
     return after_crawl or present
+
+
+def missing_deps(root: Path, stage: str) -> list[str]:
+    """The path dependencies of `stage` that this checkout lacks (e.g. a model trained on another
+    machine and not pulled): `dvc repro --single-item` of it would fail on them."""
+    deps = (_stage_defs(root).get(stage) or {}).get("deps") or []
+    names = [d if isinstance(d, str) else next(iter(d)) for d in deps if isinstance(d, str | dict)]
+    return [name for name in names if not (Path(root) / name).exists()]
+
+
+def ran_stages(dvc_output: str) -> list[str]:
+    """The stages a `dvc repro` output says it ran, in order."""
+    import re
+
+    return list(dict.fromkeys(re.findall(r"Running stage '([^']+)'", dvc_output)))
