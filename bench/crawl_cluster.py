@@ -212,7 +212,7 @@ def main() -> None:
         if "3" in args.parts:
             mem = seen_memory(url, args.seen)
             print(f"\n## 3. seen-set memory in Redis ({args.seen:,} fingerprints)")
-            print("| seen_filter | MB per million URLs | insert time s |")
+            print("| seen_filter | MiB per million URLs | insert time s |")
             print("|---|---:|---:|")
             print(f"| set | {mem['set']:.1f} | {mem['set_s']:.1f} |")
             print(f"| bloom (1e-6) | {mem['bloom']:.1f} | {mem['bloom_s']:.1f} |")
