@@ -15,7 +15,6 @@ normalised to the frame, conf 0 for a missing point.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -24,12 +23,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from adgen import atomic
+from adgen import atomic, safe_files
 from adgen.datasets.cards import write_card
 from adgen.errors import UserError
 from adgen.generate.poses import normalise_keypoints
 
 TARGETS = "targets.json"
+# A set's targets file: a few hundred bytes per target (its 18 keypoints).
+EVALSET_MAX_BYTES = 20_000_000
 _REAL_NAME = re.compile(r"^\d{3,6}$")
 ORIGINS = ("deepfashion", "curated")
 
@@ -141,10 +142,10 @@ def load_eval_set(root: Path) -> EvalSet:
     if not path.is_file():
         raise UserError(f"{path}: no evaluation set; build it with `adgen evaluate compare-set`")
     try:
-        data = json.loads(path.read_text())
+        data = safe_files.read_json(path.read_bytes(), str(path), max_bytes=EVALSET_MAX_BYTES)
         h, w = (int(v) for v in data["frame"])
         raw = list(data["targets"])
-    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError):  # FileFormatError is a ValueError
         raise UserError(f"{path}: not an evaluation set (frame, targets); rebuild it") from None
     if not (8 <= h <= 4096 and 8 <= w <= 4096) or not raw:
         raise UserError(f"{path}: bad frame {h}x{w} or no targets; rebuild it")

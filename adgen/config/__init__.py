@@ -16,9 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import Field, ValidationError
 
+from adgen import safe_files
 from adgen.config.base import Section
 from adgen.config.compare import CompareParams
 from adgen.config.crawl import CrawlParams
@@ -30,6 +30,7 @@ from adgen.config.quality import GenerateParams, MetricsParams, ReportParams
 from adgen.config.review import ReviewParams
 from adgen.config.store import StoreParams
 from adgen.errors import UserError
+from adgen.safe_files import shown
 
 
 class PathsParams(Section):
@@ -109,8 +110,8 @@ def _describe(err: dict[str, Any]) -> str:
     if err["type"] == "extra_forbidden":
         return f"{where}: unknown key (check the spelling against params.yaml in the repository)"
     value = err.get("input")
-    shown = "" if isinstance(value, dict | list) else f" (got {value!r})"
-    return f"{where}: {err['msg']}{shown}"
+    got = "" if isinstance(value, dict | list) else f" (got {shown(value)})"  # cut before formatting
+    return f"{where}: {err['msg']}{got}"
 
 
 def from_dict(data: dict[str, Any], source: str = "params", root: Path | None = None) -> Params:
@@ -124,15 +125,14 @@ def from_dict(data: dict[str, Any], source: str = "params", root: Path | None = 
     return params
 
 
-def read_yaml(text: str):
-    """Parse params YAML the way DVC does (YAML 1.2, ruamel), so `adgen` and `dvc exp run -S` agree.
+def read_yaml(text: str | bytes, source: str = "params"):
+    """Parse params YAML the way DVC does (YAML 1.2, ruamel), so `adgen` and `dvc exp run -S` agree,
+    through the user-file limits of `adgen.safe_files` (size, depth, no aliases).
 
     PyYAML speaks YAML 1.1, where an unquoted `2:1` (as DVC writes "2:1" back after `-S`) is the
     base-60 integer 121.
     """
-    from ruamel.yaml import YAML
-
-    return YAML(typ="safe", pure=True).load(text)
+    return safe_files.read_yaml(text, source)
 
 
 def load(path: str | Path = "params.yaml") -> Params:
@@ -141,14 +141,10 @@ def load(path: str | Path = "params.yaml") -> Params:
         raise UserError(
             f"{path}: params file not found; run adgen from the project root or pass --params PATH"
         )
-    from ruamel.yaml import YAMLError
-
-    try:
-        data = read_yaml(path.read_text()) or {}
-    except (yaml.YAMLError, YAMLError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark else ""
-        raise UserError(f"{path}: not valid YAML{at}; fix the file") from None
+    size = path.stat().st_size
+    if size > safe_files.MAX_BYTES:  # before reading it into memory
+        raise UserError(f"{path}: {size} bytes, over the {safe_files.MAX_BYTES}-byte limit for params")
+    data = read_yaml(path.read_bytes(), str(path)) or {}
     if not isinstance(data, dict):
         raise UserError(f"{path}: expected a mapping of sections at the top level")
     return from_dict(data, source=str(path), root=path.parent)

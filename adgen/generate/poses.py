@@ -6,12 +6,12 @@ person's frame, conf 0 (and x = y = -1) for a missing point.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
+from adgen import safe_files
 from adgen.errors import UserError
 from adgen.pose.keypoints import OPENPOSE_LIMBS
 
@@ -47,12 +47,16 @@ def normalise_keypoints(data: object, where: str) -> np.ndarray:
         data = data.get("keypoints")
     try:
         arr = np.asarray(data, dtype=np.float32)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         arr = np.zeros(0)
     if arr.ndim != 2 or arr.shape[0] != N_POINTS or arr.shape[1] not in (2, 3):
         raise UserError(
             f"{where}: expected 18 OpenPose keypoints as [x, y] or [x, y, conf] (normalised to [0, 1])"
         )
+    # NaN passes every comparison below (and then fails a cast far away): refuse it here. A float
+    # over float32's range (1e39) becomes inf here too.
+    if not np.isfinite(arr).all():
+        raise UserError(f"{where}: keypoints must be finite numbers (found NaN or infinity)")
     if arr.shape[1] == 2:
         conf = ((arr[:, 0] >= 0) & (arr[:, 1] >= 0)).astype(np.float32)
         arr = np.concatenate([arr, conf[:, None]], axis=1)
@@ -99,11 +103,16 @@ def read_pose(path: Path, frame: tuple[int, int], estimator=None) -> np.ndarray:
         if not (np.asarray(kp)[:, 2] > 0).any():
             raise UserError(f"--pose {path}: the pose model found no keypoints in this image")
         return fit_into_frame(kp, size, frame)
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise UserError(f"--pose {path}: neither an image nor a keypoint JSON file") from None
-    return normalise_keypoints(data, f"--pose {path}")
+    where = f"--pose {path}"
+    size = path.stat().st_size
+    if size > safe_files.MAX_BYTES:  # before reading it into memory
+        raise UserError(f"{where}: {size} bytes, over the {safe_files.MAX_BYTES}-byte limit for a pose file")
+    try:  # the user-file limits: size, nesting depth, no NaN/Infinity
+        data = safe_files.read_json(path.read_bytes(), where)
+    except safe_files.FileFormatError as exc:
+        problem = str(exc).removeprefix(f"{where}: ")
+        raise UserError(f"{where}: neither an image nor a keypoint JSON file ({problem})") from None
+    return normalise_keypoints(data, where)
 
 
 def draw_pose(kp: np.ndarray, size: tuple[int, int], background: Image.Image | None = None) -> Image.Image:

@@ -14,8 +14,6 @@ import io
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from adgen import atomic, config
 from adgen.errors import UserError
 
@@ -39,12 +37,7 @@ def read_preset(name: str, root: Path) -> dict[str, Any]:
     if not path.is_file():
         names = ", ".join(available(root)) or "none"
         raise UserError(f"preset {name!r}: {path} not found (available presets: {names})")
-    from ruamel.yaml import YAMLError
-
-    try:
-        data = config.read_yaml(path.read_text()) or {}
-    except (yaml.YAMLError, YAMLError):
-        raise UserError(f"{path}: not valid YAML; fix the file") from None
+    data = config.read_yaml(path.read_bytes(), str(path)) or {}  # the user-file limits: one line
     if not isinstance(data, dict):
         raise UserError(f"{path}: expected a mapping of params sections")
     return data
@@ -87,8 +80,10 @@ def apply_overrides(params_file: Path, overrides: dict[str, Any], source: str) -
         raise UserError(f"{params_file}: params file not found")
     text = params_file.read_text()
     try:
-        current = config.read_yaml(text) or {}
+        current = config.read_yaml(text, str(params_file)) or {}
         _round_trip().load(text)
+    except UserError:
+        raise
     except Exception as exc:  # ruamel raises several unrelated classes for malformed YAML
         raise UserError(f"{params_file}: {_yaml_problem(exc)}; fix the file first") from None
     if not isinstance(current, dict):

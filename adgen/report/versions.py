@@ -2,7 +2,7 @@
 
 Versions are the annotated git tags `dataset-YYYY-MM-DD` the refresh flow makes
 (adgen/orchestrate/versions.py; the message carries `kept=N`). Everything about a tagged version is
-read from git (`git show TAG:./dvc.lock`, `TAG:./params.yaml`, parsed with yaml.safe_load) and, for
+read from git (`git show TAG:./dvc.lock`, `TAG:./params.yaml`, parsed with adgen.safe_files.read_yaml) and, for
 the image ids of its manifests, from the local DVC cache by the hashes its dvc.lock records (the
 cache the refresh flow filled; no DVC code runs). A version whose manifests are not in the local
 cache still shows its kept count from the tag message. Outside a git repository, or with no tag
@@ -20,12 +20,15 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
+from adgen import safe_files
 from adgen.config import Params
+from adgen.errors import UserError
 
 TAG_PREFIX = "dataset-"
 _KEPT = re.compile(r"\bkept=(\d+)\b")
+# A tagged dvc.lock lists every out of every stage; params.yaml is far smaller.
+LOCK_MAX_BYTES = 20_000_000
 # The stages the panel counts: (label, paths attribute, count only rows kept?)
 STAGES = (("crawled", "raw", False), ("kept", "filtered", True), ("stripped", "stripped", True))
 
@@ -79,9 +82,9 @@ def _show(root: Path, rev: str, path: str) -> str | None:
 
 
 def _yaml(text: str | None) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(text) if text else None
-    except yaml.YAMLError:
+    try:  # a tag's params.yaml / dvc.lock came from whoever pushed it: the user-file limits apply
+        data = safe_files.read_yaml(text, "tagged file", max_bytes=LOCK_MAX_BYTES) if text else None
+    except UserError:
         return {}
     return data if isinstance(data, dict) else {}
 

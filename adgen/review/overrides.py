@@ -14,7 +14,7 @@ overrides:
 ```
 
 JSON with the same keys is read too (`.json`, and what the browser posts). Every file is hostile
-input: a size limit before parsing, `yaml.safe_load`/`json` only, ids through `adgen.safety`,
+input: read through `adgen.safe_files` (a size limit before parsing, no YAML aliases, a depth limit), ids through `adgen.safety`,
 unknown keys and duplicate ids are one-line errors naming them. The project's file never holds
 `rule` entries: applying one removes that photo's override.
 """
@@ -22,14 +22,13 @@ unknown keys and duplicate ids are one-line errors naming them. The project's fi
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from adgen import atomic, safety
+from adgen import atomic, safe_files, safety
 from adgen.config.review import ReviewParams
 from adgen.errors import UserError
 
@@ -73,27 +72,26 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return dict(pairs)
 
 
-def _load(data: bytes, source: str, as_json: bool) -> Any:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise UserError(f"{source}: not UTF-8 text; export the overrides again from the report") from None
+def _load(data: bytes, source: str, as_json: bool, max_bytes: int) -> Any:
+    """The parsed file through the user-file limits (size, depth, no YAML aliases, no NaN)."""
     try:
         if as_json:
-            return json.loads(text, object_pairs_hook=_no_duplicate_keys)
-        return yaml.safe_load(text)
-    except (json.JSONDecodeError, ValueError, yaml.YAMLError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            return safe_files.read_json(data, source, max_bytes, object_pairs_hook=_no_duplicate_keys)
+        return safe_files.read_yaml(data, source, max_bytes)
+    except safe_files.FileFormatError as exc:
+        problem = str(exc).removeprefix(f"{source}: ")
         raise UserError(
-            f"{source}: not a valid overrides file ({first}); export it again from the report"
+            f"{source}: not a valid overrides file ({problem}); export it again from the report"
         ) from None
 
 
 def _unknown(found: dict, allowed: tuple[str, ...], where: str) -> None:
-    extra = sorted(str(k) for k in found if k not in allowed)
+    extra = sorted(str(k)[:41] for k in found if k not in allowed)  # cut before formatting
     if extra:
+        more = f" (+{len(extra) - 5} more)" if len(extra) > 5 else ""
         raise UserError(
-            f"{where}: unknown key(s) {', '.join(map(repr, extra))}; allowed: {', '.join(allowed)}"
+            f"{where}: unknown key(s) {', '.join(safe_files.shown(k, 40) for k in extra[:5])}{more}; "
+            f"allowed: {', '.join(allowed)}"
         )
 
 
@@ -125,7 +123,9 @@ def _entry(raw: Any, index: int, source: str, limits: ReviewParams) -> Override:
         ) from None
     decision = raw.get("decision")
     if decision not in DECISIONS:
-        raise UserError(f"{where}: decision {decision!r} must be one of {', '.join(DECISIONS)}")
+        raise UserError(
+            f"{where}: decision {safe_files.shown(decision)} must be one of {', '.join(DECISIONS)}"
+        )
     return Override(
         image_id=image_id,
         decision=decision,
@@ -142,7 +142,7 @@ def parse(data: bytes, source: str, limits: ReviewParams, as_json: bool = False)
             f"{source}: {len(data)} bytes, over review.max_file_bytes ({limits.max_file_bytes}); "
             "split the file or raise the limit in params.yaml"
         )
-    doc = _load(data, source, as_json)
+    doc = _load(data, source, as_json, limits.max_file_bytes)
     if doc is None:  # an empty file: no overrides
         return {}
     if not isinstance(doc, dict):
@@ -150,7 +150,7 @@ def parse(data: bytes, source: str, limits: ReviewParams, as_json: bool = False)
     _unknown(doc, TOP_KEYS, source)
     if doc.get("version") != FORMAT_VERSION:
         raise UserError(
-            f"{source}: version {doc.get('version')!r} is not {FORMAT_VERSION}; export it again from the report"
+            f"{source}: version {safe_files.shown(doc.get('version'))} is not {FORMAT_VERSION}; export it again from the report"
         )
     entries = doc.get("overrides") or []
     if not isinstance(entries, list):

@@ -8,6 +8,9 @@ is an overrides file as JSON (adgen.review.overrides) merged into `review.overri
   send JSON, and a script on another origin is refused here),
 - the body is `application/json` and at most `review.max_file_bytes`.
 Nothing from the request names a file: the only file written is the project's overrides file.
+A GET serves only a regular file whose resolved path is inside the report directory (a symlink in
+report/ that leads out is a 404, like a missing file), and a directory only through its index.html:
+there is no directory listing.
 """
 
 from __future__ import annotations
@@ -63,6 +66,34 @@ class ReviewHandler(http.server.SimpleHTTPRequestHandler):
             self.end_headers()
             return
         super().do_GET()
+
+    def send_head(self):
+        """The base class's file answer, for regular files inside the report only (else 404)."""
+        if self._served_file() is None:
+            self.send_error(404, "File not found")
+            return None
+        return super().send_head()
+
+    def _served_file(self) -> Path | None:
+        """The file a GET may answer with: resolved (symlinks followed) inside the report directory,
+        and a regular file (a directory counts as its index.html)."""
+        root = Path(self.directory).resolve()
+        asked = Path(self.translate_path(self.path))
+        if asked.is_dir():
+            if not self.path.split("?")[0].split("#")[0].endswith("/"):
+                return asked  # the base class redirects to "dir/", which comes back here
+            asked = asked / "index.html"
+        try:
+            real = asked.resolve(strict=True)
+        except (OSError, RuntimeError):  # missing, or a symlink loop
+            return None
+        if real != root and root not in real.parents:
+            return None
+        return real if real.is_file() else None
+
+    def list_directory(self, path):  # noqa: ARG002 - the base class's signature
+        self.send_error(404, "File not found")  # never a listing of the report directory
+        return None
 
     def do_HEAD(self) -> None:
         if not self._host_ok():
