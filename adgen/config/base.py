@@ -1,14 +1,38 @@
-"""The base every params section derives from: unknown keys are errors, not silent typos."""
+"""The base every params section derives from: unknown keys are errors, not silent typos, and no
+number is absurd whatever its field says.
+
+Every float must be finite (`.inf` / `.nan` are YAML floats, and NaN passes every `ge`/`le` check)
+and every int must fit in a double (|n| < 2**53; no count, size or seed in a params file comes
+near it, and a bigger one makes loops and shapes that hang or crash far from the file). Each field
+adds its own range on top (`Field(ge=…, le=…)`); `tests/hostile/test_bounds.py` walks them all.
+"""
 
 from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
+
+# The largest int a params value may have (in absolute value): 2**53 - 1, the largest a float holds exactly.
+MAX_INT = 2**53 - 1
+
+
+def _sane(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+        raise ValueError(f"at most {MAX_INT} in absolute value")
+    if isinstance(value, list | tuple):
+        for item in value:
+            _sane(item)
+    return value
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_absurd_int(cls, value: Any) -> Any:
+        return _sane(value)
 
 
 S = TypeVar("S", bound=Section)

@@ -11,7 +11,7 @@ class FixtureSiteParams(Section):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)  # 0 = any free port
     images: int = Field(200, ge=0)  # photos across the four sites (hostile cases come on top)
-    seed: int = Field(0, ge=0)  # same seed -> same pages and byte-identical photos
+    seed: int = Field(0, ge=0, le=2**32 - 1)  # same seed -> same pages and byte-identical photos
     latency_ms: float = Field(0.0, ge=0)  # added to every request (threaded: concurrency helps)
     per_page: int = Field(20, ge=1)  # results per search page
     queries: list[str] = Field(

@@ -75,4 +75,4 @@ class DatasetsParams(Section):
     # near-duplicate groups (same phash group / duplicate_of) of the curated set.
     gfla_pairs_from_duplicates: bool = True
     gfla_max_pairs_per_person: int = Field(20, ge=1)
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=2**32 - 1)

@@ -34,7 +34,7 @@ class GenerateParams(Section):
     pose_model: str | None = None  # default: pose.model
     truncation: float = Field(0.7, ge=0.0, le=1.0)
     n: int = Field(4, ge=1)  # ads per run (seeds seed … seed + n - 1)
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=2**32 - 1)
     bag_seed: bool = True  # give ST-GAN the ad's seed (random start for the bag) instead of the centre
     device: str = "cpu"
     inception_score: bool = True  # IS of the generated people when metrics.inception_v3_weights is set

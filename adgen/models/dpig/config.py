@@ -36,7 +36,7 @@ class DpigParams(Section):
     roi: int = Field(64, ge=2)  # crop-and-resize size of each body part
     part_dim: int = Field(32, ge=1)  # appearance numbers per part (7 parts)
     background_dim: int = Field(0, ge=0)  # > 0: the Market background branch, this many numbers
-    decoder_levels: int = Field(5, ge=1)  # U-net stages (repeat_num - 1)
+    decoder_levels: int = Field(5, ge=1, le=16)  # U-net stages (repeat_num - 1)
     bottleneck: int = Field(64, ge=1)  # z_num
     d_dim: int = Field(64, ge=1)  # image discriminator base width
     pose_hidden: int = Field(512, ge=1)
@@ -63,7 +63,7 @@ class DpigParams(Section):
     adam_beta2: float = Field(0.999, ge=0, lt=1)
     stage1_steps: int = Field(120_000, ge=0)
     stage2_steps: int = Field(120_000, ge=0)
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=2**32 - 1)
     amp: bool = True  # CUDA only; CPU stays fp32
     device: str = "auto"
     workers: int = Field(2, ge=0)

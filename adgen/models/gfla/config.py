@@ -79,7 +79,7 @@ class GflaParams(Section):
     adam_beta2: float = Field(0.999, ge=0, lt=1)
     flow_steps: int = Field(100_000, ge=0)  # stage 1; the official schedule has no stopping point (niter 5e6)
     steps: int = Field(400_000, ge=0)  # stage 2
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=2**32 - 1)
     amp: bool = True  # CUDA only; CPU stays fp32
     device: str = "auto"
     workers: int = Field(2, ge=0)

@@ -9,7 +9,7 @@ ST-GAN, a preset is a starting point: every key written under `train.sfgan` in p
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -77,7 +77,10 @@ class SfganParams(Section):
     lr_appearance: float = Field(1e-4, gt=0.0, le=1.0)
     lr_d_geometry: float = Field(1e-5, gt=0.0, le=1.0)
     lr_d_appearance: float = Field(1e-4, gt=0.0, le=1.0)
-    adam_betas_app: tuple[float, float] = (0.5, 0.999)
+    adam_betas_app: tuple[Annotated[float, Field(ge=0, lt=1)], Annotated[float, Field(ge=0, lt=1)]] = (
+        0.5,
+        0.999,
+    )
     geometry_weight: float = Field(1.0, ge=0.0, le=1000.0)  # WGAN loss of the warped composite
     appearance_weight: float = Field(1.0, ge=0.0, le=1000.0)  # LSGAN loss of the final composite
     # Joint steps over which that weight ramps up from 0: the appearance D first learns placement

@@ -67,7 +67,7 @@ class StganParams(Section):
     pert_bg: float = Field(0.1, ge=0.0)  # rotation/translation noise of real and fake backgrounds
 
     # --- bookkeeping --------------------------------------------------------------------------
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=2**32 - 1)
     log_every: int = Field(20, ge=1)
     checkpoint_every: int = Field(2000, ge=1)
     keep_checkpoints: int = Field(2, ge=1)

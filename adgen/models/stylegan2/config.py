@@ -73,7 +73,7 @@ class StyleGAN2Params(Section):
     keep_checkpoints: int = Field(3, ge=1)
     fid_kimg: float = Field(0.0, ge=0)  # FID of G_ema vs the dataset every N kimg into stats.jsonl (0: off)
     fid_images: int = Field(10000, ge=1)
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=2**32 - 1)
     device: str = "auto"
     amp: bool = True  # mixed precision on GPU (bf16 where supported, else fp16 + grad scaling)
     # bfloat16 autocast for the G/D main phases on CPU (R1 and path length stay float32). Needs a
