@@ -221,3 +221,11 @@ def test_cli_node_without_a_frontier_is_one_line_not_a_traceback(tmp_path):
     )
     assert out.returncode == 2  # adgen: error: ... (a UserError)
     assert "crawl.frontier" in out.stderr + out.stdout and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("frontier_url", ["localhost:6379", "http://127.0.0.1:6379/0", "redis://"])
+def test_a_frontier_that_is_not_a_redis_url_is_a_params_error(tmp_path, frontier_url):
+    from tests.crawl.conftest import write_params
+
+    with pytest.raises(Exception, match="frontier"):
+        write_params(tmp_path, {"frontier": frontier_url})
