@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from adgen import atomic
+from adgen import atomic, safety
 
 
 def fingerprint(params: Any, files: list[Path]) -> str:
@@ -38,4 +38,9 @@ class Stamp:
         atomic.write_text(self.path, key + "\n")
 
     def clear(self) -> None:
-        self.path.unlink(missing_ok=True)
+        """Forget the last complete run; a disk error doing so stops the stage in one line (nothing
+        to do when there is no stamp: a read-only output dir fails where the stage writes)."""
+        if not (self.path.exists() or self.path.is_symlink()):
+            return
+        with safety.writing(self.path):
+            self.path.unlink(missing_ok=True)

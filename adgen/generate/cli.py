@@ -73,22 +73,27 @@ def generate_command(
     models = load_chain(p, approach, compositor)
     # a pose from an image is fitted into each approach's person frame (they may differ in shape)
     requested = {a: read_pose(pose, size, models.estimator) for a, size in models.person_sizes().items()}
-    output.mkdir(parents=True, exist_ok=True)
-    bag_img.save(output / "bag.png")
-    favoured = None
-    if approach == "best":  # the approach `adgen evaluate compare` scored better wins a tie
-        from adgen.compare.best import best_approach
+    from adgen.training.rundir import existing, removed_on_failure
 
-        favoured = best_approach(p.path(p.paths.metrics) / "compare.json")
-    ads, people = generate_ads(
-        models, requested, bag_img, list(range(seed, seed + n)), output, g.truncation, g.bag_seed, favoured
-    )
-    metrics = {"approach": approach, **summarise(ads, models.checkpoints, inception_of(people, p))}
-    if favoured is not None:
-        metrics["compare_favours_approach"] = int(favoured)
-    atomic.write_json(output / "metrics.json", metrics)
+    existed = existing(output)
+    output.mkdir(parents=True, exist_ok=True)
+    with removed_on_failure(output, existed):  # a failed run leaves no output dir it made
+        bag_img.save(output / "bag.png")
+        favoured = None
+        if approach == "best":  # the approach `adgen evaluate compare` scored better wins a tie
+            from adgen.compare.best import best_approach
+
+            favoured = best_approach(p.path(p.paths.metrics) / "compare.json")
+        seeds = list(range(seed, seed + n))
+        ads, people = generate_ads(
+            models, requested, bag_img, seeds, output, g.truncation, g.bag_seed, favoured
+        )
+        metrics = {"approach": approach, **summarise(ads, models.checkpoints, inception_of(people, p))}
+        if favoured is not None:
+            metrics["compare_favours_approach"] = int(favoured)
+        atomic.write_json(output / "metrics.json", metrics)
+        page = write_page(output, ads, metrics, "bag.png", str(pose), approach)
     write_training_outputs(p.path(p.paths.metrics), "generate", metrics)
-    page = write_page(output, ads, metrics, "bag.png", str(pose), approach)
     shown = metrics["pose_mse_reposed"]
     print(f"{len(ads)} ads in {output} (open {page}); pose MSE {shown if shown is None else f'{shown:.4g}'}")
 

@@ -63,15 +63,18 @@ def train_command(spec: registry.ModelSpec):
 
 
 def train(spec: registry.ModelSpec, p, options, run_dir: Path | None):
-    """Preflight, run dir, the model's own training: one-line errors come before any run dir exists."""
-    from adgen.training import jobs
+    """Preflight, run dir, the model's own training: one-line errors come before any run dir exists,
+    and a run that fails before its first checkpoint leaves no run dir behind."""
+    from adgen.training import jobs, rundir
 
     models_root = p.path(p.paths.models) / spec.name
     metrics_dir = p.path(p.paths.metrics)
     if spec.preflight is not None:  # no run dir yet: `job.run_dir` is the one given, else the model's root
         spec.preflight(registry.TrainJob(p, options, Path(run_dir) if run_dir else models_root, metrics_dir))
+    existed = rundir.existing(models_root, *([Path(run_dir)] if run_dir else []))
     chosen = jobs.choose_run_dir(models_root, spec.run_name(options), run_dir)
-    result = spec.train(registry.TrainJob(p, options, chosen, metrics_dir))
+    with rundir.removed_on_failure(chosen, existed):
+        result = spec.train(registry.TrainJob(p, options, chosen, metrics_dir))
     checkpoint = getattr(result, "checkpoint", None)
     if jobs.is_main_process() and checkpoint is not None:
         print(f"{spec.label}: run dir {chosen}\ncheckpoint: {checkpoint}")

@@ -6,9 +6,12 @@ result can be traced back to its exact configuration.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +37,34 @@ def next_run_dir(root: str | Path, desc: str) -> Path:
 
 # What a trainer leaves in a run dir: ST-GAN also keeps one file per finished warp.
 CHECKPOINT_GLOBS = ("checkpoint-*.pt", "warp-*.pt")
+
+
+def _checkpoints_in(run: Path) -> bool:
+    return any(next(run.rglob(pattern), None) is not None for pattern in CHECKPOINT_GLOBS)
+
+
+def existing(*paths: Path) -> set[Path]:
+    """The given paths and their parents that exist now (what a failed start must not remove)."""
+    return {q for p in paths for q in (Path(p), *Path(p).parents) if q.exists()}
+
+
+@contextlib.contextmanager
+def removed_on_failure(run: Path, existed: set[Path]) -> Iterator[None]:
+    """Run a training (or `adgen generate`) writing into `run`; if it fails before writing any
+    checkpoint, remove `run` and the empty directories above it that were made for it (those not in
+    `existed`), so a failed start leaves no run dir holding only `training_options.json` and a failed
+    generate no output dir holding only `bag.png`. A run dir with a checkpoint stays: it resumes."""
+    try:
+        yield
+    except BaseException:
+        run = Path(run)
+        if run not in existed and run.is_dir() and not _checkpoints_in(run):
+            shutil.rmtree(run, ignore_errors=True)
+            for parent in run.parents:  # the model root made for this run, if now empty
+                if parent in existed or not parent.is_dir() or any(parent.iterdir()):
+                    break
+                parent.rmdir()
+        raise
 
 
 def newest_run(model_root: str | Path, globs: tuple[str, ...] = CHECKPOINT_GLOBS) -> Path | None:

@@ -1,0 +1,70 @@
+"""Issue 27, cases 12 and 13: no half-made outputs.
+
+Before the fix `adgen build-datasets` into a read-only data/datasets/ ended in a traceback
+(`Stamp.clear()` unlinked outside the guarded write path), a training that failed at its start
+left a run dir holding only `training_options.json`, and the rerun of a moved workspace
+re-decided every photo / could not resume SF-GAN (absolute paths in the decision key and in
+SF-GAN's `training_options.json`).
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.matting.scenes import draw_person, write_filtered_project
+
+from .conftest import adgen, broken_dir, error_line
+
+STRIP = {"strip": {"refine_detector_masks": False}}
+
+
+@pytest.mark.slow
+def test_build_datasets_into_a_read_only_datasets_dir_is_one_line_then_builds(tmp_path: Path) -> None:
+    write_filtered_project(
+        tmp_path, [draw_person(seed=s, w=180, h=300) for s in range(3)], image_format="PNG"
+    )
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({**STRIP, "datasets": {"stylegan2_resolution": 32}}))
+    assert adgen("strip", cwd=tmp_path).returncode == 0
+    out = tmp_path / "data/datasets"
+    with broken_dir(out, tmp_path / "hook") as env:  # no stamp yet
+        line = error_line(adgen("build-datasets", cwd=tmp_path, env=env))
+    assert "data/datasets" in line
+    assert adgen("build-datasets", cwd=tmp_path).returncode == 0
+    assert (out / ".stamp").is_file()
+
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({**STRIP, "datasets": {"stylegan2_resolution": 64}}))
+    with broken_dir(out, tmp_path / "hook") as env:  # a stamp to clear on a read-only disk
+        line = error_line(adgen("build-datasets", cwd=tmp_path, env=env))
+    assert "data/datasets" in line
+    proc = adgen("build-datasets", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+
+
+def _bad_datasets(root: Path) -> list[Path]:
+    (root / "garbage.zip").write_bytes(b"not a zip at all")
+    with zipfile.ZipFile(root / "empty.zip", "w") as z:
+        z.writestr("dataset.json", '{"labels": null}')
+    return [root / "garbage.zip", root / "empty.zip"]
+
+
+@pytest.mark.parametrize("dataset", ["garbage.zip", "empty.zip"])
+def test_a_training_that_fails_at_its_start_leaves_no_run_dir(tmp_path: Path, dataset: str) -> None:
+    _bad_datasets(tmp_path)
+    sg = {"preset": "demo", "dataset": dataset, "device": "cpu"}
+    (tmp_path / "params.yaml").write_text(
+        yaml.safe_dump({"paths": {"models": "models"}, "train": {"stylegan2": sg}})
+    )
+    error_line(adgen("train", "stylegan2", cwd=tmp_path))
+    assert not (tmp_path / "models").exists()
+
+    earlier = tmp_path / "models/stylegan2/00003-earlier"  # runs already there are left alone
+    earlier.mkdir(parents=True)
+    error_line(adgen("train", "stylegan2", cwd=tmp_path))
+    assert [p.name for p in (tmp_path / "models/stylegan2").iterdir()] == ["00003-earlier"]
+
+    error_line(adgen("train", "stylegan2", "--run-dir", "models/mine", cwd=tmp_path))
+    assert not (tmp_path / "models/mine").exists()
