@@ -23,7 +23,7 @@ import logging
 import secrets
 
 from redis.exceptions import RedisError
-from scrapy import signals
+from scrapy import Request, signals
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import DontCloseSpider
 from scrapy.utils.httpobj import urlparse_cached
@@ -178,17 +178,13 @@ class LeasedScheduler(Scheduler):
 class SeenFilter(RFPDupeFilter):
     """Search pages once per round; every other request once for good (set or Bloom filter)."""
 
-    def __init__(self, server, site, cluster, round_):
-        super().__init__(server, key=frontier.SiteKeys(site).key("seen:set"))
-        self.round = round_
-        self.seen = frontier.SeenSet(
-            server, site, cluster["seen_filter"], cluster["bloom_capacity"], cluster["bloom_error_rate"]
-        )
+    def __init__(self, node: ClusterNode):
+        super().__init__(node.server, key=node.seen.key)
+        self.round, self.seen = node.round, node.seen
 
     @classmethod
     def from_spider(cls, spider):
-        c = _cluster(spider.settings)
-        return cls(_server(spider.settings), c["site"], c, ClusterNode.of(spider.crawler).round)
+        return cls(ClusterNode.of(spider.crawler))
 
     def request_seen(self, request):
         fp = fingerprint(request)
@@ -324,6 +320,9 @@ class ClusterNode:
         self.server = _server(crawler.settings)
         self.frontier = frontier.Frontier(self.server, c["site"], c["node"], c["lease_seconds"])
         self.round = frontier.Round(self.server, c["site"])
+        self.seen = frontier.SeenSet(
+            self.server, c["site"], c["seen_filter"], c["bloom_capacity"], c["bloom_error_rate"]
+        )
         self.renew_every = c["lease_seconds"] / 3
         self.held: set[str] = set()
         self.lost = False
@@ -383,8 +382,31 @@ class ClusterNode:
                 self.ack(token)
 
         slot.finish_response = finish_and_ack
+        spider.claim_lead = self.claim_lead  # max_images counts for the cluster's crawl of the site
+        spider.known_elsewhere = self.known  # the cluster's seen-set, not only this machine's manifest
         self._loop = task.LoopingCall(self._renew)
         self._loop.start(self.renew_every, now=False)
+
+    def known(self, url: str) -> bool:
+        """A detail page some node of the cluster queued before (this crawl or an earlier one)."""
+        try:
+            return self.seen.contains(fingerprint(Request(url)))
+        except RedisError as exc:
+            self.frontier_lost(exc)
+            return True  # not asked for: the node is stopping
+
+    def claim_lead(self) -> bool:
+        """One more detail page of the site in this round, cluster-wide; False past max_images."""
+        spider = self.crawler.spider
+        try:
+            claimed = self.round.claim_lead()
+        except RedisError as exc:
+            self.frontier_lost(exc)
+            return False
+        if claimed > spider.max_images:
+            return False
+        spider.leads += 1
+        return True
 
     def _renew(self):
         try:

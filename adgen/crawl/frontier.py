@@ -272,10 +272,14 @@ class Round:
     def add_search(self, fingerprint: bytes) -> bool:
         return bool(self.server.sadd(self.keys.key(f"round:{self.id}:search"), fingerprint))
 
+    def claim_lead(self) -> int:
+        """How many detail pages the cluster has claimed in this round, this one included."""
+        return int(self.server.incr(self.keys.key(f"round:{self.id}:leads")))
+
     def end(self) -> None:
         """Forget this round (only if it is still the current one)."""
         pipe = self.server.pipeline(transaction=True)
-        pipe.delete(self.keys.key(f"round:{self.id}:search"))
+        pipe.delete(self.keys.key(f"round:{self.id}:search"), self.keys.key(f"round:{self.id}:leads"))
         pipe.execute()
         script = (
             "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"

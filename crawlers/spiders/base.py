@@ -125,6 +125,19 @@ class StockSpider(scrapy.Spider):
             meta={SEARCH_PAGE: True},
         )
 
+    def known_elsewhere(self, url: str) -> bool:
+        """A detail page known beyond this machine's manifest (a node of the distributed crawl: the
+        cluster's seen-set in Redis, set by crawlers/frontier.py)."""
+        return False
+
+    def claim_lead(self) -> bool:
+        """Count one more detail page for this run; False once `max_images` are claimed. A node of the
+        distributed crawl replaces the count by the cluster's (crawlers/frontier.py)."""
+        if self.leads >= self.max_images:
+            return False
+        self.leads += 1
+        return True
+
     def in_scope(self, url: str) -> bool:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -140,7 +153,12 @@ class StockSpider(scrapy.Spider):
             if not target:
                 continue
             url = response.urljoin(target)
-            if url in self.seen.page_urls or url in self.seen.image_urls or url in self.requested_details:
+            if (
+                url in self.seen.page_urls
+                or url in self.seen.image_urls
+                or url in self.requested_details
+                or (result.detail_url and self.known_elsewhere(url))
+            ):
                 known += 1  # stored, rejected for good, or already asked for in this run
                 continue
             if not self.in_scope(url):
@@ -153,9 +171,8 @@ class StockSpider(scrapy.Spider):
                     page_url=response.url,
                 )
                 continue
-            if self.leads >= self.max_images:
+            if not self.claim_lead():
                 return
-            self.leads += 1
             self.requested_details.add(url)
             if result.detail_url:
                 yield scrapy.Request(
@@ -174,7 +191,7 @@ class StockSpider(scrapy.Spider):
         if self.stop_when_page_known and known == len(results):
             self.logger.info("every result on %s is known: stop paginating %r", response.url, query)
             return
-        if page >= self.max_pages or self.leads >= self.max_images:
+        if page >= self.max_pages or self.leads >= self.max_images:  # (a cluster: this node's share)
             return
         nxt = self.next_page_url(response, query, page)
         if nxt:

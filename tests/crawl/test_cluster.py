@@ -193,7 +193,9 @@ def test_refresh_from_fresh_nodes_fetches_only_new_photos_the_bloom_filter_remem
         mark = len(site.requests)
         # Nodes on "other machines": a fresh workspace without the manifest; only Redis remembers.
         later = tmp_path / "later"
-        params = fixture_crawl_params(later, site.base_url, download_timeout=10, **crawl)
+        # max_images 2: the new photos must be found although every other detail page on the search
+        # pages is one these nodes' (empty) manifest does not know; only the cluster's seen-set does
+        params = fixture_crawl_params(later, site.base_url, download_timeout=10, max_images=2, **crawl)
         _run_nodes(later, ("c", "d"))
         refresh = [r["path"] for r in site.requests[mark:]]
         summary = nodes.merge_nodes(params)
@@ -234,3 +236,20 @@ def test_a_node_that_loses_redis_stops_with_one_line_and_its_photos_are_merged(t
     rejects = pd.read_parquet(tmp_path / "data/raw/rejects.parquet")
     assert not len(rejects), f"the lost frontier was blamed on URLs: {rejects['reason'].tolist()}"
     raw_store_agrees_with_manifest(tmp_path)
+
+
+def test_max_images_counts_for_the_whole_cluster_not_per_node(tmp_path):
+    with redis_server() as url, timed_site(images=24, seed=8, hostile=False) as site:
+        warm(site)
+        params = fixture_crawl_params(
+            tmp_path,
+            site.base_url,
+            frontier=url,
+            max_images=3,
+            download_timeout=10,
+            cluster={"poll_seconds": 0.1},
+        )
+        _run_nodes(tmp_path, ("a", "b"))
+        nodes.merge_nodes(params)
+    m = pd.read_parquet(tmp_path / "data/raw/manifest.parquet")
+    assert m["site"].value_counts().to_dict() == dict.fromkeys(SITE_PREFIXES, 3)
