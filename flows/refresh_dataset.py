@@ -97,6 +97,20 @@ def record_version(stages: list[str], prefix: str, push: bool) -> versions.Datas
     return version
 
 
+@task(name="commit-refresh-records")
+def commit_refresh_records(stages: list[str], push: bool) -> bool:
+    """No new version, but the crawl still recorded new rejects and stats (dvc.lock's crawl entry):
+    push them and commit those stages, so the checkout is left clean and the commit restorable."""
+    root = Path.cwd()
+    if not versions.stages_changed(root, stages):
+        return False
+    if push:
+        run_logged(commands.dvc("--wait-for-lock", "push", *stages))
+    return versions.commit_pipeline_state(
+        root, "Dataset refresh: crawl records only, no new version", stages, require_remote=push
+    )
+
+
 @task(name="trigger-training")
 def trigger_training(models: list[str], deployment_pattern: str, tag: str) -> list[str]:
     """Start each model's training deployment without waiting; return the flow run ids."""
@@ -228,6 +242,8 @@ def _refresh(requested: list[str] | None, trigger: bool) -> dict:
 
     ran = dag.ran_stages(dvc_repro(stages))
     version = record_version(stages, opts.dataset_tag_prefix, opts.push)
+    if version is None:
+        commit_refresh_records(stages, opts.push)
     report = rebuild_report(opts.push) if version is not None else "unchanged (no new version)"
     triggered: list[str] = []
     if trigger and versions.should_retrain(previous, version, opts.retrain_growth):

@@ -107,6 +107,15 @@ def dataset_changed(root: Path, stages: list[str]) -> bool:
     return _stage_outs(now, wanted) != _stage_outs(before, wanted)
 
 
+def stages_changed(root: Path, stages: list[str]) -> bool:
+    """Do the dvc.lock entries of `stages` differ from the committed ones (any field, any output)?"""
+    lock = root / "dvc.lock"
+    now = (yaml.safe_load(lock.read_text()) or {}).get("stages", {}) if lock.exists() else {}
+    head = _git(root, "show", "HEAD:dvc.lock", check=False)
+    before = (yaml.safe_load(head.stdout) or {}).get("stages", {}) if head.returncode == 0 else {}
+    return any(now.get(s) != before.get(s) for s in stages)
+
+
 def next_tag(root: Path, prefix: str, today: dt.date) -> str:
     base = f"{prefix}{today.isoformat()}"
     taken = set(_git(root, "tag", "--list", f"{base}*").stdout.split())

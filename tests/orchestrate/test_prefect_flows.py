@@ -77,6 +77,8 @@ def test_deployments_carry_the_weekly_utc_schedule_and_the_gpu_pool(server: Pref
         assert dep["work_pool_name"] == "gpu"
         assert dep["parameters"] == {"model": model}
         assert not dep["schedules"]
+        choices = dep["parameter_openapi_schema"]["properties"]["model"]
+        assert model in choices["enum"] and choices["description"]
     on_demand = server.deployment("generate-ads/on-demand")
     assert on_demand["work_pool_name"] == "gpu" and not on_demand["schedules"]
     assert set(on_demand["parameter_openapi_schema"]["required"]) == {"poses", "bags"}
@@ -116,9 +118,28 @@ def test_weekly_refresh_versions_the_dataset_and_triggers_gpu_training(
     assert artifacts and artifacts[0]["type"] == "table"
     log = subprocess.run(["git", "log", "--format=%s"], cwd=ws, capture_output=True, text=True).stdout
     assert f"Train {model}" in log and f"Dataset version dataset-{today}" in log
+    # the training commit holds its own stage only (issue 26 case 1): its lock entry and metrics
+    trained = subprocess.run(
+        ["git", "log", "-1", "--format=", "--name-only", f"--grep=^Train {model}$"],
+        cwd=ws,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    assert set(trained) <= {
+        "dvc.lock",
+        *(f"metrics/{model}{s}" for s in (".json", ".info.json", "_loss.csv")),
+    }
+    assert "restores from a fresh clone" in server.run_logs(train_run["id"])
+    [refreshed] = server.post("/artifacts/filter", {"artifacts": {"key": {"any_": ["dataset-refresh"]}}})[:1]
+    assert f"dataset-{today}" in refreshed["data"] and "stages rerun by DVC" in refreshed["data"]
+    assert "index.html" in refreshed["data"]
 
     # Second refresh with nothing new on the site: no new version, no new training.
     again = server.wait_for_run(run_deployment(server, "refresh-dataset/weekly", ws), timeout=300)
     assert_completed(server, again)
     assert git_tags(ws) == [f"dataset-{today}"]
+    # its new crawl records were committed, not left behind in dvc.lock (issue 26 case 4)
+    assert not subprocess.run(
+        ["git", "status", "--porcelain", "--", "dvc.lock"], cwd=ws, capture_output=True, text=True
+    ).stdout.strip()
     assert len(server.flow_runs_of(f"train-{model}/gpu")) == 1

@@ -229,3 +229,14 @@ def test_a_training_commit_does_not_carry_the_crawl_entry_of_a_refresh_that_was_
     assert committed_lock(repo) == {"crawl": "c1", "train_stgan": "t2"}
     assert "dvc.lock" in git(repo, "status", "--porcelain")  # the crawl entry stays uncommitted
     assert git(repo, "diff", "--cached", "--name-only").strip() == ""  # nothing left staged either
+
+
+def test_a_refresh_that_only_recorded_crawl_rejects_has_its_crawl_entry_to_commit(repo: Path):
+    write_lock(repo, "f1")
+    versions.record_dataset_version(repo, 12, stages=STAGES, push=False, today=DAY)
+    assert not versions.stages_changed(repo, STAGES)
+    write_lock(repo, "f1", crawl_md5="c2")  # new rejects and stats, the same dataset
+    assert versions.record_dataset_version(repo, 12, stages=STAGES, push=False, today=DAY) is None
+    assert versions.stages_changed(repo, STAGES) and not versions.stages_changed(repo, ["filter"])
+    assert versions.commit_pipeline_state(repo, "crawl records", STAGES)
+    assert not versions.stages_changed(repo, STAGES)  # nothing of the dataset stages left behind
