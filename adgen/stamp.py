@@ -15,16 +15,27 @@ from typing import Any
 from adgen import atomic, safety
 
 
-def fingerprint(params: Any, files: list[Path]) -> str:
+def fingerprint(params: Any, files: list[Path], root: Path | None = None) -> str:
+    """With the project `root`, files inside it are named by their project-relative path: a moved
+    or copied workspace has the same fingerprints (and re-does nothing)."""
     h = hashlib.sha256()
     h.update(json.dumps(params, sort_keys=True, default=str).encode())
     for f in sorted(Path(p) for p in files):
-        h.update(str(f).encode())
+        h.update(portable_name(f, root).encode())
         if f.is_file():
             h.update(hashlib.sha256(f.read_bytes()).digest())
         else:
             h.update(b"<missing>")
     return h.hexdigest()
+
+
+def portable_name(path: Path, root: Path | None) -> str:
+    """`path` relative to the project `root` when inside it, else as given."""
+    if root is not None:
+        base, full = Path(root).resolve(), Path(path).absolute()
+        if base == full or base in full.parents:
+            return full.relative_to(base).as_posix()
+    return str(path)
 
 
 class Stamp:

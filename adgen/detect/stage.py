@@ -126,7 +126,9 @@ def decision_key(params: Params) -> str:
         files.append(model_dir / "saved_model.pb")
     if d.pose_table is not None:
         files.append(params.path(d.pose_table))
-    return stamp.fingerprint(key_params, files)[:16]
+    return stamp.fingerprint(key_params, files, params.root)[
+        :16
+    ]  # project-relative: a moved workspace re-decides nothing
 
 
 def run_filter(
@@ -155,10 +157,11 @@ def run_filter(
         {
             "decision_key": key,
             "detect": d.model_dump(mode="json"),
-            "gt": str(gt_path),
-            "overrides": str(overrides),
+            "gt": stamp.portable_name(gt_path, params.root) if gt_path else None,
+            "overrides": stamp.portable_name(overrides, params.root),
         },
         [fp.raw_manifest, overrides] + ([gt_path] if gt_path else []),
+        params.root,
     )
     stage_stamp = stamp.Stamp(fp.stamp)
     fp.out.mkdir(parents=True, exist_ok=True)

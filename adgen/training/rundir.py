@@ -88,6 +88,23 @@ def newest_run(model_root: str | Path, globs: tuple[str, ...] = CHECKPOINT_GLOBS
     return best[1] if best else None
 
 
+def portable(options: Any, root: Path | None) -> Any:
+    """`options` with every absolute path inside the project `root` written relative to it, so a
+    run's training_options.json still matches after the workspace is moved or copied (paths
+    outside the project stay absolute; `root` None changes nothing)."""
+    if root is None:
+        return options
+    if isinstance(options, dict):
+        return {k: portable(v, root) for k, v in options.items()}
+    if isinstance(options, list):
+        return [portable(v, root) for v in options]
+    if isinstance(options, str) and options.startswith("/"):
+        base, path = Path(root).resolve(), Path(options)
+        if path == base or base in path.parents:
+            return path.relative_to(base).as_posix() or "."
+    return options
+
+
 def write_options(run_dir: Path, options: dict[str, Any]) -> None:
     atomic.write_json(run_dir / "training_options.json", options)
 

@@ -186,11 +186,16 @@ class Session:
         if self.is_main and not (self.run_dir / "training_options.json").exists():
             rundir.write_options(self.run_dir, dict(options))
 
-    def require_same_options(self, params: Any) -> None:
-        """Refuse to resume a run that was started with other params (training_options.json)."""
+    def require_same_options(self, params: Any, root: Path | None = None) -> None:
+        """Refuse to resume a run that was started with other params (training_options.json).
+
+        With the project `root`, paths are compared relative to it (`rundir.portable`, as the
+        options are written), so a moved or copied workspace resumes its runs."""
         path = self.run_dir / "training_options.json"
         old = rundir.read_options(self.run_dir) if path.exists() else None
-        if old is not None and old["params"] != params.model_dump(mode="json"):
+        if old is not None and rundir.portable(old["params"], root) != rundir.portable(
+            params.model_dump(mode="json"), root
+        ):
             raise UserError(
                 f"{self.run_dir}: holds a run with different params; resume with the same params or pick a new --run-dir"
             )

@@ -9,12 +9,14 @@ SF-GAN's `training_options.json`).
 
 from __future__ import annotations
 
+import shutil
 import zipfile
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.detect.conftest import Project, fixture_detector_dir, kept_photo  # noqa: F401
 from tests.matting.scenes import draw_person, write_filtered_project
 
 from .conftest import adgen, broken_dir, error_line
@@ -68,3 +70,47 @@ def test_a_training_that_fails_at_its_start_leaves_no_run_dir(tmp_path: Path, da
 
     error_line(adgen("train", "stylegan2", "--run-dir", "models/mine", cwd=tmp_path))
     assert not (tmp_path / "models/mine").exists()
+
+
+@pytest.mark.slow
+def test_a_copied_workspace_resumes_its_sfgan_run(tmp_path: Path) -> None:
+    from adgen.models.sfgan.train import run
+    from adgen.training.rundir import read_options
+    from tests.models.sfgan.helpers import tiny_params
+
+    first = tmp_path / "first"
+    first.mkdir()
+    half = run(tiny_params(first), first / "run", None, data_root=first, echo=False, until=2)
+    assert half.iterations == 2
+    assert not str(read_options(first / "run")["params"]["index"]).startswith("/")
+
+    moved = tmp_path / "moved"
+    shutil.copytree(first, moved)
+    shutil.rmtree(first)  # nothing may still point at the old place
+    resumed = run(tiny_params(moved), moved / "run", None, data_root=moved, echo=False)
+    assert resumed.iterations == 6
+
+
+@pytest.mark.slow
+def test_a_copied_workspace_re_decides_no_photo(
+    tmp_path: Path,
+    fixture_detector_dir: Path,  # noqa: F811
+) -> None:
+    from adgen import config
+    from adgen.detect.stage import run_filter
+
+    project = Project(tmp_path / "first", fixture_detector_dir)
+    project.add_image(kept_photo())
+    project.add_image(kept_photo((170, 250)))
+    project.write()
+    assert adgen("filter", cwd=tmp_path / "first").returncode == 0
+
+    moved = tmp_path / "moved"
+    shutil.copytree(tmp_path / "first", moved, symlinks=True)
+    shutil.rmtree(tmp_path / "first")
+    proc = adgen("filter", cwd=moved)
+    assert proc.returncode == 0, proc.stderr
+    assert "up to date" in proc.stdout, proc.stdout
+    (moved / "data/filtered/.filter-stamp").unlink()  # the merge again: the decisions are still valid
+    result = run_filter(config.load(moved / "params.yaml"))
+    assert result.merged and result.processed == 0 and result.stats["kept"] == 2

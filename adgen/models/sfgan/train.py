@@ -47,7 +47,7 @@ from adgen.models.stgan.data import StganData, as_float, load_dataset
 from adgen.models.stgan.train import FORMAT as STGAN_FORMAT
 from adgen.models.stgan.train import Renderer, overflow
 from adgen.models.stgan.train import build_networks as build_stgan_networks
-from adgen.training import checkpoint, dist
+from adgen.training import checkpoint, dist, rundir
 from adgen.training.session import CheckpointKind, Schedule, Session
 
 FORMAT = "adgen-sfgan/1"
@@ -408,8 +408,10 @@ def run(
         rt = session.rt
         resume = session.newest_checkpoint(KIND)
         if resume is not None:
-            session.require_same_options(params)
-        session.write_options({"model": "sfgan", "params": params.model_dump(mode="json")})
+            session.require_same_options(params, data_root)
+        # project-relative paths: a moved or copied workspace resumes this run
+        options = {"model": "sfgan", "params": params.model_dump(mode="json")}
+        session.write_options(rundir.portable(options, data_root))
         data = load_dataset(params.index, params.height, params.width, params.fg_scale, data_root)
         # stage 1 (ST-GAN's trainer, in one process: refused under torchrun) before the joint stage
         geometry_from = (

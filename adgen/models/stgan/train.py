@@ -33,7 +33,7 @@ from adgen.models.stgan.data import StganData, as_float, load_dataset
 from adgen.models.stgan.history import FakeHistory, FakeRecipes
 from adgen.models.stgan.model import Discriminator, WarpGenerator, WarpSequence, count_parameters
 from adgen.models.stgan.samples import write_phase_samples
-from adgen.training import checkpoint, dist
+from adgen.training import checkpoint, dist, rundir
 from adgen.training.session import CheckpointKind, Schedule, Session
 
 FORMAT = "adgen-stgan/1"
@@ -316,8 +316,8 @@ def train(
         rt = run.rt
         resume = run.newest_checkpoint(KIND)
         if resume is not None:
-            run.require_same_options(params)
-        run.write_options(_options(params, index))
+            run.require_same_options(params, data_root)
+        run.write_options(rundir.portable(_options(params, index), data_root))  # a moved workspace resumes
         data = load_dataset(index, params.height, params.width, params.fg_scale, data_root)
         trainer = StganTrainer(params, data, run.run_dir, rt, echo)
         if resume is not None:
