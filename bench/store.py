@@ -16,6 +16,16 @@ slow to build and check here (about 0.2-0.3 ms per file per DVC command); it run
 `--per-file 1000000`. Not a test: prints a table; the last line is the headline.
 
     .venv/bin/python bench/store.py [--per-file 27062] [--sharded 27062,1000000] [--repeats 3]
+
+`--reads N` measures instead what checked reads cost (adgen.store.integrity: every member read is
+hashed against its key): the filter and strip stages over N photos, each with the check on and off,
+alternated `--repeats` times in the same process, and the same reads alone (every photo, and for
+strip its two masks, streamed in store order) on and off. The cost is the reads' checked-minus-
+unchecked time over the stage's time; the whole-stage pairs are printed too, but on a shared
+machine their difference is noise. Photos are the fixture site's renders (JPEGs of ~20-40 KB),
+the detector the fixture SavedModel.
+
+    .venv/bin/python bench/store.py --reads 400 [--repeats 3]
 """
 
 from __future__ import annotations
@@ -30,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image
@@ -151,13 +162,127 @@ def case(layout: str, n: int, repeats: int, tmp: Path) -> dict[str, object]:
     }
 
 
+def _bench_module(name: str):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", REPO / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def reads(n: int, repeats: int, tmp: Path) -> None:
+    """Filter, strip and a plain read of n photos with and without the read check; prints a table."""
+    import pandas as pd
+
+    from adgen import config
+    from adgen.detect.stage import run_filter
+    from adgen.fixtures import detector
+    from adgen.matting.strip import strip
+    from adgen.store import integrity
+    from adgen.store.photos import Photos
+
+    bench_filter, bench_strip = _bench_module("filter"), _bench_module("strip")
+    model = detector.build(tmp / "detector")
+    data = tmp / "data"
+    bench_filter.make_dataset(data, n)
+    strip_root = tmp / "strip"
+    bench_strip.build_project(strip_root, n, seed=7)
+    strip_params = config.from_dict({"strip": {"backend": "detector"}}, root=strip_root)
+
+    def filter_once() -> float:
+        p = bench_filter.project(tmp / "filter", data, model, n)
+        t0 = time.perf_counter()
+        assert run_filter(p).processed == n
+        return time.perf_counter() - t0
+
+    def strip_once() -> float:
+        shutil.rmtree(strip_root / "data/stripped", ignore_errors=True)
+        t0 = time.perf_counter()
+        strip(strip_params, force=True)
+        return time.perf_counter() - t0
+
+    raw = pd.read_parquet(data / "data/raw/manifest.parquet")
+    filtered = pd.read_parquet(strip_root / "data/filtered/manifest.parquet")
+    filter_reads = [(Photos(data / "data/raw/store"), raw)]
+    masks = Photos(strip_root / "data/filtered/store")
+    strip_reads = [  # what strip reads: each photo and its two detector masks
+        (Photos(strip_root / "data/raw/store"), filtered),
+        (masks, filtered[["person_mask"]].rename(columns={"person_mask": "member"})),
+        (masks, filtered[["bag_mask"]].dropna().rename(columns={"bag_mask": "member"})),
+    ]
+
+    def reading(reads: list) -> Callable[[], float]:
+        """Stream exactly what a stage reads (store order), as it does: the check's own cost."""
+        ordered = [(photos, photos.in_store_order(rows)) for photos, rows in reads]
+
+        def once() -> float:
+            t0 = time.perf_counter()
+            assert sum(len(b) for photos, rows in ordered for b in photos.stream(rows)) > 0
+            return time.perf_counter() - t0
+
+        return once
+
+    def alternate(fn: Callable[[], float]) -> tuple[float, float, float]:
+        """(median checked, median unchecked, median of the pairs' differences)."""
+        fn()  # warm-up: model load, page cache
+        on, off = [], []
+        for _ in range(repeats):
+            for verify, times in ((True, on), (False, off)):
+                integrity.VERIFY_READS = verify
+                times.append(fn())
+        integrity.VERIFY_READS = True
+        return (
+            statistics.median(on),
+            statistics.median(off),
+            statistics.median(a - b for a, b in zip(on, off, strict=True)),
+        )
+
+    results = []
+    for name, count, stage_fn, reads_fn in [
+        ("filter", n, filter_once, reading(filter_reads)),
+        ("strip", len(filtered), strip_once, reading(strip_reads)),
+    ]:
+        r_on, r_off, r_diff = alternate(reads_fn)
+        s_on, s_off, s_diff = alternate(stage_fn)
+        results.append((name, count, s_on, s_off, s_diff, r_on, r_off, r_diff))
+        print(f"    {results[-1]}", file=sys.stderr, flush=True)
+    print(
+        f"{'stage':<7} {'photos':>6} {'checked s':>10} {'unchecked s':>12} {'pair diff':>10} "
+        f"{'read chk s':>11} {'read s':>7} {'hashing s':>10} {'hashing/stage':>14}"
+    )
+    share = {}
+    for name, count, s_on, s_off, s_diff, r_on, r_off, r_diff in results:
+        share[name] = r_diff / s_off
+        print(
+            f"{name:<7} {count:>6} {s_on:>10.2f} {s_off:>12.2f} {s_diff / s_off:>+10.1%} {r_on:>11.3f} "
+            f"{r_off:>7.3f} {r_diff:>10.3f} {share[name]:>14.2%}"
+        )
+    print(
+        "  pair diff: whole stage checked minus unchecked, median of alternated pairs (this machine's noise);"
+        " hashing: the same reads streamed alone, checked minus unchecked"
+    )
+    print(
+        f"headline: checked reads cost {share['filter']:.2%} of the filter and {share['strip']:.2%} of strip "
+        f"(sha256 of every member read; whole-stage pairs differ by {results[0][4] / results[0][3]:+.1%} and "
+        f"{results[1][4] / results[1][3]:+.1%}, within noise)"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--per-file", default="27062", help="comma-separated image counts (per-file store)")
     ap.add_argument("--sharded", default="27062,1000000", help="comma-separated image counts (shards)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--tmp", default=None, help="work dir (default: a temp dir, removed after)")
+    ap.add_argument(
+        "--reads", type=int, default=0, help="measure checked reads over this many photos instead"
+    )
     args = ap.parse_args()
+    if args.reads:
+        with tempfile.TemporaryDirectory(prefix="adgen-bench-reads-", dir=args.tmp) as tmp:
+            reads(args.reads, args.repeats, Path(tmp))
+        return
     plan = [("per-file", int(n)) for n in args.per_file.split(",") if n] + [
         ("sharded", int(n)) for n in args.sharded.split(",") if n
     ]
