@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from tests.detect.conftest import Project, fixture_detector_dir, kept_photo  # noqa: F401
+from tests.generate.test_generate import project  # noqa: F401 - one tiny trained run of each model
 from tests.matting.scenes import draw_person, write_filtered_project
 
 from .conftest import adgen, broken_dir, error_line
@@ -99,10 +100,10 @@ def test_a_copied_workspace_re_decides_no_photo(
     from adgen import config
     from adgen.detect.stage import run_filter
 
-    project = Project(tmp_path / "first", fixture_detector_dir)
-    project.add_image(kept_photo())
-    project.add_image(kept_photo((170, 250)))
-    project.write()
+    first = Project(tmp_path / "first", fixture_detector_dir)
+    first.add_image(kept_photo())
+    first.add_image(kept_photo((170, 250)))
+    first.write()
     assert adgen("filter", cwd=tmp_path / "first").returncode == 0
 
     moved = tmp_path / "moved"
@@ -113,3 +114,16 @@ def test_a_copied_workspace_re_decides_no_photo(
     (moved / "data/filtered/.filter-stamp").unlink()  # the merge again: the decisions are still valid
     result = run_filter(params)
     assert result.merged and result.processed == 0 and result.stats["kept"] == 2
+
+
+@pytest.mark.slow
+def test_a_generate_that_fills_the_disk_leaves_no_output_dir(project: Path) -> None:  # noqa: F811
+    outs = project / "outs"
+    with broken_dir(outs, project / "hook", "ENOSPC", after=3) as env:  # full after a few images
+        line = error_line(
+            adgen("--params", str(project / "params.yaml"), "generate", "--pose", "pose.json", "--bag",
+                  "bag.png", "-o", "outs/ads", cwd=project, env=env)  # fmt: skip
+        )
+    assert "No space left on device" in line
+    assert not (outs / "ads").exists()  # not a dir holding bag.png and a few images
+    assert outs.is_dir()  # what was there before stays
