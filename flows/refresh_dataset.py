@@ -81,12 +81,14 @@ def commit_filter() -> None:
 
 
 @task(name="record-dataset-version")
-def record_version(stages: list[str], prefix: str, push: bool) -> versions.DatasetVersion | None:
+def record_version(
+    stages: list[str], prefix: str, push: bool, base: str | None = None
+) -> versions.DatasetVersion | None:
     root = Path.cwd()
     kept = versions.count_kept(config.load(root / "params.yaml"))
     logger = get_run_logger()
     version = versions.record_dataset_version(
-        root, kept, stages=stages, prefix=prefix, push=push, on_line=logger.info
+        root, kept, stages=stages, prefix=prefix, push=push, on_line=logger.info, base=base
     )
     if version is None:
         logger.info("dataset unchanged: no new version")
@@ -98,7 +100,7 @@ def record_version(stages: list[str], prefix: str, push: bool) -> versions.Datas
 
 
 @task(name="commit-refresh-records")
-def commit_refresh_records(stages: list[str], push: bool) -> bool:
+def commit_refresh_records(stages: list[str], push: bool, base: str | None = None) -> bool:
     """No new version, but the crawl still recorded new rejects and stats (dvc.lock's crawl entry):
     push them and commit those stages, so the checkout is left clean and the commit restorable."""
     root = Path.cwd()
@@ -107,7 +109,7 @@ def commit_refresh_records(stages: list[str], push: bool) -> bool:
     if push:
         run_logged(commands.dvc("--wait-for-lock", "push", *stages))
     return versions.commit_pipeline_state(
-        root, "Dataset refresh: crawl records only, no new version", stages, require_remote=push
+        root, "Dataset refresh: crawl records only, no new version", stages, require_remote=push, base=base
     )
 
 
@@ -130,7 +132,7 @@ def configured_sites(params: config.Params) -> list[str]:
 
 
 @task(name="rebuild-report")
-def rebuild_report(push: bool) -> str:
+def rebuild_report(push: bool, base: str | None = None) -> str:
     """`dvc repro --single-item report` on the new dataset with the trained models this checkout has,
     then commit the report stage alone; a line saying what happened (skipped when a model the report
     reads is not here, e.g. still training)."""
@@ -145,7 +147,9 @@ def rebuild_report(push: bool) -> str:
     run_logged(commands.dvc("--wait-for-lock", "repro", "--single-item", "report"))
     if push:
         run_logged(commands.dvc("--wait-for-lock", "push", "report"))
-    versions.commit_pipeline_state(root, "Report after the dataset refresh", ["report"], require_remote=push)
+    versions.commit_pipeline_state(
+        root, "Report after the dataset refresh", ["report"], require_remote=push, base=base
+    )
     return "rebuilt"
 
 
@@ -211,6 +215,7 @@ def _refresh(requested: list[str] | None, trigger: bool) -> dict:
     if not stages:
         raise RuntimeError(f"{root}/dvc.yaml has none of the dataset stages {dag.DATASET_STAGES}")
     previous = versions.latest_version(root, opts.dataset_tag_prefix)
+    base = versions.head(root)  # a run clone publishes its commits from here (adgen/orchestrate/runclone.py)
 
     failed: list[str] = []
     if "crawl" in stages:
@@ -241,10 +246,10 @@ def _refresh(requested: list[str] | None, trigger: bool) -> dict:
         commit_filter()
 
     ran = dag.ran_stages(dvc_repro(stages))
-    version = record_version(stages, opts.dataset_tag_prefix, opts.push)
+    version = record_version(stages, opts.dataset_tag_prefix, opts.push, base)
     if version is None:
-        commit_refresh_records(stages, opts.push)
-    report = rebuild_report(opts.push) if version is not None else "unchanged (no new version)"
+        commit_refresh_records(stages, opts.push, base)
+    report = rebuild_report(opts.push, base) if version is not None else "unchanged (no new version)"
     triggered: list[str] = []
     if trigger and versions.should_retrain(previous, version, opts.retrain_growth):
         triggered = trigger_training(list(opts.retrain_models), opts.train_deployment, version.tag)

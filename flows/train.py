@@ -50,7 +50,7 @@ def publish_metrics(model: str) -> dict:
 
 
 @task(name="commit-training")
-def commit_training(model: str, pushed: bool) -> bool:
+def commit_training(model: str, pushed: bool, base: str | None = None) -> bool:
     """Commit the training stage's dvc.lock entry and metrics with the params.yaml and dvc.yaml it
     ran with, and nothing else of the checkout (another run's entries, a stopped run's deletions);
     when pushed, only once the remote has its outputs, then proven to restore from a fresh clone.
@@ -58,7 +58,9 @@ def commit_training(model: str, pushed: bool) -> bool:
     from adgen.orchestrate import restore
 
     stage = dag.training_stage(model)
-    made = versions.commit_pipeline_state(Path.cwd(), f"Train {model}", [stage], require_remote=pushed)
+    made = versions.commit_pipeline_state(
+        Path.cwd(), f"Train {model}", [stage], require_remote=pushed, base=base
+    )
     if made and pushed:
         commit = restore.verify(Path.cwd(), "HEAD", stages=[stage])
         get_run_logger().info(
@@ -88,6 +90,7 @@ def train(model: ModelName = "stgan", preset: PresetName | None = None) -> dict:
 def _train(model: str, preset: str | None) -> dict:
     stage = dag.training_stage(model)
     root = Path.cwd()
+    base = versions.head(root)  # a run clone publishes its commit from here (adgen/orchestrate/runclone.py)
     if stage not in dag.stages(root):
         raise RuntimeError(f"{root}/dvc.yaml has no {stage} stage yet")
     if preset:
@@ -97,7 +100,7 @@ def _train(model: str, preset: str | None) -> dict:
     if params.orchestrate.push:
         dvc_push([stage])
     metrics = publish_metrics(model)
-    commit_training(model, params.orchestrate.push)
+    commit_training(model, params.orchestrate.push, base)
     return metrics
 
 

@@ -87,3 +87,58 @@ def publish(
         f"could not push the commit of {', '.join(stages)} to {remote}/{branch} after {tries} tries: "
         f"{pushed.stderr.strip().splitlines()[-1:] if pushed.stderr else 'rejected'}"
     )
+
+
+# The worker cloned this run from the pipeline's git remote (prefect.workers.yaml's git_clone of
+# $ADGEN_GIT_URL): its commits go back there. Anywhere else (a shared checkout, a developer's clone
+# of GitHub) a flow only commits locally and never pushes on its own.
+GIT_URL_ENV = "ADGEN_GIT_URL"
+
+
+def _same_remote(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    pa, pb = Path(a).expanduser(), Path(b).expanduser()
+    return pa.exists() and pb.exists() and pa.resolve() == pb.resolve()
+
+
+def publishing_remote(root: Path, remote: str = "origin") -> str | None:
+    """`remote` when this checkout is a run clone of $ADGEN_GIT_URL, else None (commit locally)."""
+    wanted = os.environ.get(GIT_URL_ENV, "").strip()
+    if not wanted:
+        return None
+    url = stagecommit.git(Path(root), "remote", "get-url", remote, check=False).stdout.strip()
+    return remote if url and _same_remote(url, wanted) else None
+
+
+def current_branch(root: Path) -> str:
+    name = stagecommit.git(Path(root), "symbolic-ref", "-q", "--short", "HEAD", check=False).stdout.strip()
+    return name or "main"
+
+
+def commit_run(
+    root: Path, stages: Sequence[str], message: str, *, base: str | None, require_remote: bool
+) -> str | None:
+    """A flow's commit of its `stages`: published to the git remote (rebuilt on its head, pushed,
+    retried) when this is a run clone, else committed in this checkout only."""
+    remote = publishing_remote(root) if base else None
+    if remote is None:
+        return stagecommit.commit_stages(root, stages, message, require_remote=require_remote)
+    return publish(
+        root,
+        stages,
+        message,
+        base=base,
+        branch=current_branch(root),
+        remote=remote,
+        require_remote=require_remote,
+    )
+
+
+def push_tag(root: Path, tag: str) -> None:
+    """Publish `tag` too when this is a run clone (a dataset version's tag)."""
+    remote = publishing_remote(root)
+    if remote is not None:
+        pushed = stagecommit.git(Path(root), "push", "-q", remote, f"refs/tags/{tag}", check=False)
+        if pushed.returncode != 0:
+            raise PublishFailed(f"could not push tag {tag} to {remote}: {pushed.stderr.strip()[-300:]}")

@@ -46,6 +46,12 @@ def _git(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProc
     return subprocess.run(["git", *ident, *args], cwd=root, check=check, capture_output=True, text=True)
 
 
+def head(root: Path) -> str | None:
+    """The commit the checkout is at (None before the first commit)."""
+    out = _git(Path(root), "rev-parse", "-q", "--verify", "HEAD^{commit}", check=False).stdout.strip()
+    return out or None
+
+
 def count_kept(params: Params) -> int:
     """Size of the kept set: images the last dataset stage kept so far.
 
@@ -136,6 +142,7 @@ def record_dataset_version(
     push: bool = True,
     today: dt.date | None = None,
     on_line=None,
+    base: str | None = None,
 ) -> DatasetVersion | None:
     """Push the data, commit dvc.lock and tag the commit; None when the dataset did not change.
 
@@ -151,8 +158,13 @@ def record_dataset_version(
     if push:
         commands.run(commands.dvc("push", *stages), cwd=root, on_line=on_line)
     tag = next_tag(root, prefix, today or dt.datetime.now(dt.UTC).date())
-    commit_pipeline_state(root, f"Dataset version {tag}: {kept} kept images", stages, require_remote=push)
+    commit_pipeline_state(
+        root, f"Dataset version {tag}: {kept} kept images", stages, require_remote=push, base=base
+    )
     _git(root, "tag", "-a", tag, "-m", f"AdGen dataset version {tag}\n\nkept={kept}")
+    from adgen.orchestrate import runclone
+
+    runclone.push_tag(root, tag)
     commit = _git(root, "rev-parse", "HEAD").stdout.strip()
     return DatasetVersion(tag=tag, kept=kept, commit=commit)
 
@@ -170,17 +182,23 @@ def should_retrain(previous: DatasetVersion | None, current: DatasetVersion | No
 
 
 def commit_pipeline_state(
-    root: Path, message: str, stages: list[str] | None = None, *, require_remote: bool = False
+    root: Path,
+    message: str,
+    stages: list[str] | None = None,
+    *,
+    require_remote: bool = False,
+    base: str | None = None,
 ) -> bool:
     """Commit what `stages` (default: every stage of dvc.yaml) reproduced: their dvc.lock entries,
     their git-tracked metrics files and the pipeline definition (adgen/orchestrate/stagecommit.py);
     nothing else the checkout holds. With `require_remote`, only once the DVC remote has their
-    outputs. False when that changes nothing."""
-    from adgen.orchestrate import dag, stagecommit
+    outputs. In a run clone (`base`: the commit the run started at) the commit is published to the
+    git remote (adgen/orchestrate/runclone.py). False when that changes nothing."""
+    from adgen.orchestrate import dag, runclone
 
     root = Path(root)
     chosen = dag.stages(root) if stages is None else stages
-    return stagecommit.commit_stages(root, chosen, message, require_remote=require_remote) is not None
+    return runclone.commit_run(root, chosen, message, base=base, require_remote=require_remote) is not None
 
 
 def commit_lock(root: Path, message: str, stages: list[str] | None = None) -> bool:

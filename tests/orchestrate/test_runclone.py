@@ -111,3 +111,23 @@ def test_a_run_that_changed_nothing_publishes_nothing(origin: Path, tmp_path: Pa
     base = runclone.clone_at(origin, run, rev="main")
     assert runclone.publish(run, ["train_a"], "Train a", base=base, require_remote=False) is None
     assert git(origin, "rev-parse", "main").strip() == base
+
+
+def test_a_flow_commit_is_published_only_from_a_clone_of_the_pipeline_remote(
+    origin: Path, tmp_path: Path, monkeypatch
+):
+    from adgen.orchestrate import versions
+
+    run = tmp_path / "run"
+    base = runclone.clone_at(origin, run)
+    (run / "dvc.lock").write_text(lock(train_a="a5", train_b="b1"))
+    monkeypatch.delenv(runclone.GIT_URL_ENV, raising=False)  # a checkout the worker was pointed at
+    assert versions.commit_pipeline_state(run, "Train a", ["train_a"], base=base)
+    assert entries(origin) == {"train_a": "a1", "train_b": "b1"}  # committed here only, not pushed
+    (run / "dvc.lock").write_text(lock(train_a="a6", train_b="b1"))
+    monkeypatch.setenv(runclone.GIT_URL_ENV, str(origin))  # the worker cloned the run from origin
+    assert versions.commit_pipeline_state(run, "Train a again", ["train_a"], base=base)
+    assert entries(origin) == {"train_a": "a6", "train_b": "b1"}
+    git(run, "tag", "-a", "dataset-x", "-m", "kept=1")
+    runclone.push_tag(run, "dataset-x")
+    assert git(origin, "tag", "--list").split() == ["dataset-x"]
