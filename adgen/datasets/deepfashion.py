@@ -13,7 +13,6 @@ The same item id is the same model wearing the same clothes, which is what GFLA 
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -23,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from adgen.errors import UserError
+from adgen.safe_files import finite, read_json
 
 GFLA_HEIGHT, GFLA_WIDTH = 256, 176  # the pixel frame of the GFLA keypoint CSVs
 _FILE = re.compile(r"^(\d+)_(\d+)_([A-Za-z]+)\.(jpg|jpeg|png)$", re.IGNORECASE)
@@ -63,7 +63,11 @@ def read_gfla_annotations(path: Path) -> dict[str, np.ndarray]:
         raise UserError(f"{path}: not a GFLA annotation file (no column {sorted(missing)[0]!r})")
     out = {}
     for name, ys, xs in zip(df["name"], df["keypoints_y"], df["keypoints_x"], strict=True):
-        out[str(name)] = np.stack([json.loads(ys), json.loads(xs)], axis=1).astype(np.float32)
+        where = f"{path}: {str(name)[:80]}"
+        y = read_json(str(ys), f"{where} keypoints_y", max_depth=1)
+        x = read_json(str(xs), f"{where} keypoints_x", max_depth=1)
+        finite([y, x], where)
+        out[str(name)] = np.stack([y, x], axis=1).astype(np.float32)
     return out
 
 

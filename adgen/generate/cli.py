@@ -36,7 +36,9 @@ def generate_command(
         ..., "--pose", help="requested pose: keypoint JSON (18 points as x, y, conf) or an image"
     ),
     bag: Path = typer.Option(..., "--bag", help="the bag: a cut-out PNG with transparency"),
-    seed: int | None = typer.Option(None, "--seed", help="first seed (default generate.seed)"),
+    seed: int | None = typer.Option(
+        None, "--seed", min=0, max=2**32 - 1, help="first seed (default generate.seed)"
+    ),
     n: int | None = typer.Option(
         None, "--n", help="how many ads, seeds seed … seed+n-1 (default generate.n)"
     ),

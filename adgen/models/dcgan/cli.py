@@ -19,8 +19,9 @@ def sample_command(
     from adgen.models.stylegan2.cli import parse_seeds
     from adgen.models.stylegan2.train import image_grid
 
+    chosen = parse_seeds(seeds)  # before loading: a typo costs no checkpoint read
     G, _, _ = load_generator(checkpoint, device)
-    images = generate(G, parse_seeds(seeds))
+    images = generate(G, chosen)
     with atomic.atomic_path(output) as tmp:
         image_grid(images).save(tmp, format="PNG")
     print(f"wrote {len(images)} samples to {output}")

@@ -54,7 +54,9 @@ def sample_command(
         ..., "--pose", help="the pose: keypoint JSON (18 OpenPose points as x, y, conf)"
     ),
     n: int = typer.Option(4, "--n", help="how many new people (seeds seed … seed+n-1)"),
-    seed: int = typer.Option(0, "--seed", help="first seed; the same seed gives the same person"),
+    seed: int = typer.Option(
+        0, "--seed", min=0, max=2**32 - 1, help="first seed; the same seed gives the same person"
+    ),
     checkpoint: Path | None = typer.Option(
         None,
         "--checkpoint",

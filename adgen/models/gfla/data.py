@@ -13,7 +13,6 @@ missing point) drawn with `adgen.pose.heatmaps` in the resized frame.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from PIL import Image
 from adgen.errors import UserError
 from adgen.models.gfla.config import GflaParams
 from adgen.pose.heatmaps import heatmaps
+from adgen.safe_files import finite, read_json
 
 N_KEYPOINTS = 18
 
@@ -47,7 +47,9 @@ def _find(root: Path, kind: str, phase: str) -> Path:
 
 def parse_keypoints(ys: str, xs: str, frame: tuple[int, int]) -> np.ndarray:
     """Official `[y0, y1, …]`, `[x0, …]` pixel lists in the annotation frame → (18, 3) normalised x, y, conf."""
-    y, x = np.asarray(json.loads(ys), dtype=np.float64), np.asarray(json.loads(xs), dtype=np.float64)
+    y = np.asarray(read_json(ys, "keypoints_y", max_depth=1), dtype=np.float64)
+    x = np.asarray(read_json(xs, "keypoints_x", max_depth=1), dtype=np.float64)
+    finite([y, x], "keypoints")
     if y.shape != (N_KEYPOINTS,) or x.shape != (N_KEYPOINTS,):
         raise ValueError(f"expected {N_KEYPOINTS} keypoints, got {y.shape} / {x.shape}")
     kp = np.zeros((N_KEYPOINTS, 3), dtype=np.float32)

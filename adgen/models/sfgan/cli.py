@@ -22,7 +22,9 @@ def evaluate_composites_command(
     ),
     index: Path | None = typer.Option(None, "--index", help="dataset index (default: train.stgan.index)"),
     count: int = typer.Option(64, "--count", min=1, max=100_000, help="person/bag pairs to composite"),
-    seed: int = typer.Option(0, "--seed", min=0, help="start placement of pair i uses seed + i"),
+    seed: int = typer.Option(
+        0, "--seed", min=0, max=2**32 - 1, help="start placement of pair i uses seed + i"
+    ),
     device: str = typer.Option("cpu", "--device"),
 ) -> None:
     """ST-GAN and SF-GAN on the same people, bags and seeds: FID, placement error, colour consistency, a grid."""

@@ -8,22 +8,32 @@ import typer
 
 from adgen.errors import UserError
 
+MAX_SEED = 2**32 - 1  # numpy's RandomState takes seeds below 2**32
+MAX_SEEDS = 4096  # one grid; a typo such as 0-99999999999 must not build a list of 10**11 seeds
+
 
 def parse_seeds(text: str) -> list[int]:
     """`0-63` / `1,5,9` / `0-3,10` → the list of seeds."""
+    shown = text[:40]
     seeds: list[int] = []
     try:
         for part in text.split(","):
             part = part.strip()
             if "-" in part:
-                lo, hi = part.split("-", 1)
-                seeds.extend(range(int(lo), int(hi) + 1))
+                lo, hi = (int(x) for x in part.split("-", 1))
+                if hi - lo + 1 > MAX_SEEDS - len(seeds):
+                    raise UserError(f"--seeds {shown!r}: more than {MAX_SEEDS} seeds; sample fewer at a time")
+                seeds.extend(range(lo, hi + 1))
             elif part:
                 seeds.append(int(part))
+            if len(seeds) > MAX_SEEDS:
+                raise UserError(f"--seeds {shown!r}: more than {MAX_SEEDS} seeds; sample fewer at a time")
     except ValueError:
-        raise UserError(f"--seeds {text!r}: expected e.g. 0-63 or 1,5,9") from None
-    if not seeds or min(seeds) < 0:
-        raise UserError(f"--seeds {text!r}: no seeds")
+        raise UserError(f"--seeds {shown!r}: expected e.g. 0-63 or 1,5,9") from None
+    if not seeds:
+        raise UserError(f"--seeds {shown!r}: no seeds")
+    if min(seeds) < 0 or max(seeds) > MAX_SEED:
+        raise UserError(f"--seeds {shown!r}: seeds must be 0 … {MAX_SEED}")
     return seeds
 
 
@@ -38,8 +48,9 @@ def sample_command(
     from adgen import atomic
     from adgen.models.stylegan2.train import generate, image_grid, load_generator
 
+    chosen = parse_seeds(seeds)  # before loading: a typo costs no checkpoint read
     G, _ = load_generator(checkpoint, device)
-    images = generate(G, parse_seeds(seeds), truncation)
+    images = generate(G, chosen, truncation)
     with atomic.atomic_path(output) as tmp:
         image_grid(images).save(tmp, format="PNG")
     print(f"wrote {len(images)} samples to {output}")
