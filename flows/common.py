@@ -1,8 +1,9 @@
 """Tasks shared by the flows: run a pipeline command with its output in the Prefect log.
 
 The flows own scheduling, retries and dispatch; every stage runs as the same command a user types
-(`adgen …` or `dvc repro …`) in the flow run's working directory (the project checkout the worker
-was pointed at by the deployment's `set_working_directory` pull step).
+(`adgen …` or `dvc repro …`) in the flow run's working directory: the project checkout the worker
+was pointed at by prefect.yaml's `enter_project_dir` pull step, or the run's own clone made by
+prefect.workers.yaml's `git_clone` step.
 """
 
 from __future__ import annotations
