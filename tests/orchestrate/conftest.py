@@ -79,6 +79,31 @@ def dvc(ws: Path, *args: str, check: bool = True) -> str:
     return out
 
 
+def git(root: Path, *args: str) -> str:
+    """Run git in `root` as a throwaway identity; return stdout (raise on failure)."""
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+def lock_with(**entries: str) -> str:
+    """A dvc.lock holding one output (md5 as given) per stage."""
+    lines = ["schema: '2.0'", "stages:"]
+    for stage, md5 in entries.items():
+        lines += [
+            f"  {stage}:",
+            f"    cmd: {stage}",
+            "    outs:",
+            f"    - path: out/{stage}",
+            f"      md5: {md5}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
 @pytest.fixture
 def prefect_server(tmp_path: Path) -> Iterator[PrefectServer]:
     """A real Prefect server on 127.0.0.1 (free port, temp PREFECT_HOME); stopped with its workers."""

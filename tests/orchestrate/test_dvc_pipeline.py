@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from adgen.orchestrate import dag, presets
-from tests.orchestrate.conftest import dvc, make_workspace
+from tests.orchestrate.conftest import dvc, git, make_workspace
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration, pytest.mark.xdist_group("orchestrate-dvc")]
 
@@ -143,10 +143,10 @@ def test_a_clone_of_the_committed_pipeline_pulls_to_a_clean_status(reproduced, t
 
     ws, _ = reproduced
     versions.commit_pipeline_state(ws, "pipeline state")
-    assert not _git(ws, "status", "--porcelain", "--", *versions.PIPELINE_FILES).strip()
+    assert not git(ws, "status", "--porcelain", "--", *versions.PIPELINE_FILES).strip()
     dvc(ws, "push")
     clone = tmp_path / "clone"
-    _git(tmp_path, "clone", "-q", str(ws), str(clone))
+    git(tmp_path, "clone", "-q", str(ws), str(clone))
     dvc(clone, "remote", "modify", "--local", "local", "url", str(ws.parent / "remote"))
     dvc(clone, "pull")
     assert dvc(clone, "status", "--json").strip() == "{}"
@@ -194,7 +194,7 @@ def test_two_experiments_are_compared_by_exp_show_metrics_diff_and_params_diff(r
 
 
 def before_value(ws: Path, key: str):
-    head = yaml.safe_load(_git(ws, "show", "HEAD:params.yaml"))
+    head = yaml.safe_load(git(ws, "show", "HEAD:params.yaml"))
     for part in key.split("."):
         head = head[part]
     return head
@@ -204,16 +204,6 @@ def _only_numbers(data) -> bool:
     if isinstance(data, dict):
         return all(_only_numbers(v) for v in data.values())
     return isinstance(data, int | float) and not isinstance(data, bool)
-
-
-def _git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@localhost", *args],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
 
 
 def test_a_training_stage_killed_midway_resumes_from_its_checkpoint_on_the_next_repro(reproduced):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from adgen.orchestrate import commands, restore, stagecommit, versions
-from tests.orchestrate.conftest import dvc
+from tests.orchestrate.conftest import dvc, git
 
 pytestmark = [pytest.mark.integration]
 
@@ -33,16 +33,6 @@ DVC_YAML = """stages:
     outs: [out/b.txt]
     metrics: [{metrics/b.json: {cache: false}}]
 """
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        cwd=root,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
 
 
 @pytest.fixture

@@ -4,37 +4,13 @@ remote; the lock files are written as DVC writes them, no DVC needed)."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
 from adgen.orchestrate import runclone
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        cwd=root,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-
-
-def lock(**entries: str) -> str:
-    lines = ["schema: '2.0'", "stages:"]
-    for stage, md5 in entries.items():
-        lines += [
-            f"  {stage}:",
-            f"    cmd: {stage}",
-            "    outs:",
-            f"    - path: out/{stage}",
-            f"      md5: {md5}",
-        ]
-    return "\n".join(lines) + "\n"
-
+from tests.orchestrate.conftest import git, lock_with
 
 DVC_YAML = """stages:
   train_a: {cmd: a, outs: [out/train_a], metrics: [{metrics/a.json: {cache: false}}]}
@@ -48,7 +24,7 @@ def origin(tmp_path: Path) -> Path:
     seed.mkdir()
     git(seed, "init", "-q", "-b", "main")
     (seed / "dvc.yaml").write_text(DVC_YAML)
-    (seed / "dvc.lock").write_text(lock(train_a="a1", train_b="b1"))
+    (seed / "dvc.lock").write_text(lock_with(train_a="a1", train_b="b1"))
     (seed / "params.yaml").write_text("train: {}\n")
     git(seed, "add", "-A")
     git(seed, "commit", "-q", "-m", "pipeline")
@@ -67,8 +43,8 @@ def test_two_runs_from_one_base_both_land_without_reverting_each_other(origin: P
     base_a, base_b = runclone.clone_at(origin, a), runclone.clone_at(origin, b)
     assert base_a == base_b
     (a / "params.yaml").write_text("train: {a: {preset: demo}}\n")  # run a applied a preset
-    (a / "dvc.lock").write_text(lock(train_a="a2", train_b="b1"))
-    (b / "dvc.lock").write_text(lock(train_a="a1", train_b="b2"))  # b knows nothing of a's run
+    (a / "dvc.lock").write_text(lock_with(train_a="a2", train_b="b1"))
+    (b / "dvc.lock").write_text(lock_with(train_a="a1", train_b="b2"))  # b knows nothing of a's run
     (b / "metrics").mkdir()
     (b / "metrics" / "b.json").write_text('{"step": 2}\n')
     assert runclone.publish(a, ["train_a"], "Train a", base=base_a, require_remote=False)
@@ -83,7 +59,7 @@ def test_two_runs_from_one_base_both_land_without_reverting_each_other(origin: P
 def test_a_rejected_push_is_retried_on_the_new_head(origin: Path, tmp_path: Path):
     run = tmp_path / "run"
     base = runclone.clone_at(origin, run)
-    (run / "dvc.lock").write_text(lock(train_a="a3", train_b="b1"))
+    (run / "dvc.lock").write_text(lock_with(train_a="a3", train_b="b1"))
     hook = run / ".git" / "hooks" / "pre-push"
     hook.write_text(
         f"#!/bin/sh\n[ -e {tmp_path}/rejected-once ] && exit 0\ntouch {tmp_path}/rejected-once\nexit 1\n"
@@ -97,7 +73,7 @@ def test_a_rejected_push_is_retried_on_the_new_head(origin: Path, tmp_path: Path
 def test_a_push_that_keeps_failing_says_so_in_one_line(origin: Path, tmp_path: Path):
     run = tmp_path / "run"
     base = runclone.clone_at(origin, run)
-    (run / "dvc.lock").write_text(lock(train_a="a4", train_b="b1"))
+    (run / "dvc.lock").write_text(lock_with(train_a="a4", train_b="b1"))
     hook = run / ".git" / "hooks" / "pre-push"
     hook.write_text("#!/bin/sh\nexit 1\n")
     hook.chmod(0o755)
@@ -120,11 +96,11 @@ def test_a_flow_commit_is_published_only_from_a_clone_of_the_pipeline_remote(
 
     run = tmp_path / "run"
     base = runclone.clone_at(origin, run)
-    (run / "dvc.lock").write_text(lock(train_a="a5", train_b="b1"))
+    (run / "dvc.lock").write_text(lock_with(train_a="a5", train_b="b1"))
     monkeypatch.delenv(runclone.GIT_URL_ENV, raising=False)  # a checkout the worker was pointed at
     assert versions.commit_pipeline_state(run, "Train a", ["train_a"], base=base)
     assert entries(origin) == {"train_a": "a1", "train_b": "b1"}  # committed here only, not pushed
-    (run / "dvc.lock").write_text(lock(train_a="a6", train_b="b1"))
+    (run / "dvc.lock").write_text(lock_with(train_a="a6", train_b="b1"))
     monkeypatch.setenv(runclone.GIT_URL_ENV, str(origin))  # the worker cloned the run from origin
     assert versions.commit_pipeline_state(run, "Train a again", ["train_a"], base=base)
     assert entries(origin) == {"train_a": "a6", "train_b": "b1"}

@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from adgen.orchestrate import versions
 from adgen.orchestrate.versions import DatasetVersion
+from tests.orchestrate.conftest import git, lock_with
 
 DAY = dt.date(2026, 11, 25)
 STAGES = ["crawl", "filter"]
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        cwd=root,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
 
 
 DVC_YAML = """stages:
@@ -175,20 +165,6 @@ def test_after_training_nothing_of_the_pipeline_state_is_left_uncommitted(repo: 
     assert versions.commit_lock(repo, "Train stgan", ["train_stgan"])
     assert git(repo, "status", "--porcelain").strip() == ""
     assert not versions.commit_lock(repo, "Train stgan", ["train_stgan"])  # nothing changed since
-
-
-def lock_with(**entries: str) -> str:
-    """A dvc.lock holding one output (md5 as given) per stage."""
-    lines = ["schema: '2.0'", "stages:"]
-    for stage, md5 in entries.items():
-        lines += [
-            f"  {stage}:",
-            f"    cmd: {stage}",
-            "    outs:",
-            f"    - path: out/{stage}",
-            f"      md5: {md5}",
-        ]
-    return "\n".join(lines) + "\n"
 
 
 def committed_lock(repo: Path) -> dict:
