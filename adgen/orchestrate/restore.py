@@ -31,14 +31,16 @@ def _git(cwd: Path, *args: str) -> str:
 
 
 def remotes(root: Path) -> dict[str, str]:
-    """{name: url} of the DVC remotes as `root` resolves them (relative local paths made absolute)."""
-    out = commands.run(commands.dvc("remote", "list"), cwd=root)
-    found: dict[str, str] = {}
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) >= 2:
-            found[parts[0]] = parts[1]
-    return found
+    """{name: url} of the DVC remotes as `root` resolves them (relative local paths made absolute).
+
+    Read through DVC's own config loader: `dvc remote list` prints a table that wraps at the
+    terminal's width, so a long path came back cut in two (seen under pytest-xdist's deeper temp
+    dirs) and the clone was pointed at a directory that did not exist.
+    """
+    from dvc.repo import Repo
+
+    with Repo(str(root)) as repo:
+        return {name: str(conf["url"]) for name, conf in repo.config["remote"].items() if "url" in conf}
 
 
 def _point_at_remotes(root: Path, clone: Path) -> None:

@@ -120,7 +120,8 @@ def start_seaweedfs(root: Path, timeout: float = 60.0) -> tuple[subprocess.Popen
         "-filer",
         "-s3",
         f"-s3.config={root / 's3.json'}",
-        f"-s3.port.iceberg={free_port()}",
+        "-s3.port.iceberg=0",  # the Iceberg and Lance listeners default to fixed ports (8181, 9101):
+        "-s3.port.lance=0",  # two stores at once collided there; 0 turns them off
         f"-metricsPort={free_port()}",
         "-volume.max=20",
         "-master.volumeSizeLimitMB=64",

@@ -95,3 +95,14 @@ def test_versions_verify_command_reports_in_one_line(repo: Path):
     )
     assert bad.returncode == 2 and "does not restore" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_a_long_remote_path_comes_back_whole(tmp_path: Path):
+    """`dvc remote list` wraps its table at the terminal's width: a long path was cut in two."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    dvc(root, "init", "-q")
+    far = tmp_path / ("a-remote-directory-with-a-long-name-" * 4) / "remote"
+    dvc(root, "remote", "add", "-d", "far", str(far))
+    assert restore.remotes(root) == {"far": str(far)}
