@@ -49,10 +49,16 @@ def test_every_declared_dependency_is_locked_within_its_range():
 
 
 def test_the_venv_holds_exactly_the_locked_versions():
-    pins = locked()
+    """Each locked package, as `import` finds it (the first on sys.path). Not every distribution on
+    the path: setuptools appends its `_vendor` folder, with older copies of packaging, zipp and
+    others, once something imports it (tensorflow_hub does)."""
     drift = []
-    for dist in metadata.distributions():
-        name = canonicalize_name(dist.metadata["Name"])
-        if name in pins and Version(dist.version).public != pins[name].public:
-            drift.append(f"{name} {dist.version} (lock {pins[name]})")
+    for name, pinned in locked().items():
+        try:
+            installed = Version(metadata.version(name))
+        except metadata.PackageNotFoundError:
+            drift.append(f"{name} missing (lock {pinned})")
+            continue
+        if installed.public != pinned.public:
+            drift.append(f"{name} {installed} (lock {pinned})")
     assert not drift, "installed versions differ from requirements/lock.txt: " + ", ".join(sorted(drift))
