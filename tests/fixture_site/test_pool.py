@@ -28,3 +28,24 @@ def test_every_serving_process_serves_the_same_bytes_and_grows_together():
             assert hashlib.sha256(body).hexdigest() in site.ground_truth()["images"]
         paths = [r["path"] for r in served.requests]
         assert paths.count(photo) == 12 and len(paths) == 14
+
+
+def test_the_pool_stops_after_a_burst_of_connections():
+    """Each new connection wakes every serving process and one wins it; with a blocking accept()
+    the others waited there for good, so stopping the pool hung (bench/crawl.py never ended)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    site = FixtureSite(images=4, seed=5, hostile=False)
+    site.ground_truth()
+    pool = FixtureSitePool(site, processes=3).start()
+    photo = pool.base_url + site.item(0).image_path
+    with ThreadPoolExecutor(16) as burst:
+        assert all(
+            r.status_code == 200 for r in burst.map(lambda _: requests.get(photo, timeout=20), range(200))
+        )
+    stopped: list[int] = []
+    stopper = threading.Thread(target=lambda: stopped.append(pool.stop()), daemon=True)
+    stopper.start()
+    stopper.join(timeout=180)  # a deadlock guard, not a timing: a clean stop takes well under a second
+    assert stopped == [0], "a serving process never left accept() and had to be killed"
