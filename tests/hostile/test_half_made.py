@@ -121,8 +121,19 @@ def test_a_generate_that_fills_the_disk_leaves_no_output_dir(project: Path) -> N
     outs = project / "outs"
     with broken_dir(outs, project / "hook", "ENOSPC", after=3) as env:  # full after a few images
         line = error_line(
-            adgen("--params", str(project / "params.yaml"), "generate", "--pose", "pose.json", "--bag",
-                  "bag.png", "-o", "outs/ads", cwd=project, env=env)  # fmt: skip
+            adgen(
+                "--params",
+                str(project / "params.yaml"),
+                "generate",
+                "--pose",
+                "pose.json",
+                "--bag",
+                "bag.png",
+                "-o",
+                "outs/ads",
+                cwd=project,
+                env=env,
+            )  # fmt: skip
         )
     assert "No space left on device" in line
     assert not (outs / "ads").exists()  # not a dir holding bag.png and a few images
