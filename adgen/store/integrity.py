@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import BinaryIO
 
 from adgen.errors import UserError
+from adgen.store import layout
 
 # Off only in bench/store.py, to measure what the check costs: never a setting.
 VERIFY_READS = True
@@ -40,15 +42,22 @@ def check(data: bytes, size: int, sha256: str, root: Path, shard: str, member: s
     return data
 
 
-def read(root: Path, shard: str, member: str, offset: int, size: int, sha256: str) -> bytes:
-    """One member's bytes, read with one seek and checked."""
-    path = root / "shards" / shard
+def open_shard(root: Path, shard: str, member: str) -> BinaryIO:
+    """The shard holding `member`, open for reading; a missing or unreadable one is a `StoreError`."""
     try:
-        with open(path, "rb") as fh:
-            fh.seek(offset)
-            data = fh.read(size)
+        return open(root / layout.SHARDS / shard, "rb")  # noqa: SIM115 - the caller closes it
     except FileNotFoundError:
         raise damaged(root, shard, member, "is in a shard that is missing") from None
     except OSError as exc:  # a disk error is the store's, not the photo's
         raise damaged(root, shard, member, f"cannot be read ({exc.strerror or exc})") from None
+
+
+def read(root: Path, shard: str, member: str, offset: int, size: int, sha256: str) -> bytes:
+    """One member's bytes, read with one seek and checked."""
+    with open_shard(root, shard, member) as fh:
+        try:
+            fh.seek(offset)
+            data = fh.read(size)
+        except OSError as exc:
+            raise damaged(root, shard, member, f"cannot be read ({exc.strerror or exc})") from None
     return check(data, size, sha256, root, shard, member)

@@ -83,14 +83,6 @@ class Photos:
         shard, offset, size = self._where(member)
         return self.reader.read(key, field, shard, offset, size)
 
-    def _open(self, shard: str, member: str) -> IO[bytes]:
-        try:
-            return open(self.root / layout.SHARDS / shard, "rb")  # noqa: SIM115 - closed by stream
-        except FileNotFoundError:
-            raise integrity.damaged(self.root, shard, member, "is in a shard that is missing") from None
-        except OSError as exc:
-            raise integrity.damaged(self.root, shard, member, f"cannot be read ({exc})") from None
-
     def image(self, member: object) -> StoredImage:
         """A handle on one member that dataset builders open when they need its pixels."""
         self.key_field(member)
@@ -114,7 +106,7 @@ class Photos:
                 if current is None or current[0] != shard:
                     if current is not None:
                         current[1].close()
-                    current = (shard, self._open(shard, row["member"]))
+                    current = (shard, integrity.open_shard(self.root, shard, row["member"]))
                 fh = current[1]
                 try:
                     fh.seek(offset)
