@@ -89,7 +89,7 @@ def test_the_core_params_import_no_model() -> None:
     assert not found, f"adgen/config imports models: {found}"
 
 
-@pytest.mark.parametrize("real", ["adgen/pose/openpose.py", "adgen/generate/poses.py"])
+@pytest.mark.parametrize("real", ["adgen/pose/openpose.py", "adgen/pose/contract.py"])
 def test_keypoint_conventions_come_from_the_real_pose_module(real: str) -> None:
     mods = imported_modules(REPO_ROOT / real)
     assert "adgen.pose.keypoints" in mods and not any(m.startswith("adgen.fixtures") for m in mods)

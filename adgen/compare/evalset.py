@@ -8,7 +8,7 @@ the table. It is a small dataset of its own, versioned with the data (a DVC outp
     <eval_set>/real/NNN.png    the real photo of target NNN, H x W (GFLA's 256x176 frame)
     <eval_set>/card.json       what is in it and where from
 
-Keypoints follow the contract of `adgen.generate.poses`: 18 OpenPose points (x, y, conf)
+Keypoints follow the contract of `adgen.pose.contract`: 18 OpenPose points (x, y, conf)
 normalised to the frame, conf 0 for a missing point.
 """
 
@@ -26,7 +26,7 @@ from PIL import Image
 from adgen import atomic, safe_files
 from adgen.datasets.cards import write_card
 from adgen.errors import UserError
-from adgen.generate.poses import normalise_keypoints
+from adgen.pose.contract import normalise_keypoints
 
 TARGETS = "targets.json"
 # A set's targets file: a few hundred bytes per target (its 18 keypoints).

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PIL import Image, ImageDraw
 
 from adgen.datasets.framing import fit_into
-from adgen.generate.poses import draw_pose
+from adgen.pose.contract import draw_pose
 
 HEADER = 16
 GAP = 2

@@ -24,7 +24,7 @@ from adgen.compare.evalset import EvalSet
 from adgen.compare.generators import Candidate, Missing
 from adgen.compare.grid import comparison_grid
 from adgen.compare.score import Scorer
-from adgen.generate.poses import fit_into_frame
+from adgen.pose.contract import fit_into_frame
 from adgen.progress import track
 from adgen.training.outputs import split_numbers
 

@@ -21,9 +21,9 @@ import numpy as np
 from PIL import Image
 
 from adgen.detect.rule import ANKLE_POINTS, HEAD_POINTS
-from adgen.generate.poses import fit_into_frame
 from adgen.metrics.maths import FeatureStats
 from adgen.metrics.pose import pose_mse
+from adgen.pose.contract import fit_into_frame
 
 
 @dataclass

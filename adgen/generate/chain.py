@@ -24,9 +24,9 @@ from PIL import Image
 
 from adgen import atomic
 from adgen.errors import UserError
-from adgen.generate.poses import draw_pose, fit_into_frame
 from adgen.metrics.pose import pose_mse
 from adgen.models.sampling import reproducible_kernels
+from adgen.pose.contract import draw_pose, fit_into_frame
 from adgen.training import checkpoint as ckpt
 from adgen.training import rundir
 

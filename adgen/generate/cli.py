@@ -59,7 +59,7 @@ def generate_command(
     from adgen.generate.chain import check_approach, generate_ads, load_chain, summarise
     from adgen.generate.evaluate import inception_of
     from adgen.generate.html import write_page
-    from adgen.generate.poses import IMAGE_SUFFIXES, read_pose
+    from adgen.pose.contract import IMAGE_SUFFIXES, read_pose
     from adgen.training.outputs import write_training_outputs
 
     p = params(ctx)

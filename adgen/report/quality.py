@@ -106,7 +106,7 @@ def found(keypoints: object) -> int:
 
 def _pose_thumb(photos: Photos, image_id: str, keypoints: object) -> bytes | None:
     """The photo with its keypoints and limbs drawn (OpenPose colours), as PNG bytes."""
-    from adgen.generate.poses import draw_pose
+    from adgen.pose.contract import draw_pose
     from adgen.pose.stage import keypoints_array
 
     src = photos.source("member", _member(photos, image_id))

@@ -15,7 +15,7 @@ import yaml
 from PIL import Image
 
 from adgen.errors import UserError
-from adgen.generate.poses import fit_into_frame, read_pose
+from adgen.pose.contract import fit_into_frame, read_pose
 from adgen.training.outputs import split_numbers
 from tests.models.gfla.helpers import pose, tiny_params, write_dataset, write_vgg19
 

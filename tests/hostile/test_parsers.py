@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from adgen.errors import UserError
-from adgen.generate.poses import normalise_keypoints, read_pose
+from adgen.pose.contract import normalise_keypoints, read_pose
 
 from .conftest import REPO_ROOT, adgen, error_line, write_png
 

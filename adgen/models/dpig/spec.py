@@ -69,8 +69,8 @@ def sample_command(
     from adgen.clikit import params
     from adgen.errors import UserError
     from adgen.generate.chain import resolve_checkpoint
-    from adgen.generate.poses import IMAGE_SUFFIXES, draw_pose, read_pose
     from adgen.models.dpig.api import load_sampler
+    from adgen.pose.contract import IMAGE_SUFFIXES, draw_pose, read_pose
 
     if n < 1:
         raise UserError("--n must be at least 1")
