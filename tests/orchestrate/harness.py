@@ -171,5 +171,29 @@ class PrefectServer:
         raise TimeoutError(f"flow run {run_id} not finished after {timeout}s: {run.get('state')}")
 
     def run_logs(self, run_id: str) -> str:
-        logs = self.post("/logs/filter", {"logs": {"flow_run_id": {"any_": [run_id]}}, "limit": 200})
-        return "\n".join(entry["message"] for entry in logs)
+        """Every log line of a run, oldest first: the server answers at most 200 per request, and a
+        training run logs more than that (the first 200 alone miss the commit lines at its end)."""
+        messages: list[str] = []
+        while True:
+            page = self.post(
+                "/logs/filter",
+                {
+                    "logs": {"flow_run_id": {"any_": [run_id]}},
+                    "sort": "TIMESTAMP_ASC",
+                    "limit": 200,
+                    "offset": len(messages),
+                },
+            )
+            messages += [entry["message"] for entry in page]
+            if len(page) < 200:
+                return "\n".join(messages)
+
+    def wait_for_log(self, run_id: str, text: str, timeout: float = 60) -> str:
+        """The run's logs once they contain `text`: a worker's process sends its last log lines in
+        a batch after the run's final state is set, so a finished run's logs may still be arriving."""
+        deadline = time.monotonic() + timeout
+        while True:
+            logs = self.run_logs(run_id)
+            if text in logs or time.monotonic() > deadline:
+                return logs
+            time.sleep(1)

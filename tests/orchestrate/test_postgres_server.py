@@ -97,7 +97,7 @@ def test_a_worker_without_its_project_dir_fails_in_one_line_naming_it(server, pr
     finally:
         servers.stop_worker(server, worker)
     assert result["state"]["type"] in {"CRASHED", "FAILED"}
-    logs = server.run_logs(result["id"])
+    logs = server.wait_for_log(result["id"], "ADGEN_PROJECT_DIR")
     [line] = [m for m in logs.splitlines() if "ADGEN_PROJECT_DIR" in m]
     assert line.startswith("ADGEN_PROJECT_DIR is not set on this worker"), logs
     assert "generate_ads.py" not in logs  # the run stopped at the pull step, not at loading the flow

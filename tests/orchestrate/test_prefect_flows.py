@@ -129,7 +129,9 @@ def test_weekly_refresh_versions_the_dataset_and_triggers_gpu_training(
         "dvc.lock",
         *(f"metrics/{model}{s}" for s in (".json", ".info.json", "_loss.csv")),
     }
-    assert "restores from a fresh clone" in server.run_logs(train_run["id"])
+    assert "restores from a fresh clone" in server.wait_for_log(
+        train_run["id"], "restores from a fresh clone"
+    )
     [refreshed] = server.post("/artifacts/filter", {"artifacts": {"key": {"any_": ["dataset-refresh"]}}})[:1]
     assert f"dataset-{today}" in refreshed["data"] and "stages rerun by DVC" in refreshed["data"]
     assert "index.html" in refreshed["data"]
