@@ -26,7 +26,7 @@ from adgen.compare.grid import comparison_grid
 from adgen.compare.score import Scorer
 from adgen.pose.contract import fit_into_frame
 from adgen.progress import track
-from adgen.training.outputs import split_numbers
+from adgen.stage_metrics import split_numbers
 
 GRID_HEADINGS = {
     "dcgan": "DCGAN",

@@ -40,9 +40,9 @@ from adgen import atomic, manifest, safety
 from adgen.config import Params
 from adgen.crawl import jobs, journal, locks, merge, seen
 from adgen.errors import UserError
+from adgen.stage_metrics import write_training_outputs
 from adgen.store import layout, locations
 from adgen.store.reader import StoreReader
-from adgen.training.outputs import write_training_outputs
 
 STATE_DIR = ".crawl"
 

@@ -47,7 +47,7 @@ def write_card(
 def write_cards_metrics(metrics_dir: Path, datasets_dir: Path, names: tuple[str, ...]) -> dict[str, Path]:
     """`<metrics_dir>/datasets.json`: the numbers DVC compares across experiments (each dataset's
     counts and pixel sizes), and `datasets.info.json`: the full cards (sources, licences, notes)."""
-    from adgen.training.outputs import split_numbers, write_training_outputs
+    from adgen.stage_metrics import split_numbers, write_training_outputs
 
     numbers: dict[str, Any] = {}
     cards: dict[str, Any] = {}

@@ -33,10 +33,10 @@ from adgen.detect.rule import Decision, keep_full_body_with_bag, unreadable
 from adgen.detect.stats import filter_stats, keep_quality, load_ground_truth
 from adgen.errors import UserError
 from adgen.review.overrides import read as read_overrides
+from adgen.stage_metrics import write_training_outputs
 from adgen.store.locations import raw_store
 from adgen.store.photos import Photos
 from adgen.store.writer import StoreWriter
-from adgen.training.outputs import write_training_outputs
 
 # Params that change no decision (how fast, how much is shown) stay out of the decision key.
 _NOT_IN_DECISION_KEY = {

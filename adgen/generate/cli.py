@@ -60,7 +60,7 @@ def generate_command(
     from adgen.generate.evaluate import inception_of
     from adgen.generate.html import write_page
     from adgen.pose.contract import IMAGE_SUFFIXES, read_pose
-    from adgen.training.outputs import write_training_outputs
+    from adgen.stage_metrics import write_training_outputs
 
     p = params(ctx)
     g = p.generate
@@ -124,7 +124,7 @@ def evaluate_gfla_command(
     lp = p.path(gp.lpips_weights) if gp.lpips_weights else None
     la = p.path(gp.lpips_alexnet_weights) if gp.lpips_alexnet_weights else None
     result = {"checkpoint": str(path), **score_gfla(generated, real, p, lp, la)}
-    from adgen.training.outputs import write_training_outputs
+    from adgen.stage_metrics import write_training_outputs
 
     # numbers (the DVC metric) in gfla_eval.json; the checkpoint and "skipped" reasons in .info.json
     out = write_training_outputs(p.path(p.paths.metrics), "gfla_eval", result)["metrics"]

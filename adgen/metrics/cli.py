@@ -33,7 +33,7 @@ def evaluate_images(
     if real is not None:
         graph = p.path(m.fid_inception_graph) if m.fid_inception_graph else None
         result.update(fid=fid(real, fake, graph, batch_size=m.batch_size, limit=m.fid_images), real=str(real))
-    from adgen.training.outputs import write_training_outputs
+    from adgen.stage_metrics import write_training_outputs
 
     # numbers in <name>.json (what DVC compares); the image paths in <name>.info.json
     out = write_training_outputs(p.path(p.paths.metrics), name, result)["metrics"]

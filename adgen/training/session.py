@@ -291,7 +291,7 @@ class Session:
         """`<name>.json`, `.info.json` and `_loss.csv` for DVC (rank 0, when a metrics dir is given)."""
         if not self.is_main or metrics_dir is None:
             return None
-        from adgen.training.outputs import write_training_outputs
+        from adgen.stage_metrics import write_training_outputs
 
         return write_training_outputs(metrics_dir, name, values, records, loss_columns, step_key)
 

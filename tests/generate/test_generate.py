@@ -16,7 +16,7 @@ from PIL import Image
 
 from adgen.errors import UserError
 from adgen.pose.contract import fit_into_frame, read_pose
-from adgen.training.outputs import split_numbers
+from adgen.stage_metrics import split_numbers
 from tests.models.gfla.helpers import pose, tiny_params, write_dataset, write_vgg19
 
 

@@ -27,7 +27,7 @@ from PIL import Image
 
 from adgen.errors import UserError
 from adgen.models.stgan.samples import grid
-from adgen.training.outputs import write_training_outputs
+from adgen.stage_metrics import write_training_outputs
 
 WHITE = 0.92  # pixels brighter than this in every channel are the studio backdrop, not the person
 

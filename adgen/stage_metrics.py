@@ -1,12 +1,14 @@
-"""What a finished training leaves for DVC: numbers to compare, strings apart, and a loss log to plot.
+"""What a finished stage leaves for DVC: numbers to compare, strings apart, and a loss log to plot.
 
+Every stage that reports metrics writes them here (crawl, filter, datasets, the trainings, generate,
+compare, the evaluators), which is why this sits at the core and not in `adgen.training`.
 `dvc exp show` and `dvc metrics diff` compare numbers only; a metrics file that mixes in paths,
-licence notes or "skipped" reasons makes every table wide and unreadable. So each model writes
-three small files into `paths.metrics` (tracked by git, `cache: false`):
+licence notes or "skipped" reasons makes every table wide and unreadable. So each stage writes
+up to three small files into `paths.metrics` (tracked by git, `cache: false`):
 
 - `<name>.json`       — numbers only (nested dicts of numbers allowed); the DVC metric.
 - `<name>.info.json`  — everything else a reader may want (run dir, checkpoint, skipped reasons).
-- `<name>_loss.csv`   — `step` + the model's declared loss columns; the DVC plot.
+- `<name>_loss.csv`   — `step` + the model's declared loss columns (trainings only); the DVC plot.
 """
 
 from __future__ import annotations
