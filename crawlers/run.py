@@ -17,23 +17,15 @@ from pathlib import Path
 import scrapy.core.downloader.handlers.http11  # noqa: F401, I001
 from scrapy import signals
 from scrapy.crawler import CrawlerProcess
-from scrapy.settings import Settings
 
 from adgen import atomic
-from crawlers import settings as default_settings
-from crawlers.spiders.depositphotos import DepositphotosSpider
-from crawlers.spiders.getty import GettySpider
-from crawlers.spiders.profile import ProfileSpider
-from crawlers.spiders.rf123 import Rf123Spider
-
-SPIDERS = {s.name: s for s in (Rf123Spider, DepositphotosSpider, GettySpider, ProfileSpider)}
+from crawlers.discovery import project_settings, spiders
 
 
 def main(argv: list[str]) -> int:
     """Crawl every job given (one site each) in this process; each site keeps its own JOBDIR."""
     jobs = [json.loads(Path(a).read_text()) for a in argv]
-    settings = Settings()
-    settings.setmodule(default_settings, priority="project")
+    settings = project_settings()  # SCRAPY_SETTINGS_MODULE, else crawlers/settings.py
     # Process-wide values (log file, reactor) from the first job, below each crawler's own priority:
     # `crawl()` merges the process settings into every crawler unless the crawler's are higher.
     settings.update(jobs[0]["settings"], priority="project")
@@ -51,7 +43,7 @@ def main(argv: list[str]) -> int:
 
 
 def _add_crawl(process: CrawlerProcess, job: dict) -> dict[str, object]:
-    crawler = process.create_crawler(SPIDERS[job["spider"]])
+    crawler = process.create_crawler(spiders()[job["spider"]])  # Scrapy's SpiderLoader finds them
     crawler.settings.update(job["settings"], priority="cmdline")  # JOBDIR and limits of this site
     if job.get("cluster"):  # a node of the distributed crawl (adgen/crawl/nodes.py)
         from crawlers import frontier

@@ -9,11 +9,27 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from adgen.config.base import Section
 
-SpiderName = Literal["123rf", "depositphotos", "getty", "profile"]
+
+def _known_spider(name: str) -> str:
+    """A spider name Scrapy's SpiderLoader finds in the project's SPIDER_MODULES (crawlers/discovery.py)."""
+    from crawlers.discovery import settings_module, spiders
+
+    found = spiders()
+    if name not in found:
+        raise ValueError(
+            f"no spider named {name!r} in SPIDER_MODULES of {settings_module()}; available: {', '.join(found)}"
+        )
+    return name
+
+
+def _default_sites() -> dict[str, SiteParams]:
+    from crawlers.discovery import default_sites
+
+    return {name: SiteParams(spider=name) for name in default_sites()}
 
 
 class SiteParams(Section):
@@ -23,7 +39,7 @@ class SiteParams(Section):
     `start_urls` may hold `{query}` (URL-encoded query) and may be relative to `base_url`.
     """
 
-    spider: SpiderName
+    spider: str  # a spider's `name` (crawlers/spiders, or any SPIDER_MODULES package)
     enabled: bool = True
     base_url: str | None = None  # None: the spider's real host (built-in) / absolute start_urls (profile)
     queries: list[str] | None = None  # None: crawl.queries
@@ -40,6 +56,8 @@ class SiteParams(Section):
     image_url: str | None = None  # on the detail page
     title: str | None = None
     license: str | None = None
+
+    _spider_is_known = field_validator("spider")(_known_spider)
 
     @model_validator(mode="after")
     def _profile_needs_selectors(self) -> SiteParams:
@@ -99,13 +117,8 @@ class CrawlParams(Section):
             "person with suitcase",
         ]
     )
-    sites: dict[str, SiteParams] = Field(
-        default_factory=lambda: {
-            "123rf": SiteParams(spider="123rf"),
-            "depositphotos": SiteParams(spider="depositphotos"),
-            "getty": SiteParams(spider="getty"),
-        }
-    )
+    # Default: every spider that needs no profile, as Scrapy's SpiderLoader finds them.
+    sites: dict[str, SiteParams] = Field(default_factory=_default_sites)
     # Set to e.g. http://127.0.0.1:8000 to crawl the fixture stock site: site S lives at <override>/S.
     base_url_override: str | None = None
     max_pages: int = Field(default=20, ge=1)  # search pages per query and site

@@ -70,6 +70,8 @@ class StockSpider(scrapy.Spider):
     """Base of the site spiders; constructed by crawlers.run with the job written by the stage."""
 
     default_base_url: ClassVar[str] = ""
+    # Crawled by default (crawl.sites unset): a site spider that needs nothing but its name.
+    default_site: ClassVar[bool] = True
     default_allowed_domains: ClassVar[list[str]] = []
 
     def __init__(self, job: dict[str, Any] | str | None = None, **kwargs: Any):

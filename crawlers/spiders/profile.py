@@ -24,6 +24,7 @@ from crawlers.spiders.base import Detail, Result, StockSpider, first, select
 
 class ProfileSpider(StockSpider):
     name = "profile"
+    default_site = False  # needs selectors in params (crawl.sites.<site>), so never a default
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
