@@ -67,13 +67,9 @@ def grabcut_bag(image: Image.Image, iterations: int = 5) -> Image.Image | None:
     return rgba_cutout(rgb, mask, box) if box else None
 
 
-def user_bags_table(params: Params) -> Path:
-    return params.path(params.datasets.user_bags) / "bags.parquet"
-
-
 def user_bags(params: Params) -> tuple[pd.DataFrame, Photos]:
     """The imported bags' rows (checked) and their store; no rows when nothing was imported."""
-    table = user_bags_table(params)
+    table = locations.user_bags_table(params)
     bags = Photos(locations.user_bags_store(params), str(table))
     rows = manifest.read(table, dict.fromkeys(COLUMNS, "object"))
     safety.check_manifest(rows, str(table), params.root)
@@ -122,7 +118,7 @@ def import_bags(params: Params, folder: Path, cutout: bool = False) -> BagImport
     if bad:
         more = f" (+{len(bad) - 1} more)" if len(bad) > 1 else ""
         raise UserError(f"bags import: {len(bad)} of {len(files)} files are not bag cut-outs: {bad[0]}{more}")
-    table = user_bags_table(params)
+    table = locations.user_bags_table(params)
     existing, bags = user_bags(params)
     new: dict[str, list] = {}  # image id -> its row (shard and member filled in once packed)
     known = set(existing["image_id"])

@@ -60,7 +60,7 @@ def _inputs_fingerprint(params: Params) -> str:
         params.path(params.paths.stripped) / "manifest.parquet",
         params.path(params.paths.pose) / "keypoints.parquet",
     ]
-    from adgen.bags.importer import user_bags_table
+    from adgen.store.locations import user_bags_table
 
     files.append(user_bags_table(params))
     extra: dict = {"datasets": params.datasets.model_dump(mode="json")}

@@ -31,6 +31,11 @@ def user_bags_store(params: Params) -> Path:
     return params.path(params.datasets.user_bags) / STORE_DIR
 
 
+def user_bags_table(params: Params) -> Path:
+    """`adgen bags import`'s table of bags (rows point into `user_bags_store`)."""
+    return params.path(params.datasets.user_bags) / "bags.parquet"
+
+
 def all_stores(params: Params) -> list[Path]:
     """Every store that exists, in pipeline order."""
     roots = [raw_store(params), masks_store(params), cutouts_store(params), user_bags_store(params)]

@@ -76,11 +76,10 @@ def migrate_raw(params: Params, keep_files: bool = False) -> MigrateResult:
 
 
 def migrate_user_bags(params: Params, keep_files: bool = False) -> MigrateResult:
-    from adgen.bags.importer import user_bags_table
 
     bags = params.path(params.datasets.user_bags)
     store = locations.user_bags_store(params)
-    return migrate_dir(params, bags, user_bags_table(params), store, "bags", keep_files)
+    return migrate_dir(params, bags, locations.user_bags_table(params), store, "bags", keep_files)
 
 
 def migrate_dir(

@@ -247,13 +247,22 @@ class Session:
             kind.check_same_network(state.get("params"), params, self.run_dir)
         return path, state
 
-    def resumed(self, path: Path, state: Mapping[str, Any], at: int, where: str, rng: bool = True) -> None:
-        """After the model loaded `state`: its RNG states back (`rng`), stats past `at` dropped,
-        and the "resumed from <file> at <where>" line."""
+    def resumed(
+        self,
+        path: Path,
+        state: Mapping[str, Any],
+        at: int,
+        where: str,
+        rng: bool = True,
+        key: str | None = None,
+    ) -> None:
+        """After the model loaded `state`: its RNG states back (`rng`), stats past `at` (in the
+        records' `key`, default the session's `step_key`) dropped, and the "resumed from <file> at
+        <where>" line."""
         if rng and "rng" in state:
             checkpoint.set_rng_state(state["rng"])
         if self.is_main:
-            self.log.truncate_stats(self.step_key, at)
+            self.log.truncate_stats(key or self.step_key, at)
         self.say(f"resumed from {path.name} at {where}")
 
     # --- checkpoints and outputs --------------------------------------------------------------

@@ -15,7 +15,7 @@ tensors, numbers, strings and plain containers, so they load with `weights_only=
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +31,9 @@ from adgen.models.dcgan.model import Generator, build, count_params
 from adgen.models.sampling import images_per_seed
 from adgen.models.stylegan2.data import real_batches
 from adgen.models.stylegan2.train import image_grid
-from adgen.training import checkpoint, dist, session
-from adgen.training.session import CheckpointKind, Schedule, Session, Tick, check_finite
+from adgen.training import checkpoint, dist, loop, session
+from adgen.training.loop import TickStats, Trainer, TrainResult
+from adgen.training.session import CheckpointKind, Schedule, Session
 
 MODEL = "dcgan"
 STAT_KEYS = (*LOSS_COLUMNS, "D_real", "D_fake")  # D_*: mean sigmoid(D) on reals / fakes
@@ -42,14 +43,6 @@ KIND = CheckpointKind(
     mark=("model", MODEL),
     architecture=("resolution", "z_dim", "g_channels", "d_channels"),
 )
-
-
-@dataclass
-class TrainResult:
-    run_dir: Path
-    checkpoint: Path
-    steps: int
-    last_stats: dict[str, Any] = field(default_factory=dict)
 
 
 def describe(params: DcganParams) -> dict[str, Any]:
@@ -69,12 +62,34 @@ def run_name(params: DcganParams) -> str:
     return f"{Path(params.dataset).stem}-{h}x{w}-{params.preset}"
 
 
-class DcganTrainer:
-    """Both networks, their optimisers and one training step; `train` adds data, logs, checkpoints."""
+class DcganTrainer(Trainer):
+    """Both networks, their optimisers and one training step; `adgen.training.loop` runs it.
 
-    def __init__(self, params: DcganParams, runtime: dist.Runtime):
+    Without a `session` (tests of the step alone) it only steps on the batches it is given."""
+
+    name, label, kind, unit, loss_columns = MODEL, "DCGAN steps", KIND, "step", LOSS_COLUMNS
+
+    def __init__(
+        self,
+        params: DcganParams,
+        runtime: dist.Runtime,
+        session: Session | None = None,
+        dataset: FramedImages | None = None,
+    ):
         self.p = params
         self.rt = runtime
+        self.session = session
+        self.dataset = dataset
+        self.total = params.total_steps
+        self.keep_checkpoints = params.keep_checkpoints
+        every = {
+            "tick": params.tick_steps,
+            "grid": params.sample_steps,
+            "checkpoint": params.checkpoint_steps,
+        }
+        self.schedule = Schedule(every, [params.total_steps])
+        self.grid_seeds = list(range(params.grid_seeds))
+        self.batches = None
         self.G, self.D = (m.to(runtime.device) for m in build(params))
         runtime.broadcast_from_main(self.G, self.D)
         betas = (params.beta1, params.beta2)
@@ -95,9 +110,31 @@ class DcganTrainer:
         g = torch.Generator().manual_seed(checkpoint.step_seed(self.p.seed, self.rt.rank, self.step_idx))
         return torch.randn(n, self.p.z_dim, generator=g)
 
-    def step(self, real: torch.Tensor) -> dict[str, float]:
-        """One D step and one G step on `real` (this rank's images in [-1, 1])."""
+    @property
+    def steps(self) -> int:
+        return self.step_idx
+
+    def begin(self) -> None:
+        """The data order from the step reached: a pure function of (seed, images seen)."""
+        p, rt = self.p, self.rt
+        self.batches = real_batches(
+            self.dataset, self.batch_gpu, p.seed, self.step_idx * p.batch, p.workers, rt.rank, rt.world_size
+        )
+
+    def introduce(self) -> str:
+        info, rt = describe(self.p), self.rt
+        return (
+            f"new run: {info['output']} G {info['G_params']:,} D {info['D_params']:,} params, "
+            f"{len(self.dataset)} images, batch {self.p.batch} ({self.batch_gpu} x {rt.world_size} "
+            f"rank(s)), device {rt.device}"
+        )
+
+    def step(self, real: torch.Tensor | None = None) -> dict[str, float]:
+        """One D step and one G step on `real` (this rank's images in [-1, 1]; by default the
+        run's next batch)."""
         dev = self.rt.device
+        if real is None:
+            real = next(self.batches)
         real = real.to(dev, non_blocking=True)
         n = real.shape[0]
         ones = torch.ones(n, device=dev)
@@ -160,6 +197,37 @@ class DcganTrainer:
         self.scaler_G.load_state_dict(state["scaler_G"])
         self.scaler_D.load_state_dict(state["scaler_D"])
 
+    # --- what the loop records -----------------------------------------------------------------
+    def record(self, tick: TickStats) -> dict[str, Any]:
+        return {
+            "step": self.step_idx,
+            "kimg": self.step_idx * self.p.batch / 1000,
+            **tick.means,
+            "sec_per_step": tick.seconds / max(tick.units, 1),
+            "timestamp": tick.started,
+        }
+
+    def log_line(self, record: Mapping[str, Any]) -> str:
+        shown = " ".join(f"{k} {record[k]:.4f}" for k in STAT_KEYS)
+        return f"step {self.step_idx} {shown} {record['sec_per_step']:.3f} s/step"
+
+    def periodic(self, what: str, before: float, after: float) -> None:
+        if what == "grid":
+            path = self.session.run_dir / f"fakes-{self.step_idx:09d}.png"
+            self.session.on_main(save_grid, self.G, path, self.grid_seeds)
+
+    def final_values(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        last = records[-1] if records else {}
+        return {
+            "steps": self.step_idx,
+            "kimg": self.step_idx * self.p.batch / 1000,
+            **{k: last[k] for k in STAT_KEYS if k in last},
+            "sec_per_step": last.get("sec_per_step"),
+            "G_params": count_params(self.G),
+            "D_params": count_params(self.D),
+            "preset": self.p.preset,
+        }
+
 
 # --- sampling -----------------------------------------------------------------------------------
 
@@ -181,85 +249,17 @@ def save_grid(G: Generator, path: Path, seeds: list[int]) -> None:
         image_grid(generate(G, seeds)).save(tmp, format="PNG")
 
 
-# --- the loop -----------------------------------------------------------------------------------
-
-
 def train(job) -> TrainResult:
     """Train (or resume) `job.run_dir` until `total_steps`; writes `<metrics>/dcgan.json`."""
     p: DcganParams = job.options
-    with Session.open(job.run_dir, p.device, p.amp) as run:
-        rt = run.rt
+
+    def build(run: Session) -> DcganTrainer:
         dataset = FramedImages(p.dataset, p.resolution, p.mirror)
         run.write_options({**describe(p), "dataset_images": len(dataset)})
-        checkpoint.seed_everything(p.seed + rt.rank)
-        trainer = DcganTrainer(p, rt)
-        tick = Tick("start_step")
-        resume = run.newest_checkpoint(KIND, p)
-        if resume is not None:
-            trainer.load_state_dict(resume[1])
-            tick = Tick("start_step", resume[1]["tick"])
-            run.resumed(*resume, trainer.step_idx, f"step {trainer.step_idx}")
-        else:
-            info = describe(p)
-            run.say(
-                f"new run: {info['output']} G {info['G_params']:,} D {info['D_params']:,} params, "
-                f"{len(dataset)} images, batch {p.batch} ({trainer.batch_gpu} x {rt.world_size} "
-                f"rank(s)), device {rt.device}"
-            )
+        checkpoint.seed_everything(p.seed + run.rt.rank)
+        return DcganTrainer(p, run.rt, run, dataset)
 
-        when = Schedule(
-            {"tick": p.tick_steps, "grid": p.sample_steps, "checkpoint": p.checkpoint_steps}, [p.total_steps]
-        )
-        grid_seeds = list(range(p.grid_seeds))
-        batches = real_batches(
-            dataset, trainer.batch_gpu, p.seed, trainer.step_idx * p.batch, p.workers, rt.rank, rt.world_size
-        )
-        last_ckpt = resume[0] if resume else None
-        with run.progress("DCGAN steps", p.total_steps, trainer.step_idx) as show:
-            while trainer.step_idx < p.total_steps:
-                before = trainer.step_idx
-                stats = trainer.step(next(batches))
-                check_finite(stats, trainer.step_idx)
-                tick.add(stats)
-                show(trainer.step_idx)
-                now_step = trainer.step_idx
-                if run.is_main and when.due("tick", before, now_step):
-                    means, seconds, steps = tick.close(now_step)
-                    record = {
-                        "step": now_step,
-                        "kimg": now_step * p.batch / 1000,
-                        **means,
-                        "sec_per_step": seconds / max(steps, 1),
-                        "timestamp": tick.started,
-                    }
-                    run.stats(record)
-                    shown = " ".join(f"{k} {record[k]:.4f}" for k in STAT_KEYS)
-                    run.say(f"step {now_step} {shown} {record['sec_per_step']:.3f} s/step")
-                if when.due("grid", before, now_step):
-                    run.on_main(save_grid, trainer.G, run.run_dir / f"fakes-{now_step:09d}.png", grid_seeds)
-                if when.due("checkpoint", before, now_step):
-                    state = {**trainer.state_dict(), "tick": tick.state()}
-                    last_ckpt = run.save(now_step, state, p.keep_checkpoints) or last_ckpt
-                rt.barrier()
-
-        last_ckpt = run.final_checkpoint(
-            last_ckpt, trainer.step_idx, lambda: {**trainer.state_dict(), "tick": tick.state()}
-        )
-        records = run.records()
-        last = records[-1] if records else {}
-        values = {
-            "steps": trainer.step_idx,
-            "kimg": trainer.step_idx * p.batch / 1000,
-            **{k: last[k] for k in STAT_KEYS if k in last},
-            "sec_per_step": last.get("sec_per_step"),
-            "G_params": count_params(trainer.G),
-            "D_params": count_params(trainer.D),
-            "run_dir": str(run.run_dir),
-            "checkpoint": str(last_ckpt),
-            "preset": p.preset,
-        }
-        run.write_outputs(job.metrics_dir, MODEL, values, records, LOSS_COLUMNS)
-        return TrainResult(run.run_dir, Path(last_ckpt), trainer.step_idx, last)
+    return loop.run(build, job.run_dir, device=p.device, amp=p.amp, metrics_dir=job.metrics_dir, params=p)
 
 
 def load_generator(path: str | Path, device: str = "cpu") -> tuple[Generator, DcganParams, Path]:
