@@ -34,11 +34,21 @@ Phases (ST-GAN's D-alone then warps, GFLA's flow then full, DPIG's stages) are t
 phase ends in `schedule.ends` so that samples and a checkpoint are written there, and the phase in
 `record` (the spec's `phase_column`) so the report marks it.
 
-DDP: every rank calls `build`, `step`, `periodic`, `checkpointed` and `final_values` (collectives
-are allowed there); `record`/`log_line` run on rank 0 only (no collectives). Write files through
+DDP: every rank calls `build`, `step`, `periodic` and `final_values` (collectives are allowed
+there); `record`, `log_line` and `checkpointed` run on rank 0 only (no collectives). Write files through
 the session (`session.on_main`, `session.stats`, `session.say`): only rank 0 writes.
 Seeding (`checkpoint.seed_everything`) and per-step random streams are the trainer's: do them in
 `build` before making networks, and in `step` from `checkpoint.step_seed(seed, rank, steps)`.
+The loop restores the checkpoint's RNG states after `load_state_dict` unless `restore_rng` is False
+(a trainer that keeps each rank's own states restores them itself).
+
+The model's `train(job)` then is: `build(session)` (read the data, `session.write_options`, seed,
+construct the trainer) and `return loop.run(build, job.run_dir, device=…, amp=…,
+metrics_dir=job.metrics_dir, params=options)`; `params` is checked against the checkpoint's
+`kind.architecture` on resume. The loop resumes after `build` (newest valid checkpoint of `kind`,
+its "tick" sums, stats past it dropped), calls `begin`, steps until `total` and returns one
+`TrainResult`. adgen/models/dcgan/train.py is the smallest complete example; StyleGAN2's counts
+images (`unit` "nimg", `position` = images seen).
 """
 
 from __future__ import annotations
