@@ -11,7 +11,7 @@ from typing import Any
 
 from adgen import atomic
 from adgen.generate.chain import APPROACH_NAMES, Ad
-from adgen.report.render import render
+from adgen.pages.render import render
 
 _INTRO = {
     "1": "StyleGAN2 draws a new person, GFLA moves them into the requested pose, ST-GAN places the bag.",

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from adgen import atomic
 from adgen.config import Params
+from adgen.pages.render import render
 from adgen.report.items import Photos
-from adgen.report.render import render
 from adgen.report.sections import SECTIONS, Context, Section, _read
 from adgen.store.integrity import StoreError
 

@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw, ImageOps
 
 from adgen import atomic, safety
 from adgen.errors import UserError
-from adgen.report.render import render
+from adgen.pages.render import render
 from adgen.report.sheets import thumbnail
 from adgen.store.integrity import StoreError
 

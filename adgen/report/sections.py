@@ -17,10 +17,10 @@ from markupsafe import Markup
 from PIL import Image
 
 from adgen.config import Params
-from adgen.report.html import read_json_object
+from adgen.pages.fragments import read_json_object
+from adgen.pages.render import render
 from adgen.report.items import Photos
 from adgen.report.plots import loss_curves, run_phases
-from adgen.report.render import render
 from adgen.report.scores import score_filter
 from adgen.report.sheets import contact_sheet
 
@@ -420,23 +420,23 @@ def generated(ctx: Context) -> Section | None:
 # -- generators compared ----------------------------------------------------------------------------------
 def compared(ctx: Context) -> Section | None:
     """`adgen evaluate compare`: every generator on the same poses and seeds, table and grid."""
-    from adgen.compare.report import section_html
+    from adgen.report.compare import section_html
 
     fragment = section_html(ctx.path(ctx.params.paths.metrics), ctx.out, ctx.assets)
     if fragment is None:
         return None
-    # the fragment is made of adgen.report.html's escaped macros only
+    # the fragment is made of adgen.pages.fragments' escaped macros only
     return Section("compare", "Generators compared", "compare.html", {"fragment": Markup(fragment)})
 
 
 def composites(ctx: Context) -> Section | None:
     """`adgen evaluate composites`: ST-GAN and SF-GAN on the same people, bags and seeds."""
-    from adgen.models.sfgan.report import section_html
+    from adgen.report.composites import section_html
 
     fragment = section_html(ctx.path(ctx.params.paths.metrics), ctx.out, ctx.assets)
     if fragment is None:
         return None
-    # the fragment is made of adgen.report.html's escaped macros only
+    # the fragment is made of adgen.pages.fragments' escaped macros only
     return Section(
         "composites", "Bags composited: ST-GAN vs SF-GAN", "compare.html", {"fragment": Markup(fragment)}
     )

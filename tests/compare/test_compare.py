@@ -12,7 +12,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from adgen.compare.best import best_approach
-from adgen.compare.report import section_html
+from adgen.report.compare import section_html
 
 from .conftest import write_held_out
 

@@ -6,7 +6,7 @@ import json
 
 from PIL import Image
 
-from adgen.compare.report import section_html
+from adgen.report.compare import section_html
 
 
 def _write(metrics, numbers, info):

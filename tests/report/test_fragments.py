@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from adgen.report import html
+from adgen.pages import fragments as html
 
 
 def parts(numbers: dict, info: dict) -> list:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from adgen.models.sfgan.report import section_html
+from adgen.report.composites import section_html
 
 
 def test_the_section_shows_both_compositors_the_skipped_fid_and_the_grid(tmp_path: Path):

@@ -1,5 +1,5 @@
-"""Small HTML fragments for code outside the report that adds to it (the comparison of generators,
-the ST-GAN vs SF-GAN composites).
+"""Small HTML fragments for the report's sections that show an evaluation (the comparison of
+generators, the ST-GAN vs SF-GAN composites).
 
 They render the same macros the report's templates use (templates/parts.html), escaped by Jinja2,
 and return Markup, so a fragment built from them can be placed in a section unescaped.
@@ -17,7 +17,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from adgen.report.render import fmt, macro
+from adgen.pages.render import fmt, macro
 
 __all__ = ["esc", "figure", "fmt", "metrics_section", "para", "read_json_object", "table"]
 

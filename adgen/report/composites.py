@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from adgen.report import html
+from adgen.pages import fragments as html
 
 MODELS = (("stgan", "ST-GAN (placed)"), ("sfgan", "SF-GAN (placed and relit)"))
 COLUMNS = (

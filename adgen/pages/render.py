@@ -1,4 +1,4 @@
-"""The report's template engine: Jinja2 with autoescaping on, templates in adgen/report/templates/.
+"""The pages' template engine: Jinja2 with autoescaping on, templates in adgen/report/templates/.
 
 Every value from a manifest or a metrics file reaches the page through a template, so escaping is
 never something a section has to remember; only fragments the templates themselves made are Markup.

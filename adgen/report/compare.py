@@ -1,8 +1,8 @@
-"""The comparison's part of report/index.html: the table, the grid and the approach it favours.
+"""The report's "Generators compared" section: the table, the grid and the approach it favours.
 
 `section_html(metrics_dir, report_dir, assets_dir)` returns an HTML fragment (or None before the
-first `adgen evaluate compare`) built with the report's own helpers; the report wraps it in its
-"Generators compared" section.
+first `adgen evaluate compare`) from what the comparison wrote; the report owns the section and
+imports the comparison's data (adgen.compare), never the reverse.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 from adgen.compare.best import best_approach
 from adgen.compare.generators import LABELS, ORDER
-from adgen.report import html
+from adgen.pages import fragments as html
 
 COLUMNS = (
     ("inception_score", "Inception Score ↑"),
