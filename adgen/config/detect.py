@@ -71,10 +71,8 @@ class DetectParams(Section):
         "fraction of the person's height on every side",
     )
 
-    # --- optional pose table (contracts section 4) ----------------------------------------------
-    pose_table: Path | None = Field(
-        None, description="keypoints parquet; where an image has keypoints, head and ankles must show"
-    )
+    # --- keypoints: the head/ankle check of a pose (the rule's, compare's full-body share) -------
+    # The filter itself reads no pose table: pose runs after strip, which runs on the filter's output.
     keypoint_min_conf: float = Field(0.3, ge=0, le=1)
     ankles_required: int = Field(2, ge=1, le=2, description="visible ankles needed (1 or 2)")
 
@@ -85,6 +83,20 @@ class DetectParams(Section):
         "precision/recall of keep to filter_stats.json",
     )
     contact_sheet_per_reason: int = Field(12, ge=0, description="samples per reason on the sheet")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_pose_table(cls, data: object) -> object:
+        """`pose_table: null` from an older params.yaml is dropped; a table is refused: reading pose's
+        output would close a loop (filter -> strip -> pose -> filter) that dvc.yaml cannot show."""
+        if isinstance(data, dict) and "pose_table" in data:
+            data = dict(data)
+            if data.pop("pose_table") is not None:
+                raise ValueError(
+                    "pose_table: the filter no longer reads a pose table (pose runs after strip, on the "
+                    "filter's output, so it would be a loop dvc.yaml cannot show); remove the key"
+                )
+        return data
 
     @model_validator(mode="after")
     def _aspect_range(self) -> DetectParams:

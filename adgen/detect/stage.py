@@ -117,15 +117,15 @@ def in_shard(store_shards: pd.Series, shard: tuple[int, int]) -> np.ndarray:
 
 
 def decision_key(params: Params) -> str:
-    """Hash of what decides: the rule's params, the model (its saved_model.pb when local), poses."""
+    """Hash of what decides: the rule's params and the model (its saved_model.pb when local)."""
     d = params.detect
     key_params = {k: v for k, v in d.model_dump(mode="json").items() if k not in _NOT_IN_DECISION_KEY}
+    # the key as it was while `detect.pose_table` existed (always null since): decisions stay reused
+    key_params["pose_table"] = None
     files: list[Path] = []
     model_dir = params.path(d.model) if "://" not in d.model else None
     if model_dir is not None:
         files.append(model_dir / "saved_model.pb")
-    if d.pose_table is not None:
-        files.append(params.path(d.pose_table))
     return stamp.fingerprint(key_params, files, params.root)[
         :16
     ]  # project-relative: a moved workspace re-decides nothing
@@ -238,7 +238,6 @@ def _detect_and_decide(
 
     d = params.detect
     detector = load_detector(d.model, params.root)
-    poses = _load_poses(params)
     photos = Photos(raw_store(params), str(fp.raw_manifest))
     todo = photos.in_store_order(todo)  # each shard read front to back once
     image_ids = todo["image_id"].tolist()
@@ -260,9 +259,7 @@ def _detect_and_decide(
             if item.detections is None:
                 decision, row_masks = unreadable(), (None, None)
             else:
-                decision = keep_full_body_with_bag(
-                    item.detections, d, item.width, item.height, poses.get(image_id)
-                )
+                decision = keep_full_body_with_bag(item.detections, d, item.width, item.height)
                 row_masks = _write_masks(mask_store, key, image_id, decision, item)
             rows.append(_row(image_id, decision, *row_masks))
             bar.advance(task)
@@ -313,23 +310,6 @@ def _write_masks(
     key = mask_files.sample_key(decision_key, image_id)
     store.put_sample(key, fields, {"image_id": image_id, "decision_key": decision_key})
     return f"{key}.person.png", f"{key}.bag.png"
-
-
-def _load_poses(params: Params) -> dict[str, np.ndarray]:
-    """image_id → OpenPose-18 keypoints [18, 3] from the optional pose table."""
-    table = params.detect.pose_table
-    if table is None:
-        return {}
-    path = params.path(table)
-    if not path.is_file():
-        raise UserError(f"detect.pose_table {table}: file not found; run the pose stage or set it to null")
-    df = pd.read_parquet(path, columns=["image_id", "keypoints"])
-    out: dict[str, np.ndarray] = {}
-    for image_id, kp in zip(df["image_id"], df["keypoints"], strict=True):
-        arr = np.array([np.asarray(p, np.float32) for p in kp], np.float32)
-        if arr.shape == (18, 3):
-            out[str(image_id)] = arr
-    return out
 
 
 _KEY_META = b"adgen.filter.decision_key"

@@ -1,8 +1,11 @@
-"""The pose stage: 18 OpenPose keypoints for kept people and DeepFashion images.
+"""The pose stage: 18 OpenPose keypoints for stripped people and DeepFashion images.
 
-Kept people are estimated on a crop around the filter's person box (a single-person model wants one
-centred person); the keypoints are mapped back and stored normalised to the whole EXIF-upright
-photo, so the filter's full-body rule and the dataset builders read them in the contract's frame.
+It runs after strip, on strip's output: the people strip cut out (its manifest's kept rows; which
+photos those are is strip's rule alone, `strip.include_no_bag` included). Each is estimated on
+its photo from the raw store, cropped around the person box strip carried over from the filter (a
+single-person model wants one centred, natural-looking person, not a cut-out on white); the
+keypoints are mapped back and stored normalised to the whole EXIF-upright photo, the contract's
+frame that the dataset builders read.
 Output: data/pose/keypoints.parquet (image_id, source, path, width, height, keypoints [18x3],
 item_id, gfla_name). A re-run with unchanged inputs does nothing; a refresh estimates only new images.
 """
@@ -22,6 +25,7 @@ from PIL import Image
 from adgen import manifest, safety, stamp
 from adgen.config import Params
 from adgen.matting.photo import box_to_pixels, expand_box, load_photo
+from adgen.matting.strip import box_or_none, stripped_manifest_path
 from adgen.progress import track
 from adgen.store.locations import raw_store
 from adgen.store.photos import Photos
@@ -81,15 +85,17 @@ def _rel(path: Path, root: Path) -> str:
 
 def pose_jobs(params: Params) -> list[PoseJob]:
     jobs: list[PoseJob] = []
-    filtered_path = params.path(params.paths.filtered) / "manifest.parquet"
-    if filtered_path.is_file():
-        from adgen.matting.strip import box_or_none, rows_to_strip
-
-        df = pd.read_parquet(filtered_path)
-        safety.check_manifest(df, str(filtered_path), params.root)
-        Photos(raw_store(params), str(filtered_path)).check(df)
-        for row in rows_to_strip(df, params.strip.include_no_bag).to_dict("records"):
-            # a kept photo is read from the raw image store: its `path` in the table is its member
+    stripped_path = stripped_manifest_path(params)
+    if stripped_path.is_file():
+        df = pd.read_parquet(stripped_path)
+        if len(df):
+            df = df[df["keep"].fillna(False).astype(bool)]
+        safety.check_manifest(df, str(stripped_path), params.root)
+        Photos(raw_store(params), str(stripped_path)).check(df)
+        for row in df.to_dict("records"):
+            if box_or_none(row.get("person_box")) is None:
+                continue
+            # a stripped person's photo is read from the raw image store: its `path` here is its member
             jobs.append(
                 PoseJob(row["image_id"], "kept", None, str(row["member"]), box_or_none(row["person_box"]))
             )
@@ -143,7 +149,7 @@ def estimate_poses(params: Params, estimator: Estimator | None = None, force: bo
             if r.get("estimator") == est_key:
                 previous[(r["image_id"], r["source"])] = r
     rows, n_new = [], 0
-    photos = Photos(raw_store(params), "filtered manifest")
+    photos = Photos(raw_store(params), "stripped manifest")
     for job in track(jobs, "pose", total=len(jobs)):
         old = previous.get((job.image_id, job.source))
         if old is not None:

@@ -109,7 +109,7 @@ def test_a_clean_worker_clones_the_repository_and_pulls_from_s3(server, project,
     dep = server.deployment("generate-ads/on-demand")
     assert dep["version"] == git(checkout, "rev-parse", "HEAD").strip()
     clone_step = next(s for s in dep["pull_steps"] if "prefect.deployments.steps.git_clone" in s)
-    assert clone_step["prefect.deployments.steps.git_clone"]["branch"] == "main"  # resolved at deploy time
+    assert clone_step["prefect.deployments.steps.git_clone"]["commit_sha"] == dep["version"]  # at deploy time
 
     # the worker has no checkout: only the git remote's URL and the S3 credentials
     worker = server.start_worker("gpu", ADGEN_GIT_URL=str(remote), ADGEN_PROJECT_DIR="", **s3.env())
@@ -126,6 +126,38 @@ def test_a_clean_worker_clones_the_repository_and_pulls_from_s3(server, project,
     print(
         f"\n[measure] deployment run -> flow start on a clean worker: {(started - created).total_seconds():.1f} s"
     )
+
+
+def test_a_run_executes_the_deployed_commit_not_the_head_of_the_branch(server, project, s3, tmp_path):
+    """Issue 26, workers: git_clone took the branch head, so a commit pushed after the deploy ran
+    in its place (other flows, other params than the deployment's version says)."""
+    checkout, remote = project
+    server.cli("deploy", "--all", "--prefect-file", "prefect.workers.yaml", cwd=checkout)
+    deployed = git(checkout, "rev-parse", "HEAD").strip()
+    assert server.deployment("generate-ads/on-demand")["version"] == deployed
+
+    # after the deploy, someone pushes flows that fail at load and a pipeline state (metrics/)
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(remote), str(other))
+    flow = other / "flows" / "generate_ads.py"
+    flow.write_text(flow.read_text() + '\nraise RuntimeError("the head of the branch ran")\n')
+    (other / "metrics").mkdir(exist_ok=True)
+    (other / "metrics" / "pushed-later.json").write_text("{}\n")
+    git(other, "add", "flows/generate_ads.py", "metrics/pushed-later.json")
+    git(other, "commit", "-q", "-m", "Pushed after the deploy")
+    git(other, "push", "-q", "origin", "HEAD:main")
+    head = git(other, "rev-parse", "HEAD").strip()
+
+    worker = server.start_worker("gpu", ADGEN_GIT_URL=str(remote), ADGEN_PROJECT_DIR="", **s3.env())
+    try:
+        result = run(server, "generate-ads/on-demand", "poses=[]", "bags=[]")
+    finally:
+        servers.stop_worker(server, worker)
+    worker_log = server.log("worker-gpu.log")
+    assert result["state"]["type"] == "COMPLETED", server.run_logs(result["id"])[-6000:] + worker_log[-6000:]
+    # the deployed code, on the branch head's pipeline state (which the run's commits build on)
+    said = f"code and params of the deployed commit {deployed}, pipeline state of main at {head}"
+    assert said in " ".join(worker_log.split()), worker_log[-6000:]
 
 
 def test_a_worker_without_the_git_url_fails_in_one_line_naming_it(server, project, s3):

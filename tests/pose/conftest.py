@@ -8,6 +8,17 @@ import numpy as np
 import pytest
 
 
+def write_stripped_project(root: Path, scenes: list, **strip_params: object):
+    """A project as the pose stage finds it: the filter's output and strip's, run for real on it."""
+    from adgen import config
+    from adgen.matting.strip import strip
+    from tests.matting.scenes import write_filtered_project
+
+    df = write_filtered_project(root, scenes)
+    strip(config.from_dict({"strip": {"refine_detector_masks": False, **strip_params}}, root=root))
+    return df
+
+
 @pytest.fixture(scope="session")
 def fixture_pose_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from adgen.fixtures.pose import build_fixture_pose_model

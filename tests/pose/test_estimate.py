@@ -65,10 +65,9 @@ def test_cli_builds_the_fixture_pose_model_and_reports_missing_model(tmp_path: P
     code = "from adgen.cli import main; main()"
     params = tmp_path / "params.yaml"
     params.write_text(f"pose:\n  model: {tmp_path / 'missing'}\n")
-    (tmp_path / "data/filtered").mkdir(parents=True)
-    from tests.matting.scenes import write_filtered_project
+    from tests.pose.conftest import write_stripped_project
 
-    write_filtered_project(tmp_path, [draw_person(seed=1)])
+    write_stripped_project(tmp_path, [draw_person(seed=1)])
     out = subprocess.run(
         [sys.executable, "-c", code, "--params", str(params), "pose"], capture_output=True, text=True
     )
