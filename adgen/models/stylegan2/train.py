@@ -20,8 +20,7 @@ import copy
 import json
 import math
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,20 +37,12 @@ from adgen.models.stylegan2.config import StyleGAN2Params
 from adgen.models.stylegan2.data import ZipImageDataset, real_batches
 from adgen.models.stylegan2.loss import StyleGAN2Loss
 from adgen.models.stylegan2.model import Generator, build, count_params
-from adgen.training import checkpoint, dist, ema, session
-from adgen.training.session import CheckpointKind, Schedule, Session, Tick, check_finite
+from adgen.training import checkpoint, dist, ema, loop, session
+from adgen.training.loop import TickStats, Trainer, TrainResult
+from adgen.training.session import CheckpointKind, Schedule, Session
 
 LOSS_KEYS = ("loss/G", "loss/D_real", "loss/D_fake", "loss/r1", "loss/pl")
 TIMING_KEYS = ("sec_per_kimg", "sec_per_tick", "timestamp")
-
-
-@dataclass
-class TrainResult:
-    run_dir: Path
-    checkpoint: Path
-    steps: int
-    kimg: float
-    last_stats: dict[str, Any] = field(default_factory=dict)
 
 
 def lazy_adam(params, lr: float, interval: int) -> torch.optim.Adam:
@@ -77,12 +68,49 @@ def describe(params: StyleGAN2Params) -> dict[str, Any]:
     }
 
 
-class StyleGAN2Trainer:
-    """Models, optimisers and one training step; the loop in `train` adds data, logs, checkpoints."""
+ARCHITECTURE_KEYS = (
+    "resolution",
+    "z_dim",
+    "w_dim",
+    "mapping_layers",
+    "channel_base",
+    "channel_max",
+    "mbstd_channels",
+    "augment",
+)
+KIND = CheckpointKind(
+    "stylegan2", "a StyleGAN2 checkpoint", keys=("G_ema", "params"), architecture=ARCHITECTURE_KEYS
+)
 
-    def __init__(self, params: StyleGAN2Params, runtime: dist.Runtime, image_channels: int = 3):
+
+class StyleGAN2Trainer(Trainer):
+    """Models, optimisers and one training step; `adgen.training.loop` runs it, counting images.
+
+    Without a `session` (tests and the bench of the step alone) it only steps on the batches it is
+    given."""
+
+    name, label, kind, unit = "stylegan2", "StyleGAN2 training (images)", KIND, "nimg"
+    loss_columns = tuple(k.replace("/", "_") for k in LOSS_KEYS)
+
+    def __init__(
+        self,
+        params: StyleGAN2Params,
+        runtime: dist.Runtime,
+        session: Session | None = None,
+        dataset: ZipImageDataset | None = None,
+        fid_fn: Callable[[Generator], float] | None = None,
+    ):
         self.p = params
         self.rt = runtime
+        self.session = session
+        self.dataset = dataset
+        self.fid_fn = fid_fn
+        self.total = int(params.total_kimg * 1000)
+        every = {k: getattr(params, f"{k}_kimg") * 1000 for k in ("tick", "fid", "sample", "checkpoint")}
+        self.schedule = Schedule(every, [self.total])
+        self.keep_checkpoints = params.keep_checkpoints
+        self.grid_seeds = list(range(min(32, max(8, params.batch * 2))))
+        self.batches = None
         dev = runtime.device
         self.G, self.D = (m.to(dev) for m in build(params))
         self.G_ema = copy.deepcopy(self.G).eval()
@@ -150,9 +178,39 @@ class StyleGAN2Trainer:
     def _chunk(self, x: torch.Tensor, r: int) -> torch.Tensor:
         return x[r * self.batch_gpu : (r + 1) * self.batch_gpu]
 
-    def step(self, real: torch.Tensor) -> dict[str, float]:
-        """One optimiser step of G and D on `real` (this rank's batch_gpu * rounds images)."""
+    @property
+    def steps(self) -> int:
+        return self.step_idx
+
+    @property
+    def position(self) -> int:
+        return self.nimg
+
+    def begin(self) -> None:
+        """The data order from the images seen: a pure function of (seed, image counter)."""
+        p, rt = self.p, self.rt
+        per_rank = self.batch_gpu * self.rounds
+        self.batches = real_batches(
+            self.dataset, per_rank, p.seed, self.nimg, p.workers, rt.rank, rt.world_size
+        )
+
+    def introduce(self) -> str:
+        info, p, rt = describe(self.p), self.p, self.rt
+        return (
+            f"new run: {info['output']} G {info['G_params']:,} D {info['D_params']:,} params, "
+            f"{len(self.dataset)} images, batch {p.batch} ({self.rounds} round(s) x {self.batch_gpu}"
+            f" x {rt.world_size} rank(s)), gamma {p.gamma:g}, device {rt.device}"
+        )
+
+    def where(self) -> str:
+        return f"step {self.step_idx}, {self.nimg / 1000:.3f} kimg"
+
+    def step(self, real: torch.Tensor | None = None) -> dict[str, float]:
+        """One optimiser step of G and D on `real` (this rank's batch_gpu * rounds images; by
+        default the run's next batch)."""
         p, dev = self.p, self.rt.device
+        if real is None:
+            real = next(self.batches)
         # Every draw of this step (z, style mixing, noise inputs, ADA) from a stream that is a pure
         # function of (seed, rank, step): a resumed DDP run continues each rank's own streams,
         # though the checkpoint holds only rank 0's RNG states.
@@ -261,6 +319,57 @@ class StyleGAN2Trainer:
             self.ada.load_state_dict(state["ada"])
         self.loss.pl_mean = state["pl_mean"].to(self.rt.device)
 
+    # --- what the loop records ------------------------------------------------------------------
+    def record(self, tick: TickStats) -> dict[str, Any]:
+        record = {
+            "step": self.step_idx,
+            "kimg": self.nimg / 1000,
+            **tick.means,
+            "pl_mean": float(self.loss.pl_mean),
+            "augment_p": float(self.augment.p) if self.augment is not None else 0.0,
+            "ada_rt": self.ada.rt if self.ada is not None else None,
+            "sec_per_tick": tick.seconds,
+            "sec_per_kimg": tick.seconds / max(tick.units / 1000, 1e-9),
+            "timestamp": tick.started,
+        }
+        if self.fid_fn is not None and self.schedule.due("fid", tick.before, tick.after):
+            record["fid"] = float(self.fid_fn(self.G_ema))
+        if record["ada_rt"] is not None and not math.isfinite(record["ada_rt"]):
+            record["ada_rt"] = None
+        return record
+
+    def log_line(self, record: Mapping[str, Any]) -> str:
+        losses = " ".join(f"{k[5:]} {record[k]:.4f}" for k in LOSS_KEYS if k in record)
+        return (
+            f"step {self.step_idx} kimg {record['kimg']:.3f} {losses} p {record['augment_p']:.3f} "
+            f"{record['sec_per_kimg']:.1f} s/kimg"
+        )
+
+    def periodic(self, what: str, before: float, after: float) -> None:
+        if what == "sample":  # "fid" is measured with the tick's record
+            grid = self.session.run_dir / f"fakes-{self.step_idx:09d}.png"
+            self.session.on_main(save_grid, self.G_ema, grid, self.grid_seeds)
+
+    def final_values(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        """`stylegan2.json`'s numbers: steps, kimg, the last tick's losses and p, the FIDs."""
+        last = records[-1] if records else {}
+        values = {
+            "steps": self.step_idx,
+            "kimg": self.nimg / 1000,
+            "augment_p": last.get("augment_p"),
+            **{k.replace("/", "_"): last[k] for k in LOSS_KEYS if k in last},
+        }
+        fids = [s["fid"] for s in records if "fid" in s]
+        if fids:
+            values["fid"] = fids[-1]
+            values["fid_best"] = min(fids)
+        return values
+
+    def loss_records(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [
+            {"step": s["step"], **{k.replace("/", "_"): s[k] for k in LOSS_KEYS if k in s}} for s in records
+        ]
+
 
 # --- sampling -----------------------------------------------------------------------------------
 
@@ -301,21 +410,6 @@ def save_grid(G: Generator, path: Path, seeds: list[int]) -> None:
 # --- the loop -----------------------------------------------------------------------------------
 
 
-ARCHITECTURE_KEYS = (
-    "resolution",
-    "z_dim",
-    "w_dim",
-    "mapping_layers",
-    "channel_base",
-    "channel_max",
-    "mbstd_channels",
-    "augment",
-)
-KIND = CheckpointKind(
-    "stylegan2", "a StyleGAN2 checkpoint", keys=("G_ema", "params"), architecture=ARCHITECTURE_KEYS
-)
-
-
 def train(
     params: StyleGAN2Params,
     run_dir: Path,
@@ -328,104 +422,23 @@ def train(
     `fid_fn(G_ema) -> FID`, when given, is called every `params.fid_kimg` and at the end, and
     its value goes into stats.jsonl and the metrics JSON.
     """
-    with Session.open(run_dir, params.device, params.amp, params.cpu_bf16, echo) as run:
-        rt = run.rt
+
+    def build(run: Session) -> StyleGAN2Trainer:
         dataset = ZipImageDataset(params.dataset, params.resolution, params.mirror)
         run.write_options({**describe(params), "dataset_images": len(dataset)})
-        checkpoint.seed_everything(params.seed + rt.rank)
-        trainer = StyleGAN2Trainer(params, rt)
-        tick = Tick("start_nimg")
-        resume = run.newest_checkpoint(KIND, params)
-        if resume is not None:
-            trainer.load_state_dict(resume[1])
-            tick = Tick("start_nimg", resume[1]["tick"])
-            run.resumed(*resume, trainer.step_idx, f"step {trainer.step_idx}, {trainer.nimg / 1000:.3f} kimg")
-        else:
-            info = describe(params)
-            run.say(
-                f"new run: {info['output']} G {info['G_params']:,} D {info['D_params']:,} params, "
-                f"{len(dataset)} images, batch {params.batch} ({trainer.rounds} round(s) x {trainer.batch_gpu}"
-                f" x {rt.world_size} rank(s)), gamma {params.gamma:g}, device {rt.device}"
-            )
+        checkpoint.seed_everything(params.seed + run.rt.rank)
+        return StyleGAN2Trainer(params, run.rt, run, dataset, fid_fn)
 
-        grid_seeds = list(range(min(32, max(8, params.batch * 2))))
-        total_nimg = int(params.total_kimg * 1000)
-        every = {k: getattr(params, f"{k}_kimg") * 1000 for k in ("tick", "fid", "sample", "checkpoint")}
-        when = Schedule(every, [total_nimg])
-        per_rank = trainer.batch_gpu * trainer.rounds
-        batches = real_batches(
-            dataset, per_rank, params.seed, trainer.nimg, params.workers, rt.rank, rt.world_size
-        )
-        last_ckpt = resume[0] if resume else None
-        with run.progress("StyleGAN2 training (images)", total_nimg, trainer.nimg) as show:
-            while trainer.nimg < total_nimg:
-                before = trainer.nimg
-                stats = trainer.step(next(batches))
-                check_finite(stats, trainer.step_idx)
-                tick.add(stats)
-                if run.is_main and when.due("tick", before, trainer.nimg):
-                    means, seconds, nimg = tick.close(trainer.nimg)
-                    record = {
-                        "step": trainer.step_idx,
-                        "kimg": trainer.nimg / 1000,
-                        **means,
-                        "pl_mean": float(trainer.loss.pl_mean),
-                        "augment_p": float(trainer.augment.p) if trainer.augment is not None else 0.0,
-                        "ada_rt": trainer.ada.rt if trainer.ada is not None else None,
-                        "sec_per_tick": seconds,
-                        "sec_per_kimg": seconds / max(nimg / 1000, 1e-9),
-                        "timestamp": tick.started,
-                    }
-                    if fid_fn is not None and when.due("fid", before, trainer.nimg):
-                        record["fid"] = float(fid_fn(trainer.G_ema))
-                    if record["ada_rt"] is not None and not math.isfinite(record["ada_rt"]):
-                        record["ada_rt"] = None
-                    run.stats(record)
-                    losses = " ".join(f"{k[5:]} {record[k]:.4f}" for k in LOSS_KEYS if k in record)
-                    run.say(
-                        f"step {trainer.step_idx} kimg {record['kimg']:.3f} {losses} p {record['augment_p']:.3f} "
-                        f"{record['sec_per_kimg']:.1f} s/kimg"
-                    )
-                if when.due("sample", before, trainer.nimg):
-                    grid = run.run_dir / f"fakes-{trainer.step_idx:09d}.png"
-                    run.on_main(save_grid, trainer.G_ema, grid, grid_seeds)
-                if when.due("checkpoint", before, trainer.nimg):
-                    state = {**trainer.state_dict(), "tick": tick.state()}
-                    last_ckpt = run.save(trainer.step_idx, state, params.keep_checkpoints) or last_ckpt
-                show(min(trainer.nimg, total_nimg))
-                rt.barrier()
-
-        last_ckpt = run.final_checkpoint(
-            last_ckpt, trainer.step_idx, lambda: {**trainer.state_dict(), "tick": tick.state()}
-        )
-        all_stats = run.records()
-        write_metrics(run, metrics_dir, last_ckpt, trainer, all_stats)
-        return TrainResult(
-            run.run_dir, last_ckpt, trainer.step_idx, trainer.nimg / 1000, all_stats[-1] if all_stats else {}
-        )
-
-
-def write_metrics(
-    run: Session, metrics_dir: Path | None, ckpt: Path, trainer: StyleGAN2Trainer, stats: list[dict[str, Any]]
-) -> None:
-    """`stylegan2.json` (numbers: DVC metrics), `stylegan2.info.json` (run dir, checkpoint) and
-    `stylegan2_loss.csv` (DVC plots: step + loss columns)."""
-    last = stats[-1] if stats else {}
-    metrics = {
-        "steps": trainer.step_idx,
-        "kimg": trainer.nimg / 1000,
-        "run_dir": str(run.run_dir),
-        "checkpoint": str(ckpt),
-        "augment_p": last.get("augment_p"),
-        **{k.replace("/", "_"): last[k] for k in LOSS_KEYS if k in last},
-    }
-    fids = [s["fid"] for s in stats if "fid" in s]
-    if fids:
-        metrics["fid"] = fids[-1]
-        metrics["fid_best"] = min(fids)
-    columns = [k.replace("/", "_") for k in LOSS_KEYS]
-    records = [{"step": s["step"], **{k.replace("/", "_"): s[k] for k in LOSS_KEYS if k in s}} for s in stats]
-    run.write_outputs(metrics_dir, "stylegan2", metrics, records, columns)
+    return loop.run(
+        build,
+        run_dir,
+        device=params.device,
+        amp=params.amp,
+        cpu_bf16=params.cpu_bf16,
+        echo=echo,
+        metrics_dir=metrics_dir,
+        params=params,
+    )
 
 
 def load_generator(path: Path, device: str = "cpu") -> tuple[Generator, StyleGAN2Params]:

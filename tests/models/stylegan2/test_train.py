@@ -27,7 +27,7 @@ def test_tiny_config_trains_real_steps_with_finite_losses_r1_pl_and_ema(demo_par
     init = {k: v.clone() for k, v in G0.state_dict().items()}
     result = train(params, tmp_path / "run", metrics_dir=tmp_path / "metrics", echo=False)
 
-    assert result.steps == 8 and result.kimg == pytest.approx(0.032)
+    assert result.steps == 8 and result.values["kimg"] == pytest.approx(0.032)
     stats = [json.loads(x) for x in (tmp_path / "run" / "stats.jsonl").read_text().splitlines()]
     assert len(stats) == 4
     for rec in stats:
