@@ -27,7 +27,8 @@ resumed data order is the uninterrupted one), `introduce()` (the new-run log lin
 "resumed from … at <where>" text), `check(stats)` (non-finite losses stop the run), `record(tick)`
 (the stats record: default tick means), `log_line(record)` (its log line), `periodic(what, before,
 after)`, `checkpointed(path)`, `final_values(records)` (numbers and strings for `<name>.json` /
-`.info.json`), `loss_records(records)` (rows for the loss CSV).
+`.info.json`), `loss_records(records)` (rows for the loss CSV), `wrap_up(result, records)`
+(rank 0, every run: the model's own run-dir summaries).
 
 Phases (ST-GAN's D-alone then warps, GFLA's flow then full, DPIG's stages) are the trainer's own:
 `step()` looks at `position`, switches (and `session.say`s "phase …") when it crosses one; put the
@@ -155,6 +156,10 @@ class Trainer:
     def loss_records(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return records
 
+    def wrap_up(self, result: TrainResult, records: list[dict[str, Any]]) -> None:
+        """At the end of every run, finished or stopped early (rank 0 only, no collectives): the
+        model's own run-dir summaries (ST-GAN's loss.csv, metrics.json) and its last log line."""
+
 
 def run(
     build: Callable[[Session], Trainer],
@@ -245,7 +250,7 @@ def run(
                 tuple(trainer.loss_columns),
                 trainer.step_key,
             )
-        return TrainResult(
+        result = TrainResult(
             session.run_dir,
             Path(last_ckpt) if last_ckpt is not None else None,
             trainer.steps,
@@ -254,3 +259,6 @@ def run(
             values,
             outputs or {},
         )
+        if session.is_main:
+            trainer.wrap_up(result, records)
+        return result
