@@ -40,11 +40,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-train_app = typer.Typer(help="Train a model (run dirs under paths.models).", no_args_is_help=True)
-sample_app = typer.Typer(help="Sample from a trained model.", no_args_is_help=True)
+# `adgen train/sample/evaluate …`: made here once, each area adds its commands through `register`
+groups = CliGroups.under(app)
 config_app = typer.Typer(help="Inspect params.yaml.", no_args_is_help=True)
-app.add_typer(train_app, name="train")
-app.add_typer(sample_app, name="sample")
 app.add_typer(config_app, name="config")
 
 
@@ -98,7 +96,6 @@ def config_show(
 
 
 def _register_areas() -> None:
-    groups = CliGroups(root=app, train=train_app, sample=sample_app)
     for name in AREA_CLI_MODULES:
         try:
             module = importlib.import_module(name)

@@ -17,9 +17,30 @@ from adgen import config
 
 @dataclass(frozen=True)
 class CliGroups:
+    """The command groups several areas add to. Each is made once, by `under(root)`, and handed to
+    every area's `register`: no area owns a group another one mutates."""
+
     root: typer.Typer
     train: typer.Typer
     sample: typer.Typer
+    evaluate: typer.Typer  # `adgen evaluate …`: every scorer (images, compare, gfla, composites)
+
+    @classmethod
+    def under(cls, root: typer.Typer) -> CliGroups:
+        """The shared groups, created and added to `root` (here only)."""
+        groups = cls(
+            root=root,
+            train=typer.Typer(help="Train a model (run dirs under paths.models).", no_args_is_help=True),
+            sample=typer.Typer(help="Sample from a trained model.", no_args_is_help=True),
+            evaluate=typer.Typer(
+                help="Score images and trained models (IS, FID, pose error, …) into DVC metrics.",
+                no_args_is_help=True,
+            ),
+        )
+        root.add_typer(groups.train, name="train")
+        root.add_typer(groups.sample, name="sample")
+        root.add_typer(groups.evaluate, name="evaluate")
+        return groups
 
 
 @dataclass

@@ -41,10 +41,5 @@ def compare_command(ctx: typer.Context) -> None:
 
 
 def register(groups: CliGroups) -> None:
-    try:
-        from adgen.metrics.cli import evaluate_app
-    except ModuleNotFoundError:  # without the metrics area, a group of our own
-        evaluate_app = typer.Typer(help="Score models.", no_args_is_help=True)
-        groups.root.add_typer(evaluate_app, name="evaluate")
-    evaluate_app.command("compare-set")(compare_set_command)
-    evaluate_app.command("compare")(compare_command)
+    groups.evaluate.command("compare-set")(compare_set_command)
+    groups.evaluate.command("compare")(compare_command)

@@ -103,22 +103,21 @@ def generate_command(
 def evaluate_gfla_command(
     ctx: typer.Context,
     checkpoint: Path | None = typer.Option(
-        None, "--checkpoint", help="GFLA checkpoint (default generate.gfla_checkpoint / newest run)"
+        None, "--checkpoint", help="GFLA checkpoint (default generate.checkpoints.gfla / newest run)"
     ),
     pairs: int | None = typer.Option(
         None, "--pairs", help="held-out pairs to score (default train.gfla.eval_pairs)"
     ),
 ) -> None:
     """SSIM, FID and LPIPS of GFLA on the held-out (test) pairs → <paths.metrics>/gfla_eval.json."""
-    from adgen.generate.chain import resolve_checkpoint
     from adgen.generate.evaluate import gfla_held_out, score_gfla
     from adgen.models.gfla.api import load_pose_transfer
-    from adgen.models.registry import with_preset
+    from adgen.models.gfla.spec import SPEC
+    from adgen.models.registry import checkpoint_of, with_preset
 
     p = params(ctx)
     gp = with_preset(p.train.gfla)
-    explicit = checkpoint or (p.path(p.generate.gfla_checkpoint) if p.generate.gfla_checkpoint else None)
-    path = resolve_checkpoint(explicit, p.path(p.paths.models), "gfla")
+    path = checkpoint_of(SPEC, p, checkpoint)
     transfer = load_pose_transfer(path, p.generate.device)
     generated, real = gfla_held_out(transfer, p.path(gp.dataset), gp, pairs or gp.eval_pairs)
     lp = p.path(gp.lpips_weights) if gp.lpips_weights else None
@@ -133,9 +132,4 @@ def evaluate_gfla_command(
 
 def register(groups: CliGroups) -> None:
     groups.root.command("generate")(generate_command)
-    try:
-        from adgen.metrics.cli import evaluate_app
-    except ModuleNotFoundError:  # the metrics area registers `adgen evaluate`; without it, a group of our own
-        evaluate_app = typer.Typer(help="Score models.", no_args_is_help=True)
-        groups.root.add_typer(evaluate_app, name="evaluate")
-    evaluate_app.command("gfla")(evaluate_gfla_command)
+    groups.evaluate.command("gfla")(evaluate_gfla_command)

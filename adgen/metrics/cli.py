@@ -8,10 +8,7 @@ import typer
 
 from adgen.clikit import CliGroups, params
 
-evaluate_app = typer.Typer(help="Score images with the shared metrics (IS, FID).", no_args_is_help=True)
 
-
-@evaluate_app.command("images")
 def evaluate_images(
     ctx: typer.Context,
     fake: Path = typer.Option(..., "--fake", help="generated images: a folder or an NVlabs zip"),
@@ -42,4 +39,4 @@ def evaluate_images(
 
 
 def register(groups: CliGroups) -> None:
-    groups.root.add_typer(evaluate_app, name="evaluate")
+    groups.evaluate.command("images")(evaluate_images)

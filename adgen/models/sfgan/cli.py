@@ -65,9 +65,5 @@ def evaluate_composites_command(
 
 
 def register(groups: CliGroups) -> None:
-    """Adds `composites` to the `adgen evaluate` group (once, however often this is called)."""
-    from adgen.metrics.cli import evaluate_app
-
-    if any(c.name == "composites" for c in evaluate_app.registered_commands):
-        return
-    evaluate_app.command("composites")(evaluate_composites_command)
+    """Adds `composites` to the `adgen evaluate` group."""
+    groups.evaluate.command("composites")(evaluate_composites_command)

@@ -69,8 +69,7 @@ def test_evaluate_cli_without_fid_graph_says_skipped_and_keeps_numbers_only(trai
             }
         )
     )
-    app, train, sample = typer.Typer(), typer.Typer(), typer.Typer()
-    app.add_typer(train, name="train")
+    app = typer.Typer()
 
     @app.callback()
     def _root(ctx: typer.Context) -> None:
@@ -79,10 +78,9 @@ def test_evaluate_cli_without_fid_graph_says_skipped_and_keeps_numbers_only(trai
     from adgen.metrics.cli import register as register_metrics
     from adgen.models.sfgan.cli import register
 
-    groups = CliGroups(app, train, sample)
+    groups = CliGroups.under(app)
     register_metrics(groups)
     register(groups)
-    register(groups)  # twice is harmless
     out = CliRunner().invoke(
         app,
         [
