@@ -110,8 +110,8 @@ def evaluate_gfla_command(
     ),
 ) -> None:
     """SSIM, FID and LPIPS of GFLA on the held-out (test) pairs → <paths.metrics>/gfla_eval.json."""
-    from adgen.generate.evaluate import gfla_held_out, score_gfla
     from adgen.models.gfla.api import load_pose_transfer
+    from adgen.models.gfla.evaluate import gfla_held_out, score_gfla
     from adgen.models.gfla.spec import SPEC
     from adgen.models.registry import checkpoint_of, with_preset
 

@@ -8,9 +8,9 @@ from PIL import Image
 
 from adgen import config
 from adgen.errors import UserError
-from adgen.generate.evaluate import gfla_held_out, score_gfla
-from adgen.generate.lpips import lpips_distance
+from adgen.metrics.lpips import lpips_distance
 from adgen.models.gfla.api import load_pose_transfer
+from adgen.models.gfla.evaluate import gfla_held_out, score_gfla
 from adgen.models.gfla.model import build
 from adgen.training import checkpoint
 from tests.models.gfla.helpers import tiny_params, write_dataset

@@ -3,7 +3,7 @@
 Two files, both standard: torchvision's ImageNet AlexNet (`alexnet-owt-7be5be79.pth`, keys
 `features.*`) and the LPIPS linear heads (`lpips/weights/v0.1/alex.pth` of the lpips package, keys
 `lin0.model.1.weight` … `lin4.model.1.weight`). One file holding both sets of keys works too. Nothing is
-downloaded: without the files LPIPS is skipped (see evaluate.score_gfla).
+downloaded: without the files LPIPS is skipped (see adgen.models.gfla.evaluate.score_gfla).
 """
 
 from __future__ import annotations
