@@ -23,7 +23,7 @@ def train(job: TrainJob):
     o = job.options
     fid_fn = None
     if o.fid_kimg > 0:
-        from adgen.metrics.training import fid_of_generator
+        from adgen.models.stylegan2.fid import fid_of_generator
 
         fid_fn = fid_of_generator(job.params.metrics, o, job.params.root)
     return train_stylegan2(o, job.run_dir, metrics_dir=job.metrics_dir, fid_fn=fid_fn)

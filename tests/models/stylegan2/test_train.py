@@ -159,7 +159,7 @@ def test_dry_run_prints_the_resolved_config_and_parameter_counts(tiny_zip, tmp_p
 @pytest.mark.slow
 def test_fid_is_tracked_in_stats_during_training(demo_params, tmp_path):
     from adgen.config.quality import MetricsParams
-    from adgen.metrics.training import fid_of_generator
+    from adgen.models.stylegan2.fid import fid_of_generator
     from tests.metrics.conftest import build_fid_graph
 
     graph = build_fid_graph(tmp_path / "classify_image_graph_def.pb")
@@ -176,7 +176,7 @@ def test_fid_is_tracked_in_stats_during_training(demo_params, tmp_path):
 
 def test_fid_during_training_without_the_graph_fails_before_training(demo_params, tmp_path):
     from adgen.config.quality import MetricsParams
-    from adgen.metrics.training import fid_of_generator
+    from adgen.models.stylegan2.fid import fid_of_generator
 
     with pytest.raises(UserError, match="metrics.fid_inception_graph is not set"):
         fid_of_generator(MetricsParams(), demo_params, tmp_path)

@@ -1,4 +1,6 @@
-"""FID of a generator while it trains: real statistics computed once, fakes each time."""
+"""StyleGAN2's FID while it trains (NVlabs tracks fid50k_full the same way): real statistics
+computed once, fakes each time, with the shared FID pieces of adgen.metrics. It lives with the model
+it samples, so adgen.metrics imports no model."""
 
 from __future__ import annotations
 
