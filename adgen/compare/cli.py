@@ -24,8 +24,8 @@ def compare_set_command(ctx: typer.Context) -> None:
 
 def compare_command(ctx: typer.Context) -> None:
     """Every trained generator on the same target poses and seeds: IS, FID, pose MSE, full body, images/s."""
-    from adgen.compare.best import best_approach
     from adgen.compare.run import run_comparison
+    from adgen.generate.best import best_approach
 
     files = run_comparison(params(ctx))
     for name, g in files.values["generators"].items():

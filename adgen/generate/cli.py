@@ -83,7 +83,7 @@ def generate_command(
         bag_img.save(output / "bag.png")
         favoured = None
         if approach == "best":  # the approach `adgen evaluate compare` scored better wins a tie
-            from adgen.compare.best import best_approach
+            from adgen.generate.best import best_approach
 
             favoured = best_approach(p.path(p.paths.metrics) / "compare.json")
         seeds = list(range(seed, seed + n))

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from adgen.compare.best import best_approach
 from adgen.compare.generators import LABELS, ORDER
+from adgen.generate.best import best_approach
 from adgen.pages import fragments as html
 
 COLUMNS = (

@@ -11,7 +11,7 @@ import yaml
 from PIL import Image
 from typer.testing import CliRunner
 
-from adgen.compare.best import best_approach
+from adgen.generate.best import best_approach
 from adgen.report.compare import section_html
 
 from .conftest import write_held_out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from adgen.compare.best import best_approach
+from adgen.generate.best import best_approach
 
 
 def _table(one: dict | None, two: dict | None) -> dict:

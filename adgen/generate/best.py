@@ -4,6 +4,9 @@ Approach 1 (StyleGAN2 → GFLA) and approach 2 (DPIG) both put a new person in a
 the deciding score is the one the product chose them by: pose-keypoint MSE (lower is better);
 when the pose model was not there, FID (lower), then Inception Score (higher). With only one
 approach scored, that one; with none, None.
+
+It reads the comparison's output file (`adgen evaluate compare`'s compare.json), not its code: compare
+runs generate's chains, so generate imports nothing from adgen.compare.
 """
 
 from __future__ import annotations
