@@ -27,6 +27,7 @@ def project(tmp_path_factory, pose_model, fid_graph) -> Path:
     from adgen.models.stylegan2.config import StyleGAN2Params
     from adgen.models.stylegan2.data import write_zip
     from adgen.models.stylegan2.train import train as train_stylegan2
+    from tests.models.gfla.helpers import job as gfla_job
     from tests.models.gfla.helpers import tiny_params, write_dataset, write_vgg19
     from tests.models.stylegan2.conftest import tall_people
 
@@ -46,7 +47,9 @@ def project(tmp_path_factory, pose_model, fid_graph) -> Path:
     train_stylegan2(sg, models / "stylegan2" / "00000-demo", echo=False)
     vgg = write_vgg19(root / "vgg19.pth")
     gp = tiny_params(vgg, flow_steps=1, steps=1, checkpoint_every=1)
-    train_gfla(gp, write_dataset(root / "gfla-train", people=2), models / "gfla" / "00000-demo", echo=False)
+    train_gfla(
+        gfla_job(gp, write_dataset(root / "gfla-train", people=2), models / "gfla" / "00000-demo"), echo=False
+    )
     write_held_out(root / "data" / "datasets" / "gfla", deepfashion=2, curated=2)
     (root / "params.yaml").write_text(
         yaml.safe_dump(

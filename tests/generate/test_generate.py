@@ -17,6 +17,7 @@ from PIL import Image
 from adgen.errors import UserError
 from adgen.pose.contract import fit_into_frame, read_pose
 from adgen.stage_metrics import split_numbers
+from tests.models.gfla.helpers import job as gfla_job
 from tests.models.gfla.helpers import pose, tiny_params, write_dataset, write_vgg19
 
 
@@ -91,7 +92,9 @@ def project(tmp_path_factory) -> Path:
 
     vgg = write_vgg19(root / "vgg19.pth")
     gp = tiny_params(vgg, flow_steps=1, steps=1, checkpoint_every=1)
-    train_gfla(gp, write_dataset(root / "gfla", people=2), models / "gfla" / "00000-demo", echo=False)
+    train_gfla(
+        gfla_job(gp, write_dataset(root / "gfla", people=2), models / "gfla" / "00000-demo"), echo=False
+    )
 
     build_fixture_pose_model(root / "pose-model")
     (root / "params.yaml").write_text(

@@ -90,10 +90,10 @@ def test_evaluate_gfla_never_runs_a_crafted_checkpoint(tmp_path: Path, marker: P
 def gfla_run(tmp_path_factory, gfla_dataset: Path, vgg19_file: Path) -> Path:  # noqa: F811
     """A real tiny GFLA run dir (a few CPU steps), so the chain gets as far as the ST-GAN file."""
     from adgen.models.gfla.train import train as train_gfla
-    from tests.models.gfla.helpers import tiny_params
+    from tests.models.gfla.helpers import job, tiny_params
 
     run = tmp_path_factory.mktemp("gfla") / "run"
-    train_gfla(tiny_params(vgg19_file, flow_steps=1, steps=1), gfla_dataset, run, echo=False)
+    train_gfla(job(tiny_params(vgg19_file, flow_steps=1, steps=1), gfla_dataset, run), echo=False)
     return run
 
 
@@ -268,13 +268,13 @@ def test_gfla_resume_past_a_truncated_checkpoint_still_equals_an_uninterrupted_r
     """Before the fix the truncated newest file was a RuntimeError trace from torch.load."""
     from adgen.models.gfla.train import train as train_gfla
     from adgen.training import checkpoint
-    from tests.models.gfla.helpers import tiny_params
+    from tests.models.gfla.helpers import job, tiny_params
 
     p = tiny_params(vgg19_file, flow_steps=2, steps=2, checkpoint_every=1, keep_checkpoints=10)
-    straight = train_gfla(p, gfla_dataset, tmp_path / "a", echo=False)
-    train_gfla(p, gfla_dataset, tmp_path / "b", stop_at=3, echo=False)
+    straight = train_gfla(job(p, gfla_dataset, tmp_path / "a"), echo=False)
+    train_gfla(job(p, gfla_dataset, tmp_path / "b"), stop_at=3, echo=False)
     cut = _truncate_newest(tmp_path / "b")  # step 3, as a kill during a copy leaves it
-    resumed = train_gfla(p, gfla_dataset, tmp_path / "b", echo=False)
+    resumed = train_gfla(job(p, gfla_dataset, tmp_path / "b"), echo=False)
     assert f"{cut.name} is damaged" in capsys.readouterr().err
     assert "resumed from checkpoint-000000002.pt" in (tmp_path / "b" / "log.txt").read_text()
     a = checkpoint.load(straight.checkpoint, restore_rng=False)

@@ -31,7 +31,7 @@ def preflight(job: TrainJob) -> None:
 def train(job: TrainJob):
     from adgen.models.gfla.train import train as train_gfla
 
-    return train_gfla(job.options, job.options.dataset, job.run_dir, metrics_dir=job.metrics_dir)
+    return train_gfla(job)
 
 
 SPEC = ModelSpec(

@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 
 from adgen.models.gfla.config import GflaParams
 from adgen.models.gfla.vgg import VGG19
-from adgen.models.registry import with_preset
+from adgen.models.registry import TrainJob, with_preset
 
 # A standing person in OpenPose order, (x, y) in [0, 1]
 BASE_POSE = np.array(
@@ -147,3 +147,9 @@ def tiny_params(vgg: Path, **extra) -> GflaParams:
     )
     upd.update(extra)
     return GflaParams.model_validate({**base.model_dump(), **upd})
+
+
+def job(p: GflaParams, dataset: Path, run_dir: Path, metrics_dir: Path | None = None) -> TrainJob:
+    """What `adgen train gfla` hands GFLA's `train`: `p` reading `dataset` (nothing else of the project)."""
+    options = p.model_copy(update={"dataset": Path(dataset)})
+    return TrainJob(params=None, options=options, run_dir=Path(run_dir), metrics_dir=metrics_dir)

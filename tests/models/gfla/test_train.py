@@ -15,7 +15,7 @@ from adgen.models.gfla.train import train
 from adgen.training import checkpoint
 from tests.torchrun import torchrun
 
-from .helpers import tiny_params
+from .helpers import job, tiny_params
 
 
 def _params(state, prefix):
@@ -33,7 +33,7 @@ def test_dataset_reads_the_official_layout_with_pose_heatmaps(gfla_dataset, vgg1
 def test_tiny_gfla_trains_flow_estimator_then_whole_generator(gfla_dataset, vgg19_file, tmp_path):
     p = tiny_params(vgg19_file, flow_steps=2, steps=2, checkpoint_every=2)
     run = tmp_path / "run"
-    r1 = train(p, gfla_dataset, run, stop_at=2, echo=False)
+    r1 = train(job(p, gfla_dataset, run), stop_at=2, echo=False)
     s0 = checkpoint.load(r1.checkpoint, restore_rng=False)
     assert s0["step"] == 2 and s0["stage"] == 1
     # stage 1 moved the flow estimator only
@@ -46,9 +46,9 @@ def test_tiny_gfla_trains_flow_estimator_then_whole_generator(gfla_dataset, vgg1
     assert all(torch.equal(init[k], v) for k, v in _params(s0["g"], "source.").items())
     assert all(torch.equal(init[k], v) for k, v in _params(s0["g"], "target.").items())
 
-    r2 = train(p, gfla_dataset, run, metrics_dir=tmp_path / "metrics", echo=False)
+    r2 = train(job(p, gfla_dataset, run, tmp_path / "metrics"), echo=False)
     s1 = checkpoint.load(r2.checkpoint, restore_rng=False)
-    assert r2.step == 4 and s1["stage"] == 2
+    assert r2.steps == 4 and s1["stage"] == 2
     assert any(not torch.equal(s0["g"][k], v) for k, v in _params(s1["g"], "target.").items())
     assert any(not torch.equal(s0["d"][k], v) for k, v in s1["d"].items() if k.endswith("weight_orig"))
     assert set(r2.last) >= {"l1", "correctness", "adversarial", "regularization", "style", "content", "d"}
@@ -66,9 +66,9 @@ def test_tiny_gfla_trains_flow_estimator_then_whole_generator(gfla_dataset, vgg1
 @pytest.mark.slow
 def test_resuming_gives_the_same_weights_as_one_uninterrupted_run(gfla_dataset, vgg19_file, tmp_path):
     p = tiny_params(vgg19_file, flow_steps=2, steps=2, checkpoint_every=1, keep_checkpoints=10)
-    straight = train(p, gfla_dataset, tmp_path / "a", echo=False)
-    train(p, gfla_dataset, tmp_path / "b", stop_at=3, echo=False)  # crosses into stage 2, then stops
-    resumed = train(p, gfla_dataset, tmp_path / "b", echo=False)
+    straight = train(job(p, gfla_dataset, tmp_path / "a"), echo=False)
+    train(job(p, gfla_dataset, tmp_path / "b"), stop_at=3, echo=False)  # crosses into stage 2, then stops
+    resumed = train(job(p, gfla_dataset, tmp_path / "b"), echo=False)
     a = checkpoint.load(straight.checkpoint, restore_rng=False)
     b = checkpoint.load(resumed.checkpoint, restore_rng=False)
     assert a["step"] == b["step"] == 4
@@ -146,7 +146,7 @@ def test_a_pair_naming_a_missing_image_is_a_one_line_error(gfla_dataset, vgg19_f
 def test_ddp_on_two_processes_equals_one_process_on_the_whole_batch(gfla_dataset, vgg19_file, tmp_path, port):
     """torchrun with 2 CPU processes (gloo): each takes half of every batch, gradients are averaged."""
     p = tiny_params(vgg19_file, batch=4, flow_steps=1, steps=1)
-    single = train(p, gfla_dataset, tmp_path / "single", echo=False)
+    single = train(job(p, gfla_dataset, tmp_path / "single"), echo=False)
     params = {
         "paths": {"models": str(tmp_path / "models")},
         "train": {"gfla": {**p.model_dump(mode="json"), "preset": "demo", "dataset": str(gfla_dataset)}},
