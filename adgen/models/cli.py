@@ -33,7 +33,7 @@ def train_command(spec: registry.ModelSpec):
             False,
             "--dvc-stage",
             help="--run-dir is a DVC stage's persisted output: resume a stopped attempt with the same "
-            "options, else start it over (adgen/orchestrate/stagerun.py)",
+            "options, else start it over (adgen/training/stagerun.py)",
         ),
     ) -> None:
         import json
@@ -48,7 +48,7 @@ def train_command(spec: registry.ModelSpec):
             return
         if dvc_stage:
             from adgen.errors import UserError
-            from adgen.orchestrate import stagerun
+            from adgen.training import stagerun
 
             if run_dir is None:
                 raise UserError("--dvc-stage needs --run-dir (the stage's output)")

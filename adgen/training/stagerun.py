@@ -14,6 +14,9 @@ case is said in one line.
 
 A stopped attempt resumed after its *data* changed (same options) continues on the new data; the
 note does not fingerprint the dataset (docs/orchestration.md, "Resuming a training").
+
+A run-dir rule beside adgen.training.rundir: `adgen train --dvc-stage` applies it, and the training
+commands sit below adgen/orchestrate, which only lists their stages.
 """
 
 from __future__ import annotations

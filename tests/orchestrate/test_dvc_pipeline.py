@@ -213,7 +213,8 @@ def test_a_training_stage_killed_midway_resumes_from_its_checkpoint_on_the_next_
     import sys
     import time
 
-    from adgen.orchestrate import commands, stagerun
+    from adgen.orchestrate import commands
+    from adgen.training import stagerun
 
     ws, _ = reproduced
     if "train_dcgan" not in dag.stages(ws):

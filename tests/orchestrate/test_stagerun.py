@@ -1,11 +1,11 @@
 """A training stage's persisted run dir: a stopped attempt with the same options is resumed, anything
-else is started over (adgen/orchestrate/stagerun.py); the DVC round trip is in test_dvc_pipeline.py."""
+else is started over (adgen/training/stagerun.py); the DVC round trip is in test_dvc_pipeline.py."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from adgen.orchestrate import stagerun
+from adgen.training import stagerun
 
 OPTIONS = {"total_steps": 100, "lr": 0.0002, "sizes": [32, 16]}
 
