@@ -1,8 +1,10 @@
 """The generators under comparison, each behind one small interface, found from their checkpoints.
 
-- unconditional (DCGAN, StyleGAN2 alone): `people(seeds)` → one person per seed;
-- pose-controlled (approach 1: StyleGAN2 → GFLA; approach 2: DPIG): `posed(keypoints, seeds)` →
-  one person per seed in the target pose (keypoints normalised to the generator's own frame).
+Which generators there are comes from the model declarations (adgen.models.roles):
+- unconditional (every people generator alone: DCGAN, StyleGAN2): `people(seeds)` → one person per seed;
+- pose-controlled (every approach of `adgen generate`: 1, StyleGAN2 → GFLA; 2, DPIG):
+  `posed(keypoints, seeds)` → one person per seed in the target pose (keypoints normalised to the
+  generator's own frame).
 
 A generator without a checkpoint is reported as "not trained" with the command that trains it;
 one whose inputs are missing (e.g. approach 1 without a pose model) as "unavailable" with why.
@@ -18,20 +20,49 @@ from typing import Any
 from PIL import Image
 
 from adgen.errors import UserError
+from adgen.models.registry import Approach, ModelSpec, approaches, with_role
+from adgen.models.roles import PeopleGenerator
 
-ORDER = ("dcgan", "stylegan2", "approach1", "approach2")
-LABELS = {
-    "dcgan": "DCGAN",
-    "stylegan2": "StyleGAN2 alone",
-    "approach1": "Approach 1: StyleGAN2 → GFLA",
-    "approach2": "Approach 2: DPIG (pose-conditioned)",
-}
-TRAIN_COMMANDS = {
-    "dcgan": "adgen train dcgan",
-    "stylegan2": "adgen train stylegan2",
-    "approach1": "adgen train stylegan2 && adgen train gfla",
-    "approach2": "adgen train dpig",
-}
+
+@dataclass(frozen=True)
+class Entry:
+    """One generator of the comparison, derived from the model declarations: every people generator
+    alone, then every approach of `adgen generate` (adgen.models.registry.approaches)."""
+
+    name: str  # its key in compare.json: the model's name, or approach<id>
+    label: str  # the table's row
+    heading: str  # the grid's column
+    chain: tuple[ModelSpec, ...]  # the models it runs, in order
+    approach: Approach | None = None
+
+    @property
+    def command(self) -> str:
+        return " && ".join(f"adgen train {spec.name}" for spec in self.chain)
+
+
+def entries() -> tuple[Entry, ...]:
+    re_posed = {a.chain[0].name for a in approaches().values() if not a.pose_controlled}
+    alone = [
+        Entry(spec.name, spec.label + (" alone" if spec.name in re_posed else ""), spec.label, (spec,))
+        for spec in with_role(PeopleGenerator).values()
+    ]
+    chains = [
+        Entry(
+            f"approach{a.id}",
+            f"Approach {a.id}: {a.label}" + (" (pose-conditioned)" if a.pose_controlled else ""),
+            f"Approach {a.id}",
+            a.chain,
+            a,
+        )
+        for a in approaches().values()
+    ]
+    return (*alone, *chains)
+
+
+ENTRIES = entries()
+ORDER = tuple(e.name for e in ENTRIES)
+LABELS = {e.name: e.label for e in ENTRIES}
+TRAIN_COMMANDS = {e.name: e.command for e in ENTRIES}
 
 
 @dataclass
@@ -63,36 +94,22 @@ class Missing:
     command: str | None = None
 
 
-def _checkpoint(explicit: Path | None, models_root: Path, model: str) -> Path:
-    from adgen.generate.chain import resolve_checkpoint
-
-    return resolve_checkpoint(explicit, models_root, model)
-
-
-def load_dcgan(ckpt: Path, device: str) -> Candidate:
-    from adgen.models.dcgan.api import load_sampler
-
-    s = load_sampler(ckpt, device)
-    return Candidate("dcgan", s.resolution, {"dcgan": str(s.checkpoint)}, people=s.sample)
-
-
-def load_stylegan2(ckpt: Path, device: str, truncation: float) -> Candidate:
-    from adgen.models.stylegan2.api import load_sampler
-
-    s = load_sampler(ckpt, device)
-    return Candidate(
-        "stylegan2", s.resolution, {"stylegan2": str(ckpt)}, people=lambda seeds: s.sample(seeds, truncation)
-    )
-
-
-def load_approach1(sg_ckpt: Path, gfla_ckpt: Path, estimator, device: str, truncation: float) -> Candidate:
-    """StyleGAN2 makes the person, the pose model reads its pose, GFLA moves it to the target pose —
-    the first two steps of the ad chain (`adgen.generate.chain`), without the bag."""
-    from adgen.models.gfla.api import load_pose_transfer
-    from adgen.models.stylegan2.api import load_sampler
-
-    sampler = load_sampler(sg_ckpt, device)
-    transfer = load_pose_transfer(gfla_ckpt, device)
+def load(entry: Entry, paths: list[Path], estimator, device: str, truncation: float) -> Candidate:
+    """The entry's models loaded (adgen.models.roles' protocols) behind the comparison's interface.
+    A people generator followed by a pose transfer is the ad chain's first two steps
+    (`adgen.generate.chain`) without the bag: the pose model reads the person's pose, the transfer
+    moves it to the target pose."""
+    loaded = [spec.role.load(path, device) for spec, path in zip(entry.chain, paths, strict=True)]
+    checkpoints = {spec.name: str(path) for spec, path in zip(entry.chain, paths, strict=True)}
+    frame = tuple(loaded[0].resolution)
+    if entry.approach is None:
+        sampler = loaded[0]
+        return Candidate(
+            entry.name, frame, checkpoints, people=lambda seeds: sampler.sample(seeds, truncation)
+        )
+    if entry.approach.pose_controlled:
+        return Candidate(entry.name, frame, checkpoints, posed=loaded[0].sample)
+    sampler, transfer = loaded
 
     def posed(keypoints, seeds: list[int]) -> list[Image.Image]:
         out = []
@@ -101,68 +118,31 @@ def load_approach1(sg_ckpt: Path, gfla_ckpt: Path, estimator, device: str, trunc
             out.append(transfer.transfer(person, estimator.estimate(person), keypoints))
         return out
 
-    return Candidate(
-        "approach1", sampler.resolution, {"stylegan2": str(sg_ckpt), "gfla": str(gfla_ckpt)}, posed=posed
-    )
+    return Candidate(entry.name, frame, checkpoints, posed=posed)
 
 
-def load_approach2(ckpt: Path, device: str) -> Candidate:
-    from adgen.models.dpig.api import load_sampler
-
-    s = load_sampler(ckpt, device)
-    return Candidate("approach2", tuple(s.resolution), {"dpig": str(ckpt)}, posed=s.sample)
+def _checkpoint(spec: ModelSpec, params, cp) -> Path:
+    """compare.checkpoints.<model> (file or run dir), else the model's newest run."""
+    configured = cp.checkpoints.get(spec.name)
+    explicit = params.path(configured) if configured is not None else None
+    return spec.role.checkpoint(explicit, params.path(params.paths.models), f"compare.{spec.name}_checkpoint")
 
 
 def find_generators(params, cp, estimator, estimator_error: str | None) -> list[Candidate | Missing]:
     """Every generator of the comparison, loaded, or Missing with the reason (in ORDER)."""
-    models_root = params.path(params.paths.models)
-    explicit = {
-        m: (params.path(p) if p is not None else None)
-        for m, p in (
-            ("dcgan", cp.dcgan_checkpoint),
-            ("stylegan2", cp.stylegan2_checkpoint),
-            ("gfla", cp.gfla_checkpoint),
-            ("dpig", cp.dpig_checkpoint),
-        )
-    }
     found: list[Candidate | Missing] = []
-
-    def checkpoint_or_missing(name: str, model: str) -> Path | Missing:
+    for entry in ENTRIES:
         try:
-            return _checkpoint(explicit[model], models_root, model)
+            paths = [_checkpoint(spec, params, cp) for spec in entry.chain]
         except UserError as exc:
-            return Missing(name, "not trained", str(exc), TRAIN_COMMANDS[name])
-
-    for name in ORDER:
-        if name == "approach2":
-            try:
-                import adgen.models.dpig.api  # noqa: F401
-            except ModuleNotFoundError as exc:
-                if exc.name in ("adgen.models.dpig", "adgen.models.dpig.api"):
-                    found.append(
-                        Missing(name, "not trained", "the DPIG model is not built yet", TRAIN_COMMANDS[name])
-                    )
-                    continue
-                raise
-        needed = {"dcgan": ["dcgan"], "stylegan2": ["stylegan2"], "approach1": ["stylegan2", "gfla"],
-                  "approach2": ["dpig"]}[name]  # fmt: skip
-        paths = [checkpoint_or_missing(name, m) for m in needed]
-        missing = next((p for p in paths if isinstance(p, Missing)), None)
-        if missing is not None:
-            found.append(missing)
+            found.append(Missing(entry.name, "not trained", str(exc), entry.command))
             continue
-        if name == "approach1" and estimator is None:
-            found.append(Missing(name, "unavailable", f"needs the pose model: {estimator_error}"))
+        needs_pose_model = entry.approach is not None and not entry.approach.pose_controlled
+        if needs_pose_model and estimator is None:
+            found.append(Missing(entry.name, "unavailable", f"needs the pose model: {estimator_error}"))
             continue
         try:
-            if name == "dcgan":
-                found.append(load_dcgan(paths[0], cp.device))
-            elif name == "stylegan2":
-                found.append(load_stylegan2(paths[0], cp.device, cp.truncation))
-            elif name == "approach1":
-                found.append(load_approach1(paths[0], paths[1], estimator, cp.device, cp.truncation))
-            else:
-                found.append(load_approach2(paths[0], cp.device))
+            found.append(load(entry, paths, estimator, cp.device, cp.truncation))
         except UserError as exc:  # a checkpoint that does not load: say so in the table, go on
-            found.append(Missing(name, "unavailable", str(exc), TRAIN_COMMANDS[name]))
+            found.append(Missing(entry.name, "unavailable", str(exc), entry.command))
     return found

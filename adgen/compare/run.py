@@ -21,19 +21,14 @@ from PIL import Image
 
 from adgen import atomic
 from adgen.compare.evalset import EvalSet
-from adgen.compare.generators import Candidate, Missing
+from adgen.compare.generators import ENTRIES, Candidate, Missing
 from adgen.compare.grid import comparison_grid
 from adgen.compare.score import Scorer
 from adgen.pose.contract import fit_into_frame
 from adgen.progress import track
 from adgen.stage_metrics import split_numbers
 
-GRID_HEADINGS = {
-    "dcgan": "DCGAN",
-    "stylegan2": "StyleGAN2",
-    "approach1": "Approach 1",
-    "approach2": "Approach 2",
-}
+GRID_HEADINGS = {e.name: e.heading for e in ENTRIES}  # "StyleGAN2", "Approach 1", ...
 
 
 @dataclass

@@ -21,8 +21,6 @@ class CompareParams(Section):
     truncation: float = Field(1.0, ge=0.0, le=1.0)  # StyleGAN2 psi (1: the whole distribution, fair FID)
     device: str = Field("cpu", pattern=r"^(auto|cpu|cuda(:\d+)?)$")
     cell_height: int = Field(128, ge=16, le=1024)  # grid cell height in pixels (width: the set's aspect)
-    # Checkpoints (file or run dir); unset = the newest run under paths.models/<model>.
-    dcgan_checkpoint: Path | None = None
-    stylegan2_checkpoint: Path | None = None
-    gfla_checkpoint: Path | None = None
-    dpig_checkpoint: Path | None = None
+    # Checkpoints by model (file or run dir); a model left out = its newest run under paths.models/<model>.
+    # `compare.<model>_checkpoint` is read into it; the names are checked against the declared models.
+    checkpoints: dict[str, Path] = Field(default_factory=dict)

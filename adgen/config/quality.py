@@ -1,7 +1,6 @@
 """metrics.*, generate.* and report.* params."""
 
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field, field_validator
 
@@ -21,36 +20,35 @@ class MetricsParams(Section):
 
 
 class GenerateParams(Section):
-    """generate.*: the chain StyleGAN2 person → GFLA to the requested pose → ST-GAN bag composite.
+    """generate.*: the chain new person → in the requested pose → the bag composited on them.
 
-    A checkpoint left unset means the newest run under paths.models/<model>. `gfla_checkpoint` may also
-    be the official `latest_net_G.pth`. The pose estimator (pose.model unless set here) finds the
-    sampled person's own pose, reads a pose from an image, and scores the output (pose MSE).
+    `checkpoints` names a checkpoint (file or run dir) per model; a model left out means its newest
+    run under paths.models/<model>. The older spelling `generate.<model>_checkpoint` (params.yaml's)
+    is read into it; the model names, `approach` and `compositor` are checked against the models'
+    declarations (adgen.models.registry). GFLA's may also be the official `latest_net_G.pth`. The pose
+    estimator (pose.model unless set here) finds the sampled person's own pose, reads a pose from an
+    image, and scores the output (pose MSE).
     """
 
-    stylegan2_checkpoint: Path | None = None
-    gfla_checkpoint: Path | None = None
-    stgan_checkpoint: Path | None = None
+    checkpoints: dict[str, Path] = Field(default_factory=dict)
     pose_model: str | None = None  # default: pose.model
     truncation: float = Field(0.7, ge=0.0, le=1.0)
     n: int = Field(4, ge=1)  # ads per run (seeds seed … seed + n - 1)
     seed: int = Field(0, ge=0, le=2**32 - 1)
-    bag_seed: bool = True  # give ST-GAN the ad's seed (random start for the bag) instead of the centre
+    bag_seed: bool = (
+        True  # give the compositor the ad's seed (random start for the bag) instead of the centre
+    )
     device: str = "cpu"
     inception_score: bool = True  # IS of the generated people when metrics.inception_v3_weights is set
-    # 1: StyleGAN2 → GFLA → ST-GAN; 2: DPIG → ST-GAN; best: both, each ad from the one nearer the pose
+    # a declared approach id (1: StyleGAN2 → GFLA; 2: DPIG), or best: each ad from the one nearer the pose
     approach: str = "1"
-    dpig_checkpoint: Path | None = None
-    # stgan: the bag is placed by ST-GAN's warps; sfgan: placed and relit to the scene (SF-GAN)
-    compositor: Literal["stgan", "sfgan"] = "stgan"
-    sfgan_checkpoint: Path | None = None
+    # a declared compositor (stgan: the bag placed by ST-GAN's warps; sfgan: placed and relit to the scene)
+    compositor: str = "stgan"
 
     @field_validator("approach", mode="before")
     @classmethod
     def _approach(cls, v: object) -> str:
-        if str(v) not in ("1", "2", "best"):
-            raise ValueError("must be 1, 2 or best")
-        return str(v)
+        return str(v)  # YAML's 1 is the approach "1"
 
 
 class ReportParams(Section):

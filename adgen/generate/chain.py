@@ -1,10 +1,11 @@
-"""The ad chain: a new person in the requested pose, then the bag placed on them (ST-GAN).
+"""The ad chain: a new person in the requested pose, then the bag placed on them (a compositor).
 
-Two ways to make the person (the product compared both):
-- approach 1: a new person (StyleGAN2) → re-posed to the requested pose (GFLA);
-- approach 2: a new person drawn straight into the requested pose (DPIG: noise → appearance
-  mapper → pose-conditioned decoder);
-- `best`: both for every seed; the ad keeps the person whose estimated pose is closest to the
+The ways to make the person are the approaches the model declarations make (adgen.models.roles,
+`registry.approaches()`; the product compared the first two):
+- a people generator's new person re-posed by a pose transfer (approach 1: StyleGAN2 → GFLA);
+- a new person drawn straight into the requested pose by a pose-controlled generator (approach 2:
+  DPIG, noise → appearance mapper → pose-conditioned decoder);
+- `best`: every approach for every seed; the ad keeps the person whose estimated pose is closest to the
   requested one (lowest pose-keypoint MSE, the product's "cherry-pick the best of both"), and
   records which approach it came from. Both chains are written and shown side by side.
 
@@ -23,77 +24,80 @@ import numpy as np
 from PIL import Image
 
 from adgen import atomic
+from adgen.config.quality import GenerateParams
 from adgen.errors import UserError
 from adgen.metrics.pose import pose_mse
+from adgen.models.registry import Approach, ModelSpec, approaches, checkpoint_of, models, with_role
+from adgen.models.roles import Compositor
 from adgen.models.sampling import reproducible_kernels
 from adgen.pose.contract import draw_pose, fit_into_frame
-from adgen.training import checkpoint as ckpt
-from adgen.training import rundir
-
-
-def newest_run_checkpoint(models_root: Path, model: str) -> Path:
-    """The checkpoint of the run under <models_root>/<model> trained most recently (numbered or DVC's)."""
-    root = Path(models_root) / model
-    run = rundir.newest_run(root)
-    if run is None:
-        raise UserError(
-            f"no trained {model} under {root}: train one with `adgen train {model}` or set generate.{model}_checkpoint"
-        )
-    return resolve_checkpoint(run, models_root, model)
-
-
-def resolve_checkpoint(explicit: Path | None, models_root: Path, model: str) -> Path:
-    """generate.<model>_checkpoint as a file, a run dir (its newest checkpoint), or else the newest run."""
-    if explicit is None:
-        return newest_run_checkpoint(models_root, model)
-    path = Path(explicit)
-    if path.is_dir():
-        found = ckpt.newest_valid_path(path, f"{model} checkpoint")
-        if found is None and model == "stgan" and any(path.glob("warp-*.pt")):
-            return path  # ST-GAN's loader picks the final warp's checkpoint in a run dir
-        if found is None:
-            raise UserError(f"generate.{model}_checkpoint: no checkpoint in {path}")
-        return found
-    if not path.is_file():
-        raise UserError(f"generate.{model}_checkpoint: {path} not found")
-    return path
-
-
-APPROACHES = ("1", "2", "best")
-APPROACH_NAMES = {"1": "StyleGAN2 → GFLA → ST-GAN", "2": "DPIG → ST-GAN"}
 
 
 def check_approach(approach: str | int) -> str:
     approach = str(approach)
-    if approach not in APPROACHES:
-        raise UserError(f"--approach {approach!r}: choose 1 (StyleGAN2 → GFLA), 2 (DPIG) or best")
+    declared = approaches()
+    if approach not in (*declared, "best"):
+        choices = ", ".join(f"{a} ({chain.label})" for a, chain in declared.items())
+        raise UserError(f"--approach {approach!r}: choose {choices} or best")
     return approach
+
+
+DEFAULT_COMPOSITOR = GenerateParams.model_fields["compositor"].default
+
+
+def check_compositor(compositor: str) -> ModelSpec:
+    declared = with_role(Compositor)
+    if compositor not in declared:
+        shown = sorted(declared, key=lambda name: name != DEFAULT_COMPOSITOR)  # the default first
+        choices = " or ".join(f"{name} ({declared[name].role.does})" for name in shown)
+        raise UserError(f"--compositor {compositor!r}: choose {choices}")
+    return declared[compositor]
+
+
+def approach_names(compositor: str | None = None) -> dict[str, str]:
+    """Each approach's chain in words ("StyleGAN2 → GFLA → ST-GAN"), with the compositor when named."""
+    tail = f" → {models()[compositor].label}" if compositor in models() else ""
+    return {a: chain.label + tail for a, chain in approaches().items()}
+
+
+def describe(approach: str, compositor: str | None = None) -> str:
+    """One approach's chain as a sentence: "StyleGAN2 draws a new person, GFLA moves them into the
+    requested pose, ST-GAN places the bag." """
+    steps = [*approaches()[approach].chain, *([models()[compositor]] if compositor in models() else [])]
+    return ", ".join(f"{spec.label} {spec.role.step}" for spec in steps) + "."
+
+
+@dataclass
+class PersonChain:
+    """One approach, loaded: its models in the order they run (adgen.models.roles' protocols)."""
+
+    approach: Approach
+    steps: list[Any]
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) of its new people: the first model's frame (a pose transfer keeps it)."""
+        h, w = self.steps[0].resolution
+        return w, h
 
 
 @dataclass
 class ChainModels:
-    sampler: Any  # adgen.models.stylegan2.api.StyleGAN2Sampler (approach 1), else None
-    transfer: Any  # adgen.models.gfla.api.PoseTransfer (approach 1), else None
-    compositor: Any  # adgen.models.stgan.api.Compositor or adgen.models.sfgan.api's (same interface)
+    chains: dict[str, PersonChain]  # approach id -> its loaded models ("best": every approach)
+    compositor: Any  # adgen.models.roles.BagCompositor
     estimator: Any  # adgen.pose.estimate.PoseEstimator
     checkpoints: dict[str, str] = field(default_factory=dict)
-    dpig: Any = None  # adgen.models.dpig.api.DpigSampler (approach 2), else None
     approach: str = "1"
+    compositor_label: str = ""
 
     @property
     def person_size(self) -> tuple[int, int]:
-        """(width, height) of a new person (approach 1's when both are loaded)."""
-        h, w = (self.sampler or self.dpig).resolution
-        return w, h
+        """(width, height) of a new person (the first approach's when several are loaded)."""
+        return next(iter(self.chains.values())).size
 
     def person_sizes(self) -> dict[str, tuple[int, int]]:
         """(width, height) of each loaded approach's people."""
-        sizes = {}
-        for name, model in (("1", self.sampler), ("2", self.dpig)):
-            if model is not None:
-                h, w = model.resolution
-                sizes[name] = (w, h)
-        return sizes
+        return {a: chain.size for a, chain in self.chains.items()}
 
 
 def load_estimator(params) -> Any:
@@ -104,51 +108,34 @@ def load_estimator(params) -> Any:
     return load_pose_estimator(model_path, params.pose.input_size, params.pose.min_score)
 
 
-COMPOSITORS = ("stgan", "sfgan")
-
-
-def models_for(approach: str, compositor: str = "stgan") -> tuple[str, ...]:
-    """The checkpoints an approach needs, in the order they run (the compositor last)."""
-    if compositor not in COMPOSITORS:
-        raise UserError(f"--compositor {compositor!r}: choose stgan (placement) or sfgan (placement + light)")
-    people = {"1": ("stylegan2", "gfla"), "2": ("dpig",), "best": ("stylegan2", "gfla", "dpig")}
-    return (*people[check_approach(approach)], compositor)
+def models_for(approach: str, compositor: str) -> tuple[str, ...]:
+    """The models an approach needs, in the order they run (the compositor last)."""
+    check_compositor(compositor)
+    ids = list(approaches()) if check_approach(approach) == "best" else [approach]
+    names = [spec.name for a in ids for spec in approaches()[a].chain]
+    return (*dict.fromkeys(names), compositor)
 
 
 def load_chain(params, approach: str | None = None, compositor: str | None = None) -> ChainModels:
-    """The models the approach needs, named in generate.* (or the newest runs), and the pose estimator."""
+    """The models the approach needs, named in generate.checkpoints (or the newest runs), and the pose
+    estimator. Every checkpoint is found before any model is loaded."""
     g = params.generate
-    approach = check_approach(approach if approach is not None else getattr(g, "approach", "1"))
+    approach = check_approach(approach if approach is not None else g.approach)
     compositor = compositor or g.compositor
-    models_root = params.path(params.paths.models)
-    paths = {}
-    for name in models_for(approach, compositor):  # every checkpoint is found before any model is loaded
-        explicit = getattr(g, f"{name}_checkpoint", None)
-        paths[name] = resolve_checkpoint(params.path(explicit) if explicit else None, models_root, name)
-    sampler = transfer = dpig = None
-    if "stylegan2" in paths:
-        from adgen.models.gfla.api import load_pose_transfer
-        from adgen.models.stylegan2.api import load_sampler
-
-        sampler = load_sampler(paths["stylegan2"], g.device)
-        transfer = load_pose_transfer(paths["gfla"], g.device)
-    if "dpig" in paths:
-        from adgen.models.dpig.api import load_sampler as load_dpig
-
-        dpig = load_dpig(paths["dpig"], g.device)
-    if compositor == "sfgan":
-        from adgen.models.sfgan.api import load_compositor
-    else:
-        from adgen.models.stgan.api import load_compositor
-
+    names = models_for(approach, compositor)
+    paths = {name: checkpoint_of(models()[name], params) for name in names}
+    loaded = {name: models()[name].role.load(paths[name], g.device) for name in names}
+    ids = list(approaches()) if approach == "best" else [approach]
+    chains = {
+        a: PersonChain(approaches()[a], [loaded[spec.name] for spec in approaches()[a].chain]) for a in ids
+    }
     return ChainModels(
-        sampler=sampler,
-        transfer=transfer,
-        compositor=load_compositor(paths[compositor], g.device),
+        chains=chains,
+        compositor=loaded[compositor],
         estimator=load_estimator(params),
         checkpoints={k: str(v) for k, v in paths.items()},
-        dpig=dpig,
         approach=approach,
+        compositor_label=models()[compositor].label,
     )
 
 
@@ -164,7 +151,7 @@ class Ad:
     pose_mse_reposed: float | None
     pose_mse_ad: float | None
     warp_params: list[list[float]]
-    approach: str = "1"  # which chain made the person: "1" (StyleGAN2 → GFLA) or "2" (DPIG)
+    approach: str = "1"  # which approach made the person ("1": StyleGAN2 → GFLA, "2": DPIG)
     candidates: list[dict[str, Any]] = field(default_factory=list)  # best: every approach's chain
 
 
@@ -177,28 +164,28 @@ def _save(img: Image.Image, path: Path) -> None:
         img.save(tmp, format="PNG")
 
 
-def _person_1(models: ChainModels, requested: np.ndarray, seed: int, truncation: float):
-    """StyleGAN2's new person re-posed by GFLA: (images to save, person, its pose, re-posed person)."""
-    person = models.sampler.sample([seed], truncation)[0].convert("RGB")
+def _person(models: ChainModels, approach: str, requested: np.ndarray, seed: int, truncation: float):
+    """The approach's new person in the requested pose: (images to save, person, its own pose or
+    None, the person in the pose)."""
+    chain = models.chains[approach]
+    first = chain.approach.chain[0]
+    if chain.approach.pose_controlled:  # one network draws the person straight into the pose
+        person = chain.steps[0].sample(requested, [seed])[0].convert("RGB")
+        steps = [
+            ("1 requested pose", "requested_pose.png", draw_pose(requested, person.size)),
+            (f"2 new person in the pose ({first.label})", "person.png", person),
+        ]
+        return steps, person, None, person
+    person = chain.steps[0].sample([seed], truncation)[0].convert("RGB")
     person_kp = models.estimator.estimate(person)
-    reposed = models.transfer.transfer(person, person_kp, requested)
+    reposed = chain.steps[1].transfer(person, person_kp, requested)
     steps = [
-        ("1 person (StyleGAN2)", "person.png", person),
+        (f"1 person ({first.label})", "person.png", person),
         ("2 person's own pose", "person_pose.png", draw_pose(person_kp, person.size, person)),
         ("3 requested pose", "requested_pose.png", draw_pose(requested, person.size)),
-        ("4 re-posed (GFLA)", "reposed.png", reposed),
+        (f"4 re-posed ({chain.approach.chain[1].label})", "reposed.png", reposed),
     ]
     return steps, person, person_kp, reposed
-
-
-def _person_2(models: ChainModels, requested: np.ndarray, seed: int):
-    """DPIG's new person, drawn straight into the requested pose."""
-    person = models.dpig.sample(requested, [seed])[0].convert("RGB")
-    steps = [
-        ("1 requested pose", "requested_pose.png", draw_pose(requested, person.size)),
-        ("2 new person in the pose (DPIG)", "person.png", person),
-    ]
-    return steps, person, None, person
 
 
 @reproducible_kernels()  # the sampling promise, for every step of the chain
@@ -216,10 +203,7 @@ def _one_chain(
     """One approach's chain for one seed, every step saved under `folder`; returns the ad and the person.
     One seed at a time through every step, with cuDNN deterministic: a seed's ad is bit-identical
     whatever other seeds the run makes (adgen.models.sampling)."""
-    if approach == "1":
-        steps, person, person_kp, posed = _person_1(models, requested, seed, truncation)
-    else:
-        steps, person, person_kp, posed = _person_2(models, requested, seed)
+    steps, person, person_kp, posed = _person(models, approach, requested, seed, truncation)
     posed_kp = models.estimator.estimate(posed)
     if person_kp is None:
         person_kp = posed_kp
@@ -234,7 +218,8 @@ def _one_chain(
     for i, step in enumerate(result.per_warp):
         name = f"warp-{i}.png"
         _save(step, folder / name)
-        files[f"{n} bag, warp {i} (ST-GAN)" if i else f"{n} bag at its start (ST-GAN)"] = name
+        by = models.compositor_label
+        files[f"{n} bag, warp {i} ({by})" if i else f"{n} bag at its start ({by})"] = name
     _save(result.image, folder / "ad.png")
     files[f"{n + 1} the ad"] = "ad.png"
     rel = folder.relative_to(out_dir).as_posix()
@@ -283,11 +268,11 @@ def generate_ads(
     from adgen.progress import track
 
     out_dir = Path(out_dir)
-    wanted = requested if isinstance(requested, dict) else {"1": requested, "2": requested}
+    wanted = requested if isinstance(requested, dict) else {a: requested for a in models.chains}
     ads, people = [], []
     for seed in track(seeds, "generating ads"):
         folder = out_dir / f"seed-{seed}"
-        if models.approach in ("1", "2"):
+        if models.approach != "best":
             a = models.approach
             ad, person = _one_chain(models, a, wanted[a], bag, seed, out_dir, folder, truncation, bag_seed)
         else:
@@ -295,7 +280,7 @@ def generate_ads(
                 _one_chain(
                     models, a, wanted[a], bag, seed, out_dir, folder / f"approach-{a}", truncation, bag_seed
                 )
-                for a in ("1", "2")
+                for a in models.chains
             ]
             ad, person = made[[m[0] for m in made].index(pick_best([m[0] for m in made], favoured))]
             ad = Ad(**{**ad.__dict__, "candidates": [m[0].__dict__ for m in made]})
@@ -320,7 +305,7 @@ def summarise(ads: list[Ad], checkpoints: dict[str, str], inception: dict[str, A
         "pose_found_ad": sum(a.pose_mse_ad is not None for a in ads),
     }
     if any(a.candidates for a in ads):  # best: where the ads came from, and each approach on its own
-        for name in ("1", "2"):
+        for name in approaches():
             out[f"ads_from_approach_{name}"] = sum(a.approach == name for a in ads)
             out[f"pose_mse_reposed_approach_{name}"] = mean(
                 [c["pose_mse_reposed"] for a in ads for c in a.candidates if c["approach"] == name]

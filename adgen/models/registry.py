@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from adgen.models.roles import Compositor, PeopleGenerator, PoseControlledGenerator, PoseTransfer, Role
+
 
 @dataclass(frozen=True)
 class TrainJob:
@@ -50,6 +52,7 @@ class ModelSpec:
     # Added after the first contract (optional, so earlier declarations stay valid):
     title: str = ""  # how people write the name ("ST-GAN"): messages and the report; default `name`
     retrain_on_refresh: bool = False  # trains on the curated dataset: in orchestrate.retrain_models' default
+    role: Role | None = None  # what it is to generate/compare/report, and its loader (adgen.models.roles)
 
     @property
     def label(self) -> str:
@@ -73,7 +76,28 @@ def _discover() -> dict[str, ModelSpec]:
         if spec.name != info.name:
             raise RuntimeError(f"adgen/models/{info.name}/spec.py declares name {spec.name!r}")
         found[spec.name] = spec
+    _check_roles(found)
     return found
+
+
+def _check_roles(found: dict[str, ModelSpec]) -> None:
+    """A declaration error is the model author's bug: say which spec and what, at discovery."""
+    ids: dict[str, str] = {}
+    for spec in found.values():
+        role = spec.role
+        if isinstance(role, PoseTransfer):
+            source = found.get(role.people_from)
+            if source is None or not isinstance(source.role, PeopleGenerator):
+                raise RuntimeError(
+                    f"adgen/models/{spec.name}/spec.py: people_from {role.people_from!r} is no declared people generator"
+                )
+        if isinstance(role, PoseControlledGenerator | PoseTransfer):
+            if not role.approach or role.approach == "best" or role.approach in ids:
+                raise RuntimeError(
+                    f"adgen/models/{spec.name}/spec.py: approach {role.approach!r} must be unique, set and not 'best'"
+                    + (f" (also {ids[role.approach]}'s)" if role.approach in ids else "")
+                )
+            ids[role.approach] = spec.name
 
 
 _MODELS: dict[str, ModelSpec] | None = None
@@ -94,6 +118,54 @@ def get(name: str) -> ModelSpec:
     if name not in found:
         raise UserError(f"unknown model {name!r}; choose one of: {', '.join(found)}")
     return found[name]
+
+
+# -- the models by role (adgen.models.roles) -----------------------------------------------------------
+def with_role(role: type[Role]) -> dict[str, ModelSpec]:
+    """The declared models of a role (`roles.PeopleGenerator`, `roles.Compositor`, ...), by name."""
+    return {name: spec for name, spec in models().items() if isinstance(spec.role, role)}
+
+
+@dataclass(frozen=True)
+class Approach:
+    """One way `adgen generate` makes a new person in a requested pose: a pose-controlled generator
+    alone, or a people generator followed by the pose transfer that re-poses its people."""
+
+    id: str  # `--approach <id>`, the `approach-<id>` folders, `approach<id>` in compare.json
+    chain: tuple[ModelSpec, ...]  # the models in the order they run
+
+    @property
+    def label(self) -> str:
+        """ "StyleGAN2 → GFLA", "DPIG"."""
+        return " → ".join(spec.label for spec in self.chain)
+
+    @property
+    def pose_controlled(self) -> bool:
+        """True when one network draws the person in the pose (no pose transfer step)."""
+        return len(self.chain) == 1
+
+
+def approaches() -> dict[str, Approach]:
+    """Every approach the declarations make, by id (sorted)."""
+    found = {}
+    for spec in models().values():
+        role = spec.role
+        if isinstance(role, PoseControlledGenerator):
+            found[role.approach] = Approach(role.approach, (spec,))
+        elif isinstance(role, PoseTransfer):
+            found[role.approach] = Approach(role.approach, (models()[role.people_from], spec))
+    return dict(sorted(found.items()))
+
+
+def checkpoint_of(spec: ModelSpec, params: Any, given: Path | None = None, section: str = "generate") -> Path:
+    """The checkpoint file a command uses for `spec`'s model: `given` (its --checkpoint option), else
+    `<section>.checkpoints.<name>`, else the newest run under paths.models/<name> (one line if none)."""
+    if spec.role is None:
+        raise TypeError(f"{spec.name} declares no role: nothing loads it outside its own commands")
+    configured = getattr(params, section).checkpoints.get(spec.name)
+    explicit = given if given is not None else (params.path(configured) if configured is not None else None)
+    setting = "--checkpoint" if given is not None else f"{section}.{spec.name}_checkpoint"
+    return spec.role.checkpoint(explicit, params.path(params.paths.models), setting)
 
 
 # -- what the rest of the project derives from the declarations -------------------------------------------
@@ -141,10 +213,68 @@ def extend_params(base: type) -> type:
         __base__=base,
         __doc__=base.__doc__,
         __module__=__name__,
-        __validators__={"_retrain_models": model_validator(mode="after")(_retrain_models_are_declared)},
+        __validators__={
+            "_old_checkpoint_keys": model_validator(mode="before")(_checkpoints_from_old_keys),
+            "_retrain_models": model_validator(mode="after")(_retrain_models_are_declared),
+            "_declared_choices": model_validator(mode="after")(_choices_are_declared),
+        },
         train=(train_type, Field(default_factory=train_type)),
         orchestrate=(orchestrate_type, Field(default_factory=orchestrate_type)),
     )
+
+
+CHECKPOINT_SECTIONS = ("generate", "compare")  # sections holding `checkpoints: {<model>: path}`
+
+
+def _checkpoints_from_old_keys(cls, data: Any) -> Any:
+    """`generate.<model>_checkpoint: path` (the spelling params.yaml, the presets and users' files
+    have) read into `generate.checkpoints.<model>`, for every declared model; same for compare."""
+    if not isinstance(data, dict):
+        return data
+    data = dict(data)
+    for section in CHECKPOINT_SECTIONS:
+        given = data.get(section)
+        if not isinstance(given, dict) or not any(f"{m}_checkpoint" in given for m in models()):
+            continue
+        given = dict(given)
+        mapping = given.get("checkpoints") or {}
+        if not isinstance(mapping, dict):
+            continue  # the section's own check says what is wrong with it
+        mapping = dict(mapping)
+        for name in models():
+            key = f"{name}_checkpoint"
+            if key not in given:
+                continue
+            value = given.pop(key)
+            if value is None:
+                continue
+            if mapping.get(name) is not None:
+                raise ValueError(f"{section}.{key} and {section}.checkpoints.{name} are both set; keep one")
+            mapping[name] = value
+        given["checkpoints"] = mapping
+        data[section] = given
+    return data
+
+
+def _choices_are_declared(self):
+    """Checkpoint names, the approach and the compositor name declared models (one line otherwise)."""
+    for section in CHECKPOINT_SECTIONS:
+        unknown = [m for m in getattr(self, section).checkpoints if m not in models()]
+        if unknown:
+            raise ValueError(
+                f"{section}.checkpoints: unknown model {unknown[0]!r}; choose from {', '.join(models())}"
+            )
+    ids = list(approaches())
+    if self.generate.approach not in (*ids, "best"):
+        raise ValueError(
+            f"generate.approach: must be {', '.join(ids)} or best (got {self.generate.approach!r})"
+        )
+    compositors = with_role(Compositor)
+    if self.generate.compositor not in compositors:
+        raise ValueError(
+            f"generate.compositor: must be one of {', '.join(compositors)} (got {self.generate.compositor!r})"
+        )
+    return self
 
 
 def __getattr__(name: str):

@@ -396,8 +396,21 @@ def training(ctx: Context) -> Section | None:
 # -- generated ads ----------------------------------------------------------------------------------------
 GENERATED = Path("data/generated")  # `adgen generate -o` folders of the generate stage / generate-ads flow
 
-# The chains of `adgen generate --approach best` (seed-<s>/approach-<a>/ad.png)
-APPROACHES = {"1": "StyleGAN2 person → GFLA pose → ST-GAN bag", "2": "DPIG person in the pose → ST-GAN bag"}
+
+def chains(compositor: str) -> dict[str, str]:
+    """The chains of `adgen generate --approach best` (seed-<s>/approach-<a>/ad.png) by approach id,
+    from the model declarations: "StyleGAN2 person → GFLA pose → ST-GAN bag"."""
+    from adgen.models.registry import approaches, models
+
+    out = {}
+    for a, approach in approaches().items():
+        first, *rest = approach.chain
+        steps = [f"{first.label} person" + (" in the pose" if approach.pose_controlled else "")]
+        steps += [f"{spec.label} pose" for spec in rest]
+        if compositor in models():
+            steps.append(f"{models()[compositor].label} bag")
+        out[a] = " → ".join(steps)
+    return out
 
 
 def generated(ctx: Context) -> Section | None:
@@ -406,12 +419,15 @@ def generated(ctx: Context) -> Section | None:
     if not ads:
         return None
     figures = []
-    by_approach = {a: [f for f in ads if f.parent.name == f"approach-{a}"] for a in APPROACHES}
+    compositor = ctx.params.generate.compositor
+    labels = chains(compositor)
+    by_approach = {a: [f for f in ads if f.parent.name == f"approach-{a}"] for a in labels}
     if any(by_approach.values()):  # `--approach best`: each chain's ads side by side
-        for a, label in APPROACHES.items():
+        for a, label in labels.items():
             figures.append(ctx.sheet(f"generated-approach-{a}", by_approach[a], f"approach {a}: {label}"))
     else:
-        figures.append(ctx.sheet("generated-ads", ads, "generated ads (new person in the pose, ST-GAN bag)"))
+        bag = next((f"{s.label} bag" for s in models() if s.name == compositor), "bag")
+        figures.append(ctx.sheet("generated-ads", ads, f"generated ads (new person in the pose, {bag})"))
     steps = [p for p in (ads[0].parent / n for n in ("person.png", "reposed.png", "ad.png")) if p.exists()]
     figures.append(ctx.sheet("generated-chain", steps, f"one chain, step by step ({ads[0].parent.name})"))
     return Section("generated", "Generated ads", "generated.html", {"figures": [f for f in figures if f]})
@@ -430,7 +446,9 @@ def compared(ctx: Context) -> Section | None:
 
 
 def composites(ctx: Context) -> Section | None:
-    """`adgen evaluate composites`: ST-GAN and SF-GAN on the same people, bags and seeds."""
+    """`adgen evaluate composites`: the compositors (ST-GAN, SF-GAN) on the same people, bags and seeds."""
+    from adgen.models.registry import with_role
+    from adgen.models.roles import Compositor
     from adgen.report.composites import section_html
 
     fragment = section_html(ctx.path(ctx.params.paths.metrics), ctx.out, ctx.assets)
@@ -438,7 +456,10 @@ def composites(ctx: Context) -> Section | None:
         return None
     # the fragment is made of adgen.pages.fragments' escaped macros only
     return Section(
-        "composites", "Bags composited: ST-GAN vs SF-GAN", "compare.html", {"fragment": Markup(fragment)}
+        "composites",
+        "Bags composited: " + " vs ".join(spec.label for spec in with_role(Compositor).values()),
+        "compare.html",
+        {"fragment": Markup(fragment)},
     )
 
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from adgen.errors import UserError
-from adgen.generate.chain import resolve_checkpoint
+from adgen.models.registry import get
 from adgen.training import rundir
 
 
@@ -39,6 +39,11 @@ def test_newest_run_is_none_without_any_checkpoint(tmp_path: Path) -> None:
     assert rundir.newest_run(tmp_path / "missing") is None
 
 
+def resolve_checkpoint(explicit: Path | None, models_root: Path, model: str) -> Path:
+    """What `adgen generate` does for a model: generate.checkpoints.<model>, else its newest run."""
+    return get(model).role.checkpoint(explicit, models_root, f"generate.{model}_checkpoint")
+
+
 def test_generate_finds_a_model_trained_by_the_dvc_stage(tmp_path: Path) -> None:
     dvc_ckpt = _touch(tmp_path / "gfla" / "dvc" / "checkpoint-000000004.pt", 2_000)
     _touch(tmp_path / "gfla" / "00001-gfla-demo" / "checkpoint-000000002.pt", 1_000)
@@ -46,8 +51,8 @@ def test_generate_finds_a_model_trained_by_the_dvc_stage(tmp_path: Path) -> None
 
 
 def test_generate_finds_an_stgan_run_that_holds_only_warp_checkpoints(tmp_path: Path) -> None:
-    _touch(tmp_path / "stgan" / "dvc" / "warp-2.pt", 2_000)
-    assert resolve_checkpoint(None, tmp_path, "stgan") == tmp_path / "stgan" / "dvc"
+    warp = _touch(tmp_path / "stgan" / "dvc" / "warp-2.pt", 2_000)
+    assert resolve_checkpoint(None, tmp_path, "stgan") == warp
 
 
 def test_generate_without_any_trained_model_is_one_line(tmp_path: Path) -> None:

@@ -22,7 +22,9 @@ class DcganSampler:
         """(height, width) of every sample."""
         return tuple(self.G.resolution)
 
-    def sample(self, seeds: list[int]) -> list[Image.Image]:
+    def sample(self, seeds: list[int], truncation: float = 1.0) -> list[Image.Image]:
+        """One image per seed. DCGAN has no truncation trick: `truncation` (the people-generator
+        role's argument, adgen.models.roles) is accepted and every z is used as drawn."""
         return [Image.fromarray(a) for a in generate(self.G, list(seeds))]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from adgen.models.dcgan.cli import sample_command
 from adgen.models.dcgan.config import LOSS_COLUMNS, PRESETS, DcganParams
 from adgen.models.registry import ModelSpec
+from adgen.models.roles import PeopleGenerator
 
 
 def _networks(options: DcganParams) -> dict:
@@ -33,6 +34,18 @@ def _preflight(job) -> None:
     FramedImages(job.options.dataset, job.options.resolution, job.options.mirror)
 
 
+def _load(checkpoint, device: str):
+    from adgen.models.dcgan.api import load_sampler
+
+    return load_sampler(checkpoint, device)
+
+
+def _kind():
+    from adgen.models.dcgan.train import KIND
+
+    return KIND
+
+
 SPEC = ModelSpec(
     name="dcgan",
     title="DCGAN",
@@ -47,4 +60,5 @@ SPEC = ModelSpec(
     preflight=_preflight,
     sample_command=sample_command,
     sample_globs=("fakes-*.png",),
+    role=PeopleGenerator(load=_load, kind=_kind),
 )

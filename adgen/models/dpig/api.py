@@ -21,25 +21,6 @@ from adgen.models.dpig.data import heatmaps, tensor_to_image
 from adgen.models.sampling import reproducible_kernels
 
 
-def checkpoint_file(path: Path) -> Path:
-    """A DPIG checkpoint file, or the newest checkpoint of a run dir."""
-    from adgen.training import checkpoint
-
-    path = Path(path)
-    if path.is_dir():
-        found = checkpoint.latest(path)
-        if found is None:
-            raise UserError(
-                f"DPIG checkpoint: no checkpoint-*.pt in {path}; train one with `adgen train dpig`"
-            )
-        return found
-    if not path.is_file():
-        raise UserError(
-            f"DPIG checkpoint {path}: not found; train one with `adgen train dpig` or fix the path"
-        )
-    return path
-
-
 def validate_pose(keypoints: np.ndarray, where: str = "pose") -> np.ndarray:
     """(18, 3) contract keypoints as float32, or a one-line UserError saying what is wrong."""
     try:
@@ -63,10 +44,11 @@ class DpigSampler:
     """Stage II's appearance mapper(s) and stage I's decoder: new people, drawn into a given pose."""
 
     def __init__(self, checkpoint: Path, device: str = "cpu"):
-        from adgen.models.dpig.train import build
+        from adgen.models.dpig.train import KIND, build
         from adgen.training import checkpoint as ckpt
+        from adgen.training.checkpoints import find
 
-        path = checkpoint_file(checkpoint)
+        path = find(checkpoint, KIND)
         try:
             state = ckpt.load(path, map_location="cpu", restore_rng=False)
         except Exception as exc:  # a corrupt or foreign file: not this model's checkpoint

@@ -8,6 +8,7 @@ import typer
 
 from adgen.models.dpig.config import PRESETS, DpigParams
 from adgen.models.registry import ModelSpec
+from adgen.models.roles import PoseControlledGenerator
 
 # <paths.metrics>/dpig_loss.csv: stage I (appearance GAN, L1, pose MSE), stage II (critics, mappers)
 LOSS_COLUMNS = (
@@ -60,7 +61,7 @@ def sample_command(
     checkpoint: Path | None = typer.Option(
         None,
         "--checkpoint",
-        help="DPIG checkpoint or run dir (default generate.dpig_checkpoint / newest run)",
+        help="DPIG checkpoint or run dir (default generate.checkpoints.dpig / newest run)",
     ),
     output: Path = typer.Option(..., "-o", "--output", help="output folder"),
 ) -> None:
@@ -68,8 +69,8 @@ def sample_command(
     from adgen import atomic
     from adgen.clikit import params
     from adgen.errors import UserError
-    from adgen.generate.chain import resolve_checkpoint
     from adgen.models.dpig.api import load_sampler
+    from adgen.models.registry import checkpoint_of
     from adgen.pose.contract import IMAGE_SUFFIXES, draw_pose, read_pose
 
     if n < 1:
@@ -80,8 +81,7 @@ def sample_command(
         raise UserError(f"--pose {pose}: give a keypoint JSON file (18 OpenPose points as x, y, conf)")
     requested = read_pose(pose, (1, 1))  # check the pose before loading any model
     p = params(ctx)
-    explicit = checkpoint or (p.path(p.generate.dpig_checkpoint) if p.generate.dpig_checkpoint else None)
-    sampler = load_sampler(resolve_checkpoint(explicit, p.path(p.paths.models), "dpig"))
+    sampler = load_sampler(checkpoint_of(SPEC, p, checkpoint))
     h, w = sampler.resolution
     output.mkdir(parents=True, exist_ok=True)
     seeds = list(range(seed, seed + n))
@@ -91,6 +91,18 @@ def sample_command(
     with atomic.atomic_path(output / "pose.png") as tmp:
         draw_pose(requested, (w, h)).save(tmp, format="PNG")
     print(f"{n} new people in the pose of {pose} → {output} ({w}x{h}, {sampler.path.name})")
+
+
+def _load(checkpoint, device: str):
+    from adgen.models.dpig.api import load_sampler
+
+    return load_sampler(checkpoint, device)
+
+
+def _kind():
+    from adgen.models.dpig.train import KIND
+
+    return KIND
 
 
 SPEC = ModelSpec(
@@ -107,4 +119,6 @@ SPEC = ModelSpec(
     sample_command=sample_command,
     sample_globs=("samples/*.png",),
     phase_column="stage",
+    # approach 2 of `adgen generate`: a new person drawn straight into the requested pose
+    role=PoseControlledGenerator(load=_load, kind=_kind, approach="2"),
 )

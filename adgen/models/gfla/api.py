@@ -21,8 +21,12 @@ from adgen.models.gfla.data import image_to_tensor, pose_tensor, tensor_to_image
 
 class PoseTransfer:
     def __init__(self, checkpoint: Path, device: str = "cpu"):
+        from adgen.models.gfla.train import KIND
+        from adgen.training.checkpoints import find
+
         self.device = torch.device(device)
-        self.g, self.params = load_generator(checkpoint, self.device)
+        self.path = find(checkpoint, KIND)  # a run dir: its newest checkpoint
+        self.g, self.params = load_generator(self.path, self.device)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -45,5 +49,5 @@ class PoseTransfer:
 
 
 def load_pose_transfer(checkpoint: Path, device: str = "cpu") -> PoseTransfer:
-    """A GFLA generator from our training checkpoint or an official latest_net_G.pth (contracts §5)."""
+    """A GFLA generator from our training checkpoint (file or run dir) or an official latest_net_G.pth."""
     return PoseTransfer(Path(checkpoint), device)

@@ -7,6 +7,7 @@ from typing import Any
 
 from adgen.models.gfla.config import LOSS_COLUMNS, PRESETS, GflaParams
 from adgen.models.registry import ModelSpec, TrainJob
+from adgen.models.roles import PoseTransfer
 
 
 def networks(options: GflaParams) -> dict[str, Any]:
@@ -34,6 +35,19 @@ def train(job: TrainJob):
     return train_gfla(job)
 
 
+def load(checkpoint, device: str):
+    """Our training checkpoint (file or run dir) or the official latest_net_G.pth."""
+    from adgen.models.gfla.api import load_pose_transfer
+
+    return load_pose_transfer(checkpoint, device)
+
+
+def kind():
+    from adgen.models.gfla.train import KIND
+
+    return KIND
+
+
 SPEC = ModelSpec(
     name="gfla",
     retrain_on_refresh=True,  # trains on the curated dataset: a refresh that grew it retrains it
@@ -49,4 +63,6 @@ SPEC = ModelSpec(
     preflight=preflight,
     sample_globs=("**/*.png",),
     phase_column="stage",
+    # approach 1 of `adgen generate`: StyleGAN2's new person, re-posed by GFLA
+    role=PoseTransfer(load=load, kind=kind, approach="1", people_from="stylegan2"),
 )

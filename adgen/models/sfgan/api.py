@@ -14,32 +14,18 @@ import numpy as np
 import torch
 from PIL import Image
 
-from adgen.errors import UserError
 from adgen.models.sfgan.config import SfganParams
-from adgen.models.sfgan.train import build_networks, load_state
+from adgen.models.sfgan.train import KIND, build_networks, load_state
 from adgen.models.stgan import warp
 from adgen.models.stgan.api import CompositeResult, compositor_inputs
 from adgen.models.stgan.samples import interpolated_params, to_uint8, write_gif
-from adgen.training import checkpoint as ckpt
+from adgen.training.checkpoints import find
 
 
 @dataclass
 class FusionResult(CompositeResult):
     geometry_image: Image.Image | None = None  # the warped bag pasted as it is (before relighting)
     alpha: np.ndarray | None = None  # [H, W] float alpha of the placed bag
-
-
-def find_checkpoint(path: Path) -> Path:
-    """A checkpoint file as given, or the newest one in a run dir."""
-    path = Path(path)
-    if path.is_file():
-        return path
-    if path.is_dir():
-        found = ckpt.newest_valid_path(path, "SF-GAN checkpoint")
-        if found is not None:
-            return found
-        raise UserError(f"{path}: no SF-GAN checkpoint in this run dir (train with `adgen train sfgan`)")
-    raise UserError(f"{path}: checkpoint not found")
 
 
 class Compositor:
@@ -101,6 +87,6 @@ class Compositor:
 
 def load_compositor(checkpoint: Path, device: str = "cpu") -> Compositor:
     """A compositor from an SF-GAN checkpoint file or run dir."""
-    path = find_checkpoint(Path(checkpoint))
+    path = find(checkpoint, KIND)
     state = load_state(path, device)
     return Compositor(SfganParams(**state["params"]), state, device)

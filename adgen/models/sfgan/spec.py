@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from adgen.models.registry import ModelSpec, TrainJob
+from adgen.models.roles import Compositor
 from adgen.models.sfgan.config import LOSS_COLUMNS, PRESETS, SfganParams
 
 
@@ -42,6 +43,18 @@ def _register(groups) -> None:
     register(groups)
 
 
+def _load(checkpoint, device: str):
+    from adgen.models.sfgan.api import load_compositor
+
+    return load_compositor(checkpoint, device)
+
+
+def _kind():
+    from adgen.models.sfgan.train import KIND
+
+    return KIND
+
+
 SPEC = ModelSpec(
     name="sfgan",
     title="SF-GAN",
@@ -56,4 +69,5 @@ SPEC = ModelSpec(
     preflight=_preflight,
     extra_commands=_register,
     sample_globs=("samples-final.png", "samples-latest.png"),
+    role=Compositor(load=_load, kind=_kind, does="placement + light"),
 )

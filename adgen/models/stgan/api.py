@@ -6,7 +6,6 @@ placed at the canonical centre like in training; then every trained warp moves i
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,8 +18,10 @@ from adgen.models.stgan import warp
 from adgen.models.stgan.config import StganParams
 from adgen.models.stgan.data import place_at_centre
 from adgen.models.stgan.samples import interpolated_params, to_uint8, write_gif
-from adgen.models.stgan.train import FORMAT, build_networks
+from adgen.models.stgan.spec import WARP_FILES
+from adgen.models.stgan.train import FORMAT, KIND, build_networks
 from adgen.training import checkpoint as ckpt
+from adgen.training.checkpoints import find
 
 
 @dataclass
@@ -30,30 +31,9 @@ class CompositeResult:
     params: list[list[float]]  # warp parameters p0, p1, ..., pN
 
 
-def _newest_loadable(files: list[Path]) -> Path | None:
-    """The newest of `files` that loads (a warp file cut short by a kill is passed over, saying so)."""
-    for f in reversed(files):
-        try:
-            ckpt.read(f, "ST-GAN checkpoint", mmap=True)
-        except ckpt.DamagedCheckpoint as exc:
-            print(f"adgen: warning: {exc}; trying the previous checkpoint", file=sys.stderr)
-            continue
-        return f
-    return None
-
-
 def find_checkpoint(path: Path) -> Path:
     """A checkpoint file as given, or in a run dir the final warp's (else the newest periodic one)."""
-    path = Path(path)
-    if path.is_file():
-        return path
-    if path.is_dir():
-        warps = sorted(path.glob("warp-*.pt"), key=lambda p: int(p.stem.split("-")[1]))
-        found = _newest_loadable(warps) or ckpt.newest_valid_path(path, "ST-GAN checkpoint")
-        if found is not None:
-            return found
-        raise UserError(f"{path}: no ST-GAN checkpoint in this run dir (train with `adgen train stgan`)")
-    raise UserError(f"{path}: checkpoint not found")
+    return find(path, KIND, WARP_FILES)
 
 
 def pad_to_aspect(image: Image.Image, height: int, width: int, fill=(255, 255, 255)) -> Image.Image:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from adgen.models.registry import ModelSpec, TrainJob
+from adgen.models.roles import Compositor
 from adgen.models.stgan.config import PRESETS, StganParams
 
 
@@ -31,6 +32,23 @@ def extra_commands(groups) -> None:
     register(groups)
 
 
+# A run dir keeps each finished warp's state as warp-<k>.pt: the newest one is what a compositor
+# uses (a periodic checkpoint may hold a half-trained next warp).
+WARP_FILES = ("warp-*.pt",)
+
+
+def load(checkpoint, device: str):
+    from adgen.models.stgan.api import load_compositor
+
+    return load_compositor(checkpoint, device)
+
+
+def kind():
+    from adgen.models.stgan.train import KIND
+
+    return KIND
+
+
 SPEC = ModelSpec(
     name="stgan",
     retrain_on_refresh=True,  # trains on the curated dataset: a refresh that grew it retrains it
@@ -45,4 +63,5 @@ SPEC = ModelSpec(
     extra_commands=extra_commands,
     sample_globs=("**/*.png",),
     phase_column="phase",
+    role=Compositor(load=load, kind=kind, finals=WARP_FILES, does="placement"),
 )

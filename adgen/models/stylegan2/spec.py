@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from adgen.models.registry import ModelSpec, TrainJob
+from adgen.models.roles import PeopleGenerator
 from adgen.models.stylegan2.cli import sample_command
 from adgen.models.stylegan2.config import PRESETS, StyleGAN2Params
 
@@ -34,6 +35,18 @@ def run_name(o: StyleGAN2Params) -> str:
     return f"{o.dataset.stem}-{h}x{w}-{o.preset}"
 
 
+def load(checkpoint, device: str):
+    from adgen.models.stylegan2.api import load_sampler
+
+    return load_sampler(checkpoint, device)
+
+
+def kind():
+    from adgen.models.stylegan2.train import KIND
+
+    return KIND
+
+
 SPEC = ModelSpec(
     name="stylegan2",
     retrain_on_refresh=True,  # trains on the curated dataset: a refresh that grew it retrains it
@@ -48,4 +61,5 @@ SPEC = ModelSpec(
     path_options=("dataset",),
     sample_command=sample_command,
     sample_globs=("**/*.png",),
+    role=PeopleGenerator(load=load, kind=kind),
 )
