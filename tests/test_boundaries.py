@@ -100,3 +100,150 @@ def test_the_fixture_site_takes_the_keypoint_order_from_the_real_module() -> Non
     from adgen.pose import keypoints
 
     assert palette.COCO_KEYPOINTS is keypoints.COCO_KEYPOINTS
+
+
+# -- packages: no import cycles, and the models stay below the rooms that use them ---------------------
+# A package is a first-level name under adgen/ (adgen/generate/, adgen/cli.py). Edges count every import
+# anywhere in a file (the walk above), so a lazy import inside a function is an edge too.
+
+# The models are used by generate, compare and report; they never reach up into them.
+ABOVE_THE_MODELS = ("adgen.generate", "adgen.compare", "adgen.report")
+
+
+def package_of(module: str, root: Path = REPO_ROOT) -> str | None:
+    """`adgen.generate.chain` -> "generate"; None outside adgen or for a name that is not there."""
+    parts = module.split(".")
+    if parts[0] != "adgen" or len(parts) < 2:
+        return None
+    name = parts[1]
+    found = (root / "adgen" / name).is_dir() or (root / "adgen" / f"{name}.py").is_file()
+    return name if found else None
+
+
+def package_edges(root: Path = REPO_ROOT) -> dict[tuple[str, str], list[str]]:
+    """(importer, imported) package pairs, each with the `file -> module` imports that make it."""
+    edges: dict[tuple[str, str], list[str]] = {}
+    for path in sorted((root / "adgen").rglob("*.py")):
+        source = package_of(module_name(path, root), root)
+        for module in sorted(imported_modules(path, root)):
+            target = package_of(module, root)
+            if source and target and target != source:
+                edges.setdefault((source, target), []).append(
+                    f"{path.relative_to(root).as_posix()} -> {module}"
+                )
+    return edges
+
+
+def import_cycles(edges: dict[tuple[str, str], list[str]]) -> list[list[str]]:
+    """The packages that import each other round a loop: every strongly connected group of more
+    than one (Tarjan), each sorted, the groups sorted."""
+    graph: dict[str, set[str]] = {}
+    for a, b in edges:
+        graph.setdefault(a, set()).add(b)
+        graph.setdefault(b, set())
+    order: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    groups: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        order[v] = low[v] = len(order)
+        stack.append(v)
+        for w in sorted(graph[v]):
+            if w not in order:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], order[w])
+        if low[v] == order[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                groups.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in order:
+            visit(v)
+    return sorted(groups)
+
+
+def cycle_edges(edges: dict[tuple[str, str], list[str]]) -> dict[tuple[str, str], list[str]]:
+    """The edges that run inside a cycle: the imports to remove (or turn round) to break it."""
+    inside = {name: n for n, group in enumerate(import_cycles(edges)) for name in group}
+    return {(a, b): why for (a, b), why in edges.items() if a in inside and inside[a] == inside.get(b)}
+
+
+def describe(edges: dict[tuple[str, str], list[str]]) -> str:
+    return "\n".join(f"  {a} -> {b}: {', '.join(why)}" for (a, b), why in sorted(edges.items()))
+
+
+def test_the_cycle_finder_sees_a_loop_through_a_lazy_import_and_nothing_else(tmp_path: Path) -> None:
+    files = {
+        "adgen/__init__.py": "",
+        "adgen/errors.py": "",
+        "adgen/pose/__init__.py": "from adgen import errors\n",
+        "adgen/models/__init__.py": "",
+        "adgen/models/spec.py": "from adgen.pose import draw\n\ndef f():\n    from ..generate.chain import load\n",
+        "adgen/generate/__init__.py": "",
+        "adgen/generate/chain.py": "from adgen.models import spec\nfrom adgen.pose import draw\n",
+        "adgen/report/__init__.py": "import adgen.generate.chain\nimport numpy\n",
+    }
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    edges = package_edges(tmp_path)
+    assert import_cycles(edges) == [["generate", "models"]]
+    assert sorted(cycle_edges(edges)) == [("generate", "models"), ("models", "generate")]
+    assert cycle_edges(edges)[("models", "generate")] == [
+        "adgen/models/spec.py -> adgen.generate.chain",
+        "adgen/models/spec.py -> adgen.generate.chain.load",
+    ]
+    (tmp_path / "adgen/models/spec.py").write_text("from adgen.pose import draw\n")  # the loop broken
+    assert import_cycles(package_edges(tmp_path)) == []
+
+
+# The imports that still close a loop (issue 28), each with the way out. Nothing may join them: the
+# second test below fails on a loop edge not listed here; the first turns green (and its xfail strict
+# red) once the list is empty, and the list goes with the marker.
+KNOWN_CYCLE_EDGES = {
+    # pose <-> datasets: the pose stage reads DeepFashion through datasets/deepfashion.py, and the
+    # datasets read the pose table. Way out: the DeepFashion reader below both (the pipeline's order).
+    ("pose", "datasets"): "pose/stage.py: DeepFashionInShop from datasets/deepfashion.py",
+    ("datasets", "pose"): "datasets/build.py, sources.py: the pose table (pose/stage.keypoints_array)",
+    # matting -> fixtures closes a loop through fixtures -> pose/datasets -> matting: `adgen strip
+    # --ground-truth` (matting/cli.py) passes the fixture site's renderer to the scorer. Way out: the
+    # renderer handed in from above (adgen/cli.py), as the scorer already takes it as an argument.
+    ("matting", "fixtures"): "matting/cli.py: strip --ground-truth renders the fixture site's masks",
+    ("fixtures", "datasets"): "fixtures/deepfashion.py names files as datasets/deepfashion.py reads them",
+    ("fixtures", "pose"): "fixtures/site/palette.py: the joint order of adgen/pose/keypoints.py",
+    ("pose", "matting"): "pose/stage.py, cli.py: strip's rows, boxes and truth (pose after strip)",
+    ("datasets", "matting"): "datasets/sources.py: strip's cut-outs",
+    ("datasets", "bags"): "datasets/build.py, cli.py: the imported bags",
+    ("bags", "matting"): "bags/importer.py: GrabCut cut-outs",
+}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="one loop left (issue 28): bags/datasets/fixtures/matting/pose, closed by pose -> datasets "
+    "and matting -> fixtures; see KNOWN_CYCLE_EDGES",
+)
+def test_no_import_cycle_between_adgen_packages() -> None:
+    found = cycle_edges(package_edges())
+    assert not found, "adgen packages import each other round a loop:\n" + describe(found)
+
+
+def test_no_import_loop_beyond_the_known_ones() -> None:
+    found = cycle_edges(package_edges())
+    new = {edge: why for edge, why in found.items() if edge not in KNOWN_CYCLE_EDGES}
+    assert not new, "a new import loop between adgen packages:\n" + describe(new)
+
+
+def test_the_models_never_import_generate_compare_or_report() -> None:
+    models = sorted((ADGEN / "models").rglob("*.py"))
+    found = {f: m for prefix in ABOVE_THE_MODELS for f, m in importers_of(prefix, models).items()}
+    assert not found, f"adgen/models reaches up into the code that uses it: {found}"
