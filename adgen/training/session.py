@@ -12,7 +12,7 @@ StyleGAN2 counts images, DCGAN steps, ST-GAN iterations). A `Session` owns *how*
 - the final checkpoint, the metrics json / info / loss csv, and the process group's end.
 
 `Tick` keeps a tick's loss sums in the checkpoint (a resumed tick averages the same), `Schedule`
-says when periodic work is due, `load` reads a checkpoint for sampling.
+says when periodic work is due; a checkpoint to sample from is read by adgen.training.checkpoints.load.
 """
 
 from __future__ import annotations
@@ -310,25 +310,3 @@ def check_finite(stats: Mapping[str, float], step: int) -> None:
     for k, v in stats.items():
         if not math.isfinite(v):
             raise RuntimeError(f"step {step}: {k} is {v}; training diverged")
-
-
-def load(path: Path | str, kind: CheckpointKind, device: Any = "cpu") -> tuple[Path, dict[str, Any]]:
-    """A checkpoint to sample from: a file, or a run dir's newest valid one; refused in one line when
-    missing, unreadable or another model's. RNG untouched."""
-    path = Path(path)
-    label = kind.label
-    train_it = f"`adgen train {kind.model}`"
-    if path.is_dir():
-        found = checkpoint.newest_valid(path, map_location=device, restore_rng=False, what=label)
-        if found is None:
-            raise UserError(f"{path}: run dir has no checkpoint-*.pt that loads (train one with {train_it})")
-        path, state = found
-    elif not path.is_file():
-        raise UserError(f"{path}: {label} not found (train one with {train_it})")
-    else:
-        try:
-            state = checkpoint.load(path, map_location=device, restore_rng=False, what=label)
-        except (checkpoint.DamagedCheckpoint, checkpoint.UnsafeCheckpoint) as exc:
-            raise UserError(f"{path}: not a readable checkpoint: {exc}") from None
-    kind.check(path, state)
-    return path, state

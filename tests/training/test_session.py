@@ -9,7 +9,8 @@ import torch
 
 from adgen.errors import UserError
 from adgen.training import checkpoint, dist
-from adgen.training.session import CheckpointKind, Schedule, Session, Tick, load
+from adgen.training.checkpoints import load
+from adgen.training.session import CheckpointKind, Schedule, Session, Tick
 
 DCGAN = CheckpointKind("dcgan", "a DCGAN checkpoint", mark=("model", "dcgan"))
 STYLEGAN2 = CheckpointKind("stylegan2", "a StyleGAN2 checkpoint", keys=("G_ema", "params"))

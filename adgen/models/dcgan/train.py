@@ -31,7 +31,7 @@ from adgen.models.dcgan.model import Generator, build, count_params
 from adgen.models.sampling import images_per_seed
 from adgen.models.stylegan2.data import real_batches
 from adgen.models.stylegan2.train import image_grid
-from adgen.training import checkpoint, dist, loop, session
+from adgen.training import checkpoint, checkpoints, dist, loop
 from adgen.training.loop import TickStats, Trainer, TrainResult
 from adgen.training.session import CheckpointKind, Schedule, Session
 
@@ -264,7 +264,7 @@ def train(job) -> TrainResult:
 
 def load_generator(path: str | Path, device: str = "cpu") -> tuple[Generator, DcganParams, Path]:
     """G (eval mode) and its params from a checkpoint, or the newest valid checkpoint of a run dir."""
-    path, state = session.load(path, KIND, device)
+    path, state = checkpoints.load(path, KIND, device)
     params = checkpoint.params_from(DcganParams, state.get("params"), f"DCGAN checkpoint {path}")
     G, _ = build(params)
     checkpoint.load_weights(G, state.get("G"), f"DCGAN checkpoint {path}")

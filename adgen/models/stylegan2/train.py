@@ -37,7 +37,7 @@ from adgen.models.stylegan2.config import StyleGAN2Params
 from adgen.models.stylegan2.data import ZipImageDataset, real_batches
 from adgen.models.stylegan2.loss import StyleGAN2Loss
 from adgen.models.stylegan2.model import Generator, build, count_params
-from adgen.training import checkpoint, dist, ema, loop, session
+from adgen.training import checkpoint, checkpoints, dist, ema, loop
 from adgen.training.loop import TickStats, Trainer, TrainResult
 from adgen.training.session import CheckpointKind, Schedule, Session
 
@@ -443,7 +443,7 @@ def train(
 
 def load_generator(path: Path, device: str = "cpu") -> tuple[Generator, StyleGAN2Params]:
     """G_ema and its params from a training checkpoint, or the newest valid checkpoint of a run dir."""
-    path, state = session.load(path, KIND, device)
+    path, state = checkpoints.load(path, KIND, device)
     params = checkpoint.params_from(StyleGAN2Params, state["params"], f"StyleGAN2 checkpoint {path}")
     G, _ = build(params)
     checkpoint.load_weights(G, state["G_ema"], f"StyleGAN2 checkpoint {path}")
