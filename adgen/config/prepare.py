@@ -37,7 +37,8 @@ class StripParams(Section):
 
 
 class PoseParams(Section):
-    """Keypoint estimation (`adgen pose`): 18 OpenPose keypoints per kept person and DeepFashion image."""
+    """Keypoint estimation (`adgen pose`, after strip): 18 OpenPose keypoints per stripped person and
+    DeepFashion image."""
 
     # A TF Hub handle or a local SavedModel dir with MoveNet's signature (int32 [1,S,S,3] -> output_0
     # [1,1,17,3] as y, x, score). `adgen fixture-models pose DIR` builds the offline FIXTURE stand-in.
@@ -75,4 +76,7 @@ class DatasetsParams(Section):
     # near-duplicate groups (same phash group / duplicate_of) of the curated set.
     gfla_pairs_from_duplicates: bool = True
     gfla_max_pairs_per_person: int = Field(20, ge=1)
+    # DPIG (data/datasets/dpig): people with fewer present keypoints are not written (train.dpig's
+    # own min_keypoints may ask for more).
+    dpig_min_keypoints: int = Field(1, ge=1, le=18)
     seed: int = Field(0, ge=0, le=2**32 - 1)

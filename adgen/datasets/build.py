@@ -1,7 +1,7 @@
 """The build-datasets stage: stripped people + poses (+ DeepFashion, + user bags) -> data/datasets/.
 
-Writes stgan/ (index.parquet), stylegan2/<name>.zip and gfla/ (official layout), each with a
-card.json. Datasets are derived data, so each is rebuilt whole when any input changed; a re-run
+Writes stgan/ (index.parquet), stylegan2/<name>.zip, gfla/ (official layout) and dpig/ (images +
+people.parquet), each with a card.json. Datasets are derived data, so each is rebuilt whole when any input changed; a re-run
 with unchanged inputs does nothing.
 """
 
@@ -22,7 +22,7 @@ import pandas as pd
 
 from adgen import safety, stamp
 from adgen.config import Params
-from adgen.datasets import gfla, stgan, stylegan2
+from adgen.datasets import dpig, gfla, stgan, stylegan2
 from adgen.datasets.cards import write_card, write_cards_metrics
 from adgen.datasets.framing import crop_points
 from adgen.datasets.sources import (
@@ -161,7 +161,7 @@ def _gfla_inputs(params: Params, people: list[StrippedPerson], deepfashion, df_k
     return images, pairs
 
 
-DATASET_NAMES = ("stgan", "stylegan2", "gfla")
+DATASET_NAMES = ("stgan", "stylegan2", "gfla", dpig.NAME)
 
 
 def build_datasets(params: Params, force: bool = False) -> BuildResult:
@@ -172,6 +172,7 @@ def build_datasets(params: Params, force: bool = False) -> BuildResult:
         out_dir / "stgan" / "index.parquet",
         out_dir / "stylegan2" / f"{params.datasets.stylegan2_name}.zip",
         out_dir / "gfla" / "fashion-resize-pairs-train.csv",
+        out_dir / dpig.NAME / dpig.TABLE,
     ]
     if not force and st.matches(key) and all(f.is_file() for f in expected):
         counts = {
@@ -274,5 +275,16 @@ def _build(params: Params, out_dir: Path) -> dict[str, dict[str, int]]:
         Counter({"DeepFashion (research use only)": origins["deepfashion"]}) + Counter(p.license for p in cur),
         "pairs: DeepFashion by item id (official pairs when present); curated only within near-duplicate "
         "groups whose poses differ. " + CURATED_LICENCE_NOTE,
+    )  # fmt: skip
+
+    # DPIG
+    d = out_dir / dpig.NAME
+    items = dpig.entries(people, deepfashion, df_kps, params.datasets.dpig_min_keypoints)
+    counts[dpig.NAME] = dpig.write_dpig(items, d)
+    write_card(
+        d, dpig.NAME, counts[dpig.NAME], {"frame": "as stored (DPIG fits them into train.dpig height x width)"},
+        Counter(e.site for e in items), Counter(e.license for e in items),
+        f"people with at least {params.datasets.dpig_min_keypoints} keypoints (18 OpenPose points normalised to "
+        "the image): stripped people on white, DeepFashion In-shop photos. " + CURATED_LICENCE_NOTE,
     )  # fmt: skip
     return counts

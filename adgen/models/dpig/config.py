@@ -22,8 +22,8 @@ class DpigParams(Section):
     preset: PresetName = "deepfashion256"
 
     # --- data: people with their 18 keypoints --------------------------------------------------
-    # people: the curated people (paths.stripped) with the pose stage's keypoints (paths.pose);
-    # deepfashion: the In-shop folder of datasets.deepfashion with its keypoint CSVs
+    # from the DPIG dataset of `adgen build-datasets` (data/datasets/dpig): people: the stripped
+    # people with the pose stage's keypoints; deepfashion: the In-shop images of datasets.deepfashion
     sources: list[Literal["people", "deepfashion"]] = ["people", "deepfashion"]
     min_keypoints: int = Field(4, ge=1, le=18)  # people with fewer present keypoints are left out
     height: int = Field(256, ge=8)

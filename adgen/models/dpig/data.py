@@ -1,10 +1,10 @@
 """People with their poses, as DPIG sees them: an image, 18 heatmaps, a 54-d pose vector, part boxes.
 
-Two sources, both already on disk after the pipeline's earlier stages:
-- `people`: the curated people (data/stripped, person on white) with their keypoints from the pose
-  stage (data/pose/keypoints.parquet), moved into the person's crop;
-- `deepfashion`: the DeepFashion In-shop folder of `datasets.deepfashion`, with the official GFLA
-  keypoint CSVs (or, for images they lack, the pose stage's estimate).
+The people come from the DPIG dataset that `adgen build-datasets` writes (data/datasets/dpig,
+adgen/datasets/dpig.py): the stripped people on white with the pose stage's keypoints moved into
+their cut-out (`people`), and DeepFashion In-shop images with the official GFLA keypoints or the
+pose stage's estimate (`deepfashion`). DPIG reads nothing upstream of it.
+
 Each image is fitted into the H×W frame on white (aspect kept, as every dataset here), keypoints
 mapped along. Keypoints follow the project contract: (18, 3) OpenPose order, x, y normalised,
 conf 0 and x = y = -1 when missing.
@@ -18,6 +18,7 @@ Pose encodings (official `coord2channel_simple_rcv` + `tf_poseInflate`, and the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -75,8 +76,7 @@ def tensor_to_image(t: torch.Tensor) -> Image.Image:
 
 @dataclass(frozen=True)
 class PersonImage:
-    """One training person: an image (a stored cut-out or a file), the region holding the person,
-    keypoints in that region."""
+    """One training person: an image file of the DPIG dataset and its keypoints."""
 
     path: ImageSource
     keypoints: np.ndarray  # (18, 3) normalised to `crop` (or the whole image)
@@ -84,71 +84,29 @@ class PersonImage:
     crop: tuple[float, float, float, float] | None = None  # normalised (x0, y0, x1, y1) of the image
 
 
-def _present(kp: np.ndarray) -> int:
-    return int(((kp[:, 2] > 0) & (kp[:, 0] >= 0) & (kp[:, 1] >= 0)).sum())
+def dataset_dir(params) -> Path:
+    from adgen.datasets import dpig
 
-
-def curated_people(params) -> list[PersonImage]:
-    """The stripped people on white whose pose the pose stage found, keypoints moved into their crop."""
-    from adgen.datasets.framing import crop_points
-    from adgen.datasets.sources import pose_table, stripped_people
-
-    out = []
-    for person in stripped_people(params, pose_table(params)):
-        if person.keypoints is None:
-            continue
-        kp = np.asarray(person.keypoints, np.float32).copy()
-        xy = crop_points(kp[:, :2], person.crop_box)
-        missing = (kp[:, 2] <= 0) | (xy < 0).any(axis=1) | (xy > 1).any(axis=1)
-        kp[:, :2] = xy
-        kp[missing] = (-1.0, -1.0, 0.0)
-        out.append(PersonImage(person.white, kp, "people"))
-    return out
-
-
-def deepfashion_people(params) -> list[PersonImage]:
-    """DeepFashion In-shop images with their keypoints (official CSVs first, else the pose table)."""
-    from adgen.datasets.deepfashion import DeepFashionInShop
-    from adgen.datasets.sources import pose_table
-    from adgen.pose.stage import keypoints_array
-
-    if params.datasets.deepfashion is None:
-        return []
-    shop = DeepFashionInShop(params.path(params.datasets.deepfashion))
-    kps: dict[str, np.ndarray] = {}
-    poses = pose_table(params)
-    if len(poses) and "gfla_name" in poses:
-        sel = poses[poses["source"] == "deepfashion"]
-        kps.update(
-            {str(n): keypoints_array(k) for n, k in zip(sel["gfla_name"], sel["keypoints"], strict=True)}
-        )
-    kps.update(shop.keypoints)
-    return [
-        PersonImage(im.path, kps[im.gfla_name], "deepfashion") for im in shop.images if im.gfla_name in kps
-    ]
-
-
-SOURCES = {"people": curated_people, "deepfashion": deepfashion_people}
+    return params.path(params.paths.datasets) / dpig.NAME
 
 
 def collect_people(params, sources: list[str], min_keypoints: int) -> list[PersonImage]:
-    """Every usable person from the named sources; one-line error when there is none."""
-    found: list[PersonImage] = []
-    skipped: list[str] = []
-    for name in sources:
-        try:
-            got = SOURCES[name](params)
-        except UserError as exc:
-            skipped.append(f"{name}: {exc}")
-            continue
-        found += [p for p in got if _present(p.keypoints) >= min_keypoints]
-    if not found:
-        why = "; ".join(skipped) or "no image with enough keypoints"
-        raise UserError(
-            f"train.dpig: no people with poses to train on ({why}); run `adgen strip` and `adgen pose`, "
-            "or set datasets.deepfashion"
-        )
-    return found
+    """Every person of the built DPIG dataset from the named sources; one-line error when there is none."""
+    from adgen.datasets.dpig import read_dpig
+
+    where = dataset_dir(params)
+    try:
+        found = read_dpig(where, list(sources), min_keypoints)
+    except UserError as exc:
+        why = str(exc)
+    else:
+        why = f"{where}: no {' or '.join(sources)} person with {min_keypoints}+ keypoints"
+        if found:
+            return [PersonImage(p.path, p.keypoints, p.source) for p in found]
+    raise UserError(
+        f"train.dpig: no people with poses to train on ({why}); run `adgen strip`, `adgen pose` and "
+        "`adgen build-datasets`, or set datasets.deepfashion"
+    )
 
 
 class DpigPeople(torch.utils.data.Dataset):

@@ -39,11 +39,26 @@ def write_deepfashion(root: Path, people: int = 3, poses: int = 2, size: tuple[i
     return root
 
 
-def project_params(root: Path, deepfashion: Path) -> config.Params:
+def project_params(root: Path, deepfashion: Path | None) -> config.Params:
+    datasets = {"deepfashion": str(deepfashion) if deepfashion else None, "stylegan2_resolution": 32}
     return config.from_dict(
-        {"paths": {"models": "models", "metrics": "metrics"}, "datasets": {"deepfashion": str(deepfashion)}},
+        {"paths": {"models": "models", "metrics": "metrics"}, "datasets": {**datasets, "stgan_sizes": [32]}},
         root=root,
     )
+
+
+def build_datasets_for(params: config.Params) -> Path:
+    """DPIG's input as the pipeline makes it: the real build-datasets stage (an empty stripped
+    manifest stands for a project whose people all come from DeepFashion)."""
+    import pandas as pd
+
+    from adgen.datasets.build import build_datasets
+
+    stripped = params.path(params.paths.stripped) / "manifest.parquet"
+    if not stripped.is_file():
+        stripped.parent.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame(columns=["image_id", "keep", "person_white"]).to_parquet(stripped)
+    return build_datasets(params).out_dir / "dpig"
 
 
 def tiny_options(**overrides) -> DpigParams:
@@ -56,8 +71,11 @@ def job(root: Path, run_dir: Path, options: DpigParams | None = None) -> TrainJo
     df = root / "deepfashion"
     if not df.exists():
         write_deepfashion(df)
+    params = project_params(root, df)
+    if not (params.path(params.paths.datasets) / "dpig" / "people.parquet").is_file():
+        build_datasets_for(params)
     return TrainJob(
-        params=project_params(root, df),
+        params=params,
         options=options or tiny_options(),
         run_dir=run_dir,
         metrics_dir=root / "metrics",

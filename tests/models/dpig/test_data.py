@@ -21,7 +21,7 @@ from adgen.models.dpig.data import (
     pose_vector,
 )
 from adgen.store.photos import openable, store_photos
-from tests.models.dpig.helpers import project_params, write_deepfashion
+from tests.models.dpig.helpers import build_datasets_for, project_params, write_deepfashion
 from tests.models.gfla.helpers import draw_person, pose
 
 PERSON_ID = "a" * 64  # manifests hold sha256 ids (adgen.safety checks them)
@@ -53,6 +53,7 @@ def test_the_pose_vector_is_row_col_visibility_in_minus_one_to_one():
 
 def test_deepfashion_people_come_framed_with_keypoints_boxes_and_masks(tmp_path):
     params = project_params(tmp_path, write_deepfashion(tmp_path / "df", people=2, poses=2))
+    build_datasets_for(params)
     people = collect_people(params, ["deepfashion"], 4)
     assert len(people) == 4 and {p.source for p in people} == {"deepfashion"}
     item = DpigPeople(people, 32, 32)[0]
@@ -95,11 +96,13 @@ def test_curated_people_come_from_the_stripped_crops_with_their_pose(tmp_path):
     pd.DataFrame(
         [{"image_id": PERSON_ID, "source": "kept", "keypoints": [list(map(float, r)) for r in kp_photo]}]
     ).to_parquet(tmp_path / "data" / "pose" / "keypoints.parquet")
-    params = config.from_dict({}, root=tmp_path)
+    params = project_params(tmp_path, None)
+    build_datasets_for(params)
     (person,) = collect_people(params, ["people"], 4)
     np.testing.assert_allclose(person.keypoints[ok], kp_crop[ok], atol=1e-5)
     assert person.keypoints[~ok].tolist() == [[-1, -1, 0]] * int((~ok).sum())
     assert Image.open(openable(person.path)).size == (20, 40)
+    assert person.path.parent == tmp_path / "data/datasets/dpig/images"  # DPIG reads the built dataset
 
 
 def test_no_people_with_poses_is_one_line_naming_what_to_run(tmp_path):
