@@ -1,4 +1,4 @@
-"""`adgen generate` (the ad chain) and `adgen evaluate gfla` (GFLA on held-out pairs)."""
+"""`adgen generate`: the ad chain (`adgen evaluate gfla` is GFLA's own, adgen/models/gfla/cli.py)."""
 
 from __future__ import annotations
 
@@ -100,36 +100,5 @@ def generate_command(
     print(f"{len(ads)} ads in {output} (open {page}); pose MSE {shown if shown is None else f'{shown:.4g}'}")
 
 
-def evaluate_gfla_command(
-    ctx: typer.Context,
-    checkpoint: Path | None = typer.Option(
-        None, "--checkpoint", help="GFLA checkpoint (default generate.checkpoints.gfla / newest run)"
-    ),
-    pairs: int | None = typer.Option(
-        None, "--pairs", help="held-out pairs to score (default train.gfla.eval_pairs)"
-    ),
-) -> None:
-    """SSIM, FID and LPIPS of GFLA on the held-out (test) pairs → <paths.metrics>/gfla_eval.json."""
-    from adgen.models.gfla.api import load_pose_transfer
-    from adgen.models.gfla.evaluate import gfla_held_out, score_gfla
-    from adgen.models.gfla.spec import SPEC
-    from adgen.models.registry import checkpoint_of, with_preset
-
-    p = params(ctx)
-    gp = with_preset(p.train.gfla)
-    path = checkpoint_of(SPEC, p, checkpoint)
-    transfer = load_pose_transfer(path, p.generate.device)
-    generated, real = gfla_held_out(transfer, p.path(gp.dataset), gp, pairs or gp.eval_pairs)
-    lp = p.path(gp.lpips_weights) if gp.lpips_weights else None
-    la = p.path(gp.lpips_alexnet_weights) if gp.lpips_alexnet_weights else None
-    result = {"checkpoint": str(path), **score_gfla(generated, real, p, lp, la)}
-    from adgen.stage_metrics import write_training_outputs
-
-    # numbers (the DVC metric) in gfla_eval.json; the checkpoint and "skipped" reasons in .info.json
-    out = write_training_outputs(p.path(p.paths.metrics), "gfla_eval", result)["metrics"]
-    print(", ".join(f"{k} {v:.4g}" for k, v in result.items() if isinstance(v, float)) + f" → {out}")
-
-
 def register(groups: CliGroups) -> None:
     groups.root.command("generate")(generate_command)
-    groups.evaluate.command("gfla")(evaluate_gfla_command)

@@ -48,6 +48,12 @@ def kind():
     return KIND
 
 
+def extra_commands(groups) -> None:
+    from adgen.models.gfla.cli import register
+
+    register(groups)
+
+
 SPEC = ModelSpec(
     name="gfla",
     retrain_on_refresh=True,  # trains on the curated dataset: a refresh that grew it retrains it
@@ -63,6 +69,7 @@ SPEC = ModelSpec(
     preflight=preflight,
     sample_globs=("**/*.png",),
     phase_column="stage",
+    extra_commands=extra_commands,  # `adgen evaluate gfla`
     # approach 1 of `adgen generate`: StyleGAN2's new person, re-posed by GFLA
     role=PoseTransfer(load=load, kind=kind, approach="1", people_from="stylegan2"),
 )

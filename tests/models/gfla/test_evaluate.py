@@ -66,3 +66,29 @@ def test_gfla_held_out_scores_ssim_and_lpips_and_skips_fid_without_its_graph(tmp
     assert scores["fid_skipped"] == "metrics.fid_inception_graph is not set"
     assert score_gfla(real, real, params, None)["ssim"] == pytest.approx(1.0)
     assert "lpips_skipped" in score_gfla(real, real, params, None)
+
+
+def test_evaluate_gfla_command_writes_the_held_out_scores_as_dvc_metrics(tmp_path):
+    """`adgen evaluate gfla`, registered by GFLA's declaration, on a tiny trained checkpoint."""
+    import json
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from adgen.cli import app
+
+    data = write_dataset(tmp_path / "gfla", people=2)
+    p = tiny_params(tmp_path / "unused-vgg.pth")
+    g, _ = build(p)
+    ckpt = checkpoint.save(
+        tmp_path / "checkpoint-000000001.pt", {"g": g.state_dict(), "params": p.model_dump(mode="json")}
+    )
+    settings = {"paths": {"metrics": "m"}, "train": {"gfla": {"dataset": str(data), "preset": "demo"}}}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(settings))
+    args = ["--params", str(tmp_path / "params.yaml"), "evaluate", "gfla", "--checkpoint", str(ckpt)]
+    out = CliRunner().invoke(app, [*args, "--pairs", "2"])
+    assert out.exit_code == 0, out.output
+    numbers = json.loads((tmp_path / "m" / "gfla_eval.json").read_text())
+    info = json.loads((tmp_path / "m" / "gfla_eval.info.json").read_text())
+    assert numbers["pairs"] == 2 and -1 <= numbers["ssim"] < 1
+    assert info["checkpoint"] == str(ckpt) and info["lpips_skipped"] == "train.gfla.lpips_weights is not set"
