@@ -242,7 +242,7 @@ def _one_chain(
 def pick_best(candidates: list[Ad], favoured: str | None = None) -> Ad:
     """The candidate whose person is closest to the requested pose (lowest pose MSE; a pose the
     estimator could not find counts as worst). A tie goes to the approach the comparison favours
-    (`adgen evaluate compare`, see adgen.compare.best), else to the earlier approach."""
+    (`adgen evaluate compare`, see adgen.generate.best), else to the earlier approach."""
     return min(
         candidates,
         key=lambda a: (np.inf if a.pose_mse_reposed is None else a.pose_mse_reposed, a.approach != favoured),
