@@ -19,6 +19,7 @@ CUDA; DDP under torchrun via adgen.training.dist.
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -40,14 +41,13 @@ from adgen.models.dpig.data import (
     tensor_to_image,
 )
 from adgen.models.dpig.spec import LOSS_COLUMNS
-from adgen.training import checkpoint, dist
-from adgen.training.session import CheckpointKind, Schedule, Session, StepResult
+from adgen.training import checkpoint, dist, loop
+from adgen.training.loop import TickStats, Trainer, TrainResult
+from adgen.training.session import CheckpointKind, Schedule, Session
 
+MODEL = "dpig"
 STAGE_I_NETS = ("encoder", "decoder", "image_d", "pose_encoder", "pose_decoder")
-
-
-TrainResult = StepResult
-KIND = CheckpointKind("dpig", "a DPIG checkpoint", mark=("model", "dpig"))
+KIND = CheckpointKind(MODEL, "a DPIG checkpoint", mark=("model", MODEL))
 
 
 def build(p: DpigParams, names: tuple[str, ...] | None = None) -> dict[str, nn.Module]:
@@ -136,15 +136,27 @@ def run_name(p: DpigParams) -> str:
     return f"dpig-{p.height}x{p.width}-{p.preset}"
 
 
-class DpigTrainer:
-    """All networks, optimisers and grad scalers of a run, and one training step of each stage.
+class DpigTrainer(Trainer):
+    """All networks, optimisers and grad scalers of a run, and one training step of either stage;
+    `adgen.training.loop` runs it.
 
     `stage_one(batch)` and `stage_two(batches)` are the whole per-step work (the benchmark times
-    them on their own); `state_dict`/`load_state_dict` are what a checkpoint holds of the run.
+    them on their own, on a trainer made without a `session`); `step()` draws the step's batches
+    and runs the stage the step is in. Stats records hold the losses of the tick's *last* step with
+    its `stage` (the report marks the stage change from it).
     """
 
-    def __init__(self, p: DpigParams, rt: dist.Runtime):
-        self.p, self.rt = p, rt
+    name, label, kind, unit = MODEL, "training DPIG", KIND, "step"
+    loss_columns = LOSS_COLUMNS
+
+    def __init__(
+        self, p: DpigParams, rt: dist.Runtime, session: Session | None = None, data: DpigPeople | None = None
+    ):
+        self.p, self.rt, self.session, self.data = p, rt, session, data
+        self.total = p.stage1_steps + p.stage2_steps
+        self.keep_checkpoints = p.keep_checkpoints
+        every = {"tick": p.log_every, "sample": p.sample_every, "checkpoint": p.checkpoint_every}
+        self.schedule = Schedule(every, [self.total])
         self.nets = build(p)
         for net in self.nets.values():
             net.to(rt.device)
@@ -165,6 +177,19 @@ class DpigTrainer:
         self.painter_run, self.pose_run = rt.wrap(painter), rt.wrap(pose_ae)
         self.d_run = rt.wrap(nets["image_d"])
         self.runs = {n: rt.wrap(nets[n]) for m in self.mapped for n in (f"{m}_mapper", f"{m}_critic")}
+        self.step_idx = 0
+        self.last: dict[str, float] = {}  # this sitting's last step's losses
+        self.batch: dict[str, torch.Tensor] | None = None  # the last stage-I batch (sample grids)
+        self.sample_noise = torch.Generator().manual_seed(p.seed + 12345)  # fixed people for the grids
+
+    @property
+    def steps(self) -> int:
+        return self.step_idx
+
+    @property
+    def stage(self) -> int:
+        """The stage of the last step done (1 before any)."""
+        return 1 if self.step_idx <= self.p.stage1_steps else 2
 
     def set_lr(self, step: int) -> None:
         for opt in self.opts.values():
@@ -179,6 +204,50 @@ class DpigTrainer:
 
     def to_device(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return {k: v.to(self.rt.device, non_blocking=True) for k, v in batch.items()}
+
+    def introduce(self) -> str:
+        p = self.p
+        counts = ", ".join(f"{k} {M.count_parameters(v):,}" for k, v in self.nets.items())
+        return (
+            f"DPIG {p.preset}: {p.height}x{p.width}, {len(self.data)} people; stage I {p.stage1_steps} steps, "
+            f"stage II {p.stage2_steps} steps; parameters: {counts}"
+        )
+
+    def begin(self) -> None:
+        """The batches from the step reached on (a pure function of the step number)."""
+        p, rt, data, step = self.p, self.rt, self.data, self.step_idx
+        batches = StepBatches(
+            len(data),
+            p.seed,
+            p.stage1_steps,
+            p.batch,
+            p.batch_ii,
+            p.critic_steps,
+            step,
+            self.total,
+            rt.rank,
+            rt.world_size,
+        )
+        loader = torch.utils.data.DataLoader(
+            data,
+            batch_sampler=batches,
+            num_workers=p.workers,
+            pin_memory=rt.device.type == "cuda",
+            generator=torch.Generator().manual_seed(p.seed),  # the global RNG stays the run's own
+        )
+        self.feed = iter(loader)
+
+    def step(self) -> dict[str, float]:
+        p = self.p
+        self.set_lr(self.step_idx)
+        if self.step_idx < p.stage1_steps:
+            self.batch = self.to_device(next(self.feed))
+            self.last = self.stage_one(self.batch)
+        else:
+            self.batch = None
+            self.last = self.stage_two([self.to_device(next(self.feed)) for _ in range(p.critic_steps)])
+        self.step_idx += 1
+        return self.last
 
     def stage_one(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
         """(a) D then encoder + decoder on the image, (b) the pose auto-encoder; returns the losses."""
@@ -251,9 +320,13 @@ class DpigTrainer:
     def state_dict(self) -> dict[str, Any]:
         """Tensors, numbers and strings only (a weights_only load reads it)."""
         return {
+            "model": MODEL,
+            "step": self.step_idx,
+            "stage": self.stage,
             "nets": {k: v.state_dict() for k, v in self.nets.items()},
             "opts": {k: v.state_dict() for k, v in self.opts.items()},
             "scalers": {k: v.state_dict() for k, v in self.scalers.items()},
+            "params": self.p.model_dump(mode="json"),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -263,112 +336,59 @@ class DpigTrainer:
             opt.load_state_dict(state["opts"][name])
         for name, scaler in self.scalers.items():
             scaler.load_state_dict(state["scalers"][name])
+        self.step_idx = int(state["step"])
 
+    # --- what the loop records -----------------------------------------------------------------
+    def record(self, tick: TickStats) -> dict[str, Any]:
+        return {"step": self.step_idx, "stage": self.stage, **tick.last}
 
-def train(job, stop_at: int | None = None, echo: bool = True) -> TrainResult:
-    """Train (or resume) DPIG in `job.run_dir`; stop after step `stop_at` if given (tests, slices)."""
-    p: DpigParams = job.options
-    with Session.open(job.run_dir, p.device, p.amp, echo=echo) as run:
-        return _train(run, job, p, stop_at)
+    def log_line(self, record: Mapping[str, Any]) -> str:
+        shown = " ".join(f"{k} {v:.4g}" for k, v in record.items() if k not in ("step", "stage"))
+        return f"step {record['step']}/{self.total} stage {record['stage']} {shown}"
 
+    def periodic(self, what: str, before: float, after: float) -> None:
+        if what == "sample":
+            args = (self.nets, self.p, self.stage, self.batch, self.sample_noise)
+            self.session.on_main(_write_samples, *args, self.session.run_dir, self.step_idx, self.rt)
 
-def _train(run: Session, job, p: DpigParams, stop_at: int | None) -> TrainResult:
-    rt, run_dir = run.rt, run.run_dir
-    run.write_options({"model": "dpig", **p.model_dump(mode="json")})
-    for b in (p.batch, p.batch_ii):
-        if b % rt.world_size:
-            raise UserError(f"train.dpig: batch {b} is not divisible by the {rt.world_size} DDP processes")
-
-    people = collect_people(job.params, list(p.sources), p.min_keypoints)
-    data = DpigPeople(people, p.height, p.width)
-    checkpoint.seed_everything(p.seed + rt.rank)
-    trainer = DpigTrainer(p, rt)
-    nets = trainer.nets
-
-    step = 0
-    found = run.newest_checkpoint(KIND, map_location="cpu")
-    if found is not None:
-        trainer.load_state_dict(found[1])
-        step = int(found[1]["step"])
-        run.resumed(*found, step, f"step {step}")
-    else:
-        counts = ", ".join(f"{k} {M.count_parameters(v):,}" for k, v in nets.items())
-        run.say(
-            f"DPIG {p.preset}: {p.height}x{p.width}, {len(data)} people; stage I {p.stage1_steps} steps, "
-            f"stage II {p.stage2_steps} steps; parameters: {counts}"
-        )
-
-    total = p.stage1_steps + p.stage2_steps
-    stop = total if stop_at is None else min(total, stop_at)
-    batches = StepBatches(
-        len(data),
-        p.seed,
-        p.stage1_steps,
-        p.batch,
-        p.batch_ii,
-        p.critic_steps,
-        step,
-        stop,
-        rt.rank,
-        rt.world_size,
-    )
-    loader = torch.utils.data.DataLoader(
-        data,
-        batch_sampler=batches,
-        num_workers=p.workers,
-        pin_memory=rt.device.type == "cuda",
-        generator=torch.Generator().manual_seed(p.seed),  # the global RNG stays the run's own
-    )
-    feed = iter(loader)
-
-    last: dict[str, float] = {}
-    ckpt_path: Path | None = found[0] if found else None
-    sample_noise = torch.Generator().manual_seed(p.seed + 12345)  # fixed people for the sample grids
-    when = Schedule({"log": p.log_every, "sample": p.sample_every, "checkpoint": p.checkpoint_every}, [stop])
-    with run.progress("training DPIG", stop, step) as show:
-        while step < stop:
-            stage = 1 if step < p.stage1_steps else 2
-            trainer.set_lr(step)
-            if stage == 1:
-                batch = trainer.to_device(next(feed))
-                last = trainer.stage_one(batch)
-            else:
-                batch = None
-                last = trainer.stage_two([trainer.to_device(next(feed)) for _ in range(p.critic_steps)])
-            step += 1
-            show(step)
-
-            if when.due("log", step - 1, step):
-                run.stats({"step": step, "stage": stage, **last})
-                run.say(
-                    f"step {step}/{total} stage {stage} " + " ".join(f"{k} {v:.4g}" for k, v in last.items())
-                )
-            if when.due("sample", step - 1, step):
-                run.on_main(_write_samples, nets, p, stage, batch, sample_noise, run_dir, step, rt)
-            if when.due("checkpoint", step - 1, step):
-                state = {"model": "dpig", "step": step, "stage": stage, **trainer.state_dict()}
-                saved = run.save(step, {**state, "params": p.model_dump(mode="json")}, p.keep_checkpoints)
-                ckpt_path = saved or ckpt_path
-                rt.barrier()
-    for net in nets.values():
-        net.train()
-
-    metrics_path = None
-    if step >= total:
-        records = run.records()
-        values = {
-            "step": step,
-            "stage": 1 if step <= p.stage1_steps else 2,
-            "people": len(data),
-            "parameters": {k: M.count_parameters(v) for k, v in nets.items()},
-            "final": last or (records[-1] if records else {}),
-            "preset": p.preset,
-            "run_dir": str(run_dir),
-            "checkpoint": str(ckpt_path) if ckpt_path else None,
+    def final_values(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "step": self.step_idx,
+            "stage": self.stage,
+            "people": len(self.data),
+            "parameters": {k: M.count_parameters(v) for k, v in self.nets.items()},
+            "final": self.last or (records[-1] if records else {}),
+            "preset": self.p.preset,
         }
-        written = run.write_outputs(job.metrics_dir, "dpig", values, records, LOSS_COLUMNS)
-        metrics_path = written["metrics"] if written else None
-    return TrainResult(run_dir, step, ckpt_path, last, metrics_path)
+
+
+def train(job, *, stop_at: int | None = None, echo: bool = True) -> TrainResult:
+    """Train (or resume) DPIG in `job.run_dir` until both stages are done; `stop_at` ends it early at
+    that step (tests, slices). Writes `<metrics>/dpig.json`."""
+    p: DpigParams = job.options
+
+    def make(run: Session) -> DpigTrainer:
+        run.write_options({"model": MODEL, **p.model_dump(mode="json")})
+        for b in (p.batch, p.batch_ii):
+            if b % run.rt.world_size:
+                raise UserError(
+                    f"train.dpig: batch {b} is not divisible by the {run.rt.world_size} DDP processes"
+                )
+        people = collect_people(job.params, list(p.sources), p.min_keypoints)
+        data = DpigPeople(people, p.height, p.width)
+        checkpoint.seed_everything(p.seed + run.rt.rank)
+        return DpigTrainer(p, run.rt, run, data)
+
+    return loop.run(
+        make,
+        job.run_dir,
+        device=p.device,
+        amp=p.amp,
+        echo=echo,
+        metrics_dir=job.metrics_dir,
+        params=p,
+        stop_at=stop_at,
+    )
 
 
 @torch.no_grad()

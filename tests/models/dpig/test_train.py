@@ -59,7 +59,7 @@ def _plain(value, where="") -> None:
 def test_a_tiny_dpig_trains_both_stages_and_leaves_a_complete_run(trained):
     root, result = trained
     run = result.run_dir
-    assert result.step == 8 and result.checkpoint == checkpoint.latest(run)
+    assert result.steps == 8 and result.checkpoint == checkpoint.latest(run)
     stats = [json.loads(x) for x in (run / "stats.jsonl").read_text().splitlines()]
     assert [r["stage"] for r in stats] == [1] * 4 + [2] * 4
     assert all(np.isfinite(r["l1"]) and np.isfinite(r["pose_mse"]) for r in stats[:4])
@@ -90,8 +90,8 @@ def test_training_in_three_sittings_gives_the_same_weights_as_in_one(trained, tm
     run = tmp_path / "run"
     j = job(root, run)
     for stop in (3, 6):  # stop mid-stage I, then mid-stage II
-        assert train(j, stop_at=stop, echo=False).step == stop
-    assert train(j, echo=False).step == 8
+        assert train(j, stop_at=stop, echo=False).steps == stop
+    assert train(j, echo=False).steps == 8
     a, b = _weights(straight.run_dir), _weights(run)
     for name in a:
         for k in a[name]:
@@ -124,7 +124,7 @@ def test_a_run_killed_with_sigkill_resumes_to_the_same_weights(trained, tmp_path
     finally:
         proc.wait()
     assert checkpoint.latest(run) is not None
-    assert train(job(root, run, opts), echo=False).step == 10
+    assert train(job(root, run, opts), echo=False).steps == 10
     a, b = _weights(straight.run_dir), _weights(run)
     assert all(torch.equal(a[n][k], b[n][k]) for n in a for k in a[n])
 
