@@ -21,7 +21,7 @@ import contextlib
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -132,17 +132,6 @@ class Tick:
 
     def state(self) -> dict[str, Any]:
         return {"sums": dict(self.sums), "counts": dict(self.counts), self.start_key: self.start}
-
-
-@dataclass
-class StepResult:
-    """What a staged trainer (GFLA, DPIG) returns: the step reached and its newest checkpoint."""
-
-    run_dir: Path
-    step: int
-    checkpoint: Path | None
-    last: dict[str, float] = field(default_factory=dict)
-    metrics: Path | None = None
 
 
 class Session:
