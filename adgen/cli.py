@@ -62,7 +62,14 @@ def _root(
         False, "--version", callback=_print_version, is_eager=True, help="print the version and exit"
     ),
 ) -> None:
-    ctx.obj = CliState(params)
+    ctx.obj = CliState(params, fixture_masks=_fixture_masks)
+
+
+def _fixture_masks(truth: dict, seed: int | None = None) -> dict:
+    """The fixture site's exact masks of one /ground-truth.json entry (imported when a scorer asks)."""
+    from adgen.fixtures.site.synth import truth_masks
+
+    return truth_masks(truth, seed)
 
 
 @config_app.command("show")

@@ -7,8 +7,10 @@ inside the function: `adgen --help` must stay fast.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -46,6 +48,10 @@ class CliGroups:
 @dataclass
 class CliState:
     params_path: Path
+    # The fixture site's mask renderer (truth entry, seed) -> masks, for `adgen strip --ground-truth`.
+    # adgen/cli.py hands it in: the root CLI is where the offline stand-ins are wired, so no area
+    # imports adgen.fixtures (tests/test_boundaries.py).
+    fixture_masks: Callable[[dict, int | None], dict[str, Any]] | None = None
     _params: config.Params | None = None
 
     def params(self) -> config.Params:

@@ -14,11 +14,9 @@ ADGEN = REPO_ROOT / "adgen"
 
 # Who may import adgen.fixtures, and why.
 FIXTURE_IMPORTERS = {
-    "adgen/cli.py": "registers the `adgen fixture-site …` / `adgen fixture-models …` commands",
+    "adgen/cli.py": "registers the `adgen fixture-site …` / `adgen fixture-models …` commands, and hands "
+    "`adgen strip --ground-truth` the site's mask renderer (CliState.fixture_masks)",
     "adgen/demo.py": "`make demo` runs on the fixture site and the FIXTURE models",
-    # `adgen strip --ground-truth` scores against the fixture site's exact masks, rendered again by
-    # the site's renderer, which the CLI passes in (adgen/matting/evaluate.py takes it as an argument).
-    "adgen/matting/cli.py": "strip --ground-truth: the fixture renderer passed to the scorer",
 }
 
 
@@ -214,23 +212,13 @@ KNOWN_CYCLE_EDGES = {
     # datasets read the pose table. Way out: the DeepFashion reader below both (the pipeline's order).
     ("pose", "datasets"): "pose/stage.py: DeepFashionInShop from datasets/deepfashion.py",
     ("datasets", "pose"): "datasets/build.py, sources.py: the pose table (pose/stage.keypoints_array)",
-    # matting -> fixtures closes a loop through fixtures -> pose/datasets -> matting: `adgen strip
-    # --ground-truth` (matting/cli.py) passes the fixture site's renderer to the scorer. Way out: the
-    # renderer handed in from above (adgen/cli.py), as the scorer already takes it as an argument.
-    ("matting", "fixtures"): "matting/cli.py: strip --ground-truth renders the fixture site's masks",
-    ("fixtures", "datasets"): "fixtures/deepfashion.py names files as datasets/deepfashion.py reads them",
-    ("fixtures", "pose"): "fixtures/site/palette.py: the joint order of adgen/pose/keypoints.py",
-    ("pose", "matting"): "pose/stage.py, cli.py: strip's rows, boxes and truth (pose after strip)",
-    ("datasets", "matting"): "datasets/sources.py: strip's cut-outs",
-    ("datasets", "bags"): "datasets/build.py, cli.py: the imported bags",
-    ("bags", "matting"): "bags/importer.py: GrabCut cut-outs",
 }
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="one loop left (issue 28): bags/datasets/fixtures/matting/pose, closed by pose -> datasets "
-    "and matting -> fixtures; see KNOWN_CYCLE_EDGES",
+    reason="one loop left (issue 28): pose <-> datasets (pose/stage.py reads DeepFashion through "
+    "datasets/deepfashion.py); see KNOWN_CYCLE_EDGES",
 )
 def test_no_import_cycle_between_adgen_packages() -> None:
     found = cycle_edges(package_edges())

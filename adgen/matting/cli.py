@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from adgen.clikit import CliGroups, params
+from adgen.clikit import CliGroups, params, state
 
 
 def register(groups: CliGroups) -> None:
@@ -29,7 +29,8 @@ def strip_command(
     r = strip(p, force=force)
     ground_truth = ground_truth or (p.path(p.strip.ground_truth) if p.strip.ground_truth else None)
     if ground_truth is not None:
-        report_fixture_iou(p, ground_truth, r.manifest_path.parent / "fixture_scores.json")
+        out = r.manifest_path.parent / "fixture_scores.json"
+        report_fixture_iou(p, ground_truth, out, state(ctx).fixture_masks)
     if r.skipped:
         print(f"strip: up to date ({r.n_input} photos; inputs unchanged), nothing to do")
         return
@@ -44,13 +45,16 @@ def strip_command(
         print(f"  {reason:<24} {n}")
 
 
-def report_fixture_iou(p, ground_truth: Path, out: Path) -> None:
+def report_fixture_iou(p, ground_truth: Path, out: Path, render_masks) -> None:
+    """Mask IoU against the fixture site's truth; `render_masks(entry, seed)` is the site's renderer,
+    handed in by the root CLI (adgen/cli.py), so strip never imports the stand-ins."""
     from adgen import atomic, manifest
-    from adgen.fixtures.site.synth import truth_masks
     from adgen.matting.evaluate import load_ground_truth, score_against_fixture
 
+    if render_masks is None:
+        raise RuntimeError("--ground-truth: no fixture mask renderer; adgen.cli hands it in (CliState)")
     truth, seed = load_ground_truth(ground_truth)
-    s = score_against_fixture(p, truth, lambda t: truth_masks(t, seed))
+    s = score_against_fixture(p, truth, lambda t: render_masks(t, seed))
     manifest.write(s.per_image, out.with_suffix(".parquet"))  # per cut-out: the report's worst first
     atomic.write_json(
         out, {"n": s.n, "person_iou": s.person_iou, "bag_iou": s.bag_iou, "backend": p.strip.backend}

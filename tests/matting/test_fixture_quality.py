@@ -76,7 +76,7 @@ def test_fixture_photos_meet_the_mask_iou_and_keypoint_goals(tmp_path: Path, fix
 
     gt = tmp_path / "ground-truth.json"
     gt.write_text(json.dumps({"seed": seed, "images": truth}))
-    report_fixture_iou(p, gt, tmp_path / "strip_scores.json")
+    report_fixture_iou(p, gt, tmp_path / "strip_scores.json", synth.truth_masks)
     report_fixture_error(p, gt, tmp_path / "pose_scores.json")
     assert json.loads((tmp_path / "strip_scores.json").read_text())["person_iou"] == pytest.approx(
         detector.person_iou
