@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from adgen.models.registry import with_preset
 from adgen.models.stgan.config import StganParams  # noqa: E402
 from adgen.models.stgan.data import load_dataset, make_synthetic_dataset  # noqa: E402
-from adgen.models.stgan.train import StganTrainer, train  # noqa: E402
+from adgen.models.stgan.train import StganTrainer, run  # noqa: E402
 from adgen.training import dist  # noqa: E402
 
 
@@ -41,7 +41,7 @@ def speed(size: int, batch: int, iters: int, warmup: int) -> dict[str, float]:
         data = load_dataset(index, size, size, params.fg_scale, tmp)
         runtime = dist.setup(params.device, params.amp)
         (tmp / "run").mkdir()
-        trainer = StganTrainer(params, data, tmp / "run", runtime, echo=False)
+        trainer = StganTrainer(params, data, tmp / "run", runtime)
         out = {}
         for phase, name in ((0, "D-only"), (1, "warp 1")):
             trainer.start_phase(phase)
@@ -82,12 +82,13 @@ def convergence(size: int, warps: int, iters_per_warp: int, seed: int) -> dict[s
                 "checkpoint_every": 10**9,
                 "sample_every": 10**9,
                 "seed": seed,
+                "index": index,
             }
         )
         start = time.perf_counter()
-        result = train(params, index, tmp / "run", data_root=tmp, echo=False)
+        result = run(params, tmp / "run", data_root=tmp, echo=False)
         errors = [r["placement_error"] for r in _stats(tmp / "run") if "placement_error" in r][-1]
-        return {"errors": errors, "seconds": time.perf_counter() - start, "iterations": result.iterations}
+        return {"errors": errors, "seconds": time.perf_counter() - start, "iterations": result.steps}
 
 
 def _stats(run: Path) -> list[dict]:

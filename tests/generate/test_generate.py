@@ -40,7 +40,7 @@ def project(tmp_path_factory) -> Path:
     from adgen.models.registry import with_preset
     from adgen.models.stgan.config import StganParams
     from adgen.models.stgan.data import make_synthetic_dataset
-    from adgen.models.stgan.train import train as train_stgan
+    from adgen.models.stgan.train import run as train_stgan
     from adgen.models.stylegan2.config import StyleGAN2Params
     from adgen.models.stylegan2.data import write_zip
     from adgen.models.stylegan2.train import train as train_stylegan2
@@ -86,9 +86,7 @@ def project(tmp_path_factory) -> Path:
         ),
         "demo",
     )
-    train_stgan(
-        st, root / "ds" / "index.parquet", models / "stgan" / "00000-demo", data_root=root, echo=False
-    )
+    train_stgan(st, models / "stgan" / "00000-demo", data_root=root, echo=False)
 
     vgg = write_vgg19(root / "vgg19.pth")
     gp = tiny_params(vgg, flow_steps=1, steps=1, checkpoint_every=1)

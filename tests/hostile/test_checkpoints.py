@@ -290,7 +290,7 @@ def test_stgan_resume_past_a_truncated_checkpoint_still_equals_an_uninterrupted_
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from adgen import config
-    from adgen.models.stgan.train import train as train_stgan
+    from adgen.models.stgan.train import run as train_stgan
     from adgen.training import checkpoint
     from tests.models.stgan.helpers import make_project
 
@@ -303,14 +303,14 @@ def test_stgan_resume_past_a_truncated_checkpoint_still_equals_an_uninterrupted_
     }
     p = config.load(make_project(tmp_path, **schedule))
     sp = with_preset(p.train.stgan)
-    straight = train_stgan(sp, p.path(sp.index), tmp_path / "a", data_root=p.root, echo=False)
-    train_stgan(sp, p.path(sp.index), tmp_path / "b", data_root=p.root, echo=False)
+    straight = train_stgan(sp, tmp_path / "a", data_root=p.root, echo=False)
+    train_stgan(sp, tmp_path / "b", data_root=p.root, echo=False)
     cut = _truncate_newest(tmp_path / "b")
     assert cut.name == "checkpoint-000000004.pt"
     cut.with_name(
         "checkpoint-000000003.pt"
     ).unlink()  # resume from 2: two steps to redo, one past a warp file
-    resumed = train_stgan(sp, p.path(sp.index), tmp_path / "b", data_root=p.root, echo=False)
+    resumed = train_stgan(sp, tmp_path / "b", data_root=p.root, echo=False)
     assert f"{cut.name} is damaged" in capsys.readouterr().err
     assert "resumed from checkpoint-000000002.pt" in (tmp_path / "b" / "log.txt").read_text()
     a = checkpoint.load(straight.checkpoint, restore_rng=False)

@@ -119,7 +119,7 @@ def pretrain_geometry(params: SfganParams, run_dir: Path, data_root: Path | None
     """Stage 1: the ST-GAN to start from (given, or trained in <run dir>/geometry)."""
     if params.stgan_checkpoint is not None:
         return Path(params.stgan_checkpoint)
-    from adgen.models.stgan.train import train as train_stgan
+    from adgen.models.stgan.train import run as train_stgan
 
     geometry_dir = Path(run_dir) / "geometry"
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
@@ -132,7 +132,7 @@ def pretrain_geometry(params: SfganParams, run_dir: Path, data_root: Path | None
             "under torchrun the geometry part is not pre-trained here: train ST-GAN first "
             "(`adgen train stgan`) and set train.sfgan.stgan_checkpoint to its run dir"
         )
-    train_stgan(params.geometry_params(), params.index, geometry_dir, None, data_root, echo)
+    train_stgan(params.geometry_params(), geometry_dir, None, data_root, echo)
     return geometry_dir
 
 

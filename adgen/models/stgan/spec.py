@@ -20,10 +20,7 @@ def networks(options: StganParams) -> dict[str, Any]:
 def train(job: TrainJob):
     from adgen.models.stgan.train import train as train_stgan
 
-    o = job.options
-    return train_stgan(
-        o, job.params.path(o.index), job.run_dir, metrics_dir=job.metrics_dir, data_root=job.params.root
-    )
+    return train_stgan(job)
 
 
 def extra_commands(groups) -> None:

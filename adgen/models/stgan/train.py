@@ -11,18 +11,20 @@ A checkpoint holds everything needed to continue bit-for-bit (weights, Adam stat
 history ring, RNG states of every rank, iteration), so a run killed with -9 resumes to exactly the
 losses of an uninterrupted one. Each phase's final state is also kept as `warp-<k>.pt` (k = 0 for
 the D-only phase) for the compositor.
+
+`StganTrainer` is the project's one training loop's `Trainer` (adgen.training.loop): the loop owns
+resume, ticks (every `log_every` iterations a stats record of the last iteration's losses),
+checkpoints, samples, the progress bar and the metrics. The phase ends are ends of its schedule, so
+each phase closes with a stats record, a placement-error record, samples and a checkpoint.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 import shutil
-import time
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -33,19 +35,17 @@ from adgen.models.stgan.data import StganData, as_float, load_dataset
 from adgen.models.stgan.history import FakeHistory, FakeRecipes
 from adgen.models.stgan.model import Discriminator, WarpGenerator, WarpSequence, count_parameters
 from adgen.models.stgan.samples import write_phase_samples
-from adgen.training import checkpoint, dist, rundir
+from adgen.stage_metrics import loss_csv_text
+from adgen.training import checkpoint, dist, loop, rundir
+from adgen.training.loop import TickStats, Trainer, TrainResult
 from adgen.training.session import CheckpointKind, Schedule, Session
 
+if TYPE_CHECKING:
+    from adgen.models.registry import TrainJob
+
 FORMAT = "adgen-stgan/1"
+KIND = CheckpointKind("stgan", "an ST-GAN checkpoint", mark=("format", FORMAT))
 LOSS_COLUMNS = ("loss_d", "loss_g", "grad_norm", "w_dist", "dp_norm")
-
-
-@dataclass
-class TrainResult:
-    run_dir: Path
-    checkpoint: Path
-    iterations: int
-    metrics: dict[str, Any] = field(default_factory=dict)
 
 
 def build_networks(params: StganParams) -> tuple[WarpSequence, Discriminator]:
@@ -99,14 +99,36 @@ class Renderer:
         return warp.composite(fg, self.background(r.bg_index, r.bg_pert))
 
 
-class StganTrainer:
+class StganTrainer(Trainer):
+    """The warps, D, their optimisers and one iteration; `adgen.training.loop` runs it.
+
+    Without a `session` (tests and benchmarks of the step alone) it only steps, in the phase set
+    with `start_phase`."""
+
+    name, label, kind, unit, step_key = "stgan", "ST-GAN", KIND, "iteration", "iteration"
+    loss_columns = LOSS_COLUMNS
+    restore_rng = False  # every rank's own RNG states are in the checkpoint: load_state_dict sets them
+
     def __init__(
-        self, params: StganParams, data: StganData, run_dir: Path, runtime: dist.Runtime, echo: bool
+        self,
+        params: StganParams,
+        data: StganData,
+        run_dir: Path,
+        runtime: dist.Runtime,
+        session: Session | None = None,
     ):
-        self.params, self.rt = params, runtime
-        self.run = Session(run_dir, runtime, echo, step_key="iteration")
-        self.run_dir = self.run.run_dir
+        self.params, self.rt, self.session = params, runtime, session
+        self.run_dir = Path(run_dir)
         self.data = data.to(runtime.device)
+        self.total = params.total_iters
+        self.keep_checkpoints = params.keep_checkpoints
+        every = {
+            "tick": params.log_every,
+            "placement": 0,  # at the phase ends only
+            "sample": params.sample_every,
+            "checkpoint": params.checkpoint_every,
+        }
+        self.schedule = Schedule(every, [phase_end(params, k) for k in range(params.warps + 1)])
         checkpoint.seed_everything(params.seed)
         self.gens, self.disc = build_networks(params)
         self.gens.to(runtime.device)
@@ -120,6 +142,15 @@ class StganTrainer:
         self.opt_g: torch.optim.Adam | None = None
         self.opt_d: torch.optim.Adam | None = None
         self.history: FakeHistory | None = None
+        self.tick_seconds = 0.0
+
+    @property
+    def steps(self) -> int:
+        return self.iteration
+
+    def say(self, line: str) -> None:
+        if self.session is not None:
+            self.session.say(line)
 
     # --- set-up ---------------------------------------------------------------------------------
     def start_phase(self, phase: int) -> None:
@@ -177,16 +208,36 @@ class StganTrainer:
         return fake, FakeRecipes(bg_idx, pert, fg_idx, ps[-1].detach().cpu()), dp
 
     def step(self) -> dict[str, float]:
+        """One iteration; the next phase starts when the current one has all its iterations."""
         p = self.params
+        if self.phase < 0 or self.iteration >= phase_end(p, self.phase):
+            phase = phase_of(p, self.iteration)
+            if phase != self.phase:
+                self.start_phase(phase)
+                self.say(f"phase {phase}: " + ("D only" if phase == 0 else f"training warp {phase}"))
         bg_idx, fg_idx, real_idx = self.data.draw_indices(p.batch)
-        stats: dict[str, float] = {}
         if self.phase == 0:
-            # D-only pre-training: bags at the centre, a fresh p0 and background draw for each D step.
-            for _ in range(p.d_steps):
-                with torch.no_grad():
-                    fake, _, _ = self._g_pass(bg_idx, fg_idx, p.pert_fg_d_only, 0)
-                stats = self._d_step(fake, real_idx)
-            return stats
+            stats = self._d_only(bg_idx, fg_idx, real_idx)
+        else:
+            stats = self._warp_iteration(bg_idx, fg_idx, real_idx)
+        self.iteration += 1
+        return stats
+
+    def _d_only(self, bg_idx: torch.Tensor, fg_idx: torch.Tensor, real_idx: torch.Tensor) -> dict[str, float]:
+        """D-only pre-training: bags at the centre, a fresh p0 and background draw for each D step."""
+        p = self.params
+        stats: dict[str, float] = {}
+        for _ in range(p.d_steps):
+            with torch.no_grad():
+                fake, _, _ = self._g_pass(bg_idx, fg_idx, p.pert_fg_d_only, 0)
+            stats = self._d_step(fake, real_idx)
+        return stats
+
+    def _warp_iteration(
+        self, bg_idx: torch.Tensor, fg_idx: torch.Tensor, real_idx: torch.Tensor
+    ) -> dict[str, float]:
+        p = self.params
+        stats: dict[str, float] = {}
         newest = self.gens.generators[self.phase - 1]
         self.disc.requires_grad_(False)
         for _ in range(p.g_steps):
@@ -236,8 +287,8 @@ class StganTrainer:
         return errors
 
     # --- checkpoints -----------------------------------------------------------------------------
-    def state(self) -> dict[str, Any]:
-        per_rank = self.rt.gather(
+    def state_dict(self) -> dict[str, Any]:
+        per_rank = self.rt.gather(  # every rank takes part; rank 0 writes them all
             {
                 "rng": checkpoint.rng_state(),
                 "history": self.history.state_dict() if self.history else None,
@@ -257,18 +308,7 @@ class StganTrainer:
             "rng": per_rank[0]["rng"],
         }
 
-    def save(self, phase_done: bool) -> Path | None:
-        state = self.state()  # every rank takes part in the gather
-        path = self.run.save(self.iteration, state, self.params.keep_checkpoints)
-        if path is not None and phase_done:
-            with atomic.atomic_path(self.run_dir / f"warp-{self.phase}.pt") as tmp:
-                shutil.copyfile(path, tmp)
-        return path
-
-    def restore(self, path: Path) -> None:
-        self.restore_state(checkpoint.load(path, map_location=self.rt.device, restore_rng=False))
-
-    def restore_state(self, state: dict[str, Any]) -> None:
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         self.gens.load_state_dict(state["generators"])
         self.disc.load_state_dict(state["discriminator"])
         self.iteration = state["iteration"]
@@ -284,136 +324,106 @@ class StganTrainer:
             self.history.load_state_dict(mine["history"])
         checkpoint.set_rng_state(mine["rng"])
 
+    def checkpointed(self, path: Path) -> None:
+        """A phase's last checkpoint is also kept as warp-<phase>.pt, for the compositor."""
+        if self.iteration == phase_end(self.params, self.phase):
+            with atomic.atomic_path(self.run_dir / f"warp-{self.phase}.pt") as tmp:
+                shutil.copyfile(path, tmp)
 
-def _write_loss_csv(records: list[dict[str, Any]], paths: list[Path]) -> None:
-    rows = [r for r in records if "loss_d" in r]
-    lines = [",".join(("step", *LOSS_COLUMNS))]
-    for r in rows:
-        values = [r.get(c) for c in LOSS_COLUMNS]
-        lines.append(",".join([str(r["iteration"])] + ["" if v is None else f"{v:.6g}" for v in values]))
-    text = "\n".join(lines) + "\n"
-    for path in paths:
-        atomic.write_text(path, text)
+    # --- what the loop records ---------------------------------------------------------------------
+    def introduce(self) -> str:
+        p, rt, data = self.params, self.rt, self.data
+        return (
+            f"ST-GAN {p.preset}: {p.height}x{p.width} {p.warp_type}, {p.warps} warps, "
+            f"G {count_parameters(self.gens.generators[0]):,} params/warp, "
+            f"D {count_parameters(self.disc):,}; {len(data.real)} real, {len(data.background)} backgrounds, "
+            f"{len(data.foreground)} bags; device {rt.device}, world {rt.world_size}, amp {rt.amp_dtype}"
+        )
+
+    def check(self, stats: Mapping[str, float]) -> None:
+        overflow(self.session, self.scaler, stats, f"iteration {self.iteration}")
+
+    def record(self, tick: TickStats) -> dict[str, Any]:
+        """The losses of the tick's last iteration (ST-GAN's records, as the official code logs)."""
+        self.tick_seconds = tick.seconds
+        return {"iteration": self.iteration, "phase": self.phase, **tick.last}
+
+    def log_line(self, record: Mapping[str, Any]) -> str:
+        shown = " ".join(f"{k}={v:.4f}" for k, v in record.items() if k not in ("iteration", "phase"))
+        return f"it {self.iteration}/{self.total} phase {self.phase} {shown} ({self.tick_seconds:.1f}s)"
+
+    def periodic(self, what: str, before: float, after: float) -> None:
+        if what == "placement":
+            errors = self.placement_errors(self.phase)
+            if errors is not None and self.session is not None:
+                self.session.stats(
+                    {"iteration": self.iteration, "phase": self.phase, "placement_error": errors}
+                )
+                self.session.say("placement error per warp: " + ", ".join(f"{e:.4f}" for e in errors))
+        elif what == "sample" and self.session is not None:
+            final = self.schedule.at_end(before, after)
+            self.session.on_main(write_phase_samples, self, self.phase, final=final)
+
+    def final_values(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        p = self.params
+        losses = [r for r in records if "loss_d" in r]
+        last = losses[-1] if losses else {}
+        errors = [r["placement_error"] for r in records if "placement_error" in r]
+        values: dict[str, Any] = {
+            "iterations": self.iteration,
+            "preset": p.preset,
+            "warps": p.warps,
+            "generator_params_per_warp": count_parameters(self.gens.generators[0]),
+            "discriminator_params": count_parameters(self.disc),
+            **{k: last[k] for k in LOSS_COLUMNS if k in last},
+        }
+        if errors:
+            final = errors[-1]
+            values["placement_error_p0"] = final[0]
+            values["placement_error_final"] = final[-1]
+            values["placement_improvement"] = final[0] / max(final[-1], 1e-12)
+        return values
+
+    def wrap_up(self, result: TrainResult, records: list[dict[str, Any]]) -> None:
+        """The run dir keeps its own loss.csv and metrics.json (what a person opens first)."""
+        atomic.write_text(self.run_dir / "loss.csv", loss_csv_text(records, LOSS_COLUMNS, "iteration"))
+        atomic.write_json(self.run_dir / "metrics.json", result.values)
+        self.say(f"done: {self.iteration} iterations; final checkpoint {result.checkpoint}")
 
 
-def _options(params: StganParams, index: Path) -> dict[str, Any]:
-    return {"model": "stgan", "index": str(index), "params": params.model_dump(mode="json")}
+def overflow(
+    session: Session | None, scaler: torch.amp.GradScaler, stats: Mapping[str, float], where: str
+) -> None:
+    """Non-finite losses: fp16 overflow the grad scaler handles (said), else a FloatingPointError."""
+    if all(math.isfinite(v) for v in stats.values()):
+        return
+    if not scaler.is_enabled():
+        raise FloatingPointError(f"non-finite losses at {where}: {dict(stats)}")
+    if session is not None:
+        session.say("fp16 overflow: the grad scaler skipped this step and lowered its scale")
 
 
-KIND = CheckpointKind("stgan", "an ST-GAN checkpoint", mark=("format", FORMAT))
-
-
-def train(
+def run(
     params: StganParams,
-    index: Path,
     run_dir: Path,
     metrics_dir: Path | None = None,
     data_root: Path | None = None,
     echo: bool = True,
 ) -> TrainResult:
-    """Train (or resume, when run_dir holds a checkpoint) ST-GAN; returns the final checkpoint."""
-    with Session.open(run_dir, params.device, params.amp, echo=echo, step_key="iteration") as run:
-        rt = run.rt
-        resume = run.newest_checkpoint(KIND)
-        if resume is not None:
-            run.require_same_options(params, data_root)
-        run.write_options(rundir.portable(_options(params, index), data_root))  # a moved workspace resumes
+    """Train (or resume, when run_dir holds a checkpoint) ST-GAN: `params.index` relative to
+    `data_root` (the project); writes `<metrics_dir>/stgan.json` when given."""
+    index = Path(params.index) if data_root is None else Path(data_root) / params.index
+
+    def build(session: Session) -> StganTrainer:
+        session.require_same_options(params, data_root)
+        options = {"model": "stgan", "index": str(index), "params": params.model_dump(mode="json")}
+        session.write_options(rundir.portable(options, data_root))  # a moved workspace resumes
         data = load_dataset(index, params.height, params.width, params.fg_scale, data_root)
-        trainer = StganTrainer(params, data, run.run_dir, rt, echo)
-        if resume is not None:
-            trainer.restore_state(resume[1])  # each rank's own RNG states
-            run.resumed(*resume, trainer.iteration, f"iteration {trainer.iteration}", rng=False)
-        else:
-            run.say(
-                f"ST-GAN {params.preset}: {params.height}x{params.width} {params.warp_type}, {params.warps} warps, "
-                f"G {count_parameters(trainer.gens.generators[0]):,} params/warp, "
-                f"D {count_parameters(trainer.disc):,}; {len(data.real)} real, {len(data.background)} backgrounds, "
-                f"{len(data.foreground)} bags; device {rt.device}, world {rt.world_size}, amp {rt.amp_dtype}"
-            )
-        total = params.total_iters
-        ends = [phase_end(params, k) for k in range(params.warps + 1)]
-        every = {
-            "log": params.log_every,
-            "checkpoint": params.checkpoint_every,
-            "sample": params.sample_every,
-        }
-        when = Schedule(every, ends)
-        last_path = resume[0] if resume else None
-        tick = time.perf_counter()
-        with run.progress("ST-GAN", total, trainer.iteration) as show:
-            while trainer.iteration < total:
-                phase = phase_of(params, trainer.iteration)
-                if phase != trainer.phase:
-                    trainer.start_phase(phase)
-                    run.say(f"phase {phase}: " + ("D only" if phase == 0 else f"training warp {phase}"))
-                stats = trainer.step()
-                before, trainer.iteration = trainer.iteration, trainer.iteration + 1
-                show(trainer.iteration)
-                done = when.at_end(before, trainer.iteration)
-                if when.due("log", before, trainer.iteration):
-                    now = time.perf_counter()
-                    run.stats({"iteration": trainer.iteration, "phase": phase, **stats})
-                    shown = " ".join(f"{k}={v:.4f}" for k, v in stats.items())
-                    run.say(f"it {trainer.iteration}/{total} phase {phase} {shown} ({now - tick:.1f}s)")
-                    tick = now
-                    overflow(run, trainer.scaler, stats, f"iteration {trainer.iteration}")
-                if done:
-                    errors = trainer.placement_errors(phase)
-                    if errors is not None:
-                        run.stats({"iteration": trainer.iteration, "phase": phase, "placement_error": errors})
-                        run.say("placement error per warp: " + ", ".join(f"{e:.4f}" for e in errors))
-                if when.due("checkpoint", before, trainer.iteration):
-                    last_path = trainer.save(phase_done=done) or last_path
-                if when.due("sample", before, trainer.iteration):
-                    run.on_main(write_phase_samples, trainer, phase, final=done)
-        last_path = run.final_checkpoint(last_path, trainer.iteration)
-        records = run.records()
-        metrics = _metrics(params, trainer, records)
-        if run.is_main:
-            _write_loss_csv(records, [run.run_dir / "loss.csv"])
-            atomic.write_json(run.run_dir / "metrics.json", metrics)
-        info = {"run_dir": str(run.run_dir), "checkpoint": str(last_path)}
-        run.write_outputs(
-            metrics_dir, "stgan", {**metrics, **info}, records, LOSS_COLUMNS, step_key="iteration"
-        )
-        run.say(f"done: {trainer.iteration} iterations; final checkpoint {last_path}")
-        return TrainResult(run.run_dir, last_path, trainer.iteration, metrics)
+        return StganTrainer(params, data, session.run_dir, session.rt, session)
+
+    return loop.run(build, run_dir, device=params.device, amp=params.amp, echo=echo, metrics_dir=metrics_dir)
 
 
-def overflow(run: Session, scaler: torch.amp.GradScaler, stats: dict[str, float], where: str) -> None:
-    """Non-finite losses: fp16 overflow the grad scaler handles (said), else a FloatingPointError."""
-    if all(math.isfinite(v) for v in stats.values()):
-        return
-    if not scaler.is_enabled():
-        raise FloatingPointError(f"non-finite losses at {where}: {stats}")
-    run.say("fp16 overflow: the grad scaler skipped this step and lowered its scale")
-
-
-def _metrics(params: StganParams, trainer: StganTrainer, records: list[dict[str, Any]]) -> dict[str, Any]:
-    losses = [r for r in records if "loss_d" in r]
-    last = losses[-1] if losses else {}
-    errors = [r["placement_error"] for r in records if "placement_error" in r]
-    metrics: dict[str, Any] = {
-        "iterations": trainer.iteration,
-        "preset": params.preset,
-        "warps": params.warps,
-        "generator_params_per_warp": count_parameters(trainer.gens.generators[0]),
-        "discriminator_params": count_parameters(trainer.disc),
-        **{k: last[k] for k in LOSS_COLUMNS if k in last},
-    }
-    if errors:
-        final = errors[-1]
-        metrics["placement_error_p0"] = final[0]
-        metrics["placement_error_final"] = final[-1]
-        metrics["placement_improvement"] = final[0] / max(final[-1], 1e-12)
-    return metrics
-
-
-def read_stats(run_dir: Path) -> list[dict[str, Any]]:
-    path = Path(run_dir) / "stats.jsonl"
-    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()] if path.exists() else []
-
-
-def loss_table(run_dir: Path) -> list[dict[str, str]]:
-    with open(Path(run_dir) / "loss.csv") as fh:
-        return list(csv.DictReader(fh))
+def train(job: TrainJob) -> TrainResult:
+    """`adgen train stgan`: the job's options, run dir and metrics dir, paths from the project root."""
+    return run(job.options, job.run_dir, job.metrics_dir, data_root=job.params.root)

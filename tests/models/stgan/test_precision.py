@@ -26,7 +26,7 @@ def test_mixed_precision_steps_have_finite_losses(tmp_path: Path, dtype: torch.d
     params = with_preset(StganParams(**{k: v for k, v in TINY.items() if k != "index"}))
     data = load_dataset(tmp_path / "ds" / "index.parquet", 32, 32, params.fg_scale, tmp_path)
     runtime = Runtime(torch.device("cpu"), amp_dtype=dtype)
-    trainer = StganTrainer(params, data, tmp_path, runtime, echo=False)
+    trainer = StganTrainer(params, data, tmp_path, runtime)
     assert trainer.scaler.is_enabled() == (dtype == torch.float16)
     before = [p.detach().clone() for p in trainer.gens.generators[0].parameters()]
     for phase in (0, 1):

@@ -21,7 +21,7 @@ from adgen import config
 from adgen.models.registry import with_preset
 from adgen.models.stgan.api import load_compositor
 from adgen.models.stgan.config import StganParams
-from adgen.models.stgan.train import train
+from adgen.models.stgan.train import run as train
 from tests.torchrun import torchrun
 
 from .helpers import adgen_cmd, make_project, run_adgen
@@ -42,10 +42,8 @@ def trained(tmp_path_factory) -> tuple[Path, Path]:
     )
     p = config.load(params_path)
     sp = with_preset(p.train.stgan)
-    result = train(
-        sp, p.path(sp.index), root / "run", metrics_dir=root / "metrics", data_root=p.root, echo=False
-    )
-    assert result.iterations == 240
+    result = train(sp, root / "run", metrics_dir=root / "metrics", data_root=p.root, echo=False)
+    assert result.steps == 240
     return params_path, result.run_dir
 
 
@@ -242,10 +240,10 @@ def test_resuming_with_changed_params_is_refused_in_one_line(tmp_path) -> None:
     params_path = make_project(tmp_path, iters_d_only=2, iters_per_warp=1, warps=1, checkpoint_every=1)
     p = config.load(params_path)
     sp = with_preset(p.train.stgan)
-    train(sp, p.path(sp.index), tmp_path / "run", data_root=p.root, echo=False)
+    train(sp, tmp_path / "run", data_root=p.root, echo=False)
     changed = sp.model_copy(update={"lr_d": 3e-4})
     with pytest.raises(UserError, match="different params"):
-        train(changed, p.path(sp.index), tmp_path / "run", data_root=p.root, echo=False)
+        train(changed, tmp_path / "run", data_root=p.root, echo=False)
     # The same params on a finished run: nothing left to do, the same final checkpoint.
-    again = train(sp, p.path(sp.index), tmp_path / "run", data_root=p.root, echo=False)
-    assert again.iterations == 3 and again.checkpoint.name == "checkpoint-000000003.pt"
+    again = train(sp, tmp_path / "run", data_root=p.root, echo=False)
+    assert again.steps == 3 and again.checkpoint.name == "checkpoint-000000003.pt"
