@@ -9,6 +9,10 @@ The CSV names are accepted with the original "fasion" typo or spelt "fashion", w
 "-resize". Images are named in those CSVs the way GFLA's `generate_fashion_datasets.py` flattens the
 path: img/WOMEN/Blouses_Shirts/id_00000001/02_1_front.jpg -> fashionWOMENBlouses_Shirtsid0000000102_1front.jpg.
 The same item id is the same model wearing the same clothes, which is what GFLA pairs.
+
+An input from outside, read by the pose stage, the datasets, the comparison's evaluation set and the
+fixture DeepFashion: it sits below all of them (in adgen/datasets/ it made pose and datasets import
+each other).
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """Boundary promises, read from the code's own imports (ast): the offline stand-ins stay out of the
-real stages, and the core params know no model."""
+real stages, the core params know no model, no two adgen packages import each other round a loop, and
+the models never reach up into generate, compare or report."""
 
 from __future__ import annotations
 
@@ -204,31 +205,9 @@ def test_the_cycle_finder_sees_a_loop_through_a_lazy_import_and_nothing_else(tmp
     assert import_cycles(package_edges(tmp_path)) == []
 
 
-# The imports that still close a loop (issue 28), each with the way out. Nothing may join them: the
-# second test below fails on a loop edge not listed here; the first turns green (and its xfail strict
-# red) once the list is empty, and the list goes with the marker.
-KNOWN_CYCLE_EDGES = {
-    # pose <-> datasets: the pose stage reads DeepFashion through datasets/deepfashion.py, and the
-    # datasets read the pose table. Way out: the DeepFashion reader below both (the pipeline's order).
-    ("pose", "datasets"): "pose/stage.py: DeepFashionInShop from datasets/deepfashion.py",
-    ("datasets", "pose"): "datasets/build.py, sources.py: the pose table (pose/stage.keypoints_array)",
-}
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="one loop left (issue 28): pose <-> datasets (pose/stage.py reads DeepFashion through "
-    "datasets/deepfashion.py); see KNOWN_CYCLE_EDGES",
-)
 def test_no_import_cycle_between_adgen_packages() -> None:
     found = cycle_edges(package_edges())
     assert not found, "adgen packages import each other round a loop:\n" + describe(found)
-
-
-def test_no_import_loop_beyond_the_known_ones() -> None:
-    found = cycle_edges(package_edges())
-    new = {edge: why for edge, why in found.items() if edge not in KNOWN_CYCLE_EDGES}
-    assert not new, "a new import loop between adgen packages:\n" + describe(new)
 
 
 def test_the_models_never_import_generate_compare_or_report() -> None:

@@ -84,8 +84,8 @@ def choose_targets(
 
 def build_eval_set(gfla_dir: Path, out_dir: Path, k: int, min_keypoints: int = 12, seed: int = 0) -> EvalSet:
     """Write the evaluation set from `<gfla_dir>/test` (the official GFLA layout) into `out_dir`."""
-    from adgen.datasets.deepfashion import gfla_pixels_to_keypoints, read_gfla_annotations
     from adgen.datasets.gfla import HEIGHT, WIDTH
+    from adgen.deepfashion import gfla_pixels_to_keypoints, read_gfla_annotations
 
     gfla_dir, out_dir = Path(gfla_dir), Path(out_dir)
     csv = next(

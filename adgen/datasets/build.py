@@ -50,7 +50,7 @@ def _bucket(key: str, fraction: float) -> bool:
 def _deepfashion(params: Params):
     if params.datasets.deepfashion is None:
         return None
-    from adgen.datasets.deepfashion import DeepFashionInShop
+    from adgen.deepfashion import DeepFashionInShop
 
     return DeepFashionInShop(params.path(params.datasets.deepfashion))
 

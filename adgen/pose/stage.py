@@ -100,7 +100,7 @@ def pose_jobs(params: Params) -> list[PoseJob]:
                 PoseJob(row["image_id"], "kept", None, str(row["member"]), box_or_none(row["person_box"]))
             )
     if params.datasets.deepfashion is not None and params.pose.deepfashion:
-        from adgen.datasets.deepfashion import DeepFashionInShop
+        from adgen.deepfashion import DeepFashionInShop
 
         images = DeepFashionInShop(params.path(params.datasets.deepfashion)).images
         if params.pose.deepfashion_max_images:

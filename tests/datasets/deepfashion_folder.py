@@ -20,7 +20,7 @@ VIEWS = ["1_front", "2_side", "3_back"]
 
 def build_deepfashion(root: Path, with_csvs: bool = True) -> dict[str, np.ndarray]:
     """Write img/<G>/<cat>/<id>/NN_K_view.jpg (176x256 people on white) -> {gfla_name: [18,3] truth}."""
-    from adgen.datasets.deepfashion import gfla_name
+    from adgen.deepfashion import gfla_name
 
     truth, item_of = {}, {}
     for n, (gender, cat, item) in enumerate(ITEMS):

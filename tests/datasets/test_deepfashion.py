@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from adgen.datasets.deepfashion import DeepFashionInShop, gfla_name
+from adgen.deepfashion import DeepFashionInShop, gfla_name
 from adgen.errors import UserError
 from tests.datasets.deepfashion_folder import build_deepfashion
 

@@ -21,7 +21,7 @@ def built(tmp_path: Path) -> Path:
 
 
 def test_deepfashion_people_are_copied_with_their_official_keypoints_and_a_card(built: Path) -> None:
-    from adgen.datasets.deepfashion import DeepFashionInShop
+    from adgen.deepfashion import DeepFashionInShop
 
     table = pd.read_parquet(built / TABLE)
     assert len(table) == 4 and set(table["source"]) == {"deepfashion"} and set(table["ext"]) == {"jpg"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adgen.datasets.deepfashion import read_gfla_annotations
+from adgen.deepfashion import read_gfla_annotations
 from adgen.errors import UserError
 from adgen.models.gfla.data import parse_keypoints
 

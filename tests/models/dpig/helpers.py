@@ -17,7 +17,7 @@ COLOURS = [(200, 40, 40), (40, 160, 60), (40, 60, 200), (180, 140, 20)]
 
 def write_deepfashion(root: Path, people: int = 3, poses: int = 2, size: tuple[int, int] = (64, 44)) -> Path:
     """img/WOMEN/Dresses/id_XXXXXXXX/NN_K_view.jpg and a GFLA annotation CSV (256x176 pixel frame)."""
-    from adgen.datasets.deepfashion import GFLA_HEIGHT, GFLA_WIDTH, gfla_name
+    from adgen.deepfashion import GFLA_HEIGHT, GFLA_WIDTH, gfla_name
 
     rows = []
     for person in range(people):
