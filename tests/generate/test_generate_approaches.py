@@ -13,20 +13,20 @@ from PIL import Image
 from adgen.generate.chain import Ad, pick_best
 from tests.generate.test_generate import _adgen_in_process
 from tests.generate.test_generate import project as project  # noqa: F401  (the module fixture: approach 1's models)
-from tests.models.dpig.helpers import tiny_options, write_deepfashion
+from tests.models.dpig.helpers import build_datasets_for, project_params, tiny_options, write_deepfashion
 from tests.models.gfla.helpers import pose
 
 
 @pytest.fixture(scope="module")
 def both(project: Path) -> Path:  # noqa: F811
     """The approach-1 project plus a tiny DPIG trained here (demo preset, 32x16 like the StyleGAN2 people)."""
-    from adgen import config
     from adgen.models.dpig.train import train
     from adgen.models.registry import TrainJob
 
     torch.set_num_threads(1)
-    df = write_deepfashion(project / "deepfashion")
-    params = config.from_dict({"datasets": {"deepfashion": str(df)}}, root=project)
+    data = project / "dpig-data"  # DPIG's dataset as build-datasets makes it, beside the project's own
+    params = project_params(data, write_deepfashion(data / "deepfashion"))
+    build_datasets_for(params)
     train(
         TrainJob(
             params, tiny_options(), project / "models" / "dpig" / "00000-demo", project / "dpig-metrics"
