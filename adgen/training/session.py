@@ -1,18 +1,19 @@
-"""What every model's training does around its own steps, written once.
+"""The parts of a training run the one loop (adgen/training/loop.py) is made of, written once.
 
-A model's `train.py` builds its networks and optimisers, runs one step, says what a checkpoint of it
-holds, and says *what* happens *when* (its losses, its phases, its `Schedule` in its own unit:
-StyleGAN2 counts images, DCGAN steps, ST-GAN iterations). A `Session` owns *how*:
+The loop drives a model's `Trainer` through these; a model's `train.py` meets them only in its
+`build(session)` (`write_options`, `require_same_options`, `say`) and its hooks (`on_main`,
+`stats`, `records`). A `Session` is one run dir on this process's rank:
 
 - the run dir: the runtime (device, AMP, DDP), `log.txt` / `stats.jsonl`, `training_options.json`;
 - resume: the newest valid checkpoint, refused in one line when it is another model's or another
-  network's, stats past it dropped, the "resumed from …" line;
+  network's (`CheckpointKind`), stats past it dropped, the "resumed from …" line;
 - the DDP rank rule, here and nowhere else: every rank calls every method; only rank 0 writes
   checkpoints, stats, log lines, sample grids and metrics;
 - the final checkpoint, the metrics json / info / loss csv, and the process group's end.
 
 `Tick` keeps a tick's loss sums in the checkpoint (a resumed tick averages the same), `Schedule`
-says when periodic work is due; a checkpoint to sample from is read by adgen.training.checkpoints.load.
+says when periodic work is due in the trainer's own unit; a checkpoint to sample from is read by
+adgen.training.checkpoints.load.
 """
 
 from __future__ import annotations
@@ -135,16 +136,12 @@ class Tick:
 
 
 class Session:
-    """One training run in `run_dir` on this process's rank; see the module doc for what it owns.
+    """One training run in `run_dir` on this process's rank; see the module doc for what it owns."""
 
-    `step_key` is the stats.jsonl field a resume truncates by ("step", "iteration").
-    """
-
-    def __init__(self, run_dir: Path, runtime: dist.Runtime, echo: bool = True, step_key: str = "step"):
+    def __init__(self, run_dir: Path, runtime: dist.Runtime, echo: bool = True):
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.rt = runtime
-        self.step_key = step_key
         self.log = rundir.RunLog(self.run_dir, echo=echo and runtime.is_main)
 
     @classmethod
@@ -156,12 +153,11 @@ class Session:
         amp: bool = True,
         cpu_bf16: bool = False,
         echo: bool = True,
-        step_key: str = "step",
     ) -> Iterator[Session]:
         """Set up the runtime (joining the process group under torchrun); leave it at the end."""
         runtime = dist.setup(device, amp, cpu_bf16)
         try:
-            yield cls(run_dir, runtime, echo, step_key)
+            yield cls(run_dir, runtime, echo)
         finally:
             dist.teardown()
 
@@ -243,15 +239,14 @@ class Session:
         at: int,
         where: str,
         rng: bool = True,
-        key: str | None = None,
+        key: str = "step",
     ) -> None:
-        """After the model loaded `state`: its RNG states back (`rng`), stats past `at` (in the
-        records' `key`, default the session's `step_key`) dropped, and the "resumed from <file> at
-        <where>" line."""
+        """After the model loaded `state`: its RNG states back (`rng`), stats records whose `key`
+        ("step", "iteration") is past `at` dropped, and the "resumed from <file> at <where>" line."""
         if rng and "rng" in state:
             checkpoint.set_rng_state(state["rng"])
         if self.is_main:
-            self.log.truncate_stats(key or self.step_key, at)
+            self.log.truncate_stats(key, at)
         self.say(f"resumed from {path.name} at {where}")
 
     # --- checkpoints and outputs --------------------------------------------------------------
@@ -262,16 +257,11 @@ class Session:
             return None
         return checkpoint.save(checkpoint.path_for(self.run_dir, step), dict(state), keep=keep)
 
-    def final_checkpoint(
-        self, last: Path | None, step: int, state: Callable[[], Mapping[str, Any]] | None = None
-    ) -> Path | None:
+    def final_checkpoint(self, last: Path | None, step: int, state: Callable[[], Mapping[str, Any]]) -> Path:
         """The run's final checkpoint: `last` saved, else (a run already finished before this call,
-        or a rank > 0) the one of `step`, written by rank 0 from `state()` when missing; without
-        `state`, the newest of the run dir."""
+        or a rank > 0) the one of `step`, written by rank 0 from `state()` when missing."""
         if last is not None and self.is_main:
             return last
-        if state is None:
-            return checkpoint.latest(self.run_dir)
         path = checkpoint.path_for(self.run_dir, step)
         if self.is_main and not path.is_file():
             checkpoint.save(path, dict(state()))
