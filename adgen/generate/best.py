@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 # (metric, lower is better), in the order they decide
 CRITERIA = (("pose_mse", True), ("fid", True), ("inception_score", False))
@@ -33,22 +33,33 @@ def _read(compare_json: Mapping[str, Any] | str | Path) -> Mapping[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def best_approach(compare_json: Mapping[str, Any] | str | Path) -> Literal["1", "2"] | None:
-    """ "1" or "2" from compare.json (its contents or its path); None when neither approach was scored."""
+def _better(
+    first: tuple[str, Mapping[str, Any]], second: tuple[str, Mapping[str, Any]]
+) -> tuple[str, Mapping[str, Any]]:
+    """The approach the first deciding score favours; a tie on every score keeps `first` (the earlier)."""
+    for metric, lower in CRITERIA:
+        a, b = first[1].get(metric), second[1].get(metric)
+        if isinstance(a, int | float) and isinstance(b, int | float) and a != b:
+            return first if (a < b) == lower else second
+    return first
+
+
+def best_approach(compare_json: Mapping[str, Any] | str | Path) -> str | None:
+    """The id ("1", "2", …) of the approach compare.json (its contents or its path) scored best;
+    None when no approach was scored. The approaches are the declared ones (`registry.approaches`),
+    compared in turn, the earlier keeping a tie (approach 1: the established chain)."""
+    from adgen.models.registry import approaches
+
     gens = _read(compare_json).get("generators", {})
     gens = gens if isinstance(gens, Mapping) else {}
-    scored = {
-        key: gens[f"approach{key}"]
-        for key in ("1", "2")
+    scored = [
+        (key, gens[f"approach{key}"])
+        for key in approaches()
         if isinstance(gens.get(f"approach{key}"), Mapping) and gens[f"approach{key}"]
-    }
-    if len(scored) == 1:
-        return next(iter(scored))  # type: ignore[return-value]
+    ]
     if not scored:
         return None
-    one, two = scored["1"], scored["2"]
-    for metric, lower in CRITERIA:
-        a, b = one.get(metric), two.get(metric)
-        if isinstance(a, int | float) and isinstance(b, int | float) and a != b:
-            return "1" if (a < b) == lower else "2"
-    return "1"  # a tie on every score: the established chain
+    winner = scored[0]
+    for other in scored[1:]:
+        winner = _better(winner, other)
+    return winner[0]

@@ -39,21 +39,21 @@ def register(groups: CliGroups) -> None:
         from PIL import UnidentifiedImageError
 
         from adgen import atomic
+        from adgen.models.registry import with_role
+        from adgen.models.roles import Compositor
         from adgen.safety import open_image
 
-        if model == "sfgan":
-            from adgen.models.sfgan.api import load_compositor
-        elif model == "stgan":
-            from adgen.models.stgan.api import load_compositor
-        else:
-            raise UserError(f"--model {model!r}: choose stgan or sfgan")
+        compositors = with_role(Compositor)  # every declared compositor, this one first
+        if model not in compositors:
+            shown = sorted(compositors, key=lambda name: name != "stgan")
+            raise UserError(f"--model {model!r}: choose {' or '.join(shown)}")
+        spec = compositors[model]
         if checkpoint is None:
             p = params(ctx)
-            checkpoint = newest_run(p.path(p.paths.models) / model)
+            checkpoint = newest_run(p.path(p.paths.models) / model, ("checkpoint-*.pt", *spec.role.finals))
             if checkpoint is None:
-                label = {"stgan": "ST-GAN", "sfgan": "SF-GAN"}[model]
                 raise UserError(
-                    f"no {label} run found under paths.models/{model}; pass --checkpoint or run `adgen train {model}`"
+                    f"no {spec.label} run found under paths.models/{model}; pass --checkpoint or run `adgen train {model}`"
                 )
         images = {}
         for name, path in (("person", person), ("bag", bag)):
@@ -67,7 +67,7 @@ def register(groups: CliGroups) -> None:
                 raise UserError(f"--{name} {path}: not a readable image") from None
         if images["bag"].mode not in ("RGBA", "LA", "PA") and "transparency" not in images["bag"].info:
             raise UserError(f"--bag {bag}: needs an alpha channel (an RGBA cut-out, alpha = mask)")
-        comp = load_compositor(checkpoint, device)
+        comp = spec.role.load(checkpoint, device)  # a run dir: adgen.training.checkpoints.find
         result = comp.composite(images["person"], images["bag"].convert("RGBA"), seed=seed)
         with atomic.atomic_path(output) as tmp:
             result.image.save(tmp, format="PNG")
