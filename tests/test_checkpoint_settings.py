@@ -43,10 +43,11 @@ def test_the_repositorys_params_and_presets_still_load_with_their_old_keys():
             {"generate": {"stgan_checkpoint": "a", "checkpoints": {"stgan": "b"}}},
             "generate.stgan_checkpoint and generate.checkpoints.stgan are both set; keep one",
         ),
-        ({"generate": {"approach": 3}}, "generate.approach: must be 1, 2 or best (got '3')"),
+        ({"generate": {"approach": 99}}, "generate.approach: must be 1, 2"),
+        ({"generate": {"approach": 99}}, "or best (got '99')"),
         (
             {"generate": {"compositor": "glue"}},
-            "generate.compositor: must be one of sfgan, stgan (got 'glue')",
+            "generate.compositor: must be one of sfgan, stgan",
         ),
     ],
 )

@@ -22,10 +22,11 @@ def test_every_model_declares_a_role_with_its_loader_and_checkpoint_kind():
 
 
 def test_the_approaches_and_compositors_are_the_products():
+    """(A model added later adds its own; these stay.)"""
     found = {a: [s.name for s in approach.chain] for a, approach in registry.approaches().items()}
-    assert found == {"1": ["stylegan2", "gfla"], "2": ["dpig"]}
-    assert list(registry.with_role(roles.Compositor)) == ["sfgan", "stgan"]
-    assert list(registry.with_role(roles.PeopleGenerator)) == ["dcgan", "stylegan2"]
+    assert found["1"] == ["stylegan2", "gfla"] and found["2"] == ["dpig"]
+    assert {"sfgan", "stgan"} <= set(registry.with_role(roles.Compositor))
+    assert {"dcgan", "stylegan2"} <= set(registry.with_role(roles.PeopleGenerator))
 
 
 def test_what_users_read_is_derived_from_the_declarations_as_it_was_written_before():
@@ -34,30 +35,31 @@ def test_what_users_read_is_derived_from_the_declarations_as_it_was_written_befo
     from adgen.generate.chain import approach_names, check_approach, describe
     from adgen.report.sections import chains
 
-    assert ORDER == ("dcgan", "stylegan2", "approach1", "approach2")
-    assert LABELS == {
+    before = ("dcgan", "stylegan2", "approach1", "approach2")  # the comparison's rows as written before
+    assert [name for name in ORDER if name in before] == list(before)
+    assert {
         "dcgan": "DCGAN",
         "stylegan2": "StyleGAN2 alone",
         "approach1": "Approach 1: StyleGAN2 → GFLA",
         "approach2": "Approach 2: DPIG (pose-conditioned)",
-    }
+    }.items() <= LABELS.items()
     assert TRAIN_COMMANDS["approach1"] == "adgen train stylegan2 && adgen train gfla"
-    assert GRID_HEADINGS == {
+    assert {
         "dcgan": "DCGAN",
         "stylegan2": "StyleGAN2",
         "approach1": "Approach 1",
         "approach2": "Approach 2",
-    }
-    assert approach_names("stgan") == {"1": "StyleGAN2 → GFLA → ST-GAN", "2": "DPIG → ST-GAN"}
+    }.items() <= GRID_HEADINGS.items()
+    assert {"1": "StyleGAN2 → GFLA → ST-GAN", "2": "DPIG → ST-GAN"}.items() <= approach_names("stgan").items()
     assert describe("1", "stgan") == (
         "StyleGAN2 draws a new person, GFLA moves them into the requested pose, ST-GAN places the bag."
     )
-    assert chains("stgan") == {
+    assert {
         "1": "StyleGAN2 person → GFLA pose → ST-GAN bag",
         "2": "DPIG person in the pose → ST-GAN bag",
-    }
-    with pytest.raises(Exception, match=r"choose 1 \(StyleGAN2 → GFLA\), 2 \(DPIG\) or best"):
-        check_approach("3")
+    }.items() <= chains("stgan").items()
+    with pytest.raises(Exception, match=r"choose 1 \(StyleGAN2 → GFLA\), 2 \(DPIG\)(, .*)? or best"):
+        check_approach("99")
 
 
 def _members(protocol: type) -> dict[str, list[str]]:
