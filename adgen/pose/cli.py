@@ -20,18 +20,18 @@ def pose_command(
         None, "--ground-truth", help="fixture site's ground-truth.json: print keypoint error against it"
     ),
 ) -> None:
-    """Estimate 18 OpenPose keypoints for kept people and DeepFashion images -> data/pose/keypoints.parquet."""
+    """Estimate 18 OpenPose keypoints for the stripped people and DeepFashion images -> data/pose/keypoints.parquet."""
     from adgen.pose.stage import estimate_poses
 
     p = params(ctx)
     r = estimate_poses(p, force=force)
     if r.skipped:
         print(
-            f"pose: up to date ({r.n_kept} kept people, {r.n_deepfashion} DeepFashion images), nothing to do"
+            f"pose: up to date ({r.n_kept} stripped people, {r.n_deepfashion} DeepFashion images), nothing to do"
         )
     else:
         print(
-            f"pose: {r.n_estimated} images estimated ({r.n_kept} kept people, "
+            f"pose: {r.n_estimated} images estimated ({r.n_kept} stripped people, "
             f"{r.n_deepfashion} DeepFashion images) -> {r.table_path}"
         )
     ground_truth = ground_truth or (p.path(p.pose.ground_truth) if p.pose.ground_truth else None)

@@ -87,7 +87,10 @@ def test_pose_with_a_read_only_output_dir_stops_and_the_rerun_does_the_work(
     fixture_pose_dir: Path,  # noqa: F811
 ) -> None:
     write_filtered_project(tmp_path, [draw_person(seed=1)], image_format="PNG")
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"pose": {"model": str(fixture_pose_dir)}}))
+    (tmp_path / "params.yaml").write_text(
+        yaml.safe_dump({"pose": {"model": str(fixture_pose_dir)}, "strip": {"refine_detector_masks": False}})
+    )
+    assert adgen("strip", cwd=tmp_path).returncode == 0  # pose runs on strip's output
     with broken_dir(tmp_path / "data/pose", tmp_path / "hook") as env:
         line = error_line(adgen("pose", cwd=tmp_path, env=env))
     assert "cannot write" in line and "data/pose" in line
