@@ -33,7 +33,8 @@ after)`, `checkpointed(path)`, `final_values(records)` (numbers and strings for 
 Phases (ST-GAN's D-alone then warps, GFLA's flow then full, DPIG's stages) are the trainer's own:
 `step()` looks at `position`, switches (and `session.say`s "phase …") when it crosses one; put the
 phase ends in `schedule.ends` so that samples and a checkpoint are written there, and the phase in
-`record` (the spec's `phase_column`) so the report marks it.
+`record` (the spec's `phase_column`) so the report marks it. `StagedTrainer` does the records of
+models trained in consecutive stages (GFLA, DPIG): the tick's last step with its `stage`.
 
 DDP: every rank calls `build`, `step`, `periodic` and `final_values` (collectives are allowed
 there); `record`, `log_line` and `checkpointed` run on rank 0 only (no collectives). Write files through
@@ -159,6 +160,27 @@ class Trainer:
     def wrap_up(self, result: TrainResult, records: list[dict[str, Any]]) -> None:
         """At the end of every run, finished or stopped early (rank 0 only, no collectives): the
         model's own run-dir summaries (ST-GAN's loss.csv, metrics.json) and its last log line."""
+
+
+class StagedTrainer(Trainer):
+    """A trainer in consecutive stages (GFLA: flow estimator, then the whole generator; DPIG: stage
+    I, then II) whose stats record the losses of the tick's *last* step with its `stage`, logged
+    as `step <s>/<total> stage <k> <losses>`. Set `stage_ends`: the step each stage but the last
+    ends at."""
+
+    stage_ends: Sequence[int] = ()
+
+    @property
+    def stage(self) -> int:
+        """The stage (1, 2, …) of the last step done; 1 before any."""
+        return 1 + sum(self.steps > end for end in self.stage_ends)
+
+    def record(self, tick: TickStats) -> dict[str, Any]:
+        return {self.step_key: self.steps, "stage": self.stage, **tick.last}
+
+    def log_line(self, record: Mapping[str, Any]) -> str:
+        shown = " ".join(f"{k} {v:.4g}" for k, v in record.items() if k not in (self.step_key, "stage"))
+        return f"{self.step_key} {record[self.step_key]}/{self.total} stage {record['stage']} {shown}"
 
 
 def run(

@@ -19,7 +19,6 @@ CUDA; DDP under torchrun via adgen.training.dist.
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +41,7 @@ from adgen.models.dpig.data import (
 )
 from adgen.models.dpig.spec import LOSS_COLUMNS
 from adgen.training import checkpoint, dist, loop
-from adgen.training.loop import TickStats, Trainer, TrainResult
+from adgen.training.loop import StagedTrainer, TrainResult
 from adgen.training.session import CheckpointKind, Schedule, Session
 
 MODEL = "dpig"
@@ -136,14 +135,13 @@ def run_name(p: DpigParams) -> str:
     return f"dpig-{p.height}x{p.width}-{p.preset}"
 
 
-class DpigTrainer(Trainer):
+class DpigTrainer(StagedTrainer):
     """All networks, optimisers and grad scalers of a run, and one training step of either stage;
     `adgen.training.loop` runs it.
 
     `stage_one(batch)` and `stage_two(batches)` are the whole per-step work (the benchmark times
     them on their own, on a trainer made without a `session`); `step()` draws the step's batches
-    and runs the stage the step is in. Stats records hold the losses of the tick's *last* step with
-    its `stage` (the report marks the stage change from it).
+    and runs the stage the step is in (records: `StagedTrainer`'s).
     """
 
     name, label, kind, unit = MODEL, "training DPIG", KIND, "step"
@@ -154,6 +152,7 @@ class DpigTrainer(Trainer):
     ):
         self.p, self.rt, self.session, self.data = p, rt, session, data
         self.total = p.stage1_steps + p.stage2_steps
+        self.stage_ends = (p.stage1_steps,)
         self.keep_checkpoints = p.keep_checkpoints
         every = {"tick": p.log_every, "sample": p.sample_every, "checkpoint": p.checkpoint_every}
         self.schedule = Schedule(every, [self.total])
@@ -185,11 +184,6 @@ class DpigTrainer(Trainer):
     @property
     def steps(self) -> int:
         return self.step_idx
-
-    @property
-    def stage(self) -> int:
-        """The stage of the last step done (1 before any)."""
-        return 1 if self.step_idx <= self.p.stage1_steps else 2
 
     def set_lr(self, step: int) -> None:
         for opt in self.opts.values():
@@ -339,13 +333,6 @@ class DpigTrainer(Trainer):
         self.step_idx = int(state["step"])
 
     # --- what the loop records -----------------------------------------------------------------
-    def record(self, tick: TickStats) -> dict[str, Any]:
-        return {"step": self.step_idx, "stage": self.stage, **tick.last}
-
-    def log_line(self, record: Mapping[str, Any]) -> str:
-        shown = " ".join(f"{k} {v:.4g}" for k, v in record.items() if k not in ("step", "stage"))
-        return f"step {record['step']}/{self.total} stage {record['stage']} {shown}"
-
     def periodic(self, what: str, before: float, after: float) -> None:
         if what == "sample":
             args = (self.nets, self.p, self.stage, self.batch, self.sample_noise)

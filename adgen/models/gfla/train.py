@@ -15,7 +15,6 @@ adgen.training.dist.
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ from adgen.models.gfla.model import build, count_parameters
 from adgen.models.gfla.vgg import load_vgg19
 from adgen.stage_metrics import loss_csv_text
 from adgen.training import checkpoint, dist, loop
-from adgen.training.loop import TickStats, Trainer, TrainResult
+from adgen.training.loop import StagedTrainer, TrainResult
 from adgen.training.session import CheckpointKind, Schedule, Session
 
 MODEL = "gfla"
@@ -86,12 +85,9 @@ def preflight(p: GflaParams, dataset: str | Path) -> None:
     GflaPairs(dataset, "train", p)
 
 
-class GflaTrainer(Trainer):
+class GflaTrainer(StagedTrainer):
     """Generator, discriminator, VGG19 (the perceptual losses), their optimisers and one step of
-    either stage; `adgen.training.loop` runs it.
-
-    Stats records, like the loss CSVs, hold the losses of the tick's *last* step with its `stage`
-    (the report marks the stage change from it)."""
+    either stage; `adgen.training.loop` runs it (records: `StagedTrainer`'s)."""
 
     name, label, kind, unit = MODEL, "GFLA training (steps)", KIND, "step"
     loss_columns = ("stage", *LOSS_COLUMNS)  # the loss CSVs: step, stage, then every loss
@@ -104,6 +100,7 @@ class GflaTrainer(Trainer):
             )
         self.p, self.rt, self.session, self.data = p, rt, session, data
         self.total = p.flow_steps + p.steps
+        self.stage_ends = (p.flow_steps,)
         self.keep_checkpoints = p.keep_checkpoints
         every = {"tick": p.log_every, "sample": p.sample_every, "checkpoint": p.checkpoint_every}
         self.schedule = Schedule(every, [self.total])
@@ -123,11 +120,6 @@ class GflaTrainer(Trainer):
     @property
     def steps(self) -> int:
         return self.step_idx
-
-    @property
-    def stage(self) -> int:
-        """The stage of the last step done (1 before any)."""
-        return 1 if self.step_idx <= self.p.flow_steps else 2
 
     def introduce(self) -> str:
         p = self.p
@@ -252,13 +244,6 @@ class GflaTrainer(Trainer):
         self.step_idx = int(state["step"])
 
     # --- what the loop records -----------------------------------------------------------------
-    def record(self, tick: TickStats) -> dict[str, Any]:
-        return {"step": self.step_idx, "stage": self.stage, **tick.last}
-
-    def log_line(self, record: Mapping[str, Any]) -> str:
-        shown = " ".join(f"{k} {v:.4g}" for k, v in record.items() if k not in ("step", "stage"))
-        return f"step {record['step']}/{self.total} stage {record['stage']} {shown}"
-
     def periodic(self, what: str, before: float, after: float) -> None:
         if what == "sample" and self.shown is not None:
             path = self.session.run_dir / "samples" / f"step-{self.step_idx:09d}.png"
