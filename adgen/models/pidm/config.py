@@ -71,7 +71,8 @@ class PidmParams(Section):
     # --- sampling (sample grids while training; `adgen generate` has its own) ----------------------
     sample_steps_ddim: int = Field(50, ge=1, le=10_000)
     guidance_style: float = Field(2.0, ge=0, le=100)  # appearance scale (official cond_scale 2)
-    guidance_pose: float = Field(0.0, ge=0, le=100)  # pose scale (0: the official, style-only guidance)
+    # pose scale; None: the official guidance (pose always given, appearance guided alone)
+    guidance_pose: float | None = Field(None, ge=0, le=100)
 
     # --- schedule / outputs -------------------------------------------------------------------------
     total_steps: int = Field(2_400_000, ge=1, le=100_000_000)  # official scheduler n_iter
