@@ -28,20 +28,15 @@ def evaluate_composites_command(
     device: str = typer.Option("cpu", "--device"),
 ) -> None:
     """ST-GAN and SF-GAN on the same people, bags and seeds: FID, placement error, colour consistency, a grid."""
-    from adgen.errors import UserError
+    from adgen.models.registry import get
     from adgen.models.sfgan.evaluate import evaluate_composites
-    from adgen.training.rundir import newest_run
 
     p = params(ctx)
     models = p.path(p.paths.models)
-    found = {}
-    for name, given in (("stgan", stgan), ("sfgan", sfgan)):
-        path = given if given is not None else newest_run(models / name)
-        if path is None:
-            raise UserError(
-                f"no {name} run under paths.models/{name}; pass --{name} or run `adgen train {name}`"
-            )
-        found[name] = path
+    found = {  # the given file or run dir, else the newest run: adgen.training.checkpoints
+        name: get(name).role.checkpoint(given, models, f"--{name}")
+        for name, given in (("stgan", stgan), ("sfgan", sfgan))
+    }
     graph = p.path(p.metrics.fid_inception_graph) if p.metrics.fid_inception_graph else None
     values = evaluate_composites(
         found["stgan"],
