@@ -197,7 +197,9 @@ def build_fixture_project(root: Path) -> config.Params:
     pd.DataFrame(strips).to_parquet(root / "data/stripped/manifest.parquet")
     pd.DataFrame(poses).to_parquet(root / "data/pose/keypoints.parquet")
     params = config.load(root / "params.yaml")
+    from adgen.fixtures.site.synth import truth_masks
     from adgen.matting.cli import report_fixture_iou
 
-    report_fixture_iou(params, root / gt, root / "data/stripped/fixture_scores.json")  # as `adgen strip` does
+    scores = root / "data/stripped/fixture_scores.json"
+    report_fixture_iou(params, root / gt, scores, truth_masks)  # as `adgen strip` does
     return params
