@@ -44,7 +44,7 @@ def step_time(size: int, batch: int, steps: int, warmup: int, device: str) -> di
         data = load_dataset(index, size, size, params.fg_scale, tmp)
         runtime = dist.setup(params.device, params.amp)
         (tmp / "run").mkdir()
-        trainer = SfganTrainer(params, data, tmp / "run", runtime, False, anchors_of(index, "real", size))
+        trainer = SfganTrainer(params, data, tmp / "run", runtime, anchors_of(index, "real", size))
         cuda = runtime.device.type == "cuda"
         for _ in range(warmup):
             trainer.step()

@@ -82,14 +82,14 @@ def test_a_copied_workspace_resumes_its_sfgan_run(tmp_path: Path) -> None:
     first = tmp_path / "first"
     first.mkdir()
     half = run(tiny_params(first), first / "run", None, data_root=first, echo=False, until=2)
-    assert half.iterations == 2
+    assert half.steps == 2
     assert not str(read_options(first / "run")["params"]["index"]).startswith("/")
 
     moved = tmp_path / "moved"
     shutil.copytree(first, moved)
     shutil.rmtree(first)  # nothing may still point at the old place
     resumed = run(tiny_params(moved), moved / "run", None, data_root=moved, echo=False)
-    assert resumed.iterations == 6
+    assert resumed.steps == 6
 
 
 @pytest.mark.slow

@@ -15,15 +15,19 @@ Stage 2, joint (end to end). One iteration:
 A checkpoint holds everything needed to continue bit for bit (weights, the four Adam states, the
 grad scaler, iteration, every rank's torch RNG), and only tensors, numbers, strings and plain
 containers, so it loads weights-only through `adgen.training.checkpoint.read`.
+
+`SfganTrainer` is the project's one training loop's `Trainer` (adgen.training.loop): the loop owns
+resume, ticks (every `log_every` steps a stats record of the last step's losses), checkpoints,
+samples, the progress bar and the metrics; stage 1 is the trainer's `begin` on a new run.
 """
 
 from __future__ import annotations
 
 import os
-import time
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -47,19 +51,15 @@ from adgen.models.stgan.data import StganData, as_float, load_dataset
 from adgen.models.stgan.train import FORMAT as STGAN_FORMAT
 from adgen.models.stgan.train import Renderer, overflow
 from adgen.models.stgan.train import build_networks as build_stgan_networks
-from adgen.training import checkpoint, dist, rundir
+from adgen.training import checkpoint, dist, loop, rundir
+from adgen.training.loop import TickStats, Trainer, TrainResult
 from adgen.training.session import CheckpointKind, Schedule, Session
+
+if TYPE_CHECKING:
+    from adgen.models.registry import TrainJob
 
 FORMAT = "adgen-sfgan/1"
 KIND = CheckpointKind("sfgan", "an SF-GAN checkpoint", mark=("format", FORMAT))
-
-
-@dataclass
-class TrainResult:
-    run_dir: Path
-    checkpoint: Path | None
-    iterations: int
-    metrics: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -152,32 +152,59 @@ class CycleRenderer(Renderer):
         return as_float(self.data.real[idx.to(self.device)])
 
 
-class SfganTrainer:
+class SfganTrainer(Trainer):
+    """The four networks, their optimisers and one joint step; `adgen.training.loop` runs it.
+
+    A new run's first act (`begin`) is stage 1: the geometry part pre-trained or loaded. Without a
+    `session` (tests and benchmarks of the step alone) it only steps."""
+
+    name, label, kind, unit, step_key = "sfgan", "SF-GAN joint", KIND, "step", "step"
+    loss_columns = LOSS_COLUMNS
+    restore_rng = False  # every rank's own RNG state is in the checkpoint: load_state_dict sets it
+
     def __init__(
         self,
         params: SfganParams,
         data: StganData,
         run_dir: Path,
         rt: dist.Runtime,
-        echo: bool,
         real_anchors: torch.Tensor | None = None,
+        session: Session | None = None,
+        data_root: Path | None = None,
     ):
         self.params, self.run_dir, self.rt = params, Path(run_dir), rt
+        self.session, self.data_root = session, data_root
+        self.total = params.iters
+        self.keep_checkpoints = params.keep_checkpoints
+        every = {
+            "tick": params.log_every,
+            "sample": params.sample_every,
+            "checkpoint": params.checkpoint_every,
+        }
+        self.schedule = Schedule(every, [params.iters])
+        self.resumed = False
+        self.tick_seconds = 0.0
         self.data = data.to(rt.device)
         # Where the bag sits in each real photo (NaN where the dataset does not say).
         n_real = len(data.real)
         self.real_anchors = (
             real_anchors if real_anchors is not None else torch.full((n_real, 2), float("nan"))
         )
-        self.session = Session(self.run_dir, rt, echo)
         checkpoint.seed_everything(params.seed)
         self.nets = build_networks(params)
         for module in self.nets.as_dict().values():
             module.to(rt.device)
-        checkpoint.seed_everything(params.seed + 1000 * rt.rank)  # ranks draw different batches
+        self.seed_batches()
         self.render = CycleRenderer(params.geometry_params(), self.data, rt.device)
         self.iteration = 0
         self._make_optimizers()
+
+    @property
+    def steps(self) -> int:
+        return self.iteration
+
+    def seed_batches(self) -> None:
+        checkpoint.seed_everything(self.params.seed + 1000 * self.rt.rank)  # ranks draw different batches
 
     def _make_optimizers(self) -> None:
         p, n = self.params, self.nets
@@ -309,6 +336,7 @@ class SfganTrainer:
         }
         stats.update(self._d_geometry_step(out.geometry_composite.detach(), real_idx))
         stats.update(self._d_appearance_step(out.composite.detach(), real_idx))
+        self.iteration += 1
         return stats
 
     # --- evaluation ----------------------------------------------------------------------------------
@@ -332,11 +360,11 @@ class SfganTrainer:
         return errors[0], errors[1]
 
     # --- checkpoints ---------------------------------------------------------------------------------
-    def state(self) -> dict[str, Any]:
+    def state_dict(self) -> dict[str, Any]:
         rng = {"torch": torch.get_rng_state()}
         if torch.cuda.is_available():
             rng["cuda"] = torch.cuda.get_rng_state_all()
-        ranks = self.rt.gather(rng)
+        ranks = self.rt.gather(rng)  # every rank takes part; rank 0 writes them all
         n = self.nets
         return {
             "format": FORMAT,
@@ -356,14 +384,7 @@ class SfganTrainer:
             "rng": ranks[0],
         }
 
-    def save(self) -> Path | None:
-        state = self.state()  # every rank takes part in the gather
-        return self.session.save(self.iteration, state, self.params.keep_checkpoints)
-
-    def restore(self, path: Path) -> None:
-        self.restore_state(load_state(path, self.rt.device))
-
-    def restore_state(self, state: dict[str, Any]) -> None:
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         n = self.nets
         n.fusion.geometry.load_state_dict(state["geometry"])
         n.fusion.appearance.load_state_dict(state["appearance"])
@@ -381,6 +402,62 @@ class SfganTrainer:
         torch.set_rng_state(mine["torch"].cpu())
         if "cuda" in mine and torch.cuda.is_available():
             torch.cuda.set_rng_state_all([t.cpu() for t in mine["cuda"]])
+        self.resumed = True
+
+    # --- what the loop records ---------------------------------------------------------------------
+    def begin(self) -> None:
+        """A new run: stage 1 (ST-GAN's trainer, in one process: refused under torchrun) gives the
+        geometry part. The batch streams are seeded again after it, so the joint stage draws the
+        same whether its geometry was pre-trained here or loaded."""
+        if self.resumed:
+            return
+        geometry_from = pretrain_geometry(self.params, self.run_dir, self.data_root, self.session.log.echo)
+        state = stgan_state(geometry_from)
+        check_geometry_matches(self.params, state, geometry_from)
+        self.load_geometry(state)
+        self.seed_batches()
+        counts = {k: count_parameters(m) for k, m in self.nets.as_dict().items()}
+        self.session.say(
+            f"geometry from {geometry_from}; parameters {counts}; device {self.rt.device}, amp {self.rt.amp_dtype}"
+        )
+
+    def where(self) -> str:
+        return f"joint step {self.iteration}"
+
+    def check(self, stats: Mapping[str, float]) -> None:
+        overflow(self.session, self.scaler, stats, f"step {self.iteration}")
+
+    def record(self, tick: TickStats) -> dict[str, Any]:
+        """The losses of the tick's last step (ST-GAN's convention)."""
+        self.tick_seconds = tick.seconds
+        return {"step": self.iteration, **tick.last}
+
+    def log_line(self, record: Mapping[str, Any]) -> str:
+        shown = " ".join(f"{k}={v:.4f}" for k, v in record.items() if k != "step")
+        return f"step {self.iteration}/{self.params.iters} {shown} ({self.tick_seconds:.1f}s)"
+
+    def periodic(self, what: str, before: float, after: float) -> None:
+        if what == "sample":
+            self.session.on_main(write_samples, self, final=self.iteration == self.params.iters)
+
+    def final_values(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        losses = [r for r in records if "loss_cycle" in r]
+        final = losses[-1] if losses else {}
+        values: dict[str, Any] = {
+            "joint_steps": self.iteration,
+            "preset": self.params.preset,
+            "parameters": {k: count_parameters(m) for k, m in self.nets.as_dict().items()},
+            **{k: final[k] for k in (*LOSS_COLUMNS, *DIAGNOSTIC_COLUMNS) if k in final},
+        }
+        errors = self.placement_errors()
+        if errors is not None:
+            values["placement_error_p0"], values["placement_error_final"] = errors
+        return values
+
+    def wrap_up(self, result: TrainResult, records: list[dict[str, Any]]) -> None:
+        """The run dir keeps its own metrics.json, a run stopped early included."""
+        atomic.write_json(self.run_dir / "metrics.json", result.values)
+        self.session.say(f"done: {self.iteration} joint steps; checkpoint {result.checkpoint}")
 
 
 def load_state(path: Path, device: str | torch.device = "cpu") -> dict[str, Any]:
@@ -404,89 +481,27 @@ def run(
     until: int | None = None,
 ) -> TrainResult:
     """Train or resume SF-GAN in `run_dir`; `until` stops (with a checkpoint) after that many joint steps."""
-    with Session.open(run_dir, params.device, params.amp, echo=echo) as session:
-        rt = session.rt
-        resume = session.newest_checkpoint(KIND)
-        if resume is not None:
-            session.require_same_options(params, data_root)
+
+    def build(session: Session) -> SfganTrainer:
+        session.require_same_options(params, data_root)
         # project-relative paths: a moved or copied workspace resumes this run
         options = {"model": "sfgan", "params": params.model_dump(mode="json")}
         session.write_options(rundir.portable(options, data_root))
         data = load_dataset(params.index, params.height, params.width, params.fg_scale, data_root)
-        # stage 1 (ST-GAN's trainer, in one process: refused under torchrun) before the joint stage
-        geometry_from = (
-            None if resume is not None else pretrain_geometry(params, session.run_dir, data_root, echo)
-        )
         real_anchors = anchors_of(params.index, "real", params.height)
-        trainer = SfganTrainer(params, data, session.run_dir, rt, echo, real_anchors)
-        if resume is not None:
-            trainer.restore_state(resume[1])  # each rank's own RNG state
-            session.resumed(*resume, trainer.iteration, f"joint step {trainer.iteration}", rng=False)
-        else:
-            state = stgan_state(geometry_from)
-            check_geometry_matches(params, state, geometry_from)
-            trainer.load_geometry(state)
-            counts = {k: count_parameters(m) for k, m in trainer.nets.as_dict().items()}
-            session.say(
-                f"geometry from {geometry_from}; parameters {counts}; device {rt.device}, amp {rt.amp_dtype}"
-            )
-        total = params.iters if until is None else min(until, params.iters)
-        every = {
-            "log": params.log_every,
-            "checkpoint": params.checkpoint_every,
-            "sample": params.sample_every,
-        }
-        when = Schedule(every, [total])
-        last_path = resume[0] if resume else None
-        tick = time.perf_counter()
-        with session.progress("SF-GAN joint", total, min(trainer.iteration, total)) as show:
-            while trainer.iteration < total:
-                stats = trainer.step()
-                before, trainer.iteration = trainer.iteration, trainer.iteration + 1
-                show(trainer.iteration)
-                it = trainer.iteration
-                if when.due("log", before, it):
-                    session.stats({"step": it, **stats})
-                    now = time.perf_counter()
-                    shown = " ".join(f"{k}={v:.4f}" for k, v in stats.items())
-                    session.say(f"step {it}/{params.iters} {shown} ({now - tick:.1f}s)")
-                    tick = now
-                    overflow(session, trainer.scaler, stats, f"step {it}")
-                if when.due("checkpoint", before, it):
-                    last_path = trainer.save() or last_path
-                if when.due("sample", before, it):
-                    session.on_main(write_samples, trainer, final=it == params.iters)
-        last_path = session.final_checkpoint(last_path, trainer.iteration)
-        records = session.records()
-        metrics = _metrics(params, trainer, records, last_path)
-        if session.is_main:
-            atomic.write_json(session.run_dir / "metrics.json", metrics)
-        if trainer.iteration == params.iters:
-            session.write_outputs(metrics_dir, "sfgan", metrics, records, LOSS_COLUMNS)
-        session.say(f"done: {trainer.iteration} joint steps; checkpoint {last_path}")
-        return TrainResult(session.run_dir, last_path, trainer.iteration, metrics)
+        return SfganTrainer(params, data, session.run_dir, session.rt, real_anchors, session, data_root)
+
+    return loop.run(
+        build,
+        run_dir,
+        device=params.device,
+        amp=params.amp,
+        echo=echo,
+        metrics_dir=metrics_dir,
+        stop_at=until,
+    )
 
 
-def _metrics(
-    params: SfganParams, trainer: SfganTrainer, records: list[dict[str, Any]], last: Path | None
-) -> dict[str, Any]:
-    losses = [r for r in records if "loss_cycle" in r]
-    final = losses[-1] if losses else {}
-    values: dict[str, Any] = {
-        "joint_steps": trainer.iteration,
-        "preset": params.preset,
-        "run_dir": str(trainer.run_dir),
-        "checkpoint": str(last) if last else None,
-        "parameters": {k: count_parameters(m) for k, m in trainer.nets.as_dict().items()},
-        **{k: final[k] for k in (*LOSS_COLUMNS, *DIAGNOSTIC_COLUMNS) if k in final},
-    }
-    errors = trainer.placement_errors()
-    if errors is not None:
-        values["placement_error_p0"], values["placement_error_final"] = errors
-    return values
-
-
-def train(job) -> TrainResult:
+def train(job: TrainJob) -> TrainResult:
     """The registry's entry (`adgen train sfgan`): options resolved, run dir chosen, metrics located."""
-    root = getattr(job.params, "root", None)
-    return run(job.options, job.run_dir, job.metrics_dir, data_root=root)
+    return run(job.options, job.run_dir, job.metrics_dir, data_root=getattr(job.params, "root", None))

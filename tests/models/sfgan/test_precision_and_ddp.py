@@ -26,7 +26,7 @@ def test_mixed_precision_joint_steps_have_finite_losses(tmp_path: Path, dtype: t
     params = tiny_params(tmp_path)
     data = load_dataset(params.index, 32, 32, params.fg_scale, tmp_path)
     runtime = Runtime(torch.device("cpu"), amp_dtype=dtype)
-    trainer = SfganTrainer(params, data, tmp_path, runtime, False, anchors_of(params.index, "real", 32))
+    trainer = SfganTrainer(params, data, tmp_path, runtime, anchors_of(params.index, "real", 32))
     assert trainer.scaler.is_enabled() == (dtype == torch.float16)
     before = [p.detach().clone() for p in trainer.nets.fusion.appearance.parameters()]
     for _ in range(3):

@@ -20,7 +20,7 @@ from .helpers import tiny_params
 def test_training_runs_both_stages_and_leaves_every_output(trained):
     root, params, result = trained
     run_dir = root / "run"
-    assert result.iterations == params.iters
+    assert result.steps == params.iters
     assert result.checkpoint == run_dir / "checkpoint-000000006.pt"
     assert list((run_dir / "geometry").glob("warp-1.pt")), "the geometry part was pre-trained by ST-GAN"
     for name in ("training_options.json", "log.txt", "stats.jsonl", "metrics.json", "samples-final.png"):
@@ -60,9 +60,9 @@ def test_resumed_run_equals_an_uninterrupted_one(trained, tmp_path):
     params = tiny_params(root, stgan_checkpoint=root / "run" / "geometry")
     straight = run(params, tmp_path / "straight", None, data_root=root, echo=False)
     half = run(params, tmp_path / "resumed", None, data_root=root, echo=False, until=3)
-    assert half.iterations == 3
+    assert half.steps == 3
     resumed = run(params, tmp_path / "resumed", None, data_root=root, echo=False)
-    assert resumed.iterations == 6
+    assert resumed.steps == 6
     a = (tmp_path / "straight" / "stats.jsonl").read_text()
     b = (tmp_path / "resumed" / "stats.jsonl").read_text()
     assert a == b
