@@ -72,6 +72,15 @@ def test_resumed_run_equals_an_uninterrupted_one(trained, tmp_path):
             assert torch.equal(sa[part][k], sb[part][k]), (part, k)
 
 
+def test_the_joint_stage_is_the_same_whether_its_geometry_was_trained_here_or_loaded(trained, tmp_path):
+    """Stage 1 runs inside the joint run (its `begin`) and draws from the global RNG: the joint
+    stage's batch streams are seeded after it, so loading that same ST-GAN gives the same steps."""
+    root, _, _ = trained
+    params = tiny_params(root, stgan_checkpoint=root / "run" / "geometry")
+    run(params, tmp_path / "loaded", None, data_root=root, echo=False)
+    assert (tmp_path / "loaded" / "stats.jsonl").read_text() == (root / "run" / "stats.jsonl").read_text()
+
+
 def test_resume_with_other_params_is_refused_in_one_line(trained, tmp_path):
     root, _, _ = trained
     params = tiny_params(root, stgan_checkpoint=root / "run" / "geometry", iters=2)
