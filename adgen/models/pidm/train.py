@@ -31,7 +31,7 @@ from adgen.models.pidm.config import LOSS_COLUMNS, PidmParams
 from adgen.models.pidm.data import PidmPairs, batches
 from adgen.models.pidm.diffusion import GaussianDiffusion, Guidance, ddim_sample
 from adgen.models.pidm.model import PidmUNet, parameter_groups
-from adgen.training import checkpoint, loop
+from adgen.training import checkpoint, dist, loop
 from adgen.training.loop import Trainer, TrainResult
 from adgen.training.session import CheckpointKind, Schedule, Session
 
@@ -71,8 +71,11 @@ class PidmTrainer(Trainer):
 
     name, label, kind, unit, loss_columns = MODEL, "PIDM steps", KIND, "step", LOSS_COLUMNS
 
-    def __init__(self, p: PidmParams, session: Session, data: PidmPairs):
-        rt = session.rt
+    def __init__(
+        self, p: PidmParams, rt: dist.Runtime, session: Session | None = None, data: PidmPairs | None = None
+    ):
+        """Without `session` and `data` (benchmarks, tests of the step alone) it steps only on the
+        batches it is given."""
         if p.batch % (2 * rt.world_size):
             raise UserError(
                 f"train.pidm.batch {p.batch} must be a multiple of 2 x the {rt.world_size} processes "
@@ -214,7 +217,7 @@ def train(job, *, stop_at: int | None = None, echo: bool = True) -> TrainResult:
         data = PidmPairs(p.dataset, "train", p)
         run.write_options({"model": MODEL, **p.model_dump(mode="json"), "pairs": len(data)})
         checkpoint.seed_everything(p.seed + run.rt.rank)
-        return PidmTrainer(p, run, data)
+        return PidmTrainer(p, run.rt, run, data)
 
     return loop.run(
         make,

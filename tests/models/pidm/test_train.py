@@ -14,8 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from adgen.errors import UserError
+from adgen.models.pidm.api import load_pose_transfer
 from adgen.models.pidm.config import preset
 from adgen.models.pidm.data import PidmPairs, pose_map
 from adgen.models.pidm.train import load_network, train, warmup_lr
@@ -87,6 +89,15 @@ def test_tiny_pidm_trains_real_steps_and_keeps_an_ema(pairs_dir, tmp_path):
     assert json.loads((metrics / "pidm.json").read_text())["steps"] == 6
     net, params, _ = load_network(result.run_dir)
     assert params.preset == "demo" and torch.equal(net.state_dict()[key], state["ema"][key])
+    # the pose-transfer role: a person re-posed at the input's size, the same every time
+    transfer = load_pose_transfer(result.run_dir)
+    data = PidmPairs(pairs_dir, "train", params)
+    source = Image.open(data.image_dir / data.pairs[0][0])
+    target_kp = data.keypoints[data.pairs[0][1]]
+    transfer.steps = 2
+    a = transfer.transfer(source, data.keypoints[data.pairs[0][0]], target_kp)
+    b = transfer.transfer(source, data.keypoints[data.pairs[0][0]], target_kp)
+    assert a.size == source.size and a.tobytes() == b.tobytes()
 
 
 def test_half_the_steps_then_resume_equals_all_the_steps_straight(pairs_dir, tmp_path):
@@ -102,6 +113,7 @@ def test_half_the_steps_then_resume_equals_all_the_steps_straight(pairs_dir, tmp
 _CHILD = """
 import sys, torch
 from pathlib import Path
+from adgen.models.pidm.api import load_pose_transfer
 from adgen.models.pidm.config import preset
 from adgen.models.pidm.train import train
 from adgen.models.registry import TrainJob
