@@ -53,6 +53,7 @@ class ModelSpec:
     title: str = ""  # how people write the name ("ST-GAN"): messages and the report; default `name`
     retrain_on_refresh: bool = False  # trains on the curated dataset: in orchestrate.retrain_models' default
     role: Role | None = None  # what it is to generate/compare/report, and its loader (adgen.models.roles)
+    pose_gate: str | None = None  # train.<name> option: the keypoints a training person needs (report)
 
     @property
     def label(self) -> str:

@@ -125,10 +125,14 @@ def _pose_thumb(photos: Photos, image_id: str, keypoints: object) -> bytes | Non
 
 def pose_gates(params: Any) -> list[tuple[str, int]]:
     """(what needs them, keypoints needed) for the pose gates downstream stages apply."""
+    from adgen.models.registry import models
+
     gates = [("a target pose of the comparison (compare.min_keypoints)", params.compare.min_keypoints)]
-    dpig = getattr(getattr(params, "train", None), "dpig", None)
-    if dpig is not None:
-        gates.append(("a DPIG training person (train.dpig.min_keypoints)", dpig.min_keypoints))
+    for name, spec in models().items():  # the models that declare one (DPIG)
+        options = getattr(getattr(params, "train", None), name, None)
+        if spec.pose_gate and options is not None:
+            where = f"train.{name}.{spec.pose_gate}"
+            gates.append((f"a {spec.label} training person ({where})", getattr(options, spec.pose_gate)))
     return gates
 
 

@@ -58,6 +58,10 @@ def test_what_users_read_is_derived_from_the_declarations_as_it_was_written_befo
         "1": "StyleGAN2 person → GFLA pose → ST-GAN bag",
         "2": "DPIG person in the pose → ST-GAN bag",
     }.items() <= chains("stgan").items()
+    from adgen import config
+    from adgen.report.quality import pose_gates
+
+    assert ("a DPIG training person (train.dpig.min_keypoints)", 4) in pose_gates(config.from_dict({}))
     with pytest.raises(Exception, match=r"choose 1 \(StyleGAN2 → GFLA\), 2 \(DPIG\)(, .*)? or best"):
         check_approach("99")
 

@@ -121,4 +121,5 @@ SPEC = ModelSpec(
     phase_column="stage",
     # approach 2 of `adgen generate`: a new person drawn straight into the requested pose
     role=PoseControlledGenerator(load=_load, kind=_kind, approach="2"),
+    pose_gate="min_keypoints",  # the report's pose panel counts people below it
 )
