@@ -33,10 +33,14 @@ def test_dvc_repro_runs_the_prepare_stages_then_skips_them(
             }
         )  # fmt: skip
     )
-    for code_dir in ("adgen/matting", "adgen/pose", "adgen/datasets", "adgen/bags"):
-        shutil.copytree(
-            repo_root / code_dir, tmp_path / code_dir, ignore=shutil.ignore_patterns("__pycache__")
-        )
+    code = {d for stage in mine.values() for d in stage["deps"] if d.startswith("adgen/")}
+    for dep in sorted(code):  # the code each stage declares (folders and single modules)
+        src, dest = repo_root / dep, tmp_path / dep
+        if src.is_dir():
+            shutil.copytree(src, dest, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest)
     write_filtered_project(tmp_path, [draw_person(seed=1), draw_person(seed=2, bag=None)])
     assert (tmp_path / "data/filtered/store/index.parquet").is_file()  # the masks, as the filter stores them
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
