@@ -214,3 +214,11 @@ def test_the_models_never_import_generate_compare_or_report() -> None:
     models = sorted((ADGEN / "models").rglob("*.py"))
     found = {f: m for prefix in ABOVE_THE_MODELS for f, m in importers_of(prefix, models).items()}
     assert not found, f"adgen/models reaches up into the code that uses it: {found}"
+
+
+def test_the_report_is_at_the_top_and_nothing_imports_it() -> None:
+    """It owns every section (adgen/report/compare.py, composites.py) and imports the data it shows;
+    pages that generate and compare write render through adgen/pages, below it."""
+    outside = [p for p in adgen_files() if not p.is_relative_to(ADGEN / "report")]
+    found = importers_of("adgen.report", outside)
+    assert not found, f"adgen.report imported from below: {found}"
