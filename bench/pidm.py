@@ -89,9 +89,11 @@ def main() -> int:
 
     timed(evaluate)
     ev = statistics.median(timed(evaluate)[0] for _ in range(args.iters))
-    print(f"{'DDIM steps':>10} {'s/batch':>9} {'img/s':>9}   (guided: 2 evaluations batched, {n} images)")
+    print(
+        f"{'DDIM steps':>10} {'s/batch':>10} {'s/image':>10} {'img/s':>9}   (guided: 2 evaluations batched, {n} images)"
+    )
     for steps in (25, 50, 100, 1000):
-        print(f"{steps:>10} {steps * ev:>9.2f} {n / (steps * ev):>9.3f}")
+        print(f"{steps:>10} {steps * ev:>10.2f} {steps * ev / n:>10.2f} {n / (steps * ev):>9.4f}")
 
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     gpu = f", peak GPU {step_peak:.1f} GiB in the training step" if step_peak is not None else ""
