@@ -53,9 +53,9 @@ ATTENTION = {
 }
 TIME = {"fc1": "0", "fc2": "2"}
 EXTRACT_HINT = (
-    "The released PIDM last.pt also pickles its training config: extract the weights once where the "
-    "official code is installed, python -c \"import torch; c = torch.load('last.pt', weights_only=False); "
-    "torch.save({'ema': c['ema']}, 'pidm_ema.pt')\", and load pidm_ema.pt"
+    "The released PIDM last.pt also pickles its training config: in the official code's environment "
+    "(which loads it so, as its predict.py does), save its 'ema' entry alone with torch.save as "
+    "{'ema': ...} to pidm_ema.pt, and load pidm_ema.pt"
 )
 
 

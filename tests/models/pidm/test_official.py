@@ -79,5 +79,5 @@ def test_a_file_with_code_in_it_is_not_loaded(tmp_path):
     path = tmp_path / "last.pt"
     # the official file pickles its config object: any class is refused by the weights-only loader
     torch.save({"ema": {}, "conf": argparse.Namespace(lr=2e-5)}, path)
-    with pytest.raises(UnsafeCheckpoint, match="extract the weights once"):
+    with pytest.raises(UnsafeCheckpoint, match="save its .ema. entry alone"):
         load_official(path, PidmUNet(preset("demo")))
