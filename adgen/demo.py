@@ -24,15 +24,25 @@ from adgen.errors import UserError
 from adgen.orchestrate import commands, dag, presets, versions, workspace
 
 REPO = Path(__file__).resolve().parents[1]
-GROUND_TRUTH = "data/fixtures/ground-truth.json"
-# FIXTURE stand-in models: (stage that needs it, `adgen fixture-models` kind, where the preset expects it)
-FIXTURE_MODELS = (("filter", "detector", "data/fixtures/detector"), ("pose", "pose", "data/fixtures/pose"))
+# What the stages read from outside the pipeline (models, the fixture's ground truth, the FIXTURE
+# DeepFashion folder) lives in inputs/, each file or folder DVC-tracked by its own committed
+# `inputs/<name>.dvc` (`dvc add`; inputs/.gitignore ignores the data, never the folder, or
+# repo-wide `dvc push`/`pull` would skip the .dvc files): a clone + `dvc pull` and a queued
+# experiment's temp workspace have them, and dvc.yaml lists the models as deps, so replacing one
+# reruns what read it. params.yaml and the demo preset point there.
+INPUTS = "inputs"
+# The fixture site's ground truth is small and a dep of the stages that score against it, so it is
+# git-tracked instead: the project holds an empty one (a dep must exist; a real crawl has no truth).
+GROUND_TRUTH = "inputs/ground-truth.json"
+# FIXTURE stand-in models: (stage that needs it, `adgen fixture-models` kind, where params expect it)
+FIXTURE_MODELS = (("filter", "detector", "inputs/detector"), ("pose", "pose", "inputs/pose"))
 # GFLA's perceptual losses need ImageNet VGG19 weights, which can't be downloaded here: the demo writes a
-# FIXTURE file with torchvision's key names and random weights (the losses run; they mean nothing).
-FIXTURE_VGG19 = "data/fixtures/vgg19-FIXTURE-random.pth"
+# FIXTURE file with torchvision's key names and random weights (the losses run; they mean nothing)
+# where the real weights go (train.gfla.vgg19_weights, a dep of train_gfla).
+FIXTURE_VGG19 = "inputs/vgg19.pth"
 # GFLA pairs need one person in several poses: a FIXTURE DeepFashion In-shop folder of the fixture
 # site's people (adgen.fixtures.deepfashion).
-FIXTURE_DEEPFASHION = "data/fixtures/deepfashion"
+FIXTURE_DEEPFASHION = "inputs/deepfashion"
 # The demo's report with the generated ads: outside DVC's outputs (report/ is the `report` stage's).
 DEMO_REPORT = "data/demo-report"
 
@@ -124,6 +134,19 @@ def build_fixture_models(ws: Path, stages: list[str], cache: Path | None = None)
             shutil.copyfile(cached, ws / FIXTURE_VGG19)
 
 
+def track_inputs(ws: Path) -> list[str]:
+    """`dvc add` every model and folder input the workspace holds (unchanged ones cost a stat);
+    return their .dvc files."""
+    present = [
+        name
+        for name in (*(out for _, _, out in FIXTURE_MODELS), FIXTURE_VGG19, FIXTURE_DEEPFASHION)
+        if (ws / name).exists()
+    ]
+    if present:
+        commands.run(commands.dvc("add", "-q", *present), cwd=ws)
+    return [f"{name}.dvc" for name in present]
+
+
 def write_fixture_vgg19(path: Path, seed: int = 0) -> None:
     import torch
 
@@ -147,8 +170,8 @@ def prepare_workspace(
     """Make `ws` ready for `dvc repro` against the fixture site at `base_url`; return the DAG's stages.
 
     The workspace's params are the project's + the preset + the site address (+ `overrides`); the
-    site's ground truth is saved for the report and the FIXTURE models are built. Everything is
-    committed, so the workspace starts clean.
+    site's ground truth is saved for the report and the FIXTURE models are built, all under DVC in
+    inputs/. Everything is committed, so the workspace starts clean.
     """
     workspace.sync_workspace(repo, ws)
     stages = dag.stages(ws)
@@ -156,7 +179,8 @@ def prepare_workspace(
     write_params(ws, repo, preset, merged)
     fetch_ground_truth(base_url, ws / GROUND_TRUTH)
     build_fixture_models(ws, stages, models_cache)
-    workspace.commit_all(ws, "Demo params")
+    track_inputs(ws)
+    workspace.commit_all(ws, "Demo params and inputs")
     return stages
 
 

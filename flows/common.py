@@ -122,4 +122,6 @@ def dvc_repro(targets: list[str], pull: bool = False) -> str:
 
 @task(name="dvc-push")
 def dvc_push(targets: list[str]) -> str:
-    return run_logged(commands.dvc("--wait-for-lock", "push", *targets))
+    """Push the targets' outputs and everything upstream (the dataset version, the DVC-tracked
+    inputs): a clone of the commit that names them must restore them all from the remote."""
+    return run_logged(commands.dvc("--wait-for-lock", "push", "--with-deps", *targets))

@@ -156,7 +156,8 @@ def record_dataset_version(
     if not dataset_changed(root, [s for s in dag.version_stages(root) if s in stages] or stages):
         return None
     if push:
-        commands.run(commands.dvc("push", *stages), cwd=root, on_line=on_line)
+        # with what they read (inputs/*.dvc): a clone of the version restores it all
+        commands.run(commands.dvc("push", "--with-deps", *stages), cwd=root, on_line=on_line)
     tag = next_tag(root, prefix, today or dt.datetime.now(dt.UTC).date())
     commit_pipeline_state(
         root, f"Dataset version {tag}: {kept} kept images", stages, require_remote=push, base=base

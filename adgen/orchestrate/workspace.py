@@ -43,7 +43,11 @@ def git(*args: str, cwd: Path) -> str:
     ).stdout
 
 
-def sync_workspace(repo: Path, dest: Path, *, skip: tuple[str, ...] = ("params.yaml", "dvc.lock")) -> Path:
+# A workspace keeps its own params, lock and the fixture site's ground truth (the demo's input).
+KEEP = ("params.yaml", "dvc.lock", "inputs/ground-truth.json")
+
+
+def sync_workspace(repo: Path, dest: Path, *, skip: tuple[str, ...] = KEEP) -> Path:
     """Create or update `dest` as a git repo holding the project's files from `repo`.
 
     Files named in `skip` are copied only when missing in `dest` (a workspace keeps its own

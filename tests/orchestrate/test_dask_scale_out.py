@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from adgen import demo
 from tests.orchestrate.conftest import dvc, make_workspace
 from tests.orchestrate.harness import PrefectServer
 
@@ -42,7 +43,7 @@ def test_filter_shards_run_on_two_dask_workers_and_merge_into_the_full_decision_
     raw = pd.read_parquet(ws / "data/raw/manifest.parquet")
     filtered = pd.read_parquet(ws / "data/filtered/manifest.parquet")
     assert sorted(filtered["image_id"]) == sorted(raw["image_id"])  # every image decided exactly once
-    truth = json.loads((ws / "data/fixtures/ground-truth.json").read_text())["images"]
+    truth = json.loads((ws / demo.GROUND_TRUTH).read_text())["images"]
     known = filtered[filtered["image_id"].isin(truth)]
     assert len(known) > 0
     assert all(

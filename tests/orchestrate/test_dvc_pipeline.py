@@ -150,6 +150,59 @@ def test_a_clone_of_the_committed_pipeline_pulls_to_a_clean_status(reproduced, t
     dvc(clone, "remote", "modify", "--local", "local", "url", str(ws.parent / "remote"))
     dvc(clone, "pull")
     assert dvc(clone, "status", "--json").strip() == "{}"
+    # the inputs the stages read came with it (issue 26 case 2: they were git-ignored, never in DVC)
+    from adgen import demo
+
+    for name in (out for _, _, out in demo.FIXTURE_MODELS):
+        assert (clone / name).exists(), f"{name} not restored by git clone + dvc pull"
+        assert (clone / f"{name}.dvc").is_file()
+    assert (clone / demo.GROUND_TRUTH).read_text() == (ws / demo.GROUND_TRUTH).read_text()  # git
+
+
+def test_a_replaced_model_file_marks_the_stages_that_read_it_stale(reproduced):
+    """Issue 26 case 2: the detector was a path string, so replacing its files reran nothing."""
+    from adgen import demo
+
+    ws, _ = reproduced
+    detector = ws / dict((kind, out) for _, kind, out in demo.FIXTURE_MODELS)["detector"]
+    assert "filter" not in dvc(ws, "status", "filter")
+    extra = detector / "assets" / "replaced.txt"
+    extra.parent.mkdir(exist_ok=True)
+    extra.write_text("another model\n")
+    try:
+        status = dvc(ws, "status", "--json")
+        assert "filter" in json.loads(status), status
+        assert "inputs/detector" in status
+    finally:
+        extra.unlink()
+    dvc(ws, "checkout", "--force", f"{detector.relative_to(ws)}.dvc")
+    assert "filter" not in json.loads(dvc(ws, "status", "--json"))
+
+
+def test_a_queued_experiment_on_a_data_stage_runs_in_dvcs_temp_workspace(reproduced):
+    """Issue 26 case 2: in `dvc exp run --queue`'s temp workspace the fixture ground truth and
+    models were missing (git-ignored, not DVC-tracked) and the filter failed."""
+    import time
+
+    from adgen.orchestrate import workspace
+
+    ws, _ = reproduced
+    workspace.commit_all(ws, "before the queued experiment")  # the queue runs from a clean HEAD
+    dvc(ws, "exp", "run", "--queue", "--name", "queued-filter", "-S", "detect.max_side=256", "filter")
+    try:
+        dvc(ws, "queue", "start")
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            status = dvc(ws, "queue", "status")
+            if not re.search(r"\b(Queued|Running)\b", status):
+                break
+            time.sleep(2)
+        assert re.search(r"queued-filter.*Success", status), status + dvc(
+            ws, "queue", "logs", "queued-filter", check=False
+        )
+    finally:
+        dvc(ws, "queue", "stop", "--kill", check=False)
+    assert "queued-filter" in dvc(ws, "exp", "list")
 
 
 def test_two_experiments_are_compared_by_exp_show_metrics_diff_and_params_diff(reproduced):

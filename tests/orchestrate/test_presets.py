@@ -37,7 +37,7 @@ def test_demo_preset_makes_training_tiny_and_points_at_fixture_models(project: P
         and p.train.gfla.preset == "demo"
     )
     assert tuple(p.train.stylegan2.resolution) == (32, 16)
-    assert p.detect.model == "data/fixtures/detector"
+    assert p.detect.model == "inputs/detector"
     assert p.crawl.sites["profile"].enabled
     # untouched keys keep the project's values
     assert p.crawl.queries == config.load(Path(__file__).parents[2] / "params.yaml").crawl.queries
