@@ -49,6 +49,10 @@ def _point_at_remotes(root: Path, clone: Path) -> None:
     local = root / ".dvc" / "config.local"
     if local.is_file():
         shutil.copyfile(local, clone / ".dvc" / "config.local")
+        # never `root`'s cache: a run clone shares its project's (runclone.clone_project), and a
+        # verifying clone that read from it would not prove the remote holds the outputs
+        if "cache" in local.read_text():
+            commands.run(commands.dvc("config", "--local", "--unset", "cache.dir"), cwd=clone, check=False)
     for name, url in remotes(root).items():
         if "://" not in url:
             commands.run(commands.dvc("remote", "modify", "--local", name, "url", url), cwd=clone)

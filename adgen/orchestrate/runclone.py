@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from adgen.errors import UserError
-from adgen.orchestrate import restore, stagecommit
+from adgen.orchestrate import commands, restore, stagecommit
 
 
 class PublishFailed(UserError):
@@ -37,6 +37,59 @@ def clone_at(origin: str | Path, dest: Path, rev: str | None = None) -> str:
     if local.is_dir() and (local / ".dvc").is_dir():
         restore._point_at_remotes(local, dest)
     return stagecommit.git(dest, "rev-parse", "HEAD").stdout.strip()
+
+
+# What a run keeps from the branch head whatever commit its code comes from: the pipeline state
+# the runs published (the newest dataset version, trainings), which its own commit builds on.
+PIPELINE_STATE = ("dvc.lock", "metrics")
+# Set in a run clone: the git remote its commits are published to (adgen/orchestrate/worker_setup.py).
+PUBLISH_KEY = "adgen.publish"
+# A run clone of a checkout (not a bare remote) pushes into the checked-out branch: the checkout's
+# working tree follows the push (git refuses when it holds uncommitted edits to tracked files).
+_PUSH_INTO_CHECKOUT = "git -c receive.denyCurrentBranch=updateInstead receive-pack"
+
+
+def _cache_dir(project: Path) -> Path:
+    from dvc.repo import Repo
+
+    with Repo(str(project)) as repo:
+        return Path(repo.cache.local.path).parents[1]  # <cache>/files/md5
+
+
+def deployed_code(clone: Path, commit: str | None, branch: str, remote: str = "origin") -> str:
+    """Check out `branch` as the remote has it, with `commit`'s files over it but for the pipeline
+    state: the deployment's code and params, the newest published data. Return the branch head."""
+    stagecommit.git(clone, "fetch", "-q", remote, branch)
+    head = stagecommit.git(clone, "rev-parse", "FETCH_HEAD").stdout.strip()
+    stagecommit.git(clone, "checkout", "-q", "-f", "-B", branch, head)
+    if commit and commit != head:
+        has = stagecommit.git(clone, "cat-file", "-e", f"{commit}^{{commit}}", check=False)
+        if (
+            has.returncode != 0
+            and stagecommit.git(clone, "fetch", "-q", remote, commit, check=False).returncode
+        ):
+            raise UserError(f"the deployed commit {commit[:10]} is not in {remote}: push it, or deploy again")
+        keep = [f":(exclude){name}" for name in PIPELINE_STATE]
+        stagecommit.git(clone, "checkout", "-q", commit, "--", ".", *keep)
+    return head
+
+
+def clone_project(project: Path, dest: Path, *, commit: str | None = None, branch: str | None = None) -> Path:
+    """A flow run's own clone of the project checkout `project` (prefect.yaml, one machine), at
+    `commit`'s code on `branch`'s pipeline state (`deployed_code`), publishing its commits back into
+    `project` and sharing its DVC cache and remotes: no two runs share a working tree or DVC's lock,
+    and nothing the machine already has is copied over the network."""
+    project, dest = Path(project).resolve(), Path(dest)
+    branch = branch or current_branch(project)
+    stagecommit.git(dest.parent, "clone", "-q", "--no-checkout", str(project), str(dest))
+    deployed_code(dest, commit, branch)
+    stagecommit.git(dest, "config", "remote.origin.receivepack", _PUSH_INTO_CHECKOUT)
+    stagecommit.git(dest, "config", PUBLISH_KEY, "origin")
+    if (project / ".dvc").is_dir():
+        restore._point_at_remotes(project, dest)
+        cache = str(_cache_dir(project))
+        commands.run(commands.dvc("cache", "dir", "--local", cache), cwd=dest)
+    return dest
 
 
 def changed_since(clone: Path, base: str, names: Sequence[str]) -> list[str]:
@@ -85,8 +138,22 @@ def publish(
             time.sleep(wait_s * (attempt + 1) + (os.getpid() % 7) / 10)  # runs that collided part
     raise PublishFailed(
         f"could not push the commit of {', '.join(stages)} to {remote}/{branch} after {tries} tries: "
-        f"{pushed.stderr.strip().splitlines()[-1:] if pushed.stderr else 'rejected'}"
+        + _why_rejected(
+            pushed.stderr or "", stagecommit.git(clone, "remote", "get-url", remote).stdout.strip()
+        )
     )
+
+
+def _why_rejected(stderr: str, url: str) -> str:
+    """git's reason, and what to do when the remote is a checkout with edits (prefect.yaml runs)."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    reason = next((line for line in lines if "rejected" in line), lines[-1] if lines else "rejected")
+    if "unstaged changes" in reason or "not up to date" in reason or "Up-to-date check" in reason:
+        return (
+            f"{reason}: the checkout {url} holds uncommitted changes to tracked files, and runs push "
+            "their commits into it; commit or undo them there"
+        )
+    return reason
 
 
 # The worker cloned this run from the pipeline's git remote (prefect.workers.yaml's git_clone of
@@ -103,7 +170,11 @@ def _same_remote(a: str, b: str) -> bool:
 
 
 def publishing_remote(root: Path, remote: str = "origin") -> str | None:
-    """`remote` when this checkout is a run clone of $ADGEN_GIT_URL, else None (commit locally)."""
+    """`remote` when this checkout is a run clone of $ADGEN_GIT_URL, the remote `clone_project`
+    named, else None (commit locally)."""
+    named = stagecommit.git(Path(root), "config", "--get", PUBLISH_KEY, check=False).stdout.strip()
+    if named:
+        return named
     wanted = os.environ.get(GIT_URL_ENV, "").strip()
     if not wanted:
         return None

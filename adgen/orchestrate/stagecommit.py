@@ -68,7 +68,12 @@ def tracked_outputs(root: Path, stages: Sequence[str]) -> list[str]:
 
 
 def _lock(text: str | None) -> dict:
-    data = yaml.safe_load(text) if text else None
+    """dvc.lock as DVC reads it: YAML 1.2 (ruamel, safe). PyYAML's YAML 1.1 read `2:1` (a params
+    value DVC writes unquoted) as the sexagesimal number 121, and the rebuilt lock then no longer
+    matched params.yaml: the commit did not restore (`params.yaml: datasets modified`)."""
+    from dvc.utils.serialize import loads_yaml
+
+    data = loads_yaml(text) if text else None
     return data if isinstance(data, dict) else {}
 
 
@@ -91,7 +96,9 @@ def merged_lock(head_text: str | None, work_text: str | None, stages: Sequence[s
         "stages": work.get("stages") or {},
     }:
         return work_text
-    return yaml.safe_dump(merged, sort_keys=False, allow_unicode=True)
+    from dvc.utils.serialize import dumps_yaml
+
+    return dumps_yaml(merged)  # written as DVC writes it
 
 
 def not_pushed(root: Path, stages: Sequence[str]) -> dict[str, str]:

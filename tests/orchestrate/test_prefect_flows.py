@@ -69,9 +69,20 @@ def test_deployments_carry_the_weekly_utc_schedule_and_the_gpu_pool(server: Pref
     assert schedule["active"] is True
     assert weekly["work_pool_name"] == "default"
     assert weekly["global_concurrency_limit"]["limit"] == 1  # one refresh at a time
-    assert weekly["pull_steps"] == [
-        {"adgen.orchestrate.worker_setup.enter_project_dir": {"directory": "{{ $ADGEN_PROJECT_DIR }}"}}
+    branch = subprocess.run(
+        ["git", "rev-parse", "--abbrev-ref", "HEAD"], cwd=repo_root, capture_output=True, text=True
+    ).stdout.strip()
+    assert weekly["pull_steps"] == [  # each run in its own clone at the deployed commit
+        {
+            "adgen.orchestrate.worker_setup.clone_project_dir": {
+                "directory": "{{ $ADGEN_PROJECT_DIR }}",
+                "commit": weekly["version"],  # the commit deployed from (git rev-parse HEAD then)
+                "branch": branch,
+                "checkout": ["build_datasets"],
+            }
+        }
     ]
+    assert re.fullmatch(r"[0-9a-f]{40}", weekly["version"])
     for model in dag.MODELS:
         dep = server.deployment(f"train-{model}/gpu")
         assert dep["work_pool_name"] == "gpu"
@@ -136,10 +147,31 @@ def test_weekly_refresh_versions_the_dataset_and_triggers_gpu_training(
     assert f"dataset-{today}" in refreshed["data"] and "stages rerun by DVC" in refreshed["data"]
     assert "index.html" in refreshed["data"]
 
-    # Second refresh with nothing new on the site: no new version, no new training.
-    again = server.wait_for_run(run_deployment(server, "refresh-dataset/weekly", ws), timeout=300)
-    assert_completed(server, again)
+    # Each run worked in its own clone (issue 26 case 4): the checkout got commits, not run files.
+    assert not (ws / "data" / "models" / model).exists()
+
+    # Second refresh with nothing new on the site: no new version, no new training; started together
+    # with another model's training on the same machine, and neither waits for or breaks the other.
+    others = [m for m in ("dcgan", *dag.MODELS) if m != model and f"train_{m}" in dag.stages(ws)]
+    other = others[0] if others else None  # DCGAN's demo preset trains in seconds
+    together = [run_deployment(server, "refresh-dataset/weekly", ws)]
+    if other is not None:
+        together.append(run_deployment(server, f"train-{other}/gpu", ws))
+    again, *trained_too = (server.wait_for_run(run_id, timeout=420) for run_id in together)
+    for run in (again, *trained_too):
+        assert_completed(server, run)
+        assert "is busy" not in server.run_logs(run["id"])
     assert git_tags(ws) == [f"dataset-{today}"]
+    if other is not None:  # its commit restores from a fresh clone (adgen versions verify)
+        from adgen.orchestrate import restore
+
+        [commit] = subprocess.run(
+            ["git", "log", "-1", "--format=%H", f"--grep=^Train {other}$"],
+            cwd=ws,
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        restore.verify(ws, commit, stages=[f"train_{other}"])
     # its new crawl records were committed, not left behind in dvc.lock (issue 26 case 4)
     assert not subprocess.run(
         ["git", "status", "--porcelain", "--", "dvc.lock"], cwd=ws, capture_output=True, text=True

@@ -107,3 +107,70 @@ def test_a_flow_commit_is_published_only_from_a_clone_of_the_pipeline_remote(
     git(run, "tag", "-a", "dataset-x", "-m", "kept=1")
     runclone.push_tag(run, "dataset-x")
     assert git(origin, "tag", "--list").split() == ["dataset-x"]
+
+
+@pytest.fixture
+def checkout(tmp_path: Path) -> Path:
+    """A project checkout on one machine (prefect.yaml's ADGEN_PROJECT_DIR): not bare, main checked out."""
+    repo = tmp_path / "checkout"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "dvc.yaml").write_text(DVC_YAML)
+    (repo / "dvc.lock").write_text(lock_with(train_a="a1", train_b="b1"))
+    (repo / "params.yaml").write_text("train: {}\n")
+    (repo / "flow.txt").write_text("deployed flows\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "pipeline")
+    return repo
+
+
+def test_a_run_clone_of_a_checkout_runs_the_deployed_code_on_the_newest_state_and_publishes_into_it(
+    checkout: Path, tmp_path: Path
+):
+    deployed = git(checkout, "rev-parse", "HEAD").strip()
+    # after the deploy: a run published a lock entry, someone committed newer flows
+    (checkout / "dvc.lock").write_text(lock_with(train_a="a2", train_b="b1"))
+    (checkout / "flow.txt").write_text("newer flows, not deployed\n")
+    git(checkout, "commit", "-q", "-am", "Train a; newer flows")
+    head = git(checkout, "rev-parse", "HEAD").strip()
+
+    run = runclone.clone_project(checkout, tmp_path / "run", commit=deployed)
+    assert (run / "flow.txt").read_text() == "deployed flows\n"
+    assert entries(run, "HEAD") == {"train_a": "a2", "train_b": "b1"}  # the newest pipeline state
+    assert runclone.publishing_remote(run) == "origin"
+
+    (run / "dvc.lock").write_text(lock_with(train_a="a2", train_b="b2"))
+    pushed = runclone.publish(run, ["train_b"], "Train b", base=head, require_remote=False)
+    assert pushed == git(checkout, "rev-parse", "main").strip()
+    # the checkout's working tree followed the push: nothing shows as changed there
+    assert not git(checkout, "status", "--porcelain").strip()
+    assert entries(checkout, "main") == {"train_a": "a2", "train_b": "b2"}
+    assert (checkout / "flow.txt").read_text() == "newer flows, not deployed\n"  # code is not a run's
+
+
+def test_a_run_does_not_push_over_edits_in_the_checkout(checkout: Path, tmp_path: Path):
+    run = runclone.clone_project(checkout, tmp_path / "run")
+    base = git(run, "rev-parse", "HEAD").strip()
+    (checkout / "params.yaml").write_text("train: {a: {edited: by hand}}\n")  # uncommitted
+    (run / "dvc.lock").write_text(lock_with(train_a="a1", train_b="b2"))
+    with pytest.raises(runclone.PublishFailed, match="uncommitted"):
+        runclone.publish(run, ["train_b"], "Train b", base=base, require_remote=False, tries=2, wait_s=0)
+    assert (checkout / "params.yaml").read_text() == "train: {a: {edited: by hand}}\n"
+
+
+def test_a_rebuilt_lock_keeps_the_values_as_dvc_reads_them():
+    """`2:1` (datasets.stylegan2_aspect, unquoted in DVC's dvc.lock) came back as 121 through
+    PyYAML's YAML 1.1: a training rebuilt on another run's head then committed a build_datasets
+    entry that no longer matched params.yaml, and `adgen versions verify` refused the commit."""
+    from dvc.utils.serialize import loads_yaml
+
+    from adgen.orchestrate import stagecommit
+
+    head = lock_with(train_a="a1", train_b="b1").replace(
+        "    cmd: train_a\n",
+        "    cmd: train_a\n    params:\n      params.yaml:\n        d:\n          aspect: 2:1\n          n:\n",
+    )
+    merged = stagecommit.merged_lock(head, lock_with(train_a="a1", train_b="b2"), ["train_b"])
+    stages = loads_yaml(merged)["stages"]
+    assert stages["train_a"]["params"]["params.yaml"]["d"] == {"aspect": "2:1", "n": None}
+    assert stages["train_b"]["outs"][0]["md5"] == "b2"

@@ -41,3 +41,46 @@ def test_the_step_reads_the_variable_when_the_template_left_nothing(repo_root: P
     monkeypatch.chdir("/")
     monkeypatch.setenv("ADGEN_PROJECT_DIR", str(repo_root))
     assert enter_project_dir("") == {"directory": str(repo_root.resolve())}
+
+
+def test_each_run_gets_its_own_clone_sharing_the_checkouts_dvc_cache(tmp_path: Path, monkeypatch):
+    """prefect.yaml's step (issue 26 case 4): runs on one machine never share a working tree or
+    DVC's lock, and restore the checkout's data from its cache without a network copy."""
+    import subprocess
+    import sys
+
+    from adgen.orchestrate import commands
+    from adgen.orchestrate.worker_setup import clone_project_dir
+    from tests.orchestrate.conftest import git
+
+    project = tmp_path / "project"
+    (project / "flows").mkdir(parents=True)
+    (project / "flows" / "x.py").write_text("")
+    git(project, "init", "-q", "-b", "main")
+    subprocess.run(
+        [sys.executable, "-m", "dvc", "init", "-q"], cwd=project, check=True, env=commands.tool_env()
+    )
+    (project / "params.yaml").write_text("x: 1\n")
+    (project / "data.txt").write_text("a dataset version\n")
+    subprocess.run(
+        [sys.executable, "-m", "dvc", "add", "-q", "data.txt"],
+        cwd=project,
+        check=True,
+        env=commands.tool_env(),
+    )
+    (project / "dvc.yaml").write_text("stages: {}\n")
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "project")
+    deployed = git(project, "rev-parse", "HEAD").strip()
+
+    dirs = []
+    for run in ("run-1", "run-2"):
+        (tmp_path / run).mkdir()
+        monkeypatch.chdir(tmp_path / run)
+        dirs.append(Path(clone_project_dir(str(project), deployed, "main", [])["directory"]))
+        assert Path(os.getcwd()) == dirs[-1]
+    assert dirs[0] != dirs[1] and all(project not in d.parents for d in dirs)
+    for clone in dirs:
+        assert (clone / "data.txt").read_text() == "a dataset version\n"  # from the checkout's cache
+        cache = commands.run(commands.dvc("cache", "dir"), cwd=clone).strip().splitlines()[-1]
+        assert Path(cache).resolve() == (project / ".dvc" / "cache").resolve()
