@@ -5,12 +5,15 @@ entrypoint `flows/train.py:train_<model>`; the flow objects are made below from 
 new model needs no edit here). The training itself is the `train_<model>` stage of
 dvc.yaml, so a training run by Prefect and one by `dvc repro` are the same thing; `--pull` fetches
 the dataset version from the DVC remote when this checkout (e.g. on the GPU machine) lacks it, and
-`--wait-for-lock` queues trainings that share one checkout.
+`--wait-for-lock` queues trainings that share one checkout. A crashed or killed training is
+retried (orchestrate.train_retries) and resumes from its newest checkpoint (docs/orchestration.md,
+"Resuming a training").
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -18,8 +21,27 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
 from adgen import config
-from adgen.orchestrate import dag, presets, versions
-from flows.common import StoppableTaskRunner, dvc_push, dvc_repro, stop_on_signals
+from adgen.orchestrate import commands, dag, presets, versions
+from flows.common import StoppableTaskRunner, dvc_push, retry_transient, run_logged, stop_on_signals
+
+# DVC's own exit status is the same whatever its stage command did: its last line tells a trainer
+# that refused its input (`adgen` exits 2 on a UserError: bad params, no dataset) from one that
+# crashed or was killed.
+_REFUSED = re.compile(r"failed to reproduce .*exited with 2\b", re.DOTALL)
+
+
+@task(name="train-stage", retry_condition_fn=retry_transient)
+def train_stage(stage: str) -> str:
+    """`dvc repro --pull` the training stage. A crashed or killed attempt is retried (params.yaml
+    orchestrate.train_retries) in the same run dir, which DVC keeps (`persist`), so the trainer
+    resumes from its newest valid checkpoint and says "resumed from checkpoint-… at step N"; a
+    refused one is not retried."""
+    try:
+        return run_logged(commands.dvc("--wait-for-lock", "repro", "--pull", stage))
+    except commands.CommandFailed as exc:
+        if _REFUSED.search(str(exc)):
+            raise commands.CommandFailed(str(exc), returncode=commands.USER_ERROR_EXIT) from None
+        raise
 
 
 @task(name="apply-preset")
@@ -95,8 +117,9 @@ def _train(model: str, preset: str | None) -> dict:
         raise RuntimeError(f"{root}/dvc.yaml has no {stage} stage yet")
     if preset:
         apply_preset(preset)
-    dvc_repro([stage], pull=True)
     params = config.load(root / "params.yaml")
+    opts = params.orchestrate
+    train_stage.with_options(retries=opts.train_retries, retry_delay_seconds=opts.train_retry_delay_s)(stage)
     if params.orchestrate.push:
         dvc_push([stage])
     metrics = publish_metrics(model)

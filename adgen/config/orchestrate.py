@@ -28,6 +28,11 @@ class OrchestrateParams(Section):
     dataset_tag_prefix: str = "dataset-"
     push: bool = True  # push the new version to the default DVC remote
 
+    # Training: a failed or killed training attempt (not a refused one: bad params, missing data) is
+    # retried this many times, each retry resuming from the run dir's newest valid checkpoint.
+    train_retries: int = Field(2, ge=0, le=100)
+    train_retry_delay_s: float = Field(30.0, ge=0)
+
     # Training trigger: when the kept set grew by more than this fraction since the last version
     # (any growth from an empty set counts), run these training deployments without waiting.
     retrain_growth: float = Field(0.10, ge=0)

@@ -316,6 +316,82 @@ def test_a_training_stage_killed_midway_resumes_from_its_checkpoint_on_the_next_
     assert dvc(ws, "status", "--json", "train_dcgan").strip() == "{}"
 
 
+def _kill_training(ws: Path, model: str) -> int:
+    """SIGKILL the `adgen train MODEL … --dvc-stage` process running in `ws` (one this test
+    started, through the flow); return how many were killed."""
+    import os
+    import signal
+
+    killed = 0
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
+            here = Path(os.readlink(proc / "cwd")) == ws
+        except (OSError, ValueError):
+            continue
+        if here and "train" in argv and model in argv and "--dvc-stage" in argv:
+            os.kill(int(proc.name), signal.SIGKILL)
+            killed += 1
+    return killed
+
+
+def test_a_training_killed_under_prefect_is_retried_and_resumes_from_its_checkpoint(
+    reproduced, prefect_server
+):
+    """Issue 26 case 3 through Prefect: the training task retries (orchestrate.train_retries), and
+    the retry continues the killed attempt from its newest checkpoint, saying so in the run's logs."""
+    import sys
+    import time
+
+    from adgen.training import stagerun
+
+    ws, _ = reproduced
+    if "train_dcgan" not in dag.stages(ws):
+        pytest.skip("no train_dcgan stage")
+    total = 440  # other options than any earlier run here: the stage reruns from step 0
+    presets.apply_overrides(
+        ws / "params.yaml",
+        {
+            "train": {
+                "dcgan": {"total_steps": total, "checkpoint_steps": 20, "tick_steps": 20, "sample_steps": 0}
+            },
+            "orchestrate": {"push": False, "train_retries": 1, "train_retry_delay_s": 0},
+        },
+        source="test",
+    )
+    run = ws / "data" / "models" / "dcgan" / "dvc"
+    log = (ws.parent / "retried-flow.log").open("wb")
+    flow = subprocess.Popen(
+        [sys.executable, "-c", "from flows.train import train; train(model='dcgan')"],
+        cwd=ws,
+        env=prefect_server.env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    killed = 0
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and flow.poll() is None and not killed:
+            note = stagerun._read(run) or {}
+            if note.get("options", {}).get("total_steps") == total and list(run.glob("checkpoint-*.pt")):
+                killed = _kill_training(ws, "dcgan")  # after its first checkpoint
+            time.sleep(0.1)
+        assert killed, "the training was never seen running with a checkpoint"
+        assert flow.wait(timeout=400) == 0, (ws.parent / "retried-flow.log").read_text()[-6000:]
+    finally:
+        if flow.poll() is None:
+            flow.kill()
+        log.close()
+    [flow_run] = prefect_server.post("/flow_runs/filter", {"limit": 5})
+    assert flow_run["state"]["type"] == "COMPLETED"
+    logs = prefect_server.wait_for_log(flow_run["id"], "resumed from checkpoint-")
+    assert "resuming the stopped attempt" in logs, logs[-6000:]
+    assert re.search(r"resumed from checkpoint-\d+\.pt at step [1-9]\d*", logs), logs[-6000:]
+    steps = [json.loads(line)["step"] for line in (run / "stats.jsonl").read_text().splitlines()]
+    assert steps == sorted(set(steps)) and steps[-1] == total, steps  # continued, not restarted
+
+
 def test_the_demo_shows_generated_ads_and_leaves_dvc_status_clean(reproduced):
     """Issue 26 case 6: `make demo`'s steps after `dvc repro` (generated ads, the report showing
     them) write outside DVC's outputs, so the workspace's `dvc status` stays clean."""
