@@ -24,6 +24,7 @@ from adgen.models.pidm.train import load_network, train, warmup_lr
 from adgen.models.registry import TrainJob
 from adgen.training import checkpoint
 from tests.models.gfla.helpers import write_dataset
+from tests.torchrun import torchrun
 
 TIMING = ("timestamp",)
 
@@ -164,3 +165,40 @@ def test_resuming_with_another_network_width_is_a_user_error(pairs_dir, tmp_path
 def test_a_missing_dataset_is_a_one_line_user_error(tmp_path):
     with pytest.raises(UserError, match="not found"):
         PidmPairs(tmp_path / "nope", "train", preset("demo"))
+
+
+_DDP_CHILD = """
+import sys, torch
+from pathlib import Path
+from adgen.models.pidm.config import preset
+from adgen.models.pidm.train import PidmTrainer, train
+from adgen.models.registry import TrainJob
+from adgen.training import dist
+torch.set_num_threads(1)
+p = preset("demo", dataset=Path(sys.argv[1]), device="cpu").model_copy(update={"total_steps": 4, "tick_steps": 2})
+rt = dist.setup("cpu", amp=False)
+g = torch.Generator().manual_seed(rt.rank)  # each rank its own pair: only the all-reduce keeps them equal
+trainer = PidmTrainer(p, rt)
+for _ in range(2):
+    batch = {k: torch.rand(1, c, 32, 32, generator=g) for k, c in
+             (("source", 3), ("target", 3), ("source_pose", 20), ("target_pose", 20))}
+    trainer.step(batch)
+flat = torch.cat([q.detach().flatten() for q in trainer.model.parameters()])
+torch.save({"net": flat, "ema": torch.cat([q.flatten() for q in trainer.ema.parameters()])}, Path(sys.argv[2]) / f"rank{rt.rank}.pt")
+train(TrainJob(params=None, options=p, run_dir=Path(sys.argv[2]) / "run", metrics_dir=None))
+"""
+
+
+@pytest.mark.slow
+def test_ddp_on_two_processes_keeps_the_networks_identical_and_trains_one_run(pairs_dir, tmp_path, port):
+    """torchrun with 2 CPU processes (gloo): the gradients that exist averaged (the official
+    never-run layers have none on any rank), one run dir, one stats stream."""
+    script = tmp_path / "ddp_child.py"
+    script.write_text(_DDP_CHILD)
+    done = torchrun([script, pairs_dir, tmp_path], port=port, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    r0, r1 = (checkpoint.read(tmp_path / f"rank{r}.pt") for r in (0, 1))
+    for key in ("net", "ema"):
+        assert torch.allclose(r0[key], r1[key], atol=1e-6), f"{key} drifted apart across ranks"
+    assert [r["step"] for r in _stats(tmp_path / "run")] == [2, 4]
+    assert checkpoint.latest(tmp_path / "run").name == "checkpoint-000000004.pt"
