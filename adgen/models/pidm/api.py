@@ -67,13 +67,16 @@ def _is_official(path: Path) -> bool:
     return isinstance(state, dict) and "ema" in state and state.get("model") != "pidm"
 
 
-def load_pose_transfer(checkpoint: Path, device: str = "cpu") -> PidmTransfer:
-    """PIDM from our training checkpoint (file or run dir) or the official EMA weights file."""
+def load_pose_transfer(
+    checkpoint: Path, device: str = "cpu", official: str = "deepfashion256"
+) -> PidmTransfer:
+    """PIDM from our training checkpoint (file or run dir) or the official EMA weights file (the
+    network of preset `official`: the release is `deepfashion256`)."""
     path = Path(checkpoint)
     if _is_official(path):
         from adgen.models.pidm.official import load_official
 
-        params = preset("deepfashion256")
+        params = preset(official)
         return PidmTransfer(load_official(path, PidmUNet(params)), params, device)
     from adgen.models.pidm.train import load_network
 

@@ -13,6 +13,7 @@ import argparse
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -64,6 +65,22 @@ def test_the_released_file_layout_loads_with_every_value_in_its_place(tmp_path):
     names = official_names(model)
     for k, v in model.state_dict().items():
         assert torch.equal(v, official[names[k]]), k
+
+
+def test_the_pose_transfer_loader_takes_the_official_ema_file(tmp_path):
+    from PIL import Image
+
+    from adgen.models.pidm.api import load_pose_transfer
+
+    model = PidmUNet(preset("demo"))
+    official = _official_state(model)
+    torch.save({"ema": official}, tmp_path / "pidm_ema.pt")  # as docs/pidm.md says to extract it
+    transfer = load_pose_transfer(tmp_path / "pidm_ema.pt", official="demo")
+    names = official_names(model)
+    assert all(torch.equal(v, official[names[k]]) for k, v in transfer.model.state_dict().items())
+    transfer.steps = 1
+    kp = np.full((18, 3), [0.5, 0.5, 1.0], np.float32)
+    assert transfer.transfer(Image.new("RGB", (22, 32), "white"), kp, kp).size == (22, 32)
 
 
 def test_a_checkpoint_of_another_network_is_refused_in_one_line(tmp_path):
