@@ -171,7 +171,12 @@ def test_sigterm_while_a_crawl_waits_to_retry_stops_the_run_and_frees_its_slot(
         runs = server.post("/flow_runs/filter", {"sort": "EXPECTED_START_TIME_DESC", "limit": 1})
         if runs:
             waiting = next(
-                (t for t in task_runs(server, runs[0]["id"]) if t["state"]["name"] == "AwaitingRetry"), None
+                (
+                    t
+                    for t in task_runs(server, runs[0]["id"])
+                    if (t.get("state") or {}).get("name") == "AwaitingRetry"
+                ),
+                None,
             )
         time.sleep(1)
     assert waiting is not None, flow_log(ws)
