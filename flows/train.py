@@ -31,7 +31,7 @@ _REFUSED = re.compile(r"failed to reproduce .*exited with 2\b", re.DOTALL)
 
 
 @task(name="train-stage", retry_condition_fn=retry_transient)
-def train_stage(stage: str) -> str:
+def run_training_stage(stage: str) -> str:
     """`dvc repro --pull` the training stage. A crashed or killed attempt is retried (params.yaml
     orchestrate.train_retries) in the same run dir, which DVC keeps (`persist`), so the trainer
     resumes from its newest valid checkpoint and says "resumed from checkpoint-… at step N"; a
@@ -119,7 +119,9 @@ def _train(model: str, preset: str | None) -> dict:
         apply_preset(preset)
     params = config.load(root / "params.yaml")
     opts = params.orchestrate
-    train_stage.with_options(retries=opts.train_retries, retry_delay_seconds=opts.train_retry_delay_s)(stage)
+    run_training_stage.with_options(retries=opts.train_retries, retry_delay_seconds=opts.train_retry_delay_s)(
+        stage
+    )
     if params.orchestrate.push:
         dvc_push([stage])
     metrics = publish_metrics(model)
