@@ -24,6 +24,7 @@ from PIL import Image
 
 from adgen import manifest, safety, stamp
 from adgen.config import Params
+from adgen.errors import UserError
 from adgen.matting.photo import box_to_pixels, expand_box, load_photo
 from adgen.matting.strip import box_or_none, stripped_manifest_path
 from adgen.progress import track
@@ -86,19 +87,23 @@ def _rel(path: Path, root: Path) -> str:
 def pose_jobs(params: Params) -> list[PoseJob]:
     jobs: list[PoseJob] = []
     stripped_path = stripped_manifest_path(params)
-    if stripped_path.is_file():
-        df = pd.read_parquet(stripped_path)
-        if len(df):
-            df = df[df["keep"].fillna(False).astype(bool)]
-        safety.check_manifest(df, str(stripped_path), params.root)
-        Photos(raw_store(params), str(stripped_path)).check(df)
-        for row in df.to_dict("records"):
-            if box_or_none(row.get("person_box")) is None:
-                continue
-            # a stripped person's photo is read from the raw image store: its `path` here is its member
-            jobs.append(
-                PoseJob(row["image_id"], "kept", None, str(row["member"]), box_or_none(row["person_box"]))
-            )
+    if not stripped_path.is_file():
+        # pose runs after strip: no strip output is a missing input, not an empty set of people
+        raise UserError(
+            f"{stripped_path}: not found; run `adgen strip` first (pose estimates the people it kept)"
+        )
+    df = pd.read_parquet(stripped_path)
+    if len(df):
+        df = df[df["keep"].fillna(False).astype(bool)]
+    safety.check_manifest(df, str(stripped_path), params.root)
+    Photos(raw_store(params), str(stripped_path)).check(df)
+    for row in df.to_dict("records"):
+        if box_or_none(row.get("person_box")) is None:
+            continue
+        # a stripped person's photo is read from the raw image store: its `path` here is its member
+        jobs.append(
+            PoseJob(row["image_id"], "kept", None, str(row["member"]), box_or_none(row["person_box"]))
+        )
     if params.datasets.deepfashion is not None and params.pose.deepfashion:
         from adgen.deepfashion import DeepFashionInShop
 

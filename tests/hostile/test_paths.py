@@ -52,21 +52,42 @@ def test_filter_refuses_a_traversal_image_id_before_writing_anything(
 
 
 @pytest.mark.parametrize("column", ["image_id", "member"])
-def test_strip_and_pose_refuse_a_traversal_in_the_filtered_manifest(column: str, tmp_path: Path) -> None:
+def test_strip_refuses_a_traversal_in_the_filtered_manifest(column: str, tmp_path: Path) -> None:
     root = _deep_project(tmp_path)
     write_filtered_project(root, [draw_person(seed=1)], image_format="PNG")
     filtered = root / "data/filtered/manifest.parquet"
     df = pd.read_parquet(filtered)
     df.loc[0, column] = TRAVERSAL if column == "image_id" else "../../../../../../etc/hostname"
     df.to_parquet(filtered, index=False)
+    (root / "params.yaml").write_text(yaml.safe_dump({"strip": {"refine_detector_masks": False}}))
+    line = error_line(adgen("strip", cwd=root))
+    assert column in line and str(filtered) in line
+    assert _outside(tmp_path, root) == []
+    assert not (root / "data/stripped").exists()
+
+
+@pytest.mark.parametrize("column", ["image_id", "member"])
+def test_pose_refuses_a_traversal_in_the_stripped_manifest(column: str, tmp_path: Path) -> None:
+    """Pose runs after strip, on strip's manifest (issue 28): a traversal there is one line and
+    no keypoints; before strip has run, pose refuses too (it used to estimate nobody and exit 0)."""
+    root = _deep_project(tmp_path)
+    write_filtered_project(root, [draw_person(seed=1)], image_format="PNG")
     (root / "params.yaml").write_text(
         yaml.safe_dump({"strip": {"refine_detector_masks": False}, "pose": {"model": "no-model-needed"}})
     )
-    for stage in ("strip", "pose"):
-        line = error_line(adgen(stage, cwd=root))
-        assert column in line and str(filtered) in line, stage
+    stripped = root / "data/stripped/manifest.parquet"
+    line = error_line(adgen("pose", cwd=root))
+    assert str(stripped) in line and "adgen strip" in line
+    assert adgen("strip", cwd=root).returncode == 0
+    df = manifest.read(stripped)
+    assert df["keep"].any()
+    row = df.index[df["keep"]][0]
+    df.loc[row, column] = TRAVERSAL if column == "image_id" else "../../../../../../etc/hostname"
+    manifest.write(df, stripped)
+    line = error_line(adgen("pose", cwd=root))
+    assert column in line and str(stripped) in line
     assert _outside(tmp_path, root) == []
-    assert not (root / "data/stripped").exists() and not (root / "data/pose").exists()
+    assert not (root / "data/pose").exists()
 
 
 def test_build_datasets_refuses_a_traversal_id_in_the_stripped_manifest(tmp_path: Path) -> None:

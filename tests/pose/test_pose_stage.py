@@ -6,8 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from adgen import config
+from adgen.errors import UserError
 from adgen.pose.openpose import coco17_to_openpose18
 from adgen.pose.stage import estimate_poses, keypoints_array
 from tests.datasets.deepfashion_folder import build_deepfashion
@@ -58,6 +60,10 @@ def test_deepfashion_images_are_estimated_with_their_item_and_gfla_name(
         },
         root=tmp_path,
     )
+    (tmp_path / "data/stripped").mkdir(parents=True)  # strip ran and kept nobody
+    pd.DataFrame({"image_id": [], "member": [], "keep": [], "person_box": []}).to_parquet(
+        tmp_path / "data/stripped/manifest.parquet"
+    )
     r = estimate_poses(p)
     assert (r.n_kept, r.n_deepfashion) == (0, 4)
     table = pd.read_parquet(r.table_path)
@@ -71,12 +77,14 @@ def test_pose_runs_on_the_people_strip_kept_and_on_nothing_before_strip(
     tmp_path: Path, fixture_pose_dir: Path
 ) -> None:
     """Pose comes after strip in the DAG: its people are strip's kept rows, by strip's rule alone (a
-    person whose mask strip dropped gets no pose), and without strip's output there are none."""
+    person whose mask strip dropped gets no pose), and without strip's output it refuses in one line
+    (a missing input is not an empty set of people)."""
     from tests.matting.scenes import write_filtered_project
 
     p = config.from_dict({"pose": {"model": str(fixture_pose_dir)}}, root=tmp_path)
     write_filtered_project(tmp_path, [draw_person(seed=1), draw_person(seed=2)])
-    assert estimate_poses(p).n_kept == 0  # the filter's output alone is not pose's input
+    with pytest.raises(UserError, match="run `adgen strip` first"):
+        estimate_poses(p)  # the filter's output alone is not pose's input
     write_stripped_project(tmp_path / "strict", [draw_person(seed=1)], max_person_area_ratio=0.01)
     stripped = pd.read_parquet(tmp_path / "strict/data/stripped/manifest.parquet")
     assert not stripped["keep"].any()  # strip dropped the mask
