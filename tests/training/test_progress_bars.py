@@ -35,13 +35,13 @@ STYLEGAN2 = """
 GFLA = """
     import sys, torch
     from pathlib import Path
-    from tests.models.gfla.helpers import tiny_params, write_dataset, write_vgg19
+    from tests.models.gfla.helpers import job, tiny_params, write_dataset, write_vgg19
     from adgen.models.gfla.train import train
     torch.set_num_threads(1)
     tmp = Path(sys.argv[1])
     data = write_dataset(tmp / "gfla", people=2, poses=2)
     vgg = write_vgg19(tmp / "vgg19.pth")
-    train(tiny_params(vgg, flow_steps=1, steps=1, checkpoint_every=2), data, tmp / "run", echo=False)
+    train(job(tiny_params(vgg, flow_steps=1, steps=1, checkpoint_every=2), data, tmp / "run"), echo=False)
 """
 
 
