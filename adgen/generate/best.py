@@ -1,6 +1,6 @@
 """`adgen generate --approach best`: which pose-controlled approach the comparison scored better.
 
-Approach 1 (StyleGAN2 → GFLA) and approach 2 (DPIG) both put a new person in a requested pose, so
+Every approach (1: StyleGAN2 → GFLA, 2: DPIG, 3: StyleGAN2 → PIDM) puts a new person in a requested pose, so
 the deciding score is the one the product chose them by: pose-keypoint MSE (lower is better);
 when the pose model was not there, FID (lower), then Inception Score (higher). With only one
 approach scored, that one; with none, None.
@@ -12,7 +12,7 @@ runs generate's chains, so generate imports nothing from adgen.compare.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -44,18 +44,22 @@ def _better(
     return first
 
 
-def best_approach(compare_json: Mapping[str, Any] | str | Path) -> str | None:
+def best_approach(
+    compare_json: Mapping[str, Any] | str | Path, among: Iterable[str] | None = None
+) -> str | None:
     """The id ("1", "2", …) of the approach compare.json (its contents or its path) scored best;
     None when no approach was scored. The approaches are the declared ones (`registry.approaches`),
-    compared in turn, the earlier keeping a tie (approach 1: the established chain)."""
+    or only those in `among` (the ones `generate --approach best` could load: a skipped approach
+    cannot be favoured), compared in turn, the earlier keeping a tie (approach 1: the established chain)."""
     from adgen.models.registry import approaches
 
+    allowed = set(approaches()) if among is None else set(among)
     gens = _read(compare_json).get("generators", {})
     gens = gens if isinstance(gens, Mapping) else {}
     scored = [
         (key, gens[f"approach{key}"])
         for key in approaches()
-        if isinstance(gens.get(f"approach{key}"), Mapping) and gens[f"approach{key}"]
+        if key in allowed and isinstance(gens.get(f"approach{key}"), Mapping) and gens[f"approach{key}"]
     ]
     if not scored:
         return None

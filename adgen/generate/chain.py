@@ -5,9 +5,11 @@ The ways to make the person are the approaches the model declarations make (adge
 - a people generator's new person re-posed by a pose transfer (approach 1: StyleGAN2 → GFLA);
 - a new person drawn straight into the requested pose by a pose-controlled generator (approach 2:
   DPIG, noise → appearance mapper → pose-conditioned decoder);
-- `best`: every approach for every seed; the ad keeps the person whose estimated pose is closest to the
-  requested one (lowest pose-keypoint MSE, the product's "cherry-pick the best of both"), and
-  records which approach it came from. Both chains are written and shown side by side.
+- `best`: every approach whose models are trained, for every seed; the ad keeps the person whose
+  estimated pose is closest to the requested one (lowest pose-keypoint MSE, the product's
+  "cherry-pick the best of both"), and records which approach it came from. The chains are written
+  and shown side by side; an approach with an untrained model is skipped and named (a newly declared
+  model must not break `best` for a user who has not trained it).
 
 Plain functions over loaded models and files: `load_chain` finds and loads the checkpoints the
 approach needs and the pose estimator, `generate_ads` makes one ad per seed and writes every
@@ -89,6 +91,7 @@ class ChainModels:
     checkpoints: dict[str, str] = field(default_factory=dict)
     approach: str = "1"
     compositor_label: str = ""
+    skipped: dict[str, str] = field(default_factory=dict)  # best: approach id -> why it was left out
 
     @property
     def person_size(self) -> tuple[int, int]:
@@ -116,16 +119,47 @@ def models_for(approach: str, compositor: str) -> tuple[str, ...]:
     return (*dict.fromkeys(names), compositor)
 
 
+def trained_approaches(params, compositor: str) -> tuple[dict[str, Path], dict[str, str]]:
+    """For `best`: the checkpoints of every approach whose models are all trained (and the
+    compositor's), and {approach: why it is skipped} for the others. A checkpoint the user named
+    (generate.checkpoints) that cannot be found stays an error: only a model nobody trained or named
+    skips its approach. One line when no approach is left."""
+    configured = params.generate.checkpoints
+    paths = {compositor: checkpoint_of(models()[compositor], params)}
+    skipped: dict[str, str] = {}
+    for a, chain in approaches().items():
+        found = {}
+        for spec in chain.chain:
+            try:
+                found[spec.name] = paths.get(spec.name) or checkpoint_of(spec, params)
+            except UserError as exc:
+                if configured.get(spec.name) is not None:
+                    raise
+                skipped[a] = str(exc)
+                break
+        else:
+            paths.update(found)
+    if len(skipped) == len(approaches()):
+        why = "; ".join(f"approach {a}: {reason}" for a, reason in skipped.items())
+        raise UserError(f"--approach best: no approach has all its models trained ({why})")
+    return paths, skipped
+
+
 def load_chain(params, approach: str | None = None, compositor: str | None = None) -> ChainModels:
     """The models the approach needs, named in generate.checkpoints (or the newest runs), and the pose
-    estimator. Every checkpoint is found before any model is loaded."""
+    estimator. Every checkpoint is found before any model is loaded; `best` loads the approaches
+    whose models are trained (`trained_approaches`) and records the others in `skipped`."""
     g = params.generate
     approach = check_approach(approach if approach is not None else g.approach)
     compositor = compositor or g.compositor
-    names = models_for(approach, compositor)
-    paths = {name: checkpoint_of(models()[name], params) for name in names}
-    loaded = {name: models()[name].role.load(paths[name], g.device) for name in names}
-    ids = list(approaches()) if approach == "best" else [approach]
+    skipped: dict[str, str] = {}
+    if approach == "best":
+        check_compositor(compositor)
+        paths, skipped = trained_approaches(params, compositor)
+    else:
+        paths = {name: checkpoint_of(models()[name], params) for name in models_for(approach, compositor)}
+    loaded = {name: models()[name].role.load(path, g.device) for name, path in paths.items()}
+    ids = [a for a in approaches() if a not in skipped] if approach == "best" else [approach]
     chains = {
         a: PersonChain(approaches()[a], [loaded[spec.name] for spec in approaches()[a].chain]) for a in ids
     }
@@ -136,6 +170,7 @@ def load_chain(params, approach: str | None = None, compositor: str | None = Non
         checkpoints={k: str(v) for k, v in paths.items()},
         approach=approach,
         compositor_label=models()[compositor].label,
+        skipped=skipped,
     )
 
 
@@ -305,7 +340,8 @@ def summarise(ads: list[Ad], checkpoints: dict[str, str], inception: dict[str, A
         "pose_found_ad": sum(a.pose_mse_ad is not None for a in ads),
     }
     if any(a.candidates for a in ads):  # best: where the ads came from, and each approach on its own
-        for name in approaches():
+        ran = {c["approach"] for a in ads for c in a.candidates}
+        for name in [a for a in approaches() if a in ran]:  # not the approaches `best` skipped
             out[f"ads_from_approach_{name}"] = sum(a.approach == name for a in ads)
             out[f"pose_mse_reposed_approach_{name}"] = mean(
                 [c["pose_mse_reposed"] for a in ads for c in a.candidates if c["approach"] == name]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -46,7 +47,7 @@ def generate_command(
     approach: str | None = typer.Option(
         None,
         "--approach",
-        help="1: StyleGAN2 → GFLA; 2: DPIG; best: both, keep the person nearer the pose (default generate.approach)",
+        help="1: StyleGAN2 → GFLA; 2: DPIG; 3: StyleGAN2 → PIDM; best: every trained one, keep the person nearest the pose (default generate.approach)",
     ),
     compositor: str | None = typer.Option(
         None,
@@ -73,6 +74,8 @@ def generate_command(
     if pose.suffix.lower() not in IMAGE_SUFFIXES:  # a keypoint file: check it before loading any model
         read_pose(pose, (1, 1))
     models = load_chain(p, approach, compositor)
+    for skipped, why in models.skipped.items():
+        print(f"--approach best: skipping approach {skipped} ({why})", file=sys.stderr)
     # a pose from an image is fitted into each approach's person frame (they may differ in shape)
     requested = {a: read_pose(pose, size, models.estimator) for a, size in models.person_sizes().items()}
     from adgen.training.rundir import existing, removed_on_failure
@@ -85,7 +88,7 @@ def generate_command(
         if approach == "best":  # the approach `adgen evaluate compare` scored better wins a tie
             from adgen.generate.best import best_approach
 
-            favoured = best_approach(p.path(p.paths.metrics) / "compare.json")
+            favoured = best_approach(p.path(p.paths.metrics) / "compare.json", among=models.chains)
         seeds = list(range(seed, seed + n))
         ads, people = generate_ads(
             models, requested, bag_img, seeds, output, g.truncation, g.bag_seed, favoured
@@ -93,6 +96,8 @@ def generate_command(
         metrics = {"approach": approach, **summarise(ads, models.checkpoints, inception_of(people, p))}
         if favoured is not None:
             metrics["compare_favours_approach"] = int(favoured)
+        if models.skipped:
+            metrics["skipped_approaches"] = models.skipped
         atomic.write_json(output / "metrics.json", metrics)
         page = write_page(output, ads, metrics, "bag.png", str(pose), approach)
     write_training_outputs(p.path(p.paths.metrics), "generate", metrics)

@@ -116,7 +116,8 @@ def test_without_any_run_every_generator_is_not_trained_with_its_command(project
     found = find_generators(params, CompareParams(), None, "no pose model")
     assert all(isinstance(f, Missing) and f.status == "not trained" for f in found)
     assert [f.command for f in found] == [
-        "adgen train dcgan", "adgen train stylegan2", "adgen train stylegan2 && adgen train gfla", "adgen train dpig"
+        "adgen train dcgan", "adgen train stylegan2", "adgen train stylegan2 && adgen train gfla", "adgen train dpig",
+        "adgen train stylegan2 && adgen train pidm",
     ]  # fmt: skip
 
 

@@ -40,3 +40,9 @@ def test_reads_compare_json_from_its_path_and_a_missing_or_broken_file_is_none(t
     assert best_approach(tmp_path / "missing.json") is None
     path.write_text("{not json")
     assert best_approach(path) is None
+
+
+def test_an_approach_generate_could_not_load_is_never_the_favoured_one():
+    table = _table({"pose_mse": 0.02}, {"pose_mse": 0.01})
+    assert best_approach(table, among=["1"]) == "1"  # `best` skipped approach 2 (its model untrained)
+    assert best_approach(table, among=[]) is None

@@ -251,3 +251,42 @@ def test_a_pose_read_from_a_photo_is_the_pose_of_the_person_in_it(project):
     both = (got[:, 2] > 0) & (truth[:, 2] > 0)
     assert both.sum() >= 10
     assert np.abs(got[both, :2] - truth[both, :2]).max() < 0.03
+
+
+def test_best_runs_the_trained_approaches_and_names_the_ones_it_skipped(project, capsys):
+    """Only approach 1's models are trained here: best makes its ads from approach 1 and says that
+    the other declared approaches (DPIG, PIDM) were skipped, instead of failing on their models."""
+    args = ("generate", "--pose", "pose.json", "--bag", "bag.png", "--approach", "best", "--n", "1")
+    assert _adgen_in_process(project, *args, "-o", "best-skips") == 0, capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "skipping approach 2 (no trained dpig under" in err
+    assert "skipping approach 3 (no trained pidm under" in err
+    metrics = json.loads((project / "best-skips" / "metrics.json").read_text())
+    assert metrics["approach"] == "best" and set(metrics["checkpoints"]) == {"stylegan2", "gfla", "stgan"}
+    assert set(metrics["skipped_approaches"]) == {"2", "3"} and metrics["ads_from_approach_1"] == 1
+    assert "ads_from_approach_2" not in metrics
+    info = json.loads((project / "best-skips" / "seed-0" / "ad.json").read_text())
+    assert info["approach"] == "1" and [c["approach"] for c in info["candidates"]] == ["1"]
+
+
+def test_best_with_no_trained_approach_or_a_named_checkpoint_missing_is_one_line(project, tmp_path, capsys):
+    import shutil
+
+    shutil.copytree(project / "models" / "stgan", tmp_path / "models" / "stgan")  # the compositor only
+    for name in ("bag.png", "pose.json"):
+        shutil.copy(project / name, tmp_path / name)
+    settings = {"paths": {"models": "models"}, "pose": {"model": str(project / "pose-model")}}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(settings))
+    args = ("generate", "--pose", "pose.json", "--bag", "bag.png", "--approach", "best", "-o", "x")
+    assert _adgen_in_process(tmp_path, *args) == 2
+    err = capsys.readouterr().err
+    assert "--approach best: no approach has all its models trained" in err
+    assert "approach 1: no trained stylegan2 under" in err and "approach 3: no trained" in err
+    assert "Traceback" not in err and err.strip().count("\n") == 0 and not (tmp_path / "x").exists()
+    # a checkpoint the user named is never skipped silently: it must exist
+    settings["paths"]["models"] = str(project / "models")
+    settings["generate"] = {"dpig_checkpoint": "missing.pt"}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(settings))
+    assert _adgen_in_process(tmp_path, *args) == 2
+    err = capsys.readouterr().err
+    assert "generate.dpig_checkpoint: " in err and err.strip().count("\n") == 0

@@ -1,4 +1,5 @@
-"""`adgen generate --approach 2|best`: DPIG's people in the chain, alone or against approach 1's."""
+"""`adgen generate --approach 2|3|best`: DPIG's people, or StyleGAN2's re-posed by PIDM, in the chain,
+alone or against approach 1's."""
 
 from __future__ import annotations
 
@@ -117,8 +118,9 @@ def test_approach_2_errors_are_one_line(tmp_path, capsys):
     assert _run(tmp_path, "--approach", "2", "-o", "x") == 2
     err = capsys.readouterr().err
     assert "no trained dpig under" in err and "Traceback" not in err and err.strip().count("\n") == 0
-    assert _run(tmp_path, "--approach", "3", "-o", "x") == 2
-    assert "choose 1" in capsys.readouterr().err
+    assert _run(tmp_path, "--approach", "9", "-o", "x") == 2  # no model declares an approach 9
+    err = capsys.readouterr().err
+    assert "--approach '9': choose 1 (StyleGAN2 → GFLA), 2 (DPIG), 3 (StyleGAN2 → PIDM) or best" in err
     (tmp_path / "pose.json").write_text(json.dumps([[-1, -1, 0]] * 18))
     assert _run(tmp_path, "--approach", "2", "-o", "x") == 2
     assert "no keypoint is present" in capsys.readouterr().err
@@ -129,3 +131,51 @@ def test_approach_2_errors_are_one_line(tmp_path, capsys):
     (tmp_path / "pose.json").write_text(json.dumps(pose(1).tolist()))
     assert _run(tmp_path, "-o", "x") == 2
     assert "generate.dpig_checkpoint: " in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def three(both, tmp_path_factory) -> Path:
+    """A copy of the approach-1-and-2 project plus a tiny PIDM (demo preset, two steps) trained on
+    its GFLA pairs: every declared approach can run. A copy, so the tests on `both` see no PIDM."""
+    import shutil
+
+    from adgen.models.pidm.config import preset
+    from adgen.models.pidm.train import train
+    from adgen.models.registry import TrainJob
+
+    root = tmp_path_factory.mktemp("three") / "project"
+    shutil.copytree(both, root)
+    torch.set_num_threads(1)
+    options = preset("demo", dataset=root / "gfla", device="cpu").model_copy(
+        update={"total_steps": 2, "tick_steps": 1, "checkpoint_steps": 2, "sample_steps_ddim": 2}
+    )
+    train(TrainJob(None, options, root / "models" / "pidm" / "00000-demo", None), echo=False)
+    return root
+
+
+@pytest.mark.slow
+def test_approach_3_re_poses_stylegan2_people_with_pidm_and_places_the_bag(three, capsys):
+    assert _run(three, "--approach", "3", "--seed", "3", "-o", "out3") == 0, capsys.readouterr().err
+    out = three / "out3"
+    for seed in (3, 4):
+        folder = out / f"seed-{seed}"
+        assert (folder / "ad.png").is_file() and (folder / "requested_pose.png").is_file()
+        info = json.loads((folder / "ad.json").read_text())
+        assert info["approach"] == "3" and np.allclose(info["requested"], pose(7))
+        assert any("PIDM" in step for step in info["files"]), info["files"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["approach"] == "3" and metrics["ads"] == 2
+    assert set(metrics["checkpoints"]) == {"stylegan2", "pidm", "stgan"}
+    page = (out / "index.html").read_text()
+    assert "PIDM moves them into the requested pose" in page
+
+
+@pytest.mark.slow
+def test_best_with_every_approach_trained_runs_all_three_chains(three, capsys):
+    assert _run(three, "--approach", "best", "--n", "1", "-o", "best3") == 0, capsys.readouterr().err
+    metrics = json.loads((three / "best3" / "metrics.json").read_text())
+    assert "skipped_approaches" not in metrics
+    assert set(metrics["checkpoints"]) == {"stylegan2", "gfla", "dpig", "pidm", "stgan"}
+    info = json.loads((three / "best3" / "seed-0" / "ad.json").read_text())
+    assert [c["approach"] for c in info["candidates"]] == ["1", "2", "3"]
+    assert sum(metrics[f"ads_from_approach_{a}"] for a in "123") == 1
