@@ -127,3 +127,30 @@ def test_without_an_evaluation_set_compare_is_a_one_line_error(tmp_path):
 
     result = CliRunner().invoke(app, ["--params", str(tmp_path / "params.yaml"), "evaluate", "compare"])
     assert "adgen evaluate compare-set" in str(result.exception)
+
+
+@pytest.mark.slow
+def test_a_trained_pidm_puts_approach_3_in_the_comparison_on_the_same_poses(project, tmp_path):
+    """The role declaration alone makes StyleGAN2 → PIDM a compared chain (a copy of the project,
+    so the test above still sees PIDM untrained)."""
+    import shutil
+
+    from adgen.models.pidm.config import preset
+    from adgen.models.pidm.train import train as train_pidm
+    from adgen.models.registry import TrainJob
+
+    root = tmp_path / "project"
+    shutil.copytree(project, root)
+    options = preset("demo", dataset=root / "gfla-train", device="cpu").model_copy(
+        update={"total_steps": 2, "tick_steps": 1, "checkpoint_steps": 2, "sample_steps_ddim": 2}
+    )
+    train_pidm(TrainJob(None, options, root / "data" / "models" / "pidm" / "00000-demo", None), echo=False)
+    assert _adgen(root, "evaluate", "compare-set").exit_code == 0
+    ran = _adgen(root, "evaluate", "compare")
+    assert ran.exit_code == 0, ran.output
+    gens = json.loads((root / "metrics" / "compare.json").read_text())["generators"]
+    info = json.loads((root / "metrics" / "compare.info.json").read_text())["generators"]
+    assert {"approach1", "approach3"} <= set(gens) and info["approach3"]["status"] == "scored"
+    assert gens["approach3"]["images"] == gens["approach1"]["images"] == 4 * 4  # the same poses and seeds
+    assert gens["approach3"]["fid"] > 0 and info["approach3"]["checkpoints"]["pidm"].endswith(".pt")
+    assert best_approach(root / "metrics" / "compare.json") in {"1", "3"}
