@@ -28,7 +28,7 @@ def test_dvc_repro_runs_the_prepare_stages_then_skips_them(
             {
                 # DVC needs every param key a stage names to be present in the file.
                 "strip": {"refine_detector_masks": False, "include_no_bag": True},
-                "pose": {"model": str(fixture_pose_dir)},
+                "pose": {"model": "inputs/pose"},  # a DVC-tracked input (issue 26), copied below
                 "datasets": {"deepfashion": None, "stylegan2_resolution": 32, "stgan_sizes": [64]},
             }
         )  # fmt: skip
@@ -41,6 +41,11 @@ def test_dvc_repro_runs_the_prepare_stages_then_skips_them(
         else:
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest)
+    shutil.copytree(fixture_pose_dir, tmp_path / "inputs/pose")
+    for dep in sorted({d for stage in mine.values() for d in stage["deps"] if d.startswith("inputs/")}):
+        if (repo_root / dep).is_file():  # git-tracked inputs (the ground truth) as a clone has them
+            (tmp_path / dep).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(repo_root / dep, tmp_path / dep)
     write_filtered_project(tmp_path, [draw_person(seed=1), draw_person(seed=2, bag=None)])
     assert (tmp_path / "data/filtered/store/index.parquet").is_file()  # the masks, as the filter stores them
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -35,8 +36,12 @@ def run(cmd: list[str], cwd: Path) -> str:
 def test_dvc_repro_runs_the_filter_stage_and_then_does_nothing(project: Project, repo_root: Path) -> None:
     project.add_image(kept_photo())
     project.add_image(draw_photo([(PERSON, RED)], []))
-    project.write()
     root = project.root
+    # the model is a DVC-tracked input under inputs/ (issue 26), the ground truth a git-tracked one
+    shutil.copytree(project.detect["model"], root / "inputs/detector")
+    shutil.copy2(repo_root / "inputs/ground-truth.json", root / "inputs/ground-truth.json")
+    project.detect["model"] = "inputs/detector"
+    project.write()
     stage = yaml.safe_load((repo_root / "dvc.yaml").read_text())["stages"]["filter"]
     stage["deps"] = [d for d in stage["deps"] if not str(d).startswith("adgen/")]  # code is installed here
     (root / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"filter": stage}}))
