@@ -14,6 +14,10 @@ class MetricsParams(Section):
     inception_v3_weights: Path | None = None
     # The FID Inception graph classify_image_graph_def.pb (inception-2015-12-05.tgz), as TTUR uses
     fid_inception_graph: Path | None = None
+    # LPIPS v0.1 AlexNet-lin (pose-transfer pairs): the lpips package's weights/v0.1/alex.pth and
+    # torchvision's alexnet-owt-7be5be79.pth (train.gfla.lpips_* are the older place, still read)
+    lpips_weights: Path | None = None
+    lpips_alexnet_weights: Path | None = None
     batch_size: int = Field(32, ge=1)
     is_splits: int = Field(10, ge=1)
     fid_images: int = Field(10000, ge=2)  # images per set for FID (the fewer of this and the set)

@@ -1,9 +1,9 @@
-"""LPIPS (Zhang et al. 2018, v0.1, AlexNet "lin") from user-supplied weight files, for GFLA's evaluation.
+"""LPIPS (Zhang et al. 2018, v0.1, AlexNet "lin") from user-supplied weight files, for pose-transfer pairs.
 
 Two files, both standard: torchvision's ImageNet AlexNet (`alexnet-owt-7be5be79.pth`, keys
 `features.*`) and the LPIPS linear heads (`lpips/weights/v0.1/alex.pth` of the lpips package, keys
 `lin0.model.1.weight` … `lin4.model.1.weight`). One file holding both sets of keys works too. Nothing is
-downloaded: without the files LPIPS is skipped (see adgen.models.gfla.evaluate.score_gfla).
+downloaded: without the files LPIPS is skipped (see adgen.metrics.pairs.score_pairs).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from torch import nn
 from adgen.errors import UserError
 
 HINT = (
-    "set train.gfla.lpips_weights to the lpips package's weights/v0.1/alex.pth and "
-    "train.gfla.lpips_alexnet_weights to torchvision's alexnet-owt-7be5be79.pth"
+    "set metrics.lpips_weights to the lpips package's weights/v0.1/alex.pth and "
+    "metrics.lpips_alexnet_weights to torchvision's alexnet-owt-7be5be79.pth"
 )
 TAPS = (1, 4, 7, 9, 11)  # relu1 … relu5 in torchvision's AlexNet.features
 CHANNELS = (64, 192, 384, 256, 256)

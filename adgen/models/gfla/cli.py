@@ -21,8 +21,9 @@ def evaluate_gfla_command(
     ),
 ) -> None:
     """SSIM, FID and LPIPS of GFLA on the held-out (test) pairs → <paths.metrics>/gfla_eval.json."""
+    from adgen.metrics.pairs import pair_metric_files, score_pairs
     from adgen.models.gfla.api import load_pose_transfer
-    from adgen.models.gfla.evaluate import gfla_held_out, score_gfla
+    from adgen.models.gfla.evaluate import gfla_held_out
     from adgen.models.gfla.spec import SPEC
     from adgen.models.registry import checkpoint_of, with_preset
 
@@ -31,9 +32,7 @@ def evaluate_gfla_command(
     path = checkpoint_of(SPEC, p, checkpoint)
     transfer = load_pose_transfer(path, p.generate.device)
     generated, real = gfla_held_out(transfer, p.path(gp.dataset), gp, pairs or gp.eval_pairs)
-    lp = p.path(gp.lpips_weights) if gp.lpips_weights else None
-    la = p.path(gp.lpips_alexnet_weights) if gp.lpips_alexnet_weights else None
-    result = {"checkpoint": str(path), **score_gfla(generated, real, p, lp, la)}
+    result = {"checkpoint": str(path), **score_pairs(generated, real, pair_metric_files(p, gp))}
     from adgen.stage_metrics import write_training_outputs
 
     # numbers (the DVC metric) in gfla_eval.json; the checkpoint and "skipped" reasons in .info.json

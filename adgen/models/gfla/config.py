@@ -90,8 +90,9 @@ class GflaParams(Section):
 
     # --- evaluation on held-out pairs ----------------------------------------------------------
     eval_pairs: int = Field(1_000, ge=1)
-    lpips_weights: Path | None = None  # lpips package's weights/v0.1/alex.pth; LPIPS is skipped without it
-    lpips_alexnet_weights: Path | None = None  # torchvision's alexnet-owt-7be5be79.pth (LPIPS backbone)
+    # The older place of metrics.lpips_weights / metrics.lpips_alexnet_weights, read when those are unset
+    lpips_weights: Path | None = None
+    lpips_alexnet_weights: Path | None = None
 
     @field_validator("height", "width")
     @classmethod

@@ -9,8 +9,9 @@ from PIL import Image
 from adgen import config
 from adgen.errors import UserError
 from adgen.metrics.lpips import lpips_distance
+from adgen.metrics.pairs import PairMetricFiles, pair_metric_files, score_pairs
 from adgen.models.gfla.api import load_pose_transfer
-from adgen.models.gfla.evaluate import gfla_held_out, score_gfla
+from adgen.models.gfla.evaluate import gfla_held_out
 from adgen.models.gfla.model import build
 from adgen.training import checkpoint
 from tests.models.gfla.helpers import tiny_params, write_dataset
@@ -60,12 +61,23 @@ def test_gfla_held_out_scores_ssim_and_lpips_and_skips_fid_without_its_graph(tmp
     assert len(generated) == len(real) == 3 and generated[0].size == (64, 64)
 
     lin, alex = _lpips_files(tmp_path)
-    params = config.from_dict({}, root=tmp_path)
-    scores = score_gfla(generated, real, params, lin, alex)
+    params = config.from_dict(
+        {"metrics": {"lpips_weights": str(lin), "lpips_alexnet_weights": str(alex)}}, root=tmp_path
+    )
+    scores = score_pairs(generated, real, pair_metric_files(params))
     assert scores["pairs"] == 3 and -1 <= scores["ssim"] < 1 and scores["lpips"] > 0
     assert scores["fid_skipped"] == "metrics.fid_inception_graph is not set"
-    assert score_gfla(real, real, params, None)["ssim"] == pytest.approx(1.0)
-    assert "lpips_skipped" in score_gfla(real, real, params, None)
+    assert score_pairs(real, real, PairMetricFiles())["ssim"] == pytest.approx(1.0)
+    assert score_pairs(real, real, PairMetricFiles())["lpips_skipped"] == "metrics.lpips_weights is not set"
+    # GFLA's older keys are still read when metrics.lpips_weights is unset
+    old = config.from_dict(
+        {"train": {"gfla": {"lpips_weights": str(lin), "lpips_alexnet_weights": str(alex)}}}, root=tmp_path
+    )
+    files = pair_metric_files(old, old.train.gfla)
+    assert files.lpips_weights == lin and files.lpips_setting == "train.gfla.lpips_weights"
+    # a real photo of another size is compared at the generated image's size
+    big = [im.resize((128, 128)) for im in real]
+    assert score_pairs(real, big, PairMetricFiles())["ssim"] > 0.9
 
 
 def test_evaluate_gfla_command_writes_the_held_out_scores_as_dvc_metrics(tmp_path):
@@ -91,4 +103,4 @@ def test_evaluate_gfla_command_writes_the_held_out_scores_as_dvc_metrics(tmp_pat
     numbers = json.loads((tmp_path / "m" / "gfla_eval.json").read_text())
     info = json.loads((tmp_path / "m" / "gfla_eval.info.json").read_text())
     assert numbers["pairs"] == 2 and -1 <= numbers["ssim"] < 1
-    assert info["checkpoint"] == str(ckpt) and info["lpips_skipped"] == "train.gfla.lpips_weights is not set"
+    assert info["checkpoint"] == str(ckpt) and info["lpips_skipped"] == "metrics.lpips_weights is not set"
