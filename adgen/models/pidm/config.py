@@ -74,6 +74,11 @@ class PidmParams(Section):
     # pose scale; None: the official guidance (pose always given, appearance guided alone)
     guidance_pose: float | None = Field(None, ge=0, le=100)
 
+    # --- `adgen evaluate pidm`: quality and speed against the DDIM step count ---------------------
+    eval_pairs: int = Field(100, ge=1, le=100_000)  # held-out (test) pairs, the same at every step count
+    eval_steps: tuple[int, ...] = (1000, 100, 50, 25)  # DDIM step counts; the largest is the reference
+    eval_batch: int = Field(8, ge=1, le=1024)  # pairs sampled at once
+
     # --- schedule / outputs -------------------------------------------------------------------------
     total_steps: int = Field(2_400_000, ge=1, le=100_000_000)  # official scheduler n_iter
     tick_steps: int = Field(50, ge=1, le=100_000_000)
@@ -91,6 +96,13 @@ class PidmParams(Section):
     def _levels(cls, v: tuple[int, ...]) -> tuple[int, ...]:
         if not 1 <= len(v) <= 8 or any(not 1 <= m <= 16 for m in v):
             raise ValueError("1 to 8 levels, each a multiplier from 1 to 16")
+        return v
+
+    @field_validator("eval_steps")
+    @classmethod
+    def _eval_steps(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        if not 1 <= len(v) <= 16 or any(not 1 <= s <= 10_000 for s in v):
+            raise ValueError("1 to 16 DDIM step counts, each 1 to 10000")
         return v
 
     @field_validator("attention_resolutions")
@@ -112,6 +124,8 @@ class PidmParams(Section):
             raise ValueError("model_channels x each channel_mult entry must be a multiple of 32")
         if self.batch % 2:
             raise ValueError("batch must be even (each pair is trained both ways)")
+        if max(self.eval_steps) > self.timesteps:
+            raise ValueError(f"eval_steps: at most {self.timesteps} DDIM steps (the timesteps)")
         if self.beta_end <= self.beta_start:
             raise ValueError("beta_end must be above beta_start")
         return self

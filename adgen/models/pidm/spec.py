@@ -56,6 +56,12 @@ def kind():
     return KIND
 
 
+def extra_commands(groups) -> None:
+    from adgen.models.pidm.cli import register
+
+    register(groups)
+
+
 SPEC = ModelSpec(
     name="pidm",
     title="PIDM",
@@ -69,6 +75,7 @@ SPEC = ModelSpec(
     path_options=("dataset",),
     preflight=preflight,
     sample_globs=("samples/*.png",),
+    extra_commands=extra_commands,  # `adgen evaluate pidm`: quality and speed against the DDIM steps
     # approach 3 of `adgen generate`: StyleGAN2's new person, re-posed by PIDM
     role=PoseTransfer(load=load, kind=kind, approach="3", people_from="stylegan2"),
 )
