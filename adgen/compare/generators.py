@@ -2,9 +2,10 @@
 
 Which generators there are comes from the model declarations (adgen.models.roles):
 - unconditional (every people generator alone: DCGAN, StyleGAN2): `people(seeds)` → one person per seed;
-- pose-controlled (every approach of `adgen generate`: 1, StyleGAN2 → GFLA; 2, DPIG):
-  `posed(keypoints, seeds)` → one person per seed in the target pose (keypoints normalised to the
-  generator's own frame).
+- pose-controlled (every chain of `adgen generate`, `registry.chains()`: the declared approaches 1,
+  StyleGAN2 → GFLA; 2, DPIG; 3, StyleGAN2 → PIDM; then every other people generator × pose transfer
+  pair, e.g. DCGAN → GFLA under the key `dcgan_gfla`): `posed(keypoints, seeds)` → one person per
+  seed in the target pose (keypoints normalised to the generator's own frame).
 
 A generator without a checkpoint is reported as "not trained" with the command that trains it;
 one whose inputs are missing (e.g. approach 1 without a pose model) as "unavailable" with why.
@@ -20,16 +21,16 @@ from typing import Any
 from PIL import Image
 
 from adgen.errors import UserError
-from adgen.models.registry import Approach, ModelSpec, approaches, with_role
+from adgen.models.registry import Approach, ModelSpec, approaches, chains, with_role
 from adgen.models.roles import PeopleGenerator
 
 
 @dataclass(frozen=True)
 class Entry:
     """One generator of the comparison, derived from the model declarations: every people generator
-    alone, then every approach of `adgen generate` (adgen.models.registry.approaches)."""
+    alone, then every chain of `adgen generate` (adgen.models.registry.chains)."""
 
-    name: str  # its key in compare.json: the model's name, or approach<id>
+    name: str  # its key in compare.json: the model's name, approach<id>, or <people>_<transfer>
     label: str  # the table's row
     heading: str  # the grid's column
     chain: tuple[ModelSpec, ...]  # the models it runs, in order
@@ -40,23 +41,26 @@ class Entry:
         return " && ".join(f"adgen train {spec.name}" for spec in self.chain)
 
 
+def _chain_entry(a: Approach) -> Entry:
+    """A row as `--approach <id>` names it ("Approach 1: StyleGAN2 → GFLA", as written before;
+    "Approach dcgan-gfla: DCGAN → GFLA"); a combined chain's grid column shows its models."""
+    return Entry(
+        a.key,
+        f"Approach {a.id}: {a.label}" + (" (pose-conditioned)" if a.pose_controlled else ""),
+        f"Approach {a.id}" if a.declared else a.label,
+        a.chain,
+        a,
+    )
+
+
 def entries() -> tuple[Entry, ...]:
+    # "alone" marks the people generators a declared approach re-poses (the labels as written before)
     re_posed = {a.chain[0].name for a in approaches().values() if not a.pose_controlled}
     alone = [
         Entry(spec.name, spec.label + (" alone" if spec.name in re_posed else ""), spec.label, (spec,))
         for spec in with_role(PeopleGenerator).values()
     ]
-    chains = [
-        Entry(
-            f"approach{a.id}",
-            f"Approach {a.id}: {a.label}" + (" (pose-conditioned)" if a.pose_controlled else ""),
-            f"Approach {a.id}",
-            a.chain,
-            a,
-        )
-        for a in approaches().values()
-    ]
-    return (*alone, *chains)
+    return (*alone, *(_chain_entry(a) for a in chains().values()))
 
 
 ENTRIES = entries()

@@ -1,6 +1,7 @@
-"""`adgen generate --approach best`: which pose-controlled approach the comparison scored better.
+"""`adgen generate --approach best`: which chain the comparison scored better.
 
-Every approach (1: StyleGAN2 → GFLA, 2: DPIG, 3: StyleGAN2 → PIDM) puts a new person in a requested pose, so
+Every chain (1: StyleGAN2 → GFLA, 2: DPIG, 3: StyleGAN2 → PIDM, and the combined ones such as
+dcgan-gfla, `registry.chains()`) puts a new person in a requested pose, so
 the deciding score is the one the product chose them by: pose-keypoint MSE (lower is better);
 when the pose model was not there, FID (lower), then Inception Score (higher). With only one
 approach scored, that one; with none, None.
@@ -47,19 +48,20 @@ def _better(
 def best_approach(
     compare_json: Mapping[str, Any] | str | Path, among: Iterable[str] | None = None
 ) -> str | None:
-    """The id ("1", "2", …) of the approach compare.json (its contents or its path) scored best;
-    None when no approach was scored. The approaches are the declared ones (`registry.approaches`),
-    or only those in `among` (the ones `generate --approach best` could load: a skipped approach
-    cannot be favoured), compared in turn, the earlier keeping a tie (approach 1: the established chain)."""
-    from adgen.models.registry import approaches
+    """The id ("1", "2", …, "dcgan-gfla") of the chain compare.json (its contents or its path)
+    scored best, read under each chain's key (`approach1`, `dcgan_gfla`: `Approach.key`); None when
+    no chain was scored. The chains are every one `registry.chains()` makes, or only those in `among`
+    (the ones `generate --approach best` could load: a skipped chain cannot be favoured), compared in
+    turn, the earlier keeping a tie (approach 1: the established chain; declared before combined)."""
+    from adgen.models.registry import chains
 
-    allowed = set(approaches()) if among is None else set(among)
+    allowed = set(chains()) if among is None else set(among)
     gens = _read(compare_json).get("generators", {})
     gens = gens if isinstance(gens, Mapping) else {}
     scored = [
-        (key, gens[f"approach{key}"])
-        for key in approaches()
-        if key in allowed and isinstance(gens.get(f"approach{key}"), Mapping) and gens[f"approach{key}"]
+        (a, gens[chain.key])
+        for a, chain in chains().items()
+        if a in allowed and isinstance(gens.get(chain.key), Mapping) and gens[chain.key]
     ]
     if not scored:
         return None

@@ -1,11 +1,13 @@
 """The ad chain: a new person in the requested pose, then the bag placed on them (a compositor).
 
-The ways to make the person are the approaches the model declarations make (adgen.models.roles,
-`registry.approaches()`; the product compared the first two):
-- a people generator's new person re-posed by a pose transfer (approach 1: StyleGAN2 → GFLA);
+The ways to make the person are the chains the model declarations make (adgen.models.roles,
+`registry.chains()`; the product compared the first two):
+- a people generator's new person re-posed by a pose transfer (approach 1: StyleGAN2 → GFLA; every
+  other people generator × pose transfer pair too, e.g. `dcgan-pidm`, chosen by id or by
+  `--people` / `--pose-transfer`);
 - a new person drawn straight into the requested pose by a pose-controlled generator (approach 2:
   DPIG, noise → appearance mapper → pose-conditioned decoder);
-- `best`: every approach whose models are trained, for every seed; the ad keeps the person whose
+- `best`: every chain whose models are trained, for every seed; the ad keeps the person whose
   estimated pose is closest to the requested one (lowest pose-keypoint MSE, the product's
   "cherry-pick the best of both"), and records which approach it came from. The chains are written
   and shown side by side; an approach with an untrained model is skipped and named (a newly declared
@@ -29,19 +31,65 @@ from adgen import atomic
 from adgen.config.quality import GenerateParams
 from adgen.errors import UserError
 from adgen.metrics.pose import pose_mse
-from adgen.models.registry import Approach, ModelSpec, approaches, checkpoint_of, models, with_role
-from adgen.models.roles import Compositor
+from adgen.models.registry import (
+    Approach,
+    ModelSpec,
+    chain_id,
+    chains,
+    checkpoint_of,
+    models,
+    with_role,
+)
+from adgen.models.roles import Compositor, PeopleGenerator, PoseTransfer
 from adgen.models.sampling import reproducible_kernels
 from adgen.pose.contract import draw_pose, fit_into_frame
 
 
 def check_approach(approach: str | int) -> str:
     approach = str(approach)
-    declared = approaches()
+    declared = chains()
     if approach not in (*declared, "best"):
         choices = ", ".join(f"{a} ({chain.label})" for a, chain in declared.items())
         raise UserError(f"--approach {approach!r}: choose {choices} or best")
     return approach
+
+
+def _check_role(option: str, name: str, role: type) -> ModelSpec:
+    declared = with_role(role)
+    if name not in declared:
+        choices = ", ".join(f"{n} ({spec.label})" for n, spec in declared.items())
+        raise UserError(f"{option} {name!r}: choose {choices}")
+    return declared[name]
+
+
+def resolve_approach(approach: str | None, people: str | None, transfer: str | None, default: str) -> str:
+    """The chain id `adgen generate` runs. Without --people / --pose-transfer: `approach` (default
+    `default`, generate.approach). With them, the chain they name: the declared approach making
+    that pair (`--people stylegan2 --pose-transfer pidm` is "3"), else the combined chain
+    (`dcgan-pidm`). One left out comes from an explicit `--approach` (a people generator → pose
+    transfer chain; with a pose-controlled one or best it is an error), else from the declarations:
+    the people a transfer's own approach re-poses (`people_from`), the transfer of generate.approach
+    (or of the first declared approach with one)."""
+    if people is None and transfer is None:
+        return check_approach(default if approach is None else approach)
+    people_spec = _check_role("--people", people, PeopleGenerator) if people is not None else None
+    transfer_spec = _check_role("--pose-transfer", transfer, PoseTransfer) if transfer is not None else None
+    base = chains().get(check_approach(default if approach is None else approach))  # None: best
+    if base is None or base.pose_controlled:
+        if approach is not None:
+            given = [o for o, v in (("--people", people), ("--pose-transfer", transfer)) if v is not None]
+            what = "runs every chain" if base is None else f"is {base.label} alone (pose-controlled)"
+            picks = "pick" if len(given) > 1 else "picks"
+            raise UserError(
+                f"--approach {approach} {what}, but {' and '.join(given)} {picks} a people generator → "
+                "pose transfer chain; give one or the other"
+            )
+        base = next((a for a in chains().values() if not a.pose_controlled), None)
+    if people_spec is None:
+        people_spec = models()[transfer_spec.role.people_from] if approach is None else base.chain[0]
+    if transfer_spec is None:
+        transfer_spec = base.chain[1]
+    return chain_id(people_spec, transfer_spec)
 
 
 DEFAULT_COMPOSITOR = GenerateParams.model_fields["compositor"].default
@@ -59,13 +107,13 @@ def check_compositor(compositor: str) -> ModelSpec:
 def approach_names(compositor: str | None = None) -> dict[str, str]:
     """Each approach's chain in words ("StyleGAN2 → GFLA → ST-GAN"), with the compositor when named."""
     tail = f" → {models()[compositor].label}" if compositor in models() else ""
-    return {a: chain.label + tail for a, chain in approaches().items()}
+    return {a: chain.label + tail for a, chain in chains().items()}
 
 
 def describe(approach: str, compositor: str | None = None) -> str:
     """One approach's chain as a sentence: "StyleGAN2 draws a new person, GFLA moves them into the
     requested pose, ST-GAN places the bag." """
-    steps = [*approaches()[approach].chain, *([models()[compositor]] if compositor in models() else [])]
+    steps = [*chains()[approach].chain, *([models()[compositor]] if compositor in models() else [])]
     return ", ".join(f"{spec.label} {spec.role.step}" for spec in steps) + "."
 
 
@@ -114,8 +162,8 @@ def load_estimator(params) -> Any:
 def models_for(approach: str, compositor: str) -> tuple[str, ...]:
     """The models an approach needs, in the order they run (the compositor last)."""
     check_compositor(compositor)
-    ids = list(approaches()) if check_approach(approach) == "best" else [approach]
-    names = [spec.name for a in ids for spec in approaches()[a].chain]
+    ids = list(chains()) if check_approach(approach) == "best" else [approach]
+    names = [spec.name for a in ids for spec in chains()[a].chain]
     return (*dict.fromkeys(names), compositor)
 
 
@@ -127,7 +175,7 @@ def trained_approaches(params, compositor: str) -> tuple[dict[str, Path], dict[s
     configured = params.generate.checkpoints
     paths = {compositor: checkpoint_of(models()[compositor], params)}
     skipped: dict[str, str] = {}
-    for a, chain in approaches().items():
+    for a, chain in chains().items():
         found = {}
         for spec in chain.chain:
             try:
@@ -139,7 +187,7 @@ def trained_approaches(params, compositor: str) -> tuple[dict[str, Path], dict[s
                 break
         else:
             paths.update(found)
-    if len(skipped) == len(approaches()):
+    if len(skipped) == len(chains()):
         why = "; ".join(f"approach {a}: {reason}" for a, reason in skipped.items())
         raise UserError(f"--approach best: no approach has all its models trained ({why})")
     return paths, skipped
@@ -159,12 +207,12 @@ def load_chain(params, approach: str | None = None, compositor: str | None = Non
     else:
         paths = {name: checkpoint_of(models()[name], params) for name in models_for(approach, compositor)}
     loaded = {name: models()[name].role.load(path, g.device) for name, path in paths.items()}
-    ids = [a for a in approaches() if a not in skipped] if approach == "best" else [approach]
-    chains = {
-        a: PersonChain(approaches()[a], [loaded[spec.name] for spec in approaches()[a].chain]) for a in ids
+    ids = [a for a in chains() if a not in skipped] if approach == "best" else [approach]
+    person_chains = {
+        a: PersonChain(chains()[a], [loaded[spec.name] for spec in chains()[a].chain]) for a in ids
     }
     return ChainModels(
-        chains=chains,
+        chains=person_chains,
         compositor=loaded[compositor],
         estimator=load_estimator(params),
         checkpoints={k: str(v) for k, v in paths.items()},
@@ -341,7 +389,7 @@ def summarise(ads: list[Ad], checkpoints: dict[str, str], inception: dict[str, A
     }
     if any(a.candidates for a in ads):  # best: where the ads came from, and each approach on its own
         ran = {c["approach"] for a in ads for c in a.candidates}
-        for name in [a for a in approaches() if a in ran]:  # not the approaches `best` skipped
+        for name in [a for a in chains() if a in ran]:  # not the approaches `best` skipped
             out[f"ads_from_approach_{name}"] = sum(a.approach == name for a in ads)
             out[f"pose_mse_reposed_approach_{name}"] = mean(
                 [c["pose_mse_reposed"] for a in ads for c in a.candidates if c["approach"] == name]

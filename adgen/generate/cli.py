@@ -47,7 +47,17 @@ def generate_command(
     approach: str | None = typer.Option(
         None,
         "--approach",
-        help="1: StyleGAN2 → GFLA; 2: DPIG; 3: StyleGAN2 → PIDM; best: every trained one, keep the person nearest the pose (default generate.approach)",
+        help="1: StyleGAN2 → GFLA; 2: DPIG; 3: StyleGAN2 → PIDM; <people>-<transfer> (e.g. dcgan-gfla): any other people generator → pose transfer pair; best: every trained chain, keep the person nearest the pose (default generate.approach)",
+    ),
+    people: str | None = typer.Option(
+        None,
+        "--people",
+        help="the people generator (e.g. stylegan2, dcgan) whose person the pose transfer re-poses; picks the chain with --pose-transfer",
+    ),
+    pose_transfer: str | None = typer.Option(
+        None,
+        "--pose-transfer",
+        help="the pose transfer (e.g. gfla, pidm); alone, it re-poses the people its own approach does",
     ),
     compositor: str | None = typer.Option(
         None,
@@ -55,9 +65,9 @@ def generate_command(
         help="stgan: place the bag; sfgan: place it and match the scene's light (default generate.compositor)",
     ),
 ) -> None:
-    """New people in the requested pose with the bag (StyleGAN2 → GFLA or DPIG, then ST-GAN), every step saved."""
+    """New people in the requested pose with the bag (a people generator → a pose transfer, or DPIG; then ST-GAN), every step saved."""
     from adgen import atomic
-    from adgen.generate.chain import check_approach, generate_ads, load_chain, summarise
+    from adgen.generate.chain import generate_ads, load_chain, resolve_approach, summarise
     from adgen.generate.evaluate import inception_of
     from adgen.generate.html import write_page
     from adgen.pose.contract import IMAGE_SUFFIXES, read_pose
@@ -65,7 +75,7 @@ def generate_command(
 
     p = params(ctx)
     g = p.generate
-    approach = check_approach(g.approach if approach is None else approach)
+    approach = resolve_approach(approach, people, pose_transfer, g.approach)
     seed = g.seed if seed is None else seed
     n = g.n if n is None else n
     if n < 1:
@@ -95,7 +105,8 @@ def generate_command(
         )
         metrics = {"approach": approach, **summarise(ads, models.checkpoints, inception_of(people, p))}
         if favoured is not None:
-            metrics["compare_favours_approach"] = int(favoured)
+            # a number for a declared id (a DVC metric to diff), the id itself for a combined chain
+            metrics["compare_favours_approach"] = int(favoured) if favoured.isdigit() else favoured
         if models.skipped:
             metrics["skipped_approaches"] = models.skipped
         atomic.write_json(output / "metrics.json", metrics)

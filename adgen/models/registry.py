@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,11 +82,19 @@ def _discover() -> dict[str, ModelSpec]:
     return found
 
 
+SAFE_ID = re.compile(r"[a-z0-9]+")  # approach ids and chained model names: folder names, no separator
+
+
 def _check_roles(found: dict[str, ModelSpec]) -> None:
     """A declaration error is the model author's bug: say which spec and what, at discovery."""
     ids: dict[str, str] = {}
     for spec in found.values():
         role = spec.role
+        if isinstance(role, PeopleGenerator | PoseTransfer) and not SAFE_ID.fullmatch(spec.name):
+            raise RuntimeError(
+                f"adgen/models/{spec.name}/spec.py: a {role.title}'s name must be [a-z0-9]+ "
+                f"(it forms the chain ids <people>-<transfer> and their approach-<id> folders)"
+            )
         if isinstance(role, PoseTransfer):
             source = found.get(role.people_from)
             if source is None or not isinstance(source.role, PeopleGenerator):
@@ -93,9 +102,10 @@ def _check_roles(found: dict[str, ModelSpec]) -> None:
                     f"adgen/models/{spec.name}/spec.py: people_from {role.people_from!r} is no declared people generator"
                 )
         if isinstance(role, PoseControlledGenerator | PoseTransfer):
-            if not role.approach or role.approach == "best" or role.approach in ids:
+            if not SAFE_ID.fullmatch(role.approach) or role.approach == "best" or role.approach in ids:
                 raise RuntimeError(
-                    f"adgen/models/{spec.name}/spec.py: approach {role.approach!r} must be unique, set and not 'best'"
+                    f"adgen/models/{spec.name}/spec.py: approach {role.approach!r} must be unique, set, "
+                    "[a-z0-9]+ and not 'best'"
                     + (f" (also {ids[role.approach]}'s)" if role.approach in ids else "")
                 )
             ids[role.approach] = spec.name
@@ -130,10 +140,13 @@ def with_role(role: type[Role]) -> dict[str, ModelSpec]:
 @dataclass(frozen=True)
 class Approach:
     """One way `adgen generate` makes a new person in a requested pose: a pose-controlled generator
-    alone, or a people generator followed by the pose transfer that re-poses its people."""
+    alone, or a people generator followed by the pose transfer that re-poses its people. A declared
+    approach (its model's `role.approach`: "1", "2", ...) is a named shortcut; every other people
+    generator × pose transfer pair is a combined chain with the id `<people>-<transfer>`."""
 
-    id: str  # `--approach <id>`, the `approach-<id>` folders, `approach<id>` in compare.json
+    id: str  # `--approach <id>`, the `approach-<id>` folders
     chain: tuple[ModelSpec, ...]  # the models in the order they run
+    declared: bool = True  # False: a combined chain no declaration names
 
     @property
     def label(self) -> str:
@@ -144,6 +157,12 @@ class Approach:
     def pose_controlled(self) -> bool:
         """True when one network draws the person in the pose (no pose transfer step)."""
         return len(self.chain) == 1
+
+    @property
+    def key(self) -> str:
+        """Its key in compare.json: `approach<id>` for a declared approach (as written before),
+        `<people>_<transfer>` (e.g. `dcgan_gfla`) for a combined chain."""
+        return f"approach{self.id}" if self.declared else "_".join(spec.name for spec in self.chain)
 
 
 def approaches() -> dict[str, Approach]:
@@ -156,6 +175,32 @@ def approaches() -> dict[str, Approach]:
         elif isinstance(role, PoseTransfer):
             found[role.approach] = Approach(role.approach, (models()[role.people_from], spec))
     return dict(sorted(found.items()))
+
+
+def chain_id(people: ModelSpec, transfer: ModelSpec) -> str:
+    """The id of `people` → `transfer`: the declared approach making that pair, else `<people>-<transfer>`."""
+    for approach in approaches().values():
+        if tuple(spec.name for spec in approach.chain) == (people.name, transfer.name):
+            return approach.id
+    combined = f"{people.name}-{transfer.name}"
+    if not all(SAFE_ID.fullmatch(name) for name in (people.name, transfer.name)):  # _check_roles' promise
+        raise RuntimeError(f"chain id {combined!r} is not filesystem-safe")
+    return combined
+
+
+def chains() -> dict[str, Approach]:
+    """Every chain `adgen generate`, `adgen evaluate compare` and `best` can run: the declared
+    approaches (by id), then every people generator × pose transfer pair no declaration makes (by
+    id, `<people>-<transfer>`), all derived from the roles."""
+    found = dict(approaches())
+    transfers = with_role(PoseTransfer)
+    combined = {}
+    for people in with_role(PeopleGenerator).values():
+        for transfer in transfers.values():
+            cid = chain_id(people, transfer)
+            if cid not in found:
+                combined[cid] = Approach(cid, (people, transfer), declared=False)
+    return {**found, **dict(sorted(combined.items()))}
 
 
 def checkpoint_of(spec: ModelSpec, params: Any, given: Path | None = None, section: str = "generate") -> Path:
@@ -265,7 +310,7 @@ def _choices_are_declared(self):
             raise ValueError(
                 f"{section}.checkpoints: unknown model {unknown[0]!r}; choose from {', '.join(models())}"
             )
-    ids = list(approaches())
+    ids = list(chains())
     if self.generate.approach not in (*ids, "best"):
         raise ValueError(
             f"generate.approach: must be {', '.join(ids)} or best (got {self.generate.approach!r})"

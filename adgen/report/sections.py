@@ -400,10 +400,11 @@ GENERATED = Path("data/generated")  # `adgen generate -o` folders of the generat
 def chains(compositor: str) -> dict[str, str]:
     """The chains of `adgen generate --approach best` (seed-<s>/approach-<a>/ad.png) by approach id,
     from the model declarations: "StyleGAN2 person → GFLA pose → ST-GAN bag"."""
-    from adgen.models.registry import approaches, models
+    from adgen.models.registry import chains as every_chain
+    from adgen.models.registry import models
 
     out = {}
-    for a, approach in approaches().items():
+    for a, approach in every_chain().items():  # the declared approaches, then combined chains (dcgan-gfla)
         first, *rest = approach.chain
         steps = [f"{first.label} person" + (" in the pose" if approach.pose_controlled else "")]
         steps += [f"{spec.label} pose" for spec in rest]

@@ -1,5 +1,5 @@
-"""`adgen generate --approach 2|3|best`: DPIG's people, or StyleGAN2's re-posed by PIDM, in the chain,
-alone or against approach 1's."""
+"""`adgen generate --approach 2|3|best` and `--people / --pose-transfer`: DPIG's people, StyleGAN2's or
+DCGAN's re-posed by PIDM, in the chain, alone or against approach 1's and every other chain's."""
 
 from __future__ import annotations
 
@@ -120,7 +120,7 @@ def test_approach_2_errors_are_one_line(tmp_path, capsys):
     assert "no trained dpig under" in err and "Traceback" not in err and err.strip().count("\n") == 0
     assert _run(tmp_path, "--approach", "9", "-o", "x") == 2  # no model declares an approach 9
     err = capsys.readouterr().err
-    assert "--approach '9': choose 1 (StyleGAN2 → GFLA), 2 (DPIG), 3 (StyleGAN2 → PIDM) or best" in err
+    assert "--approach '9': choose 1 (StyleGAN2 → GFLA), 2 (DPIG), 3 (StyleGAN2 → PIDM), dcgan-gfla" in err
     (tmp_path / "pose.json").write_text(json.dumps([[-1, -1, 0]] * 18))
     assert _run(tmp_path, "--approach", "2", "-o", "x") == 2
     assert "no keypoint is present" in capsys.readouterr().err
@@ -136,12 +136,15 @@ def test_approach_2_errors_are_one_line(tmp_path, capsys):
 @pytest.fixture(scope="module")
 def three(both, tmp_path_factory) -> Path:
     """A copy of the approach-1-and-2 project plus a tiny PIDM (demo preset, two steps) trained on
-    its GFLA pairs: every declared approach can run. A copy, so the tests on `both` see no PIDM."""
+    its GFLA pairs and a tiny DCGAN (demo preset, 4 steps, 32x16 like the StyleGAN2 people): every
+    chain can run. A copy, so the tests on `both` see neither."""
     import shutil
 
+    from adgen.models.dcgan.config import DcganParams
+    from adgen.models.dcgan.train import train as train_dcgan
     from adgen.models.pidm.config import preset
     from adgen.models.pidm.train import train
-    from adgen.models.registry import TrainJob
+    from adgen.models.registry import TrainJob, with_preset
 
     root = tmp_path_factory.mktemp("three") / "project"
     shutil.copytree(both, root)
@@ -150,6 +153,12 @@ def three(both, tmp_path_factory) -> Path:
         update={"total_steps": 2, "tick_steps": 1, "checkpoint_steps": 2, "sample_steps_ddim": 2}
     )
     train(TrainJob(None, options, root / "models" / "pidm" / "00000-demo", None), echo=False)
+    dc = with_preset(DcganParams(dataset=root / "people.zip", device="cpu"), "demo")
+    train_dcgan(
+        TrainJob(
+            None, dc.model_copy(update={"total_steps": 4}), root / "models" / "dcgan" / "00000-demo", None
+        )
+    )
     return root
 
 
@@ -171,11 +180,43 @@ def test_approach_3_re_poses_stylegan2_people_with_pidm_and_places_the_bag(three
 
 
 @pytest.mark.slow
-def test_best_with_every_approach_trained_runs_all_three_chains(three, capsys):
+def test_people_and_pose_transfer_run_the_combined_chain_dcgan_to_pidm(three, capsys):
+    args = ("--people", "dcgan", "--pose-transfer", "pidm", "--seed", "3", "-o", "dcgan-pidm")
+    assert _run(three, *args) == 0, capsys.readouterr().err
+    out = three / "dcgan-pidm"
+    from adgen.models.dcgan.api import load_sampler
+
+    dcgan = load_sampler(three / "models" / "dcgan" / "00000-demo")
+    for seed in (3, 4):
+        folder = out / f"seed-{seed}"
+        for name in ("person.png", "person_pose.png", "requested_pose.png", "reposed.png", "ad.png"):
+            assert (folder / name).is_file(), name
+        info = json.loads((folder / "ad.json").read_text())
+        assert info["approach"] == "dcgan-pidm" and np.allclose(info["requested"], pose(7))
+        assert "1 person (DCGAN)" in info["files"] and "4 re-posed (PIDM)" in info["files"]
+        want = dcgan.sample([seed], 0.7)[0].convert("RGB")  # generate.truncation: DCGAN's person for the seed
+        assert np.array_equal(np.asarray(Image.open(folder / "person.png")), np.asarray(want))
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["approach"] == "dcgan-pidm" and metrics["ads"] == 2
+    assert set(metrics["checkpoints"]) == {"dcgan", "pidm", "stgan"}
+    page = (out / "index.html").read_text()
+    assert "DCGAN draws a new person, PIDM moves them into the requested pose" in page
+
+
+@pytest.mark.slow
+def test_best_with_every_model_trained_runs_every_chain_declared_and_combined(three, capsys):
     assert _run(three, "--approach", "best", "--n", "1", "-o", "best3") == 0, capsys.readouterr().err
-    metrics = json.loads((three / "best3" / "metrics.json").read_text())
+    out = three / "best3"
+    metrics = json.loads((out / "metrics.json").read_text())
     assert "skipped_approaches" not in metrics
-    assert set(metrics["checkpoints"]) == {"stylegan2", "gfla", "dpig", "pidm", "stgan"}
-    info = json.loads((three / "best3" / "seed-0" / "ad.json").read_text())
-    assert [c["approach"] for c in info["candidates"]] == ["1", "2", "3"]
-    assert sum(metrics[f"ads_from_approach_{a}"] for a in "123") == 1
+    assert set(metrics["checkpoints"]) == {"dcgan", "stylegan2", "gfla", "dpig", "pidm", "stgan"}
+    info = json.loads((out / "seed-0" / "ad.json").read_text())
+    ids = ["1", "2", "3", "dcgan-gfla", "dcgan-pidm"]
+    assert [c["approach"] for c in info["candidates"]] == ids
+    assert sum(metrics[f"ads_from_approach_{a}"] for a in ids) == 1
+    page = (out / "index.html").read_text()
+    for a in ids:
+        assert (out / "seed-0" / f"approach-{a}" / "ad.png").is_file()
+        assert f'src="seed-0/approach-{a}/ad.png"' in page
+    assert "approach dcgan-gfla: DCGAN → GFLA → ST-GAN" in page
+    assert info["folder"] == f"seed-0/approach-{info['approach']}"
