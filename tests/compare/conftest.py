@@ -31,8 +31,11 @@ def person_photo(kp: np.ndarray, colour=(90, 90, 90), size: tuple[int, int] = (W
     return img
 
 
-def write_held_out(root: Path, deepfashion: int = 4, curated: int = 3, sparse: int = 1) -> Path:
-    """A GFLA-layout dir with only what the evaluation set reads: test/ images and their annotations."""
+def write_held_out(
+    root: Path, deepfashion: int = 4, curated: int = 3, sparse: int = 1, pairs: bool = True
+) -> Path:
+    """A GFLA-layout dir with only what the evaluation set reads: test/ images, their annotations
+    and (`pairs`) held-out pairs: image i+1 -> image i for every image but the last."""
     (root / "test").mkdir(parents=True, exist_ok=True)
     rows = []
     names = [f"fashionWOMENDressesid{i:08d}01_1front.jpg" for i in range(deepfashion)]
@@ -48,6 +51,9 @@ def write_held_out(root: Path, deepfashion: int = 4, curated: int = 3, sparse: i
     (root / "fashion-resize-annotation-test.csv").write_text(
         "name:keypoints_y:keypoints_x\n" + "\n".join(rows) + "\n"
     )
+    if pairs:
+        lines = [f"{names[i + 1]},{names[i]}" for i in range(len(names) - 1)]
+        (root / "fashion-resize-pairs-test.csv").write_text("from,to\n" + "\n".join(lines) + "\n")
     return root
 
 

@@ -27,7 +27,8 @@ def test_targets_come_from_deepfashion_and_curated_people_in_turn(tmp_path):
     assert all("MENTees" not in t.source for t in ev.targets), "a pose with 4 keypoints became a target"
     assert all(t.image.size == (W, H) for t in ev.targets)
     card = json.loads((tmp_path / "compare" / "card.json").read_text())
-    assert card["counts"] == {"targets": 5, "deepfashion": 3, "curated": 2}
+    # pairs: the targets that end a held-out pair (the last curated image, chosen too, ends none)
+    assert card["counts"] == {"targets": 5, "pairs": 4, "deepfashion": 3, "curated": 2}
     # build_datasets' output dir is not touched (another stage writing there leaves `dvc status` dirty)
     assert not (tmp_path / "cards" / "compare.json").exists()
 
@@ -77,3 +78,98 @@ def test_bad_keypoints_in_the_set_are_a_one_line_error(tmp_path):
     (ev_dir / "targets.json").write_text(json.dumps(data))
     with pytest.raises(UserError, match="normalised"):
         load_eval_set(ev_dir)
+
+
+# -- held-out pairs: the same person in another pose, for the pair scores ----------------------------------
+def _set_with_every_target(tmp_path):
+    """7 targets (every annotated image): GFLA pairs image i+1 -> image i, so all but the last have one."""
+    gfla = write_held_out(tmp_path / "gfla", deepfashion=4, curated=3, sparse=1)
+    return gfla, build_eval_set(gfla, tmp_path / "compare", k=7, min_keypoints=12)
+
+
+def test_each_target_that_ends_a_held_out_pair_records_that_pairs_source_photo_and_keypoints(tmp_path):
+    from PIL import Image
+
+    from adgen.deepfashion import gfla_pixels_to_keypoints, read_gfla_annotations
+
+    gfla, ev = _set_with_every_target(tmp_path)
+    pairs = dict(
+        reversed(line.split(","))
+        for line in (gfla / "fashion-resize-pairs-test.csv").read_text().splitlines()[1:]
+    )  # to -> from
+    annotations = read_gfla_annotations(gfla / "fashion-resize-annotation-test.csv")
+    assert len(ev.paired) == 6 and ev.pairs_skipped is None
+    for t in ev.targets:
+        if t.source not in pairs:  # the last image is nobody's `to`
+            assert t.pair is None and not (tmp_path / "compare" / "source" / f"{t.name}.png").exists()
+            continue
+        assert t.pair.source == pairs[t.source]
+        with Image.open(gfla / "test" / t.pair.source) as im:
+            assert np.array_equal(np.asarray(t.pair.image), np.asarray(im.convert("RGB")))
+        assert np.array_equal(t.pair.keypoints, gfla_pixels_to_keypoints(annotations[t.pair.source]))
+    again = load_eval_set(tmp_path / "compare")  # read back from the files
+    assert [t.pair and t.pair.source for t in again.targets] == [t.pair and t.pair.source for t in ev.targets]
+    card = json.loads((tmp_path / "compare" / "card.json").read_text())
+    assert card["counts"]["pairs"] == 6
+
+
+def _edit_pair(ev_dir, change):
+    data = json.loads((ev_dir / "targets.json").read_text())
+    entry = next(t for t in data["targets"] if "pair" in t)
+    change(entry)
+    (ev_dir / "targets.json").write_text(json.dumps(data))
+    return entry["name"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda e: e["pair"].update(source="../../etc/passwd"), "cannot be a file name"),
+        (lambda e: e.update(pair=["not", "an", "object"]), "pair is not an object"),
+        (lambda e: e["pair"]["keypoints"][0].__setitem__(0, float("nan")), "not a finite number"),
+        (lambda e: e["pair"]["keypoints"][0].__setitem__(0, 1e39), "finite numbers"),
+        (lambda e: e["pair"].update(keypoints=[[0.5, 0.5, 1.0]] * 17), "18 OpenPose keypoints"),
+    ],
+    ids=["path-name", "not-object", "nan", "overflow", "17-points"],
+)
+def test_a_hostile_pair_entry_is_a_one_line_error(tmp_path, change, message):
+    ev_dir = tmp_path / "compare"
+    build_eval_set(write_held_out(tmp_path / "gfla"), ev_dir, k=4)
+    _edit_pair(ev_dir, change)
+    with pytest.raises(UserError, match=message) as err:
+        load_eval_set(ev_dir)
+    assert "\n" not in str(err.value)
+
+
+def test_a_pair_source_photo_of_the_wrong_size_or_missing_is_refused(tmp_path):
+    from PIL import Image
+
+    ev_dir = tmp_path / "compare"
+    build_eval_set(write_held_out(tmp_path / "gfla"), ev_dir, k=4)
+    name = _edit_pair(ev_dir, lambda e: None)
+    Image.new("RGB", (W, H + 1)).save(ev_dir / "source" / f"{name}.png")
+    with pytest.raises(UserError, match=f"expected {H}x{W}"):
+        load_eval_set(ev_dir)
+    (ev_dir / "source" / f"{name}.png").unlink()
+    with pytest.raises(UserError, match="pair source photo missing or unreadable"):
+        load_eval_set(ev_dir)
+
+
+def test_a_set_written_before_pairs_still_loads_and_says_to_rebuild_for_pair_scores(tmp_path):
+    ev_dir = tmp_path / "compare"
+    build_eval_set(write_held_out(tmp_path / "gfla"), ev_dir, k=4)
+    data = json.loads((ev_dir / "targets.json").read_text())
+    old = {
+        "frame": data["frame"],
+        "targets": [{k: v for k, v in t.items() if k != "pair"} for t in data["targets"]],
+    }
+    (ev_dir / "targets.json").write_text(json.dumps(old))
+    ev = load_eval_set(ev_dir)
+    assert len(ev.targets) == 4 and not ev.paired and not ev.pairs_recorded
+    assert "rebuild the set with `adgen evaluate compare-set`" in ev.pairs_skipped
+
+
+def test_a_split_without_held_out_pairs_gives_a_set_that_says_so(tmp_path):
+    ev = build_eval_set(write_held_out(tmp_path / "gfla", pairs=False), tmp_path / "compare", k=3)
+    assert ev.pairs_recorded and not ev.paired
+    assert "no target of the evaluation set is the `to` of a held-out GFLA pair" in ev.pairs_skipped
