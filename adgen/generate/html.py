@@ -16,12 +16,14 @@ from adgen.models.roles import Compositor
 from adgen.pages.render import render
 
 
-def _intro(approach: str, compositor: str | None) -> str:
-    """ "StyleGAN2 draws a new person, GFLA moves them into the requested pose, ST-GAN places the bag." """
+def _intro(approach: str, compositor: str | None, skipped: Any = None) -> str:
+    """ "StyleGAN2 draws a new person, GFLA moves them into the requested pose, ST-GAN places the bag."
+    With best: the chains that ran (not those `skipped`, {id: why}, for an untrained model)."""
     if approach != "best":
         return describe(approach, compositor)
+    ran = [name for a, name in approach_names(compositor).items() if a not in (skipped or {})]
     return (
-        f"Each seed runs every chain — {' and '.join(approach_names(compositor).values())} — and the ad keeps "
+        f"Each seed runs every trained chain — {', '.join(ran)} — and the ad keeps "
         "the person whose estimated pose is nearer the requested one (lower pose MSE); the kept chain is framed green."
     )
 
@@ -42,7 +44,7 @@ def write_page(
         title="AdGen: generated ads",
         subtitle="",
         thumb_px=96,
-        intro=_intro(approach, compositor),
+        intro=_intro(approach, compositor, metrics.get("skipped_approaches")),
         pose_source=pose_source,
         bag_file=bag_file,
         summary=[(k, "n/a" if v is None else v) for k, v in metrics.items() if not isinstance(v, dict)],

@@ -46,3 +46,21 @@ def test_best_frames_the_kept_chain_of_each_ad(tmp_path: Path):
     assert page.count('class="kept"') == 1 and page.count('class="other"') == 1
     assert "approach 2: DPIG → ST-GAN — kept" in page and "pose MSE: person 0.1, ad n/a" in page
     assert page.index("approach-1/ad.png") < page.index("approach-2/ad.png")
+
+
+def test_best_names_the_chains_that_ran_not_the_skipped_ones(tmp_path: Path):
+    one = {
+        "approach": "1",
+        "files": {"ad": "seed-3/approach-1/ad.png"},
+        "pose_mse_reposed": 0.5,
+        "pose_mse_ad": None,
+    }
+    pair = {**one, "approach": "dcgan-gfla", "files": {"ad": "seed-3/approach-dcgan-gfla/ad.png"}}
+    metrics = {
+        "skipped_approaches": {"2": "no trained dpig", "3": "no trained pidm", "dcgan-pidm": "no pidm"}
+    }
+    page = write_page(
+        tmp_path, [ad(3, "1", [one, pair])], metrics, "bag.png", "pose.json", "best"
+    ).read_text()
+    assert "every trained chain — StyleGAN2 → GFLA → ST-GAN, DCGAN → GFLA → ST-GAN — and the ad" in page
+    assert "approach dcgan-gfla: DCGAN → GFLA → ST-GAN" in page and "DPIG → ST-GAN —" not in page
