@@ -337,6 +337,28 @@ def shown_width(image: Path, min_height: int = 192, max_width: int = 1200) -> in
     return w * scale
 
 
+def _step_curve(ctx: Context, metrics_dir: Path, model: str, label: str) -> dict[str, Any] | None:
+    """A sampler's quality against its step count (`adgen evaluate pidm`: <model>_steps.json and its
+    grid) as a figure whose caption gives each count's numbers; None before that command has run."""
+    grid = metrics_dir / f"{model}_steps_grid.png"
+    curve = read_json_object(metrics_dir / f"{model}_steps.json") or {}
+    if not grid.is_file() or not isinstance(curve.get("steps"), dict):
+        return None
+    dest = ctx.assets / grid.name
+    shutil.copyfile(grid, dest)
+    ref = curve.get("reference_steps")
+    rows = [
+        f"{n} steps: SSIM {v.get('ssim', float('nan')):.3f}, |Δ| to {ref} {v.get('mad_to_reference', 0):.2f}, "
+        f"{v.get('images_per_s', 0):.3g} img/s"
+        for n, v in sorted(curve["steps"].items(), key=lambda kv: -int(kv[0]) if kv[0].isdigit() else 0)
+        if isinstance(v, dict)
+    ]
+    caption = (
+        f"{label} against the DDIM step count ({curve.get('pairs')} held-out pairs; " + "; ".join(rows) + ")"
+    )
+    return {"src": ctx.rel(dest), "caption": caption, "width": shown_width(dest)}
+
+
 def _model_panel(ctx: Context, spec: Any) -> dict[str, Any] | None:
     p = ctx.params.paths
     metrics_dir = ctx.path(p.metrics)
@@ -372,6 +394,9 @@ def _model_panel(ctx: Context, spec: Any) -> dict[str, Any] | None:
                 "width": shown_width(dest),
             }  # fmt: skip
         )
+    curve = _step_curve(ctx, metrics_dir, model, spec.label)
+    if curve is not None:
+        panel["animations"].append(curve)
     grids = [g for pattern in spec.sample_globs for g in ctx.path(p.models).glob(f"{model}/*/{pattern}")]
     newest = _newest(sorted(set(grids)))
     if newest is not None:

@@ -25,7 +25,9 @@ def evaluate_pidm_command(
     pairs: int | None = typer.Option(
         None, "--pairs", min=1, help="held-out pairs, the same at every count (default train.pidm.eval_pairs)"
     ),
-    device: str | None = typer.Option(None, "--device", help="cpu | cuda[:N] (default generate.device)"),
+    device: str | None = typer.Option(
+        None, "--device", help="auto | cpu | cuda[:N] (default train.pidm.device: where PIDM runs)"
+    ),
 ) -> None:
     """PIDM against the DDIM step count on the held-out (test) pairs, same poses and noise at every
     count: SSIM/LPIPS/FID to the real target, difference to the largest count, images/s →
@@ -42,7 +44,7 @@ def evaluate_pidm_command(
     p = params(ctx)
     pp = with_preset(p.train.pidm)
     path = checkpoint_of(SPEC, p, checkpoint)
-    dev = _device(device or p.generate.device)
+    dev = _device(device or pp.device)
     transfer = load_pose_transfer(path, dev)
     guidance = Guidance(style=pp.guidance_style, pose=pp.guidance_pose)
     result, board = evaluate_steps(

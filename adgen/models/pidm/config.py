@@ -152,6 +152,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         sample_steps_ddim=4,
         grid_pairs=2,
         workers=0,
+        eval_pairs=4,  # the demo's DDIM step curve: a few seconds on a CPU (1000 steps would take minutes)
+        eval_steps=(10, 5, 2),
+        eval_batch=4,
     ),
 }
 

@@ -115,7 +115,7 @@ def sample_curve(
         held.poses += [tensor_to_image(it["target_pose"][:3] * 2 - 1) for it in items]
         held.real += [tensor_to_image(it["target"]) for it in items]
     src, pose, seeds = chunks[0]
-    ddim_sample(model, diffusion, src[:1], pose[:1], seeds[:1], 1, guidance)  # warm-up, not timed
+    ddim_sample(model, diffusion, src, pose, seeds, 1, guidance)  # warm-up at the batch's size, not timed
 
     images: dict[int, list[Image.Image]] = {s: [] for s in steps}
     seconds = dict.fromkeys(steps, 0.0)

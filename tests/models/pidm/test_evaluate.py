@@ -157,3 +157,27 @@ def test_the_eval_keys_are_bounded_in_params():
         preset("demo", eval_steps=(2000,))
     with pytest.raises(ValidationError, match="1 to 16 DDIM step counts"):
         preset("demo", eval_steps=())
+
+
+def test_the_report_shows_the_step_curve_in_pidms_panel(tiny, tmp_path):
+    import re
+
+    from adgen import config
+    from adgen.report.build import build_report
+
+    data, ckpt = tiny
+    args = ["--params", str(_settings(tmp_path, data)), "evaluate", "pidm", "--checkpoint", str(ckpt)]
+    assert CliRunner().invoke(app, [*args, "--steps", "2,4", "--pairs", "2"]).exit_code == 0
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"paths": {"metrics": "m"}}))
+    html = build_report(config.load(tmp_path / "params.yaml")).index.read_text()
+    training = html.split('id="training"')[1].split("</section>")[0]
+    (src, caption) = re.findall(
+        r'<img src="([^"]+)"[^>]*>.*?<figcaption>([^<]+)</figcaption>', training, re.S
+    )[0]
+    assert "PIDM against the DDIM step count (2 held-out pairs; 4 steps: SSIM" in caption
+    assert "2 steps: SSIM" in caption and "|Δ| to 4 0.00" in caption
+    with (
+        Image.open(tmp_path / "report" / src) as shown,
+        Image.open(tmp_path / "m" / "pidm_steps_grid.png") as grid,
+    ):
+        assert shown.size == grid.size
