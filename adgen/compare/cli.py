@@ -18,24 +18,32 @@ def compare_set_command(ctx: typer.Context) -> None:
     )
     origins = {o: sum(t.origin == o for t in ev.targets) for o in ("deepfashion", "curated")}
     print(
-        f"{len(ev.targets)} target poses ({origins['deepfashion']} DeepFashion, {origins['curated']} curated) → {ev.root}"
+        f"{len(ev.targets)} target poses ({origins['deepfashion']} DeepFashion, {origins['curated']} curated), "
+        f"{len(ev.paired)} with a held-out pair → {ev.root}"
     )
 
 
 def compare_command(ctx: typer.Context) -> None:
-    """Every trained generator on the same target poses and seeds: IS, FID, pose MSE, full body, images/s."""
+    """Every trained generator on the same target poses and seeds: IS, FID, pose MSE, full body, images/s,
+    and each pose transfer's SSIM, LPIPS, FID against the real target photos of held-out pairs."""
+    from adgen.compare.generators import LABELS
+    from adgen.compare.ranking import text_table
     from adgen.compare.run import run_comparison
     from adgen.generate.best import best_approach
 
     files = run_comparison(params(ctx))
-    for name, g in files.values["generators"].items():
-        if g["status"] == "scored":
-            shown = ", ".join(f"{k} {v:.4g}" for k, v in g.items() if isinstance(v, float))
-            print(f"{name}: {shown}")
-        else:
+    generators = files.values["generators"]
+    table = text_table(generators, LABELS)
+    if table:
+        print(table)
+    for name, g in generators.items():
+        if g["status"] != "scored":
             print(
-                f"{name}: {g['status']}" + (f" ({g['command']})" if g.get("command") else f" ({g['reason']})")
+                f"{LABELS.get(name, name)}: {g['status']}"
+                + (f" ({g['command']})" if g.get("command") else f" ({g['reason']})")
             )
+    if files.values.get("pairs_skipped"):
+        print(f"pair scores skipped: {files.values['pairs_skipped']}")
     best = best_approach(files.metrics)
     print(f"→ {files.metrics}, {files.grid}" + (f"; best approach: {best}" if best else ""))
 

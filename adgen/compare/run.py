@@ -4,8 +4,12 @@ Each generator makes K x N people: a pose-controlled one makes, in each of the K
 the people of seeds seed … seed+N-1 (so a column of the grid is one person per seed, re-posed);
 an unconditional one makes the people of seeds seed … seed+K*N-1. All are scored by `Scorer`.
 
+A chain whose second step is a pose transfer also has that step scored on the set's real held-out
+pairs (adgen.compare.pairs: SSIM, FID, LPIPS against the real target photo, transfers/s).
+
 Outputs (next to the other metrics, `paths.metrics`):
-- `compare.json`       numbers only: per generator IS, FID, pose MSE, shares, images/s (a DVC metric);
+- `compare.json`       numbers only: per generator IS, FID, pose MSE, shares, images/s, and the
+                       pair scores of its transfer step (a DVC metric);
 - `compare.info.json`  status ("scored" / "not trained" / "unavailable"), commands, checkpoints, skips;
 - `compare_grid.png`   one row per target pose, one column per generator (seed `compare.seed`).
 """
@@ -23,12 +27,14 @@ from adgen import atomic
 from adgen.compare.evalset import EvalSet
 from adgen.compare.generators import ENTRIES, Candidate, Missing
 from adgen.compare.grid import comparison_grid
+from adgen.compare.pairs import PairScores
 from adgen.compare.score import Scorer
 from adgen.pose.contract import fit_into_frame
 from adgen.progress import track
 from adgen.stage_metrics import split_numbers
 
 GRID_HEADINGS = {e.name: e.heading for e in ENTRIES}  # "StyleGAN2", "Approach 1", ...
+CHAINS = {e.name: e.chain for e in ENTRIES}  # the models each generator runs, in order
 
 
 @dataclass
@@ -70,8 +76,10 @@ def compare_generators(
     seeds: int = 4,
     seed: int = 0,
     cell_height: int = 128,
+    pairs: PairScores | None = None,
 ) -> Comparison:
-    """Generate with every candidate, score all with the same `scorer`, and draw the grid."""
+    """Generate with every candidate, score all with the same `scorer` (and each transfer step on
+    the held-out pairs with `pairs`), and draw the grid."""
     seed_list = list(range(seed, seed + seeds))
     real = [t.image for t in ev.targets]
     generators: dict[str, Any] = {}
@@ -86,6 +94,8 @@ def compare_generators(
             continue
         images, targets, row_images, seconds = _generate(entry, ev, seed_list, seed)
         scores = scorer.score(images, real, targets, ev.size, seconds)
+        if pairs is not None:
+            scores.update(pairs.for_chain(CHAINS.get(entry.name, ()), entry.checkpoints))
         generators[entry.name] = {
             "status": "scored",
             "label": entry.label,
@@ -100,6 +110,8 @@ def compare_generators(
         "seeds_per_pose": seeds,
         "first_seed": seed,
         "eval_set": str(ev.root),
+        "held_out_pairs": len(ev.paired),
+        **({"pairs_skipped": ev.pairs_skipped} if ev.pairs_skipped else {}),
         "generators": generators,
     }
     return Comparison(values, comparison_grid(ev.targets, ev.frame, columns, cell_height))
@@ -147,10 +159,12 @@ def run_comparison(params) -> ComparisonFiles:
     """Load the evaluation set and every trained generator, compare, write the three outputs."""
     from adgen.compare.evalset import load_eval_set
     from adgen.compare.generators import find_generators
+    from adgen.metrics.pairs import pair_metric_files
 
     cp = params.compare
     ev = load_eval_set(params.path(cp.eval_set))
     scorer = scorer_for(params)
     entries = find_generators(params, cp, scorer.estimator, scorer.estimator_error)
-    comparison = compare_generators(ev, entries, scorer, cp.seeds, cp.seed, cp.cell_height)
+    pairs = PairScores(ev, pair_metric_files(params), cp.device)
+    comparison = compare_generators(ev, entries, scorer, cp.seeds, cp.seed, cp.cell_height, pairs)
     return write_comparison(params.path(params.paths.metrics), comparison)

@@ -26,8 +26,15 @@ def esc(value: object) -> Markup:
     return escape(str(value))
 
 
-def table(rows: Sequence[Sequence[object]], header: Sequence[str] | None = None) -> Markup:
-    return macro("table", [list(r) for r in rows], list(header) if header else None)
+def table(
+    rows: Sequence[Sequence[object]],
+    header: Sequence[str] | None = None,
+    marked: Sequence[tuple[int, int]] = (),
+) -> Markup:
+    """`marked`: (row, column) cells shown in bold (a ranking's best values)."""
+    return macro(
+        "table", [list(r) for r in rows], list(header) if header else None, [list(m) for m in marked]
+    )
 
 
 def figure(src: str, caption: str, width: int | None = None) -> Markup:

@@ -72,7 +72,7 @@ def _adgen(root: Path, *args: str):
 def test_every_trained_generator_is_scored_on_the_same_poses_and_the_rest_say_how_to_train(project):
     built = _adgen(project, "evaluate", "compare-set")
     assert built.exit_code == 0, built.output
-    assert "4 target poses (2 DeepFashion, 2 curated)" in built.output
+    assert "4 target poses (2 DeepFashion, 2 curated), 3 with a held-out pair" in built.output
     ran = _adgen(project, "evaluate", "compare")
     assert ran.exit_code == 0, ran.output
 
@@ -80,8 +80,9 @@ def test_every_trained_generator_is_scored_on_the_same_poses_and_the_rest_say_ho
     numbers = json.loads((metrics / "compare.json").read_text())
     info = json.loads((metrics / "compare.info.json").read_text())
     gens = numbers["generators"]
-    assert set(gens) == {"dcgan", "stylegan2", "approach1"}
-    for name in ("dcgan", "stylegan2", "approach1"):
+    # DCGAN and GFLA are trained: the combined chain DCGAN → GFLA is scored too (registry.chains)
+    assert set(gens) == {"dcgan", "stylegan2", "approach1", "dcgan_gfla"}
+    for name in ("dcgan", "stylegan2", "approach1", "dcgan_gfla"):
         assert gens[name]["images"] == 4 * 4  # K poses x N seeds (compare.seeds default 4)
         assert gens[name]["fid"] > 0 and gens[name]["images_per_second"] > 0
         assert 0 <= gens[name]["full_body_share"] <= 1
@@ -94,14 +95,28 @@ def test_every_trained_generator_is_scored_on_the_same_poses_and_the_rest_say_ho
     assert info["generators"]["approach2"]["status"] == "not trained"
     assert info["generators"]["approach2"]["command"] == "adgen train dpig"
     assert info["generators"]["approach1"]["checkpoints"]["gfla"].endswith(".pt")
+    # GFLA, approach 1's transfer step, on the real held-out pairs: 3 of the 4 targets end one
+    assert numbers["held_out_pairs"] == gens["approach1"]["pairs"] == 3
+    assert -1 <= gens["approach1"]["pair_ssim"] < 1 and gens["approach1"]["pair_fid"] > 0
+    assert gens["approach1"]["transfers_per_second"] > 0
+    assert gens["dcgan_gfla"]["pair_ssim"] == gens["approach1"]["pair_ssim"]  # one GFLA, scored once
+    assert info["generators"]["approach1"]["pair_lpips_skipped"] == "metrics.lpips_weights is not set"
+    assert "real held-out pairs" in info["generators"]["approach1"]["pair_scores"]
+    assert not any(k.startswith("pair") for k in {**gens["dcgan"], **gens["stylegan2"]})  # no transfer step
+    assert "pair SSIM ↑" in ran.output and "(* the best of its column)" in ran.output
+    assert set(info["generators"]["dcgan_gfla"]["checkpoints"]) == {"dcgan", "gfla"}
+    assert info["generators"]["dcgan_gfla"]["label"] == "Approach dcgan-gfla: DCGAN → GFLA"
+    assert info["generators"]["dcgan_pidm"]["status"] == "not trained"
+    assert info["generators"]["dcgan_pidm"]["command"] == "adgen train dcgan && adgen train pidm"
 
     with Image.open(metrics / "compare_grid.png") as grid:
         assert grid.size[1] > 4 * 128  # one row per target pose
-    assert best_approach(metrics / "compare.json") == "1"  # the only approach trained
+    assert best_approach(metrics / "compare.json") in {"1", "dcgan-gfla"}  # the chains trained
 
     report = project / "report"
     fragment = section_html(metrics, report, report / "assets")
     assert "DCGAN" in fragment and "not trained: adgen train dpig" in fragment
+    assert "Approach dcgan-gfla: DCGAN → GFLA" in fragment
     assert 'src="assets/compare-grid.png"' in fragment and (report / "assets" / "compare-grid.png").is_file()
     assert "inception_score skipped: metrics.inception_v3_weights is not set" in fragment
 
@@ -117,7 +132,8 @@ def test_without_any_run_every_generator_is_not_trained_with_its_command(project
     assert all(isinstance(f, Missing) and f.status == "not trained" for f in found)
     assert [f.command for f in found] == [
         "adgen train dcgan", "adgen train stylegan2", "adgen train stylegan2 && adgen train gfla", "adgen train dpig",
-        "adgen train stylegan2 && adgen train pidm",
+        "adgen train stylegan2 && adgen train pidm", "adgen train dcgan && adgen train gfla",
+        "adgen train dcgan && adgen train pidm",
     ]  # fmt: skip
 
 
@@ -153,4 +169,9 @@ def test_a_trained_pidm_puts_approach_3_in_the_comparison_on_the_same_poses(proj
     assert {"approach1", "approach3"} <= set(gens) and info["approach3"]["status"] == "scored"
     assert gens["approach3"]["images"] == gens["approach1"]["images"] == 4 * 4  # the same poses and seeds
     assert gens["approach3"]["fid"] > 0 and info["approach3"]["checkpoints"]["pidm"].endswith(".pt")
-    assert best_approach(root / "metrics" / "compare.json") in {"1", "3"}
+    # PIDM's transfer on the same held-out pairs as GFLA's (approach 1)
+    assert gens["approach3"]["pairs"] == gens["approach1"]["pairs"] == 3
+    assert -1 <= gens["approach3"]["pair_ssim"] < 1 and gens["approach3"]["pair_fid"] > 0
+    assert gens["dcgan_pidm"]["images"] == 4 * 4  # and DCGAN → PIDM, the combined chain
+    assert gens["dcgan_pidm"]["pair_ssim"] == gens["approach3"]["pair_ssim"]  # one PIDM, scored once
+    assert best_approach(root / "metrics" / "compare.json") in {"1", "3", "dcgan-gfla", "dcgan-pidm"}
