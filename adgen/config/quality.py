@@ -44,7 +44,9 @@ class GenerateParams(Section):
     )
     device: str = "cpu"
     inception_score: bool = True  # IS of the generated people when metrics.inception_v3_weights is set
-    # a declared approach id (1: StyleGAN2 → GFLA; 2: DPIG), or best: each ad from the one nearer the pose
+    # a chain id (registry.chains(): the declared approaches 1: StyleGAN2 → GFLA, 2: DPIG, 3: StyleGAN2 →
+    # PIDM, and the combined <people>-<transfer> such as dcgan-gfla), or best: each ad from the chain
+    # whose person is nearest the pose, among every chain whose models are trained
     approach: str = "1"
     # a declared compositor (stgan: the bag placed by ST-GAN's warps; sfgan: placed and relit to the scene)
     compositor: str = "stgan"

@@ -143,3 +143,12 @@ def test_best_reads_a_combined_chain_under_its_compare_key_and_never_a_skipped_o
     assert best_approach(table, among=["1", "dcgan-pidm"]) == "1"
     table["generators"]["approach3"] = {"pose_mse": 0.01}
     assert best_approach(table) == "3"  # a tie: the declared approach, earlier in chains()
+
+
+def test_compare_has_a_row_per_chain_under_its_key_with_the_commands_that_train_it():
+    from adgen.compare.generators import LABELS, ORDER, TRAIN_COMMANDS
+
+    # the rows as before, then the combined chains
+    assert ORDER == ("dcgan", "stylegan2", "approach1", "approach2", "approach3", "dcgan_gfla", "dcgan_pidm")
+    assert LABELS["dcgan_pidm"] == "Approach dcgan-pidm: DCGAN → PIDM" and LABELS["dcgan"] == "DCGAN"
+    assert TRAIN_COMMANDS["dcgan_gfla"] == "adgen train dcgan && adgen train gfla"
