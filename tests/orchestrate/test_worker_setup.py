@@ -84,3 +84,17 @@ def test_each_run_gets_its_own_clone_sharing_the_checkouts_dvc_cache(tmp_path: P
         assert (clone / "data.txt").read_text() == "a dataset version\n"  # from the checkout's cache
         cache = commands.run(commands.dvc("cache", "dir"), cwd=clone).strip().splitlines()[-1]
         assert Path(cache).resolve() == (project / ".dvc" / "cache").resolve()
+
+
+@pytest.mark.parametrize("prefect_file", ["prefect.yaml", "prefect.workers.yaml"])
+def test_the_generate_deployment_restores_every_declared_models_training(repo_root: Path, prefect_file: str):
+    """generate.approach may name any chain (or best), so a generate run's clone needs every trained
+    model: it restored only approach 1's three, and `best` skipped the rest as untrained."""
+    import yaml
+
+    from adgen.models.registry import models
+
+    deployments = yaml.safe_load((repo_root / prefect_file).read_text())["deployments"]
+    (generate,) = [d for d in deployments if d["entrypoint"].startswith("flows/generate_ads.py")]
+    pulled = set(yaml.safe_dump(generate["pull"]).replace(",", " ").replace("[", " ").replace("]", " ").split())
+    assert {f"train_{name}" for name in models()} <= pulled
