@@ -54,7 +54,10 @@ class PidmTransfer:
         kp[:, 0] *= w
         kp[:, 1] *= h
         pose = pose_map(kp, h, w)[None].to(self.device)
-        out = ddim_sample(self.model, self.diffusion, src, pose, [self.seed], self.steps, self.guidance)
+        out = ddim_sample(
+            self.model, self.diffusion, src, pose, [self.seed], self.steps, self.guidance,
+            clip_x0=self.params.sample_clip_x0,
+        )  # fmt: skip
         return tensor_to_image(out[0]).resize(source.size, Image.BILINEAR)
 
 

@@ -58,6 +58,7 @@ def evaluate_pidm_command(
         seed=pp.seed,
         batch=pp.eval_batch,
         setting="--steps" if steps is not None else "train.pidm.eval_steps",
+        clip_x0=pp.sample_clip_x0,
     )
     metrics = p.path(p.paths.metrics)
     grid_path = metrics / "pidm_steps_grid.png"
@@ -65,6 +66,7 @@ def evaluate_pidm_command(
         "checkpoint": str(path),
         "device": str(transfer.device),
         "guidance": f"style {guidance.style}, pose {guidance.pose}",
+        "clip_x0": pp.sample_clip_x0,
         "seeds": f"pair i: {pp.seed} + i",
         "batch": pp.eval_batch,
         "grid": str(grid_path),

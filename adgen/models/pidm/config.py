@@ -73,6 +73,9 @@ class PidmParams(Section):
     guidance_style: float = Field(2.0, ge=0, le=100)  # appearance scale (official cond_scale 2)
     # pose scale; None: the official guidance (pose always given, appearance guided alone)
     guidance_pose: float | None = Field(None, ge=0, le=100)
+    # clamp each DDIM step's x̂0 to [-1, 1] (improved-diffusion's clip_denoised); the official sampler
+    # does not, and a weakly trained network's samples then saturate into noise (docs/pidm.md)
+    sample_clip_x0: bool = False
 
     # --- `adgen evaluate pidm`: quality and speed against the DDIM step count ---------------------
     eval_pairs: int = Field(100, ge=1, le=100_000)  # held-out (test) pairs, the same at every step count

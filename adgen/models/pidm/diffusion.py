@@ -177,10 +177,19 @@ def ddim_update(
     alpha_bar_next: float,
     eta: float = 0.0,
     noise: torch.Tensor | None = None,
+    clip_x0: bool = False,
 ) -> torch.Tensor:
     """One DDIM step (Song et al. eq. 12): x̂0 = (x_t - √(1-ᾱ_t) ε)/√ᾱ_t, then
-    x_next = √ᾱ_next x̂0 + σ noise + √(1 - ᾱ_next - σ²) ε, σ = η √((1-ᾱ_next)/(1-ᾱ_t) (1 - ᾱ_t/ᾱ_next))."""
+    x_next = √ᾱ_next x̂0 + σ noise + √(1 - ᾱ_next - σ²) ε, σ = η √((1-ᾱ_next)/(1-ᾱ_t) (1 - ᾱ_t/ᾱ_next)).
+
+    `clip_x0`: x̂0 clamped to [-1, 1] and ε recomputed from it, (x_t - √ᾱ_t x̂0)/√(1-ᾱ_t), as
+    improved-diffusion's DDIM with clip_denoised. The official PIDM sampler does not clip; a weakly
+    trained network's x̂0 (ε errors divided by √ᾱ_t ≈ 0.006 at the top step) then runs away and the
+    samples saturate, which clipping prevents."""
     x0 = (x_t - eps * math.sqrt(1 - alpha_bar_t)) / math.sqrt(alpha_bar_t)
+    if clip_x0:
+        x0 = x0.clamp(-1, 1)
+        eps = (x_t - math.sqrt(alpha_bar_t) * x0) / math.sqrt(1 - alpha_bar_t)
     sigma = eta * math.sqrt((1 - alpha_bar_t / alpha_bar_next) * (1 - alpha_bar_next) / (1 - alpha_bar_t))
     out = math.sqrt(alpha_bar_next) * x0 + math.sqrt(max(1 - alpha_bar_next - sigma**2, 0.0)) * eps
     if sigma > 0:
@@ -235,20 +244,22 @@ def ddim_sample(
     steps: int = 50,
     guidance: Guidance = Guidance(),
     eta: float = 0.0,
+    clip_x0: bool = False,
 ) -> torch.Tensor:
     """The person of `source` in `pose` (both batched, one per seed), in [-1, 1].
 
     Each sample's starting noise (and η > 0 noise) comes from its own seed: the same seed, source
-    and pose give the same image. The network runs in eval mode (no dropout) and is left as it was."""
+    and pose give the same image. The network runs in eval mode (no dropout) and is left as it was.
+    `clip_x0` clamps each step's x̂0 (see `ddim_update`; the official sampler does not)."""
     was_training = model.training
     model.eval()
     try:
-        return _ddim_loop(model, diffusion, source, pose, seeds, steps, guidance, eta)
+        return _ddim_loop(model, diffusion, source, pose, seeds, steps, guidance, eta, clip_x0)
     finally:
         model.train(was_training)
 
 
-def _ddim_loop(model, diffusion, source, pose, seeds, steps, guidance, eta) -> torch.Tensor:
+def _ddim_loop(model, diffusion, source, pose, seeds, steps, guidance, eta, clip_x0) -> torch.Tensor:
     device = source.device
     gens = [torch.Generator().manual_seed(int(s)) for s in seeds]
     shape = source.shape[1:]
@@ -264,5 +275,5 @@ def _ddim_loop(model, diffusion, source, pose, seeds, steps, guidance, eta) -> t
         tt = torch.full((len(seeds),), float(t), device=device)
         eps = guided_eps(model, x, tt, pose, style, null_style, guidance)
         noise = normal() if eta > 0 else None
-        x = ddim_update(x, eps, diffusion.alpha_bar(t), diffusion.alpha_bar(t_next), eta, noise)
+        x = ddim_update(x, eps, diffusion.alpha_bar(t), diffusion.alpha_bar(t_next), eta, noise, clip_x0)
     return x.clamp(-1, 1)

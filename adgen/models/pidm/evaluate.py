@@ -100,6 +100,7 @@ def sample_curve(
     guidance: Guidance,
     seed: int = 0,
     batch: int = 8,
+    clip_x0: bool = False,
 ) -> tuple[Held, list[StepRun]]:
     """The first `n_pairs` held-out pairs sampled at each step count (in `steps`' order), same noise."""
     n = min(n_pairs, len(data))
@@ -115,7 +116,9 @@ def sample_curve(
         held.poses += [tensor_to_image(it["target_pose"][:3] * 2 - 1) for it in items]
         held.real += [tensor_to_image(it["target"]) for it in items]
     src, pose, seeds = chunks[0]
-    ddim_sample(model, diffusion, src, pose, seeds, 1, guidance)  # warm-up at the batch's size, not timed
+    ddim_sample(
+        model, diffusion, src, pose, seeds, 1, guidance, clip_x0=clip_x0
+    )  # warm-up at the batch's size, not timed
 
     images: dict[int, list[Image.Image]] = {s: [] for s in steps}
     seconds = dict.fromkeys(steps, 0.0)
@@ -123,7 +126,7 @@ def sample_curve(
     for s, (src, pose, seeds) in track(work, "PIDM DDIM step curve", total=len(work)):
         _sync(device)
         t0 = time.perf_counter()
-        out = ddim_sample(model, diffusion, src, pose, seeds, s, guidance)
+        out = ddim_sample(model, diffusion, src, pose, seeds, s, guidance, clip_x0=clip_x0)
         _sync(device)
         seconds[s] += time.perf_counter() - t0
         images[s] += [tensor_to_image(t) for t in out]
@@ -219,6 +222,7 @@ def evaluate_steps(
     seed: int = 0,
     batch: int = 8,
     setting: str = "--steps",
+    clip_x0: bool = False,
 ) -> tuple[dict[str, Any], Image.Image]:
     """(pidm_steps numbers + reasons, the grid) for `transfer`'s network on `dataset`'s test pairs;
     the annotation frame is `data_params`' (train.pidm's), the image size the network's."""
@@ -230,5 +234,5 @@ def evaluate_steps(
         }
     )
     data = PidmPairs(dataset, "test", p)
-    held, runs = sample_curve(transfer, data, n_pairs, steps, guidance, seed, batch)
+    held, runs = sample_curve(transfer, data, n_pairs, steps, guidance, seed, batch, clip_x0)
     return score_curve(held, runs, files), grid(held, runs)

@@ -89,6 +89,20 @@ def test_the_ddim_update_is_the_closed_form():
     assert ddim_update(x_t, eps, a_t, 1.0).item() == pytest.approx(x0, rel=1e-5)
 
 
+def test_clipping_x0_clamps_it_and_walks_on_with_the_eps_it_implies():
+    x_t, eps = torch.tensor([2.0, 0.1]), torch.tensor([-1.0, 0.1])
+    a_t, a_next = 0.25, 0.5
+    x0 = [(2.0 + math.sqrt(0.75)) / 0.5, (0.1 - math.sqrt(0.75) * 0.1) / 0.5]  # 5.73 (out of range), 0.027
+    assert x0[0] > 1 and abs(x0[1]) < 1
+    clipped = [1.0, x0[1]]
+    implied = [(2.0 - 0.5 * 1.0) / math.sqrt(0.75), 0.1]  # ε recomputed from the clamped x̂0; unchanged inside
+    want = [math.sqrt(0.5) * c + math.sqrt(0.5) * e for c, e in zip(clipped, implied, strict=True)]
+    assert ddim_update(x_t, eps, a_t, a_next, clip_x0=True).tolist() == pytest.approx(want, rel=1e-5)
+    unclipped = [math.sqrt(0.5) * x + math.sqrt(0.5) * e for x, e in zip(x0, [-1.0, 0.1], strict=True)]
+    assert ddim_update(x_t, eps, a_t, a_next).tolist() == pytest.approx(unclipped, rel=1e-5)
+    assert ddim_update(x_t, eps, a_t, 1.0, clip_x0=True).tolist() == pytest.approx(clipped, rel=1e-5)
+
+
 def test_ddim_walks_the_official_timesteps(diffusion):
     assert diffusion.ddim_timesteps(50) == list(range(0, 1000, 20))
     assert diffusion.ddim_timesteps(1000) == list(range(1000))
@@ -130,6 +144,9 @@ def test_ddim_sampling_is_deterministic_per_seed(tiny):
     assert a.shape == source.shape and torch.equal(a, b)
     assert not torch.allclose(a[0], c[0]) and torch.allclose(a[1], c[1], atol=1e-5)
     assert model.training  # the sampler leaves the mode it found
+    clipped = ddim_sample(model, diffusion, source, pose, [3, 4], steps=4, clip_x0=True)
+    assert not torch.allclose(clipped, a)  # the random network's x̂0 leaves [-1, 1]: clipping changes it
+    assert torch.equal(clipped, ddim_sample(model, diffusion, source, pose, [3, 4], steps=4, clip_x0=True))
 
 
 def test_guidance_changes_the_guided_eps_and_the_sample(tiny):
