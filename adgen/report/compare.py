@@ -70,11 +70,12 @@ def best_cells(numbers: dict[str, Any], info: dict[str, Any]) -> list[tuple[int,
 
 
 def _table(numbers: dict[str, Any], info: dict[str, Any]):
-    """The table without the score columns no generator has (all "—": e.g. the pair columns when
-    no chain with a transfer step was scored), the best of each column in bold."""
+    """The table with the score columns some generator has a number in (a column that is all "—"
+    or "skipped" — the pair columns before any transfer chain was scored, FID without its graph —
+    is left out: the notes under the table say why), the best of each column in bold."""
     rows = table_rows(numbers, info)
     header = ["generator", "status", *[c.heading for c in COLUMNS]]
-    keep = [0, 1, *[j for j in range(2, len(header)) if any(r[j] != "—" for r in rows)]]
+    keep = [0, 1, *[j for j in range(2, len(header)) if any(isinstance(r[j], int | float) for r in rows)]]
     at = {j: k for k, j in enumerate(keep)}
     marked = [(r, at[c]) for r, c in best_cells(numbers, info) if c in at]
     return html.table([[r[j] for j in keep] for r in rows], [header[j] for j in keep], marked)
