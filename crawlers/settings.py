@@ -4,28 +4,17 @@
 Running `scrapy crawl` by hand uses these defaults.
 """
 
+from adgen.config.crawl import CrawlParams
+from adgen.crawl.jobs import politeness_settings
+
 BOT_NAME = "adgen"
 SPIDER_MODULES = ["crawlers.spiders"]
 NEWSPIDER_MODULE = "crawlers.spiders"
 
-USER_AGENT = "AdGenBot/0.1 (+https://github.com/adgen; research crawler for ad imagery)"
-ROBOTSTXT_OBEY = True
-
-CONCURRENT_REQUESTS = 16
-CONCURRENT_REQUESTS_PER_DOMAIN = 4
-DOWNLOAD_DELAY = 0.5
-DOWNLOAD_TIMEOUT = 30
-DOWNLOAD_MAXSIZE = 15_000_000
-DOWNLOAD_WARNSIZE = 5_000_000
-
-AUTOTHROTTLE_ENABLED = True
-AUTOTHROTTLE_START_DELAY = 1.0
-AUTOTHROTTLE_MAX_DELAY = 30.0
-AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
-
+# User agent, robots.txt, concurrency, delays, sizes, retries, autothrottle, log level: crawl.*'s
+# defaults (adgen/config/crawl.py), the one place they are set.
+globals().update(politeness_settings(CrawlParams()))
 RETRY_ENABLED = True
-RETRY_TIMES = 3
-RETRY_BACKOFF = 1.0  # seconds before the first retry; doubles each time (crawlers.middlewares)
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 REDIRECT_MAX_TIMES = 5
 
@@ -52,5 +41,4 @@ EXTENSIONS = {
 REMOTE_CONTROL_ENABLED = False
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
-LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"

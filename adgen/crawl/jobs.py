@@ -44,7 +44,8 @@ def base_url(crawl: CrawlParams, site: SiteParams) -> str | None:
     return None
 
 
-def scrapy_settings(crawl: CrawlParams, jobdir: Path, log_file: Path) -> dict[str, Any]:
+def politeness_settings(crawl: CrawlParams) -> dict[str, Any]:
+    """crawl.* as Scrapy settings; also the defaults of a `scrapy crawl` run by hand (crawlers/settings.py)."""
     at = crawl.autothrottle
     return {
         "USER_AGENT": crawl.user_agent,
@@ -61,10 +62,12 @@ def scrapy_settings(crawl: CrawlParams, jobdir: Path, log_file: Path) -> dict[st
         "AUTOTHROTTLE_START_DELAY": at.start_delay,
         "AUTOTHROTTLE_MAX_DELAY": at.max_delay,
         "AUTOTHROTTLE_TARGET_CONCURRENCY": at.target_concurrency,
-        "JOBDIR": str(jobdir),
-        "LOG_FILE": str(log_file),
         "LOG_LEVEL": crawl.log_level,
     }
+
+
+def scrapy_settings(crawl: CrawlParams, jobdir: Path, log_file: Path) -> dict[str, Any]:
+    return {**politeness_settings(crawl), "JOBDIR": str(jobdir), "LOG_FILE": str(log_file)}
 
 
 def build(

@@ -60,3 +60,20 @@ def test_a_misspelt_spider_is_refused_in_one_line_naming_the_available_ones(extr
     assert msg.startswith("params.yaml: crawl.sites.box.spider: ")
     assert "'shuterbox'" in msg and "tmpsites.settings" in msg
     assert "available: 123rf, depositphotos, getty, profile, shutterbox" in msg
+
+
+def test_a_hand_run_scrapy_crawl_gets_the_params_defaults() -> None:
+    """crawlers/settings.py repeated crawl.*'s defaults by hand, and its download size limit had
+    drifted (15 MB against crawl.max_image_bytes' 8 MiB); it reads them from the params now."""
+    from scrapy.settings import Settings
+
+    from adgen.config.crawl import CrawlParams
+
+    settings, crawl = Settings(), CrawlParams()
+    settings.setmodule("crawlers.settings", priority="project")
+    assert settings.get("USER_AGENT") == crawl.user_agent
+    assert settings.getint("DOWNLOAD_MAXSIZE") == crawl.max_image_bytes
+    assert settings.getfloat("DOWNLOAD_DELAY") == crawl.download_delay
+    assert settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN") == crawl.concurrent_requests_per_domain
+    assert settings.getbool("AUTOTHROTTLE_ENABLED") == crawl.autothrottle.enabled
+    assert settings.getint("RETRY_TIMES") == crawl.retry_times
