@@ -152,3 +152,18 @@ def test_compare_has_a_row_per_chain_under_its_key_with_the_commands_that_train_
     assert ORDER == ("dcgan", "stylegan2", "approach1", "approach2", "approach3", "dcgan_gfla", "dcgan_pidm")
     assert LABELS["dcgan_pidm"] == "Approach dcgan-pidm: DCGAN → PIDM" and LABELS["dcgan"] == "DCGAN"
     assert TRAIN_COMMANDS["dcgan_gfla"] == "adgen train dcgan && adgen train gfla"
+
+
+def test_the_reports_comparison_names_a_combined_chain_best_chooses(tmp_path: Path):
+    """It looked the label up as `approach<id>`: a combined chain scoring best was a KeyError."""
+    from adgen.report.compare import section_html
+
+    numbers = {"poses": 4, "generators": {"approach1": {"pose_mse": 0.02}, "dcgan_gfla": {"pose_mse": 0.01}}}
+    info = {"generators": {name: {"status": "scored"} for name in numbers["generators"]}}
+    (tmp_path / "compare.json").write_text(json.dumps(numbers))
+    (tmp_path / "compare.info.json").write_text(json.dumps(info))
+    fragment = section_html(tmp_path, tmp_path / "report", tmp_path / "report" / "assets")
+    assert "uses approach dcgan-gfla (Approach dcgan-gfla: DCGAN → GFLA)" in fragment
+    assert fragment.index("Approach 1: StyleGAN2 → GFLA") < fragment.index(
+        "Approach dcgan-gfla: DCGAN → GFLA"
+    )
