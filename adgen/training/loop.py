@@ -45,9 +45,9 @@ The loop restores the checkpoint's RNG states after `load_state_dict` unless `re
 (a trainer that keeps each rank's own states restores them itself).
 
 The model's `train(job)` then is: `build(session)` (read the data, `session.write_options`, seed,
-construct the trainer) and `return loop.run(build, job.run_dir, device=…, amp=…,
-metrics_dir=job.metrics_dir, params=options)`; `params` is checked against the checkpoint's
-`kind.architecture` on resume. The loop resumes after `build` (newest valid checkpoint of `kind`,
+construct the trainer) and `return loop.run_with(build, job.run_dir, options,
+metrics_dir=job.metrics_dir)`: the options' device and precision, and the options checked against
+the checkpoint's `kind.architecture` on resume. The loop resumes after `build` (newest valid checkpoint of `kind`,
 its "tick" sums, stats past it dropped), calls `begin`, steps until `total` and returns one
 `TrainResult`. adgen/models/dcgan/train.py is the smallest complete example; StyleGAN2's counts
 images (`unit` "nimg", `position` = images seen).
@@ -284,3 +284,27 @@ def run(
         if session.is_main:
             trainer.wrap_up(result, records)
         return result
+
+
+def run_with(
+    build: Callable[[Session], Trainer],
+    run_dir: Path,
+    options: Any,
+    *,
+    echo: bool = True,
+    metrics_dir: Path | str | None = None,
+    stop_at: float | None = None,
+) -> TrainResult:
+    """`run` as every model calls it: device, AMP (and CPU bf16, for models that offer it) from the
+    model's options, which are also what a resumed checkpoint's network is checked against."""
+    return run(
+        build,
+        run_dir,
+        device=options.device,
+        amp=options.amp,
+        cpu_bf16=getattr(options, "cpu_bf16", False),
+        echo=echo,
+        metrics_dir=metrics_dir,
+        params=options,
+        stop_at=stop_at,
+    )

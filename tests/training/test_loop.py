@@ -16,6 +16,7 @@ import torch
 from adgen.training import checkpoint, loop
 from adgen.training.loop import TickStats, Trainer
 from adgen.training.session import CheckpointKind, Schedule, Session
+from tests.training.helpers import stats_rows
 
 KIND = CheckpointKind("toy", "a toy checkpoint", mark=("model", "toy"))
 PER_STEP = 3
@@ -99,14 +100,10 @@ def _train(run_dir: Path, metrics: Path | None = None, **kwargs: Any) -> tuple[l
     return result, made[0]
 
 
-def _records(run_dir: Path) -> list[dict[str, Any]]:
-    return [json.loads(x) for x in (run_dir / "stats.jsonl").read_text().splitlines()]
-
-
 def test_the_loop_schedules_in_the_trainers_unit_and_writes_everything_at_a_phase_end(tmp_path: Path) -> None:
     result, toy = _train(tmp_path / "run", tmp_path / "metrics")
     # ticks every 6 images (2 steps) and at the phase end (12) and the end (30)
-    assert [r["img"] for r in _records(result.run_dir)] == [6, 12, 18, 24, 30]
+    assert [r["img"] for r in stats_rows(result.run_dir)] == [6, 12, 18, 24, 30]
     # checkpoints every 9 images (9, 18, 27 → steps 3, 6, 9), at the phase end (step 4) and the end (10)
     saved = sorted(int(p.stem.split("-")[1]) for p in result.run_dir.glob("checkpoint-*.pt"))
     assert saved == [3, 4, 6, 9, 10]
@@ -135,8 +132,8 @@ def test_stopped_early_then_resumed_equals_the_uninterrupted_run(tmp_path: Path)
     b = checkpoint.load(resumed.checkpoint, restore_rng=False)
     assert torch.equal(a["w"], b["w"])
     # the tick that spanned the stop averages the same, and no record is written twice
-    assert [{k: v for k, v in r.items() if k != "timestamp"} for r in _records(tmp_path / "half")] == [
-        {k: v for k, v in r.items() if k != "timestamp"} for r in _records(straight.run_dir)
+    assert [{k: v for k, v in r.items() if k != "timestamp"} for r in stats_rows(tmp_path / "half")] == [
+        {k: v for k, v in r.items() if k != "timestamp"} for r in stats_rows(straight.run_dir)
     ]
 
 

@@ -259,7 +259,7 @@ def train(job) -> TrainResult:
         checkpoint.seed_everything(p.seed + run.rt.rank)
         return DcganTrainer(p, run.rt, run, dataset)
 
-    return loop.run(build, job.run_dir, device=p.device, amp=p.amp, metrics_dir=job.metrics_dir, params=p)
+    return loop.run_with(build, job.run_dir, p, metrics_dir=job.metrics_dir)
 
 
 def load_generator(path: str | Path, device: str = "cpu") -> tuple[Generator, DcganParams, Path]:

@@ -366,16 +366,7 @@ def train(job, *, stop_at: int | None = None, echo: bool = True) -> TrainResult:
         checkpoint.seed_everything(p.seed + run.rt.rank)
         return DpigTrainer(p, run.rt, run, data)
 
-    return loop.run(
-        make,
-        job.run_dir,
-        device=p.device,
-        amp=p.amp,
-        echo=echo,
-        metrics_dir=job.metrics_dir,
-        params=p,
-        stop_at=stop_at,
-    )
+    return loop.run_with(make, job.run_dir, p, echo=echo, metrics_dir=job.metrics_dir, stop_at=stop_at)
 
 
 @torch.no_grad()

@@ -491,15 +491,7 @@ def run(
         real_anchors = anchors_of(params.index, "real", params.height)
         return SfganTrainer(params, data, session.run_dir, session.rt, real_anchors, session, data_root)
 
-    return loop.run(
-        build,
-        run_dir,
-        device=params.device,
-        amp=params.amp,
-        echo=echo,
-        metrics_dir=metrics_dir,
-        stop_at=until,
-    )
+    return loop.run_with(build, run_dir, params, echo=echo, metrics_dir=metrics_dir, stop_at=until)
 
 
 def train(job: TrainJob) -> TrainResult:

@@ -421,7 +421,7 @@ def run(
         data = load_dataset(index, params.height, params.width, params.fg_scale, data_root)
         return StganTrainer(params, data, session.run_dir, session.rt, session)
 
-    return loop.run(build, run_dir, device=params.device, amp=params.amp, echo=echo, metrics_dir=metrics_dir)
+    return loop.run_with(build, run_dir, params, echo=echo, metrics_dir=metrics_dir)
 
 
 def train(job: TrainJob) -> TrainResult:

@@ -429,16 +429,7 @@ def train(
         checkpoint.seed_everything(params.seed + run.rt.rank)
         return StyleGAN2Trainer(params, run.rt, run, dataset, fid_fn)
 
-    return loop.run(
-        build,
-        run_dir,
-        device=params.device,
-        amp=params.amp,
-        cpu_bf16=params.cpu_bf16,
-        echo=echo,
-        metrics_dir=metrics_dir,
-        params=params,
-    )
+    return loop.run_with(build, run_dir, params, echo=echo, metrics_dir=metrics_dir)
 
 
 def load_generator(path: Path, device: str = "cpu") -> tuple[Generator, StyleGAN2Params]:

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from adgen.models.dcgan.config import DcganParams
-from adgen.models.registry import TrainJob, with_preset
+from adgen.models.registry import with_preset
 from adgen.models.stylegan2.data import write_zip
 from tests.models.stylegan2.conftest import tall_people
 
@@ -26,7 +26,3 @@ def demo_options(people_zip: Path) -> DcganParams:
     return p.model_copy(
         update={"total_steps": 30, "tick_steps": 5, "checkpoint_steps": 10, "sample_steps": 15}
     )
-
-
-def job(options: DcganParams, run_dir: Path, metrics_dir: Path | None = None) -> TrainJob:
-    return TrainJob(params=None, options=options, run_dir=run_dir, metrics_dir=metrics_dir)

@@ -14,8 +14,7 @@ from adgen.errors import UserError
 from adgen.models.dcgan.api import load_sampler
 from adgen.models.dcgan.train import DcganTrainer, generate, train
 from adgen.training import checkpoint, dist
-
-from .conftest import job
+from tests.training.helpers import options_job as job
 
 
 @pytest.fixture

@@ -17,15 +17,8 @@ from adgen.errors import UserError
 from adgen.models.dcgan.train import train
 from adgen.training import checkpoint
 from tests.torchrun import torchrun
-
-from .conftest import job
-
-TIMING = ("sec_per_step", "timestamp")
-
-
-def _stats(run_dir: Path) -> list[dict]:
-    rows = [json.loads(x) for x in (run_dir / "stats.jsonl").read_text().splitlines()]
-    return [{k: v for k, v in r.items() if k not in TIMING} for r in rows]
+from tests.training.helpers import options_job as job
+from tests.training.helpers import stats_rows
 
 
 def _assert_same_state(a_path: Path, b_path: Path) -> None:
@@ -45,7 +38,7 @@ def test_tiny_dcgan_trains_real_steps_and_leaves_run_dir_and_metrics(demo_option
     assert result.steps == 30 and result.checkpoint.is_file()
     options = json.loads((run / "training_options.json").read_text())
     assert options["G_params"] > 0 and options["params"]["preset"] == "demo"
-    stats = _stats(run)
+    stats = stats_rows(run, timing=False)
     assert [r["step"] for r in stats] == [5, 10, 15, 20, 25, 30]
     for r in stats:
         for key in ("loss_G", "loss_D_real", "loss_D_fake"):
@@ -78,7 +71,7 @@ def test_half_the_steps_then_resume_equals_all_the_steps_straight(demo_options, 
     resumed = train(job(demo_options.model_copy(update={"total_steps": 20}), half))
     assert "resumed from checkpoint-000000010.pt" in (half / "log.txt").read_text()
     _assert_same_state(straight.checkpoint, resumed.checkpoint)
-    assert _stats(half) == _stats(straight.run_dir)
+    assert stats_rows(half, timing=False) == stats_rows(straight.run_dir, timing=False)
 
 
 _CHILD = """
@@ -119,7 +112,7 @@ def test_run_killed_with_sigkill_resumes_exactly_as_if_never_stopped(demo_option
     )
     assert "resumed from" in (killed / "log.txt").read_text()
     _assert_same_state(checkpoint.latest(straight), checkpoint.latest(killed))
-    assert _stats(killed) == _stats(straight)
+    assert stats_rows(killed, timing=False) == stats_rows(straight, timing=False)
 
 
 def test_resuming_with_another_network_shape_is_a_user_error(demo_options, tmp_path):
@@ -167,7 +160,7 @@ def test_ddp_on_two_processes_keeps_the_networks_identical_and_trains_one_run(de
     r0, r1 = torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt")
     for net in ("G", "D"):
         assert torch.allclose(r0[net], r1[net], atol=1e-6), f"{net} drifted apart across ranks"
-    assert [r["step"] for r in _stats(tmp_path / "run")] == [5, 6]
+    assert [r["step"] for r in stats_rows(tmp_path / "run", timing=False)] == [5, 6]
     assert checkpoint.latest(tmp_path / "run").name == "checkpoint-000000006.pt"
 
 

@@ -24,6 +24,7 @@ from adgen.models.dpig.train import train
 from adgen.training import checkpoint
 from tests.models.dpig.helpers import a_pose, job, tiny_options
 from tests.torchrun import torchrun
+from tests.training.helpers import stats_rows
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -60,7 +61,7 @@ def test_a_tiny_dpig_trains_both_stages_and_leaves_a_complete_run(trained):
     root, result = trained
     run = result.run_dir
     assert result.steps == 8 and result.checkpoint == checkpoint.latest(run)
-    stats = [json.loads(x) for x in (run / "stats.jsonl").read_text().splitlines()]
+    stats = stats_rows(run)
     assert [r["stage"] for r in stats] == [1] * 4 + [2] * 4
     assert all(np.isfinite(r["l1"]) and np.isfinite(r["pose_mse"]) for r in stats[:4])
     assert all(np.isfinite(r["app_critic"]) and np.isfinite(r["pose_mapper"]) for r in stats[4:])
@@ -267,7 +268,7 @@ def test_the_market_background_branch_trains_and_samples(trained, tmp_path):
     root, _ = trained
     opts = tiny_options(background_dim=6, stage1_steps=2, stage2_steps=2)
     result = train(job(root, tmp_path / "market", opts), echo=False)
-    stats = [json.loads(x) for x in (result.run_dir / "stats.jsonl").read_text().splitlines()]
+    stats = stats_rows(result.run_dir)
     assert {"bg_critic", "bg_mapper"} <= set(stats[-1])
     sampler = load_sampler(result.checkpoint)
     a, b = sampler.sample(a_pose(1), [1, 1])
@@ -291,7 +292,7 @@ def test_torchrun_with_two_processes_trains_both_stages_into_one_run(trained, tm
     )
     done = torchrun([script], port=port, cwd=REPO, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    stats = [json.loads(x) for x in (run / "stats.jsonl").read_text().splitlines()]
+    stats = stats_rows(run)
     assert [r["step"] for r in stats] == [1, 2, 3, 4] and [r["stage"] for r in stats] == [1, 1, 2, 2]
     state = checkpoint.load(checkpoint.latest(run), restore_rng=False)
     assert state["step"] == 4

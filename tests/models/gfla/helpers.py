@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw
 from adgen.models.gfla.config import GflaParams
 from adgen.models.gfla.vgg import VGG19
 from adgen.models.registry import TrainJob, with_preset
+from tests.training.helpers import options_job
 
 # A standing person in OpenPose order, (x, y) in [0, 1]
 BASE_POSE = np.array(
@@ -152,4 +153,4 @@ def tiny_params(vgg: Path, **extra) -> GflaParams:
 def job(p: GflaParams, dataset: Path, run_dir: Path, metrics_dir: Path | None = None) -> TrainJob:
     """What `adgen train gfla` hands GFLA's `train`: `p` reading `dataset` (nothing else of the project)."""
     options = p.model_copy(update={"dataset": Path(dataset)})
-    return TrainJob(params=None, options=options, run_dir=Path(run_dir), metrics_dir=metrics_dir)
+    return options_job(options, run_dir, metrics_dir)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import shutil
 import subprocess
@@ -16,6 +15,7 @@ from adgen.models.sfgan.train import SfganTrainer, load_state, pretrain_geometry
 from adgen.models.stgan.data import load_dataset
 from adgen.training.dist import Runtime
 from tests.torchrun import torchrun as run_torchrun
+from tests.training.helpers import stats_rows
 
 from .helpers import tiny_params
 
@@ -68,7 +68,7 @@ def test_torchrun_with_two_ranks_trains_into_one_run_dir(tmp_path: Path) -> None
     proc = torchrun(tmp_path, tmp_path / "pre" / "geometry")
     assert proc.returncode == 0, proc.stderr[-3000:]
     run_dir = tmp_path / "run"
-    records = [json.loads(x) for x in (run_dir / "stats.jsonl").read_text().splitlines()]
+    records = stats_rows(run_dir)
     assert [r["step"] for r in records] == [1, 2, 3, 4]  # rank 0 alone writes the stats
     state = load_state(run_dir / "checkpoint-000000004.pt")
     assert len(state["ranks"]) == 2

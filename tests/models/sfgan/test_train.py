@@ -13,6 +13,7 @@ from adgen.errors import UserError
 from adgen.models.sfgan.api import load_compositor
 from adgen.models.sfgan.config import LOSS_COLUMNS
 from adgen.models.sfgan.train import build_networks, load_state, run, stgan_state
+from tests.training.helpers import stats_rows
 
 from .helpers import tiny_params
 
@@ -25,7 +26,7 @@ def test_training_runs_both_stages_and_leaves_every_output(trained):
     assert list((run_dir / "geometry").glob("warp-1.pt")), "the geometry part was pre-trained by ST-GAN"
     for name in ("training_options.json", "log.txt", "stats.jsonl", "metrics.json", "samples-final.png"):
         assert (run_dir / name).is_file(), name
-    records = [json.loads(x) for x in (run_dir / "stats.jsonl").read_text().splitlines()]
+    records = stats_rows(run_dir)
     assert [r["step"] for r in records] == list(range(1, 7))
     assert all(torch.isfinite(torch.tensor([r[c] for c in LOSS_COLUMNS])).all() for r in records)
     numbers = json.loads((root / "metrics" / "sfgan.json").read_text())

@@ -23,6 +23,7 @@ from adgen.models.stgan.api import load_compositor
 from adgen.models.stgan.config import StganParams
 from adgen.models.stgan.train import run as train
 from tests.torchrun import torchrun
+from tests.training.helpers import stats_rows
 
 from .helpers import adgen_cmd, make_project, run_adgen
 
@@ -47,20 +48,16 @@ def trained(tmp_path_factory) -> tuple[Path, Path]:
     return params_path, result.run_dir
 
 
-def _stats(run_dir: Path) -> list[dict]:
-    return [json.loads(x) for x in (run_dir / "stats.jsonl").read_text().splitlines()]
-
-
 @pytest.mark.slow
 def test_tiny_config_trains_d_only_then_two_warps_with_finite_losses(trained) -> None:
     _, run = trained
-    stats = [r for r in _stats(run) if "loss_d" in r]
+    stats = [r for r in stats_rows(run) if "loss_d" in r]
     assert {r["phase"] for r in stats} == {0, 1, 2}
     assert max(r["iteration"] for r in stats) == 240
     for r in stats:
         assert all(np.isfinite(v) for k, v in r.items()), r
     assert all("loss_g" in r and "dp_norm" in r for r in stats if r["phase"] > 0)
-    errors = [r["placement_error"] for r in _stats(run) if "placement_error" in r]
+    errors = [r["placement_error"] for r in stats_rows(run) if "placement_error" in r]
     assert [len(e) for e in errors] == [1, 2, 3]  # p0, then after each trained warp
     for name in ("training_options.json", "log.txt", "loss.csv", "metrics.json", "warps.gif"):
         assert (run / name).is_file(), name
@@ -172,7 +169,7 @@ def test_run_killed_with_sigkill_resumes_to_the_same_losses(tmp_path) -> None:
     uninterrupted = run_adgen(params_path, "train", "stgan", "--run-dir", str(reference))
     assert uninterrupted.returncode == 0, uninterrupted.stderr
 
-    ref, got = _stats(reference), _stats(killed)
+    ref, got = stats_rows(reference), stats_rows(killed)
     assert len(ref) == 26 + 3  # one record per iteration + one placement record per phase
     assert got == ref
     a = torch.load(reference / "warp-2.pt", weights_only=False)
@@ -223,7 +220,7 @@ def test_torchrun_with_two_ranks_trains_into_one_run_dir(tmp_path) -> None:
     proc = torchrun(cmd, cwd=tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     run = tmp_path / "run"
-    assert len(_stats(run)) == 9 + 3
+    assert len(stats_rows(run)) == 9 + 3
     assert (run / "log.txt").read_text().count("phase 0: D only") == 1  # rank 0 writes the log
     state = torch.load(run / "warp-2.pt", weights_only=False)
     assert len(state["ranks"]) == 2

@@ -17,6 +17,7 @@ from adgen.errors import UserError
 from adgen.models.stylegan2.data import write_zip
 from adgen.models.stylegan2.train import TIMING_KEYS, StyleGAN2Trainer, train
 from adgen.training import checkpoint, dist
+from tests.training.helpers import stats_rows
 
 from .conftest import tall_people, write_params_yaml
 
@@ -28,7 +29,7 @@ def test_tiny_config_trains_real_steps_with_finite_losses_r1_pl_and_ema(demo_par
     result = train(params, tmp_path / "run", metrics_dir=tmp_path / "metrics", echo=False)
 
     assert result.steps == 8 and result.values["kimg"] == pytest.approx(0.032)
-    stats = [json.loads(x) for x in (tmp_path / "run" / "stats.jsonl").read_text().splitlines()]
+    stats = stats_rows(tmp_path / "run")
     assert len(stats) == 4
     for rec in stats:
         for key in ("loss/G", "loss/D_real", "loss/D_fake"):
@@ -168,7 +169,7 @@ def test_fid_is_tracked_in_stats_during_training(demo_params, tmp_path):
     )
     fid_fn = fid_of_generator(MetricsParams(fid_inception_graph=graph, batch_size=8), params, tmp_path)
     train(params, tmp_path / "run", metrics_dir=tmp_path / "metrics", fid_fn=fid_fn, echo=False)
-    stats = [json.loads(x) for x in (tmp_path / "run" / "stats.jsonl").read_text().splitlines()]
+    stats = stats_rows(tmp_path / "run")
     fids = [rec["fid"] for rec in stats]
     assert len(fids) == 2 and all(f > 0 for f in fids)
     assert json.loads((tmp_path / "metrics" / "stylegan2.json").read_text())["fid"] == fids[-1]
@@ -201,7 +202,7 @@ def test_cpu_bf16_trains_the_main_phases_in_bfloat16_and_keeps_weights_float32(d
     assert ws.dtype == torch.float32, "the mapping network must stay float32"
 
     result = train(params, tmp_path / "run", echo=False)
-    stats = [json.loads(x) for x in (tmp_path / "run" / "stats.jsonl").read_text().splitlines()]
+    stats = stats_rows(tmp_path / "run")
     assert result.steps == 4
     assert all(torch.isfinite(torch.tensor(r[k])) for r in stats for k in ("loss/G", "loss/D_real"))
     assert any(r.get("loss/r1", 0) > 0 for r in stats) and any(r.get("loss/pl", 0) > 0 for r in stats)
@@ -248,7 +249,7 @@ def test_a_ddp_run_leaves_rank_0s_final_checkpoint_not_another_ranks(tiny_zip, t
     rank0, rank1 = torch.load(tmp_path / "rng-0.pt"), torch.load(tmp_path / "rng-1.pt")
     assert not torch.equal(rank0, rank1)
     assert torch.equal(saved, rank0), "the final checkpoint holds another rank's state than rank 0's"
-    stats = [json.loads(x) for x in (tmp_path / "run" / "stats.jsonl").read_text().splitlines()]
+    stats = stats_rows(tmp_path / "run")
     assert [r["step"] for r in stats] == [1, 2]  # rank 0 alone writes the stats
 
 
