@@ -2,8 +2,10 @@
 
 Every chain (1: StyleGAN2 → GFLA, 2: DPIG, 3: StyleGAN2 → PIDM, and the combined ones such as
 dcgan-gfla, `registry.chains()`) puts a new person in a requested pose, so
-the deciding score is the one the product chose them by: pose-keypoint MSE (lower is better);
-when the pose model was not there, FID (lower), then Inception Score (higher). With only one
+the deciding score is the one the product chose them by: pose-keypoint MSE (lower is better; a
+chain whose images the pose model read without finding the target's keypoints in any has none and
+loses to one that has it); when the pose model was not there, FID (lower), then Inception Score
+(higher). With only one
 approach scored, that one; with none, None.
 
 It reads the comparison's output file (`adgen evaluate compare`'s compare.json), not its code: compare
@@ -34,10 +36,19 @@ def _read(compare_json: Mapping[str, Any] | str | Path) -> Mapping[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def _posed_nobody(scores: Mapping[str, Any]) -> bool:
+    """The pose model read this chain's images (`pose_found_share` is there) and found no target
+    keypoint in any: it has no pose MSE because it put nobody in the pose, the worst pose error."""
+    return isinstance(scores.get("pose_found_share"), int | float) and "pose_mse" not in scores
+
+
 def _better(
     first: tuple[str, Mapping[str, Any]], second: tuple[str, Mapping[str, Any]]
 ) -> tuple[str, Mapping[str, Any]]:
     """The approach the first deciding score favours; a tie on every score keeps `first` (the earlier)."""
+    a_none, b_none = _posed_nobody(first[1]), _posed_nobody(second[1])
+    if a_none != b_none and "pose_mse" in (second[1] if a_none else first[1]):
+        return second if a_none else first
     for metric, lower in CRITERIA:
         a, b = first[1].get(metric), second[1].get(metric)
         if isinstance(a, int | float) and isinstance(b, int | float) and a != b:

@@ -27,6 +27,19 @@ def test_without_pose_error_fid_decides_then_inception_score():
     assert best_approach(_table({"pose_mse": 0.1, "inception_score": 2.0}, {"inception_score": 3.0})) == "2"
 
 
+def test_a_chain_that_posed_nobody_loses_to_one_with_a_pose_error():
+    """The demo's compare: approach 1's images showed no readable pose (no pose MSE), approach 3's
+    did (0.07); the missing score was a tie on pose and approach 1 won on being first."""
+    nobody, posed = (
+        {"pose_found_share": 0.0, "fid": 10.0},
+        {"pose_found_share": 1.0, "pose_mse": 0.07, "fid": 90.0},
+    )
+    assert best_approach(_table(nobody, posed)) == "2"
+    assert best_approach(_table(posed, nobody)) == "1"
+    # without the pose model (no pose_found_share on either) FID still decides
+    assert best_approach(_table({"fid": 10.0}, {"fid": 90.0})) == "1"
+
+
 def test_one_scored_approach_is_the_best_there_is_and_none_gives_none():
     assert best_approach(_table(None, {"fid": 40.0})) == "2"
     assert best_approach(_table({"fid": 40.0}, None)) == "1"
