@@ -78,6 +78,7 @@ class Candidate:
     checkpoints: dict[str, str]
     people: Callable[[list[int]], list[Image.Image]] | None = None
     posed: Callable[[Any, list[int]], list[Image.Image]] | None = None
+    transfer: Any = None  # the chain's loaded pose transfer (PoseTransferrer), for its pair scores
 
     @property
     def label(self) -> str:
@@ -122,7 +123,7 @@ def load(entry: Entry, paths: list[Path], estimator, device: str, truncation: fl
             out.append(transfer.transfer(person, estimator.estimate(person), keypoints))
         return out
 
-    return Candidate(entry.name, frame, checkpoints, posed=posed)
+    return Candidate(entry.name, frame, checkpoints, posed=posed, transfer=transfer)
 
 
 def _checkpoint(spec: ModelSpec, params, cp) -> Path:

@@ -8,8 +8,9 @@ transfer moves that photo into the target's pose, and `adgen.metrics.pairs.score
 result against the real target photo (SSIM; FID and LPIPS when their networks are configured) —
 the numbers published for GFLA (0.7074 SSIM / 0.2341 LPIPS) and PIDM (0.7312 / 0.1678).
 
-The transfer step is found by role (the chain's second model is a `PoseTransfer`), loaded once per
-model and checkpoint, run once on every pair and its scores given to every chain that uses it.
+The transfer step is found by role (the chain's second model is a `PoseTransfer`), the one the
+comparison loaded for the chain (no second copy in memory), run once on every pair per model and
+checkpoint, and its scores given to every chain that uses it.
 """
 
 from __future__ import annotations
@@ -59,9 +60,12 @@ class PairScores:
     device: str = "cpu"
     _done: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
-    def for_chain(self, chain: tuple[ModelSpec, ...], checkpoints: dict[str, str]) -> dict[str, Any]:
+    def for_chain(
+        self, chain: tuple[ModelSpec, ...], checkpoints: dict[str, str], loaded: PoseTransferrer | None = None
+    ) -> dict[str, Any]:
         """{pairs, pair_ssim, pair_fid | pair_fid_skipped, …, transfers_per_second, pair_scores} for
-        a chain with a transfer step; {} for one without."""
+        a chain with a transfer step; {} for one without. `loaded`: the chain's transfer as the
+        comparison loaded it (else it is loaded here)."""
         spec = transfer_step(chain)
         if spec is None or spec.name not in checkpoints:
             return {}
@@ -69,7 +73,7 @@ class PairScores:
             return {"pairs_skipped": self.ev.pairs_skipped}
         key = (spec.name, checkpoints[spec.name])
         if key not in self._done:
-            transferrer = spec.role.load(Path(key[1]), self.device)
+            transferrer = loaded if loaded is not None else spec.role.load(Path(key[1]), self.device)
             self._done[key] = score_transfer(transferrer, self.ev, self.files)
         return {
             **self._done[key],

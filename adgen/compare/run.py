@@ -95,7 +95,7 @@ def compare_generators(
         images, targets, row_images, seconds = _generate(entry, ev, seed_list, seed)
         scores = scorer.score(images, real, targets, ev.size, seconds)
         if pairs is not None:
-            scores.update(pairs.for_chain(CHAINS.get(entry.name, ()), entry.checkpoints))
+            scores.update(pairs.for_chain(CHAINS.get(entry.name, ()), entry.checkpoints, entry.transfer))
         generators[entry.name] = {
             "status": "scored",
             "label": entry.label,
