@@ -52,7 +52,7 @@ def check_steps(steps: Sequence[int], timesteps: int, setting: str) -> tuple[int
     """The step counts, largest first, each one the sampler walks exactly (one line otherwise).
 
     The DDIM sequence is the official range(0, T, T // n): for an n that does not divide T evenly it
-    has more than n steps (T = 1000, n = 30: 34 steps), so the curve would be mislabelled."""
+    has more than n steps (T = 1000, n = 30: 31 steps), so the curve would be mislabelled."""
     out = tuple(sorted(set(steps), reverse=True))
     for n in out:
         if not 1 <= n <= timesteps:
