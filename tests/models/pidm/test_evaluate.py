@@ -181,3 +181,15 @@ def test_the_report_shows_the_step_curve_in_pidms_panel(tiny, tmp_path):
         Image.open(tmp_path / "m" / "pidm_steps_grid.png") as grid,
     ):
         assert shown.size == grid.size
+
+
+def test_a_crafted_checkpoint_is_refused_without_running_it(tiny, tmp_path):
+    from tests.hostile.conftest import crafted_checkpoint
+
+    data, _ = tiny
+    marker = tmp_path / "ran"
+    evil = crafted_checkpoint(tmp_path / "checkpoint-000000001.pt", marker, model="pidm")
+    args = ["--params", str(_settings(tmp_path, data)), "evaluate", "pidm", "--checkpoint", str(evil)]
+    out = CliRunner().invoke(app, [*args, "--steps", "2"])
+    assert isinstance(out.exception, UserError) and "was not loaded" in str(out.exception)
+    assert not marker.exists() and not (tmp_path / "m").exists()
