@@ -184,8 +184,9 @@ class PidmTrainer(Trainer):
         pose = torch.stack([it["target_pose"] for it in items]).to(dev)
         guidance = Guidance(style=p.guidance_style, pose=p.guidance_pose)
         fake = ddim_sample(
-            self.ema, self.diffusion, src, pose, list(range(len(items))), p.sample_steps_ddim, guidance
-        )
+            self.ema, self.diffusion, src, pose, list(range(len(items))), p.sample_steps_ddim, guidance,
+            clip_x0=p.sample_clip_x0,
+        )  # fmt: skip
         rows = [
             torch.cat([src[i], pose[i, :3] * 2 - 1, fake[i], items[i]["target"].to(dev)], dim=2)
             for i in range(len(items))
