@@ -96,5 +96,7 @@ def test_the_generate_deployment_restores_every_declared_models_training(repo_ro
 
     deployments = yaml.safe_load((repo_root / prefect_file).read_text())["deployments"]
     (generate,) = [d for d in deployments if d["entrypoint"].startswith("flows/generate_ads.py")]
-    pulled = set(yaml.safe_dump(generate["pull"]).replace(",", " ").replace("[", " ").replace("]", " ").split())
+    pulled = set(
+        yaml.safe_dump(generate["pull"]).replace(",", " ").replace("[", " ").replace("]", " ").split()
+    )
     assert {f"train_{name}" for name in models()} <= pulled
