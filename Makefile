@@ -58,7 +58,7 @@ demo: $(STAMP)
 	$(BIN)/python -m adgen.demo
 
 test: $(STAMP) services
-	PREFECT_HOME=$$(mktemp -d) $(BIN)/python -m pytest -n 2 --dist loadgroup -p no:cacheprovider tests
+	PREFECT_HOME=$$(mktemp -d) $(BIN)/python -m pytest -n 2 --dist loadgroup -p no:cacheprovider --durations=25 tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
