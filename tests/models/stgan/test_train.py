@@ -27,8 +27,12 @@ from tests.training.helpers import stats_rows
 
 from .helpers import adgen_cmd, make_project, run_adgen
 
+# One worker builds the trained run once: with the module split over both xdist workers (and a module
+# fixture rebuilt when another module's tests interleave) CI trained it twice, 100 s each.
+pytestmark = pytest.mark.xdist_group("stgan-trained")
 
-@pytest.fixture(scope="module")
+
+@pytest.fixture(scope="session")
 def trained(tmp_path_factory) -> tuple[Path, Path]:
     """A few hundred real CPU steps: 80 D-only, then 80 for each of 2 warps."""
     root = tmp_path_factory.mktemp("stgan-train")
