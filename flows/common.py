@@ -120,8 +120,12 @@ def dvc_repro(targets: list[str], pull: bool = False) -> str:
     return run_logged(commands.dvc("--wait-for-lock", "repro", *extra, *targets))
 
 
-@task(name="dvc-push")
-def dvc_push(targets: list[str]) -> str:
+def push_with_deps(targets: list[str]) -> str:
     """Push the targets' outputs and everything upstream (the dataset version, the DVC-tracked
     inputs): a clone of the commit that names them must restore them all from the remote."""
     return run_logged(commands.dvc("--wait-for-lock", "push", "--with-deps", *targets))
+
+
+@task(name="dvc-push")
+def dvc_push(targets: list[str]) -> str:
+    return push_with_deps(targets)

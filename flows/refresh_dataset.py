@@ -35,6 +35,7 @@ from flows.common import (
     StoppableTaskRunner,
     TransientFault,
     dvc_repro,
+    push_with_deps,
     retry_transient,
     run_logged,
     stop_on_signals,
@@ -107,7 +108,7 @@ def commit_refresh_records(stages: list[str], push: bool, base: str | None = Non
     if not versions.stages_changed(root, stages):
         return False
     if push:
-        run_logged(commands.dvc("--wait-for-lock", "push", "--with-deps", *stages))
+        push_with_deps(stages)
     return versions.commit_pipeline_state(
         root, "Dataset refresh: crawl records only, no new version", stages, require_remote=push, base=base
     )
@@ -146,7 +147,7 @@ def rebuild_report(push: bool, base: str | None = None) -> str:
         )
     run_logged(commands.dvc("--wait-for-lock", "repro", "--single-item", "report"))
     if push:
-        run_logged(commands.dvc("--wait-for-lock", "push", "--with-deps", "report"))
+        push_with_deps(["report"])
     versions.commit_pipeline_state(
         root, "Report after the dataset refresh", ["report"], require_remote=push, base=base
     )

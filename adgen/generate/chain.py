@@ -159,14 +159,6 @@ def load_estimator(params) -> Any:
     return load_pose_estimator(model_path, params.pose.input_size, params.pose.min_score)
 
 
-def models_for(approach: str, compositor: str) -> tuple[str, ...]:
-    """The models an approach needs, in the order they run (the compositor last)."""
-    check_compositor(compositor)
-    ids = list(chains()) if check_approach(approach) == "best" else [approach]
-    names = [spec.name for a in ids for spec in chains()[a].chain]
-    return (*dict.fromkeys(names), compositor)
-
-
 def trained_approaches(params, compositor: str) -> tuple[dict[str, Path], dict[str, str]]:
     """For `best`: the checkpoints of every approach whose models are all trained (and the
     compositor's), and {approach: why it is skipped} for the others. A checkpoint the user named
@@ -200,12 +192,13 @@ def load_chain(params, approach: str | None = None, compositor: str | None = Non
     g = params.generate
     approach = check_approach(approach if approach is not None else g.approach)
     compositor = compositor or g.compositor
+    check_compositor(compositor)
     skipped: dict[str, str] = {}
     if approach == "best":
-        check_compositor(compositor)
         paths, skipped = trained_approaches(params, compositor)
-    else:
-        paths = {name: checkpoint_of(models()[name], params) for name in models_for(approach, compositor)}
+    else:  # the chain's models in the order they run, the compositor last
+        names = (*(spec.name for spec in chains()[approach].chain), compositor)
+        paths = {name: checkpoint_of(models()[name], params) for name in names}
     loaded = {name: models()[name].role.load(path, g.device) for name, path in paths.items()}
     ids = [a for a in chains() if a not in skipped] if approach == "best" else [approach]
     person_chains = {
