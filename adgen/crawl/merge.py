@@ -2,7 +2,8 @@
 
 Rules (the same whatever order the downloads finished in, so a killed-and-resumed crawl ends with
 the same manifest as an uninterrupted one):
-- one row per image_id; rows already in the manifest are never changed;
+- one row per image_id; rows already in the manifest are never changed (the caller takes out the
+  rows of a crawl that stopped early and passes them again as new: adgen.crawl.provisional);
 - new rows are taken largest first (width x height), then by (source_url, site, query, page_url);
 - several new sightings of the same bytes: the first in that order becomes the row, the others go
   to rejects as `duplicate_bytes`;
@@ -106,12 +107,13 @@ def merge(
 
     new_rows: list[dict[str, Any]] = []
     extra_rejects: list[dict[str, Any]] = []
-    taken: set[str] = set()
+    taken: dict[str, Any] = {}  # image_id -> the source_url its row was taken from
     near = 0
     for row in sorted(image_rows, key=_sort_key):
         iid = row["image_id"]
         if iid in known_ids or iid in taken:
-            if iid in taken or known_sources.get(iid) != row.get("source_url"):
+            # the same photo from the same URL again (a reopened row the resumed run met) is no news
+            if (taken[iid] if iid in taken else known_sources.get(iid)) != row.get("source_url"):
                 extra_rejects.append(
                     {
                         "url": row.get("source_url"),
@@ -123,7 +125,7 @@ def merge(
                     }
                 )
             continue
-        taken.add(iid)
+        taken[iid] = row.get("source_url")
         row = dict(row)
         row["duplicate_of"] = None
         h = _phash_int(row.get("phash"))

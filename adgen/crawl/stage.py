@@ -14,7 +14,8 @@ appended, fsynced, to the process's own open shard (adgen.store.spool); the merg
 finished shard into the store, after cutting a killed process's back to its last whole photo. A
 run killed at any point (even kill -9) leaves the last good manifest; the next run keeps
 the killed run's journal, skips everything it records, and merges it with its own at the end, so
-the result equals an uninterrupted crawl. Scrapy's JOBDIR queue is resumed only after a graceful
+the result equals an uninterrupted crawl. A run stopped gracefully (Ctrl-C, a full disk) merges what
+it stored, and those rows stay open to the rest of that crawl (adgen.crawl.provisional). Scrapy's JOBDIR queue is resumed only after a graceful
 stop (Ctrl-C); after a hard kill it is discarded (its on-disk queue may be torn) and the search
 pages are simply walked again, skipping what the journal already has.
 """
@@ -38,7 +39,7 @@ from typing import Any
 
 from adgen import atomic, manifest, safety
 from adgen.config import Params
-from adgen.crawl import jobs, journal, locks, merge, seen
+from adgen.crawl import jobs, journal, locks, merge, provisional, seen
 from adgen.errors import UserError
 from adgen.stage_metrics import write_training_outputs
 from adgen.store import layout, locations
@@ -307,15 +308,22 @@ def fold(
     for path in journals:
         for kind, row in journal.read(path):
             (images if kind == journal.IMAGE else rejects).append(row)
-    images = _locate(params, p["store"], images)
     old_manifest = manifest.read(p["manifest"], merge.MANIFEST_COLUMNS)
     old_rejects = manifest.read(p["rejects"], merge.REJECT_COLUMNS)
-    result = merge.merge(old_manifest, old_rejects, images, rejects, params.crawl.phash_threshold)
+    open_ids = provisional.load(p["state"])
+    standing, reopened = provisional.reopen(old_manifest, {i for ids in open_ids.values() for i in ids})
+    images = _locate(params, p["store"], images, reopened)
+    result = merge.merge(standing, old_rejects, images, rejects, params.crawl.phash_threshold)
     manifest.write(result.rejects, p["rejects"])
     manifest.write(result.manifest, p["manifest"])
+    decided = result.manifest.iloc[len(standing) :]  # the merge appends: these rows are this merge's
+    provisional.save(
+        p["state"], provisional.update(open_ids, decided, {s: _finished(r) for s, r in per_site.items()})
+    )
+    new = ~decided["image_id"].isin(old_manifest["image_id"])
     summary = CrawlSummary(
-        new_images=result.new_images,
-        near_duplicates=result.near_duplicates,
+        new_images=int(new.sum()),
+        near_duplicates=int((new & decided["duplicate_of"].notna()).sum()),
         new_rejects=result.new_rejects,
         manifest_rows=len(result.manifest),
         sites=per_site,
@@ -331,18 +339,32 @@ def fold(
     return summary
 
 
-def _locate(params: Params, store: Path, images: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Give each journalled image its shard and member, after linking in the shards the Scrapy
-    processes spooled (a packing writer that opens the store takes in every finished writer's
-    staging first).
+def _finished(site_row: dict[str, Any]) -> bool:
+    """Whether a site's crawl ran to its end (not stopped by a signal, a full disk, a kill)."""
+    return site_row.get("finish_reason") == "finished" and not site_row.get("disk_error")
+
+
+def _locate(
+    params: Params, store: Path, images: list[dict[str, Any]], reopened: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Give each journalled image (and each reopened row, adgen.crawl.provisional) its shard and
+    member, after linking in the shards the Scrapy processes spooled (a packing writer that opens
+    the store takes in every finished writer's staging first).
 
     A journal line is written only after its bytes are fsynced in a spool, so every row is found; a
-    row that is not (staging deleted by hand) is left out, and the next crawl fetches it again.
+    row that is not (staging deleted by hand) is left out, and the next crawl fetches it again. A
+    reopened row was in the manifest: its photo missing is a damaged store, and stops the merge.
     """
     locations.writer(params, store, label="merge").open().close()
     reader = StoreReader(store)
     out = []
-    for row in images:
+    for row in reopened:
+        if row.get("image_id") not in reader:
+            raise UserError(
+                f"{store}: image {row.get('image_id')} of the manifest is not in the store;"
+                " run `adgen store verify` and restore the store (e.g. `dvc pull`)"
+            )
+    for row in [*images, *reopened]:
         if row.get("image_id") in reader:
             shard, member = reader.location(row["image_id"])
             out.append({**row, "shard": shard, "member": member})
