@@ -160,8 +160,10 @@ def run_comparison(params) -> ComparisonFiles:
     from adgen.compare.evalset import load_eval_set
     from adgen.compare.generators import find_generators
     from adgen.metrics.pairs import pair_metric_files
+    from adgen.training.dist import resolve_device
 
     cp = params.compare
+    cp = cp.model_copy(update={"device": resolve_device(cp.device, "compare.device")})  # auto: this machine's
     ev = load_eval_set(params.path(cp.eval_set))
     scorer = scorer_for(params)
     entries = find_generators(params, cp, scorer.estimator, scorer.estimator_error)

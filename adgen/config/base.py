@@ -9,9 +9,14 @@ adds its own range on top (`Field(ge=…, le=…)`); `tests/hostile/test_bounds.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
+
+# Where torch runs, as params and --device take it; adgen.training.dist.resolve_device turns it into
+# the device of this machine (auto: a GPU when there is one) and refuses a GPU that is not here.
+DEVICE_PATTERN = r"^(auto|cpu|cuda(:\d+)?)$"
+Device = Annotated[str, StringConstraints(pattern=DEVICE_PATTERN)]
 
 # The largest int a params value may have (in absolute value): 2**53 - 1, the largest a float holds exactly.
 MAX_INT = 2**53 - 1

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from adgen.config.base import Section
+from adgen.config.base import Device, Section
 
 
 class CompareParams(Section):
@@ -19,7 +19,7 @@ class CompareParams(Section):
     seeds: int = Field(4, ge=1, le=10000)  # N people per target pose (pose-controlled) — seeds seed…
     seed: int = Field(0, ge=0, le=2**31 - 1)
     truncation: float = Field(1.0, ge=0.0, le=1.0)  # StyleGAN2 psi (1: the whole distribution, fair FID)
-    device: str = Field("cpu", pattern=r"^(auto|cpu|cuda(:\d+)?)$")
+    device: Device = "cpu"
     cell_height: int = Field(128, ge=16, le=1024)  # grid cell height in pixels (width: the set's aspect)
     # Checkpoints by model (file or run dir); a model left out = its newest run under paths.models/<model>.
     # `compare.<model>_checkpoint` is read into it; the names are checked against the declared models.

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from pydantic import Field, field_validator
 
-from adgen.config.base import Section
+from adgen.config.base import Device, Section
 
 
 class MetricsParams(Section):
@@ -42,7 +42,7 @@ class GenerateParams(Section):
     bag_seed: bool = (
         True  # give the compositor the ad's seed (random start for the bag) instead of the centre
     )
-    device: str = "cpu"
+    device: Device = "cpu"
     inception_score: bool = True  # IS of the generated people when metrics.inception_v3_weights is set
     # a chain id (registry.chains(): the declared approaches 1: StyleGAN2 → GFLA, 2: DPIG, 3: StyleGAN2 →
     # PIDM, and the combined <people>-<transfer> such as dcgan-gfla), or best: each ad from the chain

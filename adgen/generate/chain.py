@@ -189,6 +189,8 @@ def load_chain(params, approach: str | None = None, compositor: str | None = Non
     """The models the approach needs, named in generate.checkpoints (or the newest runs), and the pose
     estimator. Every checkpoint is found before any model is loaded; `best` loads the approaches
     whose models are trained (`trained_approaches`) and records the others in `skipped`."""
+    from adgen.training.dist import resolve_device
+
     g = params.generate
     approach = check_approach(approach if approach is not None else g.approach)
     compositor = compositor or g.compositor
@@ -199,7 +201,8 @@ def load_chain(params, approach: str | None = None, compositor: str | None = Non
     else:  # the chain's models in the order they run, the compositor last
         names = (*(spec.name for spec in chains()[approach].chain), compositor)
         paths = {name: checkpoint_of(models()[name], params) for name in names}
-    loaded = {name: models()[name].role.load(path, g.device) for name, path in paths.items()}
+    device = resolve_device(g.device, "generate.device")
+    loaded = {name: models()[name].role.load(path, device) for name, path in paths.items()}
     ids = [a for a in chains() if a not in skipped] if approach == "best" else [approach]
     person_chains = {
         a: PersonChain(chains()[a], [loaded[spec.name] for spec in chains()[a].chain]) for a in ids

@@ -46,6 +46,10 @@ def train_command(spec: registry.ModelSpec):
             shown = jobs.dry_run(spec.name, dict(spec.networks(options)), options, run_dir)
             print(json.dumps(shown, indent=2))
             return
+        if hasattr(options, "device"):  # a GPU that is not here: one line before a stage output is touched
+            from adgen.training.dist import resolve_device
+
+            resolve_device(options.device, f"train.{spec.name}.device")
         if dvc_stage:
             from adgen.errors import UserError
             from adgen.training import stagerun

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.distributed as torch_dist
 
+from adgen.config.base import DEVICE_PATTERN
 from adgen.errors import UserError
 
 
@@ -94,6 +96,23 @@ class Runtime:
         return out
 
 
+def resolve_device(name: str, what: str = "device") -> str:
+    """The device `name` (params or --device, adgen.config.base.DEVICE_PATTERN) means on this
+    machine: `auto` is the GPU when torch sees one. A GPU that is not here is one line for the user
+    (`what` names the setting), not torch's error from deep inside loading or the first step."""
+    if not re.fullmatch(DEVICE_PATTERN.strip("^$"), name):
+        raise UserError(f"{what} {name!r}: cpu, cuda, cuda:N or auto")
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise UserError(f"{what} {name}: no CUDA device here (torch sees none); use cpu or auto")
+        index = int(name.partition(":")[2] or 0)
+        if index >= torch.cuda.device_count():
+            raise UserError(f"{what} {name}: torch sees {torch.cuda.device_count()} CUDA device(s), 0 to N-1")
+    return name
+
+
 def setup(device: str = "auto", amp: bool = True, cpu_bf16: bool = False) -> Runtime:
     """Pick the device and join the process group when launched by torchrun.
 
@@ -103,11 +122,11 @@ def setup(device: str = "auto", amp: bool = True, cpu_bf16: bool = False) -> Run
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda":
-        torch.cuda.set_device(local_rank)
-        dev = torch.device("cuda", local_rank)
+    device = resolve_device(device)
+    if device.startswith("cuda"):  # under torchrun each rank takes its local GPU
+        index = local_rank if world_size > 1 or device == "cuda" else int(device.partition(":")[2])
+        torch.cuda.set_device(index)
+        dev = torch.device("cuda", index)
         torch.backends.cudnn.benchmark = True
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True

@@ -18,9 +18,10 @@ def sample_command(
     from adgen.models.dcgan.train import generate, load_generator
     from adgen.models.stylegan2.cli import parse_seeds
     from adgen.models.stylegan2.train import image_grid
+    from adgen.training.dist import resolve_device
 
     chosen = parse_seeds(seeds)  # before loading: a typo costs no checkpoint read
-    G, _, _ = load_generator(checkpoint, device)
+    G, _, _ = load_generator(checkpoint, resolve_device(device, "--device"))
     images = generate(G, chosen)
     with atomic.atomic_path(output) as tmp:
         image_grid(images).save(tmp, format="PNG")

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from adgen.config.base import Section
+from adgen.config.base import Device, Section
 
 PresetName = Literal["dcgan64", "dcgan128", "fullbody", "demo"]
 # Columns of <paths.metrics>/dcgan_loss.csv (DVC plots, the report's curves), one per stats.jsonl key.
@@ -55,7 +55,7 @@ class DcganParams(Section):
     keep_checkpoints: int = Field(3, ge=1, le=1000)
     grid_seeds: int = Field(64, ge=1, le=1024)  # people in each sample grid (seeds 0 … n-1)
     seed: int = Field(0, ge=0, le=2**31 - 1)
-    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$")
+    device: Device = "auto"
     amp: bool = True  # mixed precision on GPU (bf16 where supported, else fp16 + grad scaling)
     workers: int = Field(2, ge=0, le=64)
 

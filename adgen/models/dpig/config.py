@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from adgen.config.base import Section
+from adgen.config.base import Device, Section
 
 PresetName = Literal["deepfashion256", "market128", "demo"]
 
@@ -65,7 +65,7 @@ class DpigParams(Section):
     stage2_steps: int = Field(120_000, ge=0)
     seed: int = Field(0, ge=0, le=2**32 - 1)
     amp: bool = True  # CUDA only; CPU stays fp32
-    device: str = "auto"
+    device: Device = "auto"
     workers: int = Field(2, ge=0)
     log_every: int = Field(100, ge=1)
     checkpoint_every: int = Field(5_000, ge=1)

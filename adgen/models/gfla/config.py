@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from adgen.config.base import Section
+from adgen.config.base import Device, Section
 
 PresetName = Literal["deepfashion256", "p128", "demo"]
 
@@ -81,7 +81,7 @@ class GflaParams(Section):
     steps: int = Field(400_000, ge=0)  # stage 2
     seed: int = Field(0, ge=0, le=2**32 - 1)
     amp: bool = True  # CUDA only; CPU stays fp32
-    device: str = "auto"
+    device: Device = "auto"
     workers: int = Field(2, ge=0)
     log_every: int = Field(100, ge=1)
     checkpoint_every: int = Field(5_000, ge=1)

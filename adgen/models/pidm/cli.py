@@ -40,11 +40,12 @@ def evaluate_pidm_command(
     from adgen.models.pidm.spec import SPEC
     from adgen.models.registry import checkpoint_of, with_preset
     from adgen.stage_metrics import write_training_outputs
+    from adgen.training.dist import resolve_device
 
     p = params(ctx)
     pp = with_preset(p.train.pidm)
     path = checkpoint_of(SPEC, p, checkpoint)
-    dev = _device(device or pp.device)
+    dev = resolve_device(device or pp.device, "--device" if device else "train.pidm.device")
     transfer = load_pose_transfer(path, dev)
     guidance = Guidance(style=pp.guidance_style, pose=pp.guidance_pose)
     result, board = evaluate_steps(
@@ -76,23 +77,6 @@ def evaluate_pidm_command(
         board.save(tmp, format="PNG")
     print(table(result))
     print(f"→ {out}, {grid_path}")
-
-
-def _device(name: str) -> str:
-    """`auto` → cuda when there is one; one line for a name torch does not take or a GPU not here."""
-    import re
-
-    import torch
-
-    from adgen.errors import UserError
-
-    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", name):
-        raise UserError(f"--device {name!r}: cpu, cuda, cuda:N or auto")
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"--device {name}: no CUDA device here (torch sees none); use --device cpu")
-    return name
 
 
 def register(groups: CliGroups) -> None:

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from adgen.config.base import Section
+from adgen.config.base import Device, Section
 
 PresetName = Literal["deepfashion256", "single_gpu", "demo"]
 # Columns of <paths.metrics>/pidm_loss.csv: the objective and its two terms (official names).
@@ -90,7 +90,7 @@ class PidmParams(Section):
     grid_pairs: int = Field(4, ge=1, le=64)
     keep_checkpoints: int = Field(3, ge=1, le=1000)
     seed: int = Field(0, ge=0, le=2**31 - 1)
-    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$")
+    device: Device = "auto"
     amp: bool = True  # bf16 autocast on GPU
     workers: int = Field(2, ge=0, le=64)
 

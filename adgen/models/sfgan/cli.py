@@ -30,6 +30,7 @@ def evaluate_composites_command(
     """ST-GAN and SF-GAN on the same people, bags and seeds: FID, placement error, colour consistency, a grid."""
     from adgen.models.registry import get
     from adgen.models.sfgan.evaluate import evaluate_composites
+    from adgen.training.dist import resolve_device
 
     p = params(ctx)
     models = p.path(p.paths.models)
@@ -47,7 +48,7 @@ def evaluate_composites_command(
         graph,
         count=count,
         seed=seed,
-        device=device,
+        device=resolve_device(device, "--device"),
     )
     for name in ("stgan", "sfgan"):
         shown = ", ".join(

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from adgen.config.base import Section
+from adgen.config.base import Device, Section
 from adgen.models.stgan.config import StganParams
 
 PresetName = Literal["default", "demo"]
@@ -101,7 +101,7 @@ class SfganParams(Section):
     sample_every: int = Field(2000, ge=1, le=10_000_000)
     samples: int = Field(8, ge=1, le=64)
     eval_images: int = Field(64, ge=1, le=100_000)
-    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$")
+    device: Device = "auto"
     amp: bool = True
 
     def geometry_params(self) -> StganParams:

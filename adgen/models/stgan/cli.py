@@ -42,12 +42,14 @@ def register(groups: CliGroups) -> None:
         from adgen.models.registry import with_role
         from adgen.models.roles import Compositor
         from adgen.safety import open_image
+        from adgen.training.dist import resolve_device
 
         compositors = with_role(Compositor)  # every declared compositor, this one first
         if model not in compositors:
             shown = sorted(compositors, key=lambda name: name != "stgan")
             raise UserError(f"--model {model!r}: choose {' or '.join(shown)}")
         spec = compositors[model]
+        device = resolve_device(device, "--device")  # before any file is read
         if checkpoint is None:
             p = params(ctx)
             checkpoint = newest_run(p.path(p.paths.models) / model, ("checkpoint-*.pt", *spec.role.finals))

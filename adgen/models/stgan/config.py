@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from adgen.config.base import Section
+from adgen.config.base import Device, Section
 
 PresetName = Literal["exp1", "exp2", "exp3", "demo"]
 
@@ -75,7 +75,7 @@ class StganParams(Section):
     samples: int = Field(8, ge=1)
     gif_frames_per_warp: int = Field(6, ge=1)
     eval_images: int = Field(64, ge=1)  # backgrounds with anchors used for the placement error
-    device: str = "auto"
+    device: Device = "auto"
     amp: bool = True
 
     @model_validator(mode="after")

@@ -47,9 +47,10 @@ def sample_command(
     """Write a grid of new people, one per seed (same seed → same person)."""
     from adgen import atomic
     from adgen.models.stylegan2.train import generate, image_grid, load_generator
+    from adgen.training.dist import resolve_device
 
     chosen = parse_seeds(seeds)  # before loading: a typo costs no checkpoint read
-    G, _ = load_generator(checkpoint, device)
+    G, _ = load_generator(checkpoint, resolve_device(device, "--device"))
     images = generate(G, chosen, truncation)
     with atomic.atomic_path(output) as tmp:
         image_grid(images).save(tmp, format="PNG")

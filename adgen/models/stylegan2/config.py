@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from adgen.config.base import Section
+from adgen.config.base import Device, Section
 
 PresetName = Literal["paper", "auto", "demo"]
 
@@ -74,7 +74,7 @@ class StyleGAN2Params(Section):
     fid_kimg: float = Field(0.0, ge=0)  # FID of G_ema vs the dataset every N kimg into stats.jsonl (0: off)
     fid_images: int = Field(10000, ge=1)
     seed: int = Field(0, ge=0, le=2**32 - 1)
-    device: str = "auto"
+    device: Device = "auto"
     amp: bool = True  # mixed precision on GPU (bf16 where supported, else fp16 + grad scaling)
     # bfloat16 autocast for the G/D main phases on CPU (R1 and path length stay float32). Needs a
     # CPU with native bf16 (AVX512-BF16 or AMX): 1.8x faster convolutions on this project's EPYC.
