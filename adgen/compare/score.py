@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from adgen.detect.rule import ANKLE_POINTS, HEAD_POINTS
+from adgen.detect.rule import head_and_feet_seen
 from adgen.metrics.maths import FeatureStats
 from adgen.metrics.pose import pose_mse
 from adgen.pose.contract import fit_into_frame
@@ -48,10 +48,7 @@ class Scorer:
         return self._real_stats
 
     def full_body(self, kp: np.ndarray) -> bool:
-        conf = np.asarray(kp)[:, 2]
-        head = bool((conf[list(HEAD_POINTS)] >= self.keypoint_min_conf).any())
-        feet = int((conf[list(ANKLE_POINTS)] >= self.keypoint_min_conf).sum()) >= self.ankles_required
-        return head and feet
+        return all(head_and_feet_seen(kp, self.keypoint_min_conf, self.ankles_required))
 
     def score(
         self,

@@ -49,6 +49,15 @@ HEAD_POINTS = (0, 14, 15, 16, 17)
 ANKLE_POINTS = (10, 13)
 
 
+def head_and_feet_seen(keypoints: np.ndarray, min_conf: float, ankles_required: int) -> tuple[bool, bool]:
+    """Whether a pose shows a head point and enough ankles: the filter's full-body test on keypoints,
+    which the comparison applies to generated people too (adgen.compare.score)."""
+    conf = np.asarray(keypoints, dtype=np.float32).reshape(18, 3)[:, 2]
+    head = bool((conf[list(HEAD_POINTS)] >= min_conf).any())
+    feet = int((conf[list(ANKLE_POINTS)] >= min_conf).sum()) >= ankles_required
+    return head, feet
+
+
 @dataclass(frozen=True)
 class Decision:
     """One image's verdict, with the evidence shown on the contact sheet."""
@@ -130,11 +139,7 @@ def _full_body_reason(
     x0, y0, x1, y1 = (float(v) for v in box)
     head_seen = feet_seen = True
     if keypoints is not None:
-        kp = np.asarray(keypoints, dtype=np.float32).reshape(18, 3)
-        head_seen = bool((kp[list(HEAD_POINTS), 2] >= params.keypoint_min_conf).any())
-        feet_seen = (
-            int((kp[list(ANKLE_POINTS), 2] >= params.keypoint_min_conf).sum()) >= params.ankles_required
-        )
+        head_seen, feet_seen = head_and_feet_seen(keypoints, params.keypoint_min_conf, params.ankles_required)
     if y0 < params.edge_margin or not head_seen:
         return "cropped_head"
     if y1 > 1.0 - params.edge_margin or not feet_seen:
