@@ -151,14 +151,11 @@ def choose_sources(
     return {t: min(froms[t], key=lambda n: _order_key(n, seed)) for t in targets if t in froms}
 
 
-def _frame_photo(path: Path, what: str) -> Image.Image:
+def _frame_photo(path: Path) -> Image.Image:
+    """A photo of the GFLA test split, read like the set's own (pixel limit, one line if bad)."""
     from adgen.datasets.gfla import HEIGHT, WIDTH
 
-    with Image.open(path) as im:
-        photo = im.convert("RGB")
-    if photo.size != (WIDTH, HEIGHT):
-        raise UserError(f"{what}: {photo.size[1]}x{photo.size[0]}, expected GFLA's {HEIGHT}x{WIDTH}")
-    return photo
+    return _read_photo(path, (WIDTH, HEIGHT), "GFLA test photo", fix="check the GFLA dataset")
 
 
 def build_eval_set(gfla_dir: Path, out_dir: Path, k: int, min_keypoints: int = 12, seed: int = 0) -> EvalSet:
@@ -193,13 +190,13 @@ def build_eval_set(gfla_dir: Path, out_dir: Path, k: int, min_keypoints: int = 1
     entries = []
     for i, (source, kp) in enumerate(chosen):
         name = f"{i:03d}"
-        real = _frame_photo(gfla_dir / "test" / Path(source).name, source)
+        real = _frame_photo(gfla_dir / "test" / Path(source).name)
         with atomic.atomic_path(out_dir / "real" / f"{name}.png") as tmp:
             real.save(tmp, format="PNG")
         entry = {"name": name, "source": source, "origin": origin_of(source), "keypoints": kp.tolist()}
         if source in sources:
             paired = sources[source]
-            photo = _frame_photo(gfla_dir / "test" / Path(paired).name, paired)
+            photo = _frame_photo(gfla_dir / "test" / Path(paired).name)
             with atomic.atomic_path(out_dir / "source" / f"{name}.png") as tmp:
                 photo.save(tmp, format="PNG")
             entry["pair"] = {"source": paired, "keypoints": annotations[paired].tolist()}
@@ -253,15 +250,19 @@ def load_eval_set(root: Path) -> EvalSet:
     return EvalSet(root, (h, w), targets, pairs_recorded)
 
 
-def _read_photo(image_path: Path, size: tuple[int, int], what: str) -> Image.Image:
-    """A frame-sized RGB photo of the set, or one line (missing, unreadable, too large, wrong size)."""
+def _read_photo(
+    image_path: Path, size: tuple[int, int], what: str, fix: str = "rebuild the set"
+) -> Image.Image:
+    """A frame-sized RGB photo, or one line (missing, unreadable, too large, wrong size)."""
     try:
         with safety.open_image(image_path) as im:
             image = im.convert("RGB")
     except (OSError, Image.DecompressionBombError):
-        raise UserError(f"{image_path}: {what} missing or unreadable; rebuild the set") from None
+        raise UserError(f"{image_path}: {what} missing or unreadable; {fix}") from None
     if image.size != size:
-        raise UserError(f"{image_path}: {image.size[1]}x{image.size[0]}, expected {size[1]}x{size[0]}")
+        raise UserError(
+            f"{image_path}: {what} {image.size[1]}x{image.size[0]}, expected {size[1]}x{size[0]}; {fix}"
+        )
     return image
 
 

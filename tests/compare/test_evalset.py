@@ -155,6 +155,22 @@ def test_a_pair_source_photo_of_the_wrong_size_or_missing_is_refused(tmp_path):
         load_eval_set(ev_dir)
 
 
+@pytest.mark.parametrize("damage", ["truncated", "wrong_size"])
+def test_a_damaged_photo_of_the_gfla_test_split_is_one_line_naming_it(tmp_path, damage):
+    """Before: PIL's UnidentifiedImageError traceback, and no pixel limit on the user's dataset."""
+    from PIL import Image
+
+    gfla = write_held_out(tmp_path / "gfla")
+    for photo in (gfla / "test").glob("*.jpg"):
+        if damage == "truncated":
+            photo.write_bytes(photo.read_bytes()[:20])
+        else:
+            Image.new("RGB", (W + 4, H)).save(photo)
+    with pytest.raises(UserError, match=r"GFLA test photo .*check the GFLA dataset$") as err:
+        build_eval_set(gfla, tmp_path / "compare", k=2)
+    assert str(err.value).startswith(str(gfla / "test")) and "\n" not in str(err.value)
+
+
 def test_a_set_written_before_pairs_still_loads_and_says_to_rebuild_for_pair_scores(tmp_path):
     ev_dir = tmp_path / "compare"
     build_eval_set(write_held_out(tmp_path / "gfla"), ev_dir, k=4)
