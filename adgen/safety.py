@@ -12,6 +12,7 @@ a stage stops on it (one line, no stamp) instead of recording a good photo as a 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import html
 import re
 from collections.abc import Iterator
@@ -169,6 +170,22 @@ def writing(what: str | Path) -> Iterator[None]:
             f"cannot write {what}: {reason}; free space or fix the permissions there and re-run "
             "(the previous outputs are left as they were)"
         ) from None
+
+
+@contextlib.contextmanager
+def flock(path: Path, mode: int, busy: str | None = None) -> Iterator[None]:
+    """Hold an flock on `path`; with LOCK_NB, `busy` is the UserError when someone else holds it."""
+    with writing(path):  # a read-only or full dir: one line, not a trace
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(path, "a")  # noqa: SIM115 - held for the block
+    try:
+        try:
+            fcntl.flock(fh, mode)
+        except BlockingIOError:
+            raise UserError(busy or f"{path} is locked") from None
+        yield
+    finally:
+        fh.close()  # releases the lock
 
 
 # Pillow's own bomb check uses the same limit (it raises above twice this, warns above it).

@@ -13,23 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from adgen.errors import UserError
-from adgen.safety import writing
-
-
-@contextlib.contextmanager
-def flock(path: Path, mode: int, busy: str | None = None) -> Iterator[None]:
-    """Hold an flock on `path`; with LOCK_NB, `busy` is the UserError when someone else holds it."""
-    with writing(path):  # a read-only or full raw dir: one line, not a trace
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(path, "a")  # noqa: SIM115 - held for the block
-    try:
-        try:
-            fcntl.flock(fh, mode)
-        except BlockingIOError:
-            raise UserError(busy or f"{path} is locked") from None
-        yield
-    finally:
-        fh.close()  # releases the lock
+from adgen.safety import flock  # noqa: F401 - callers take it as locks.flock, with the crawl's other locks
 
 
 @contextlib.contextmanager

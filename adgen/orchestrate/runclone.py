@@ -12,13 +12,16 @@ changed them since its base, so one run never reverts another's params.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from adgen.errors import UserError
 from adgen.orchestrate import commands, restore, stagecommit
+from adgen.safety import flock
 
 
 class PublishFailed(UserError):
@@ -121,34 +124,53 @@ def publish(
     the new head (`tries` times in all, `wait_s` growing between them)."""
     clone = Path(clone)
     own_definition = changed_since(clone, base, stagecommit.DEFINITION)
+    url = stagecommit.git(clone, "remote", "get-url", remote).stdout.strip()
     for attempt in range(tries):
-        stagecommit.git(clone, "fetch", "-q", remote, branch, check=False)
-        head = stagecommit.git(clone, "rev-parse", "-q", "--verify", "FETCH_HEAD", check=False).stdout.strip()
-        if head:
-            _move_head(clone, head)
-        commit = stagecommit.commit_stages(
-            clone, stages, message, require_remote=require_remote, definition=own_definition
-        )
-        if commit is None:
-            return None
-        pushed = stagecommit.git(clone, "push", "-q", remote, f"HEAD:refs/heads/{branch}", check=False)
+        with _pushing_into(url):
+            stagecommit.git(clone, "fetch", "-q", remote, branch, check=False)
+            head = stagecommit.git(
+                clone, "rev-parse", "-q", "--verify", "FETCH_HEAD", check=False
+            ).stdout.strip()
+            if head:
+                _move_head(clone, head)
+            commit = stagecommit.commit_stages(
+                clone, stages, message, require_remote=require_remote, definition=own_definition
+            )
+            if commit is None:
+                return None
+            pushed = stagecommit.git(clone, "push", "-q", remote, f"HEAD:refs/heads/{branch}", check=False)
         if pushed.returncode == 0:
             return commit
         if attempt + 1 < tries:
             time.sleep(wait_s * (attempt + 1) + (os.getpid() % 7) / 10)  # runs that collided part
     raise PublishFailed(
         f"could not push the commit of {', '.join(stages)} to {remote}/{branch} after {tries} tries: "
-        + _why_rejected(
-            pushed.stderr or "", stagecommit.git(clone, "remote", "get-url", remote).stdout.strip()
-        )
+        + _why_rejected(pushed.stderr or "", url)
     )
+
+
+@contextlib.contextmanager
+def _pushing_into(url: str) -> Iterator[None]:
+    """One run at a time publishes into a repository on this machine (the checkout of prefect.yaml's
+    runs, a local bare remote). git's push into a checked-out branch (updateInstead) is not safe
+    against a second push at the same moment: the loser's working-tree update is applied but its ref
+    update refused, which left the checkout with staged changes that refused every later push (7 of
+    8 concurrent runs failed; tests/orchestrate/test_runclone.py). A remote on another machine
+    updates its refs atomically and needs no lock."""
+    where = Path(url)
+    git_dir = where / ".git" if (where / ".git").is_dir() else where if (where / "HEAD").is_file() else None
+    if git_dir is None:
+        yield
+        return
+    with flock(git_dir / "adgen-publish.lock", fcntl.LOCK_EX):
+        yield
 
 
 def _why_rejected(stderr: str, url: str) -> str:
     """git's reason, and what to do when the remote is a checkout with edits (prefect.yaml runs)."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     reason = next((line for line in lines if "rejected" in line), lines[-1] if lines else "rejected")
-    if "unstaged changes" in reason or "not up to date" in reason or "Up-to-date check" in reason:
+    if any(s in reason for s in ("unstaged changes", "staged changes", "not up to date", "Up-to-date check")):
         return (
             f"{reason}: the checkout {url} holds uncommitted changes to tracked files, and runs push "
             "their commits into it; commit or undo them there"

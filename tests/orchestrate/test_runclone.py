@@ -174,3 +174,44 @@ def test_a_rebuilt_lock_keeps_the_values_as_dvc_reads_them():
     stages = loads_yaml(merged)["stages"]
     assert stages["train_a"]["params"]["params.yaml"]["d"] == {"aspect": "2:1", "n": None}
     assert stages["train_b"]["outs"][0]["md5"] == "b2"
+
+
+def test_runs_publishing_into_a_checkout_at_the_same_moment_all_land_and_leave_it_clean(tmp_path: Path):
+    """CI's weekly-refresh test met it: a refresh and a training pushed into the checkout together,
+    git applied the loser's working-tree update but refused its ref update, and the checkout kept a
+    staged dvc.lock that refused every later push (7 of 8 runs failed here before the lock)."""
+    import threading
+
+    stages = [f"train_{i}" for i in range(6)]
+    repo = tmp_path / "checkout"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "dvc.yaml").write_text(
+        "stages:\n" + "".join(f"  {s}: {{cmd: x, outs: [out/{s}]}}\n" for s in stages)
+    )
+    (repo / "dvc.lock").write_text(lock_with(**dict.fromkeys(stages, "old")))
+    (repo / "params.yaml").write_text("train: {}\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "pipeline")
+    runs = []
+    for stage in stages:
+        run = runclone.clone_project(repo, tmp_path / f"run-{stage}")
+        (run / "dvc.lock").write_text(lock_with(**{s: ("new" if s == stage else "old") for s in stages}))
+        runs.append((run, stage, git(run, "rev-parse", "HEAD").strip()))
+    failed: list[str] = []
+
+    def publish(run: Path, stage: str, base: str) -> None:
+        try:
+            runclone.publish(run, [stage], f"Train {stage}", base=base, require_remote=False, wait_s=0.2)
+        except runclone.PublishFailed as exc:
+            failed.append(str(exc))
+
+    threads = [threading.Thread(target=publish, args=r) for r in runs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failed == []
+    assert entries(repo) == dict.fromkeys(stages, "new")
+    assert not git(repo, "status", "--porcelain").strip()  # the checkout's tree and index follow main
+    assert len(git(repo, "log", "--format=%s", "main").splitlines()) == len(stages) + 1
