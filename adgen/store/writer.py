@@ -27,19 +27,18 @@ dedupe is the `known` keys its caller passes in. Spooled stores are content-addr
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import json
 import os
 import shutil
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from adgen.errors import UserError
-from adgen.safety import writing
+from adgen.safety import flock, writing
 from adgen.store import layout, shards, spool, staging
 
 if TYPE_CHECKING:
@@ -54,14 +53,6 @@ DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 class Stored:
     key: str
     is_new: bool  # False: the store (or this writer) already had the key, nothing was written
-
-
-@contextlib.contextmanager
-def _flock(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        yield
 
 
 def _meta_bytes(meta: Mapping[str, Any] | None) -> bytes:
@@ -218,7 +209,7 @@ class StoreWriter:
 
     # -- shards and the index ---------------------------------------------------------------------
     def _index_lock(self):
-        return _flock(self.root / layout.INDEX_LOCK)
+        return flock(self.root / layout.INDEX_LOCK, fcntl.LOCK_EX)
 
     def _index_path(self) -> Path:
         return self.root / layout.INDEX
