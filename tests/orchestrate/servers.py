@@ -124,6 +124,9 @@ def start_seaweedfs(root: Path, timeout: float = 60.0) -> tuple[subprocess.Popen
         "-s3.port.lance=0",  # two stores at once collided there; 0 turns them off
         f"-metricsPort={free_port()}",
         "-volume.max=20",
+        # weed marks every volume read-only below 1 % free disk by default: 2.5 GB of this machine's
+        # 252 GB disk, which other work had filled once, and the S3 store never became ready
+        "-volume.minFreeSpace=512MiB",
         "-master.volumeSizeLimitMB=64",
     ]
     log = root / "weed.log"
