@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from adgen.errors import UserError
-from adgen.safety import flock  # noqa: F401 - callers take it as locks.flock, with the crawl's other locks
+from adgen.safety import flock
 
 
 @contextlib.contextmanager

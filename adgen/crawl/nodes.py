@@ -30,7 +30,7 @@ from typing import Any
 
 from adgen import atomic, manifest, safety
 from adgen.config import Params
-from adgen.crawl import jobs, journal, locks, merge, seen, stage
+from adgen.crawl import jobs, journal, merge, seen, stage
 from adgen.errors import UserError
 from adgen.store import layout
 
@@ -107,7 +107,7 @@ def crawl_node(
     names = jobs.pick_sites(params.crawl, sites)
     p = stage.paths(params)
     ws = workspace(params, node)
-    with locks.flock(
+    with safety.flock(
         p["state"] / "locks" / f"node-{node}.lock",
         fcntl.LOCK_EX | fcntl.LOCK_NB,
         busy=f"node {node} is already running on this machine",
@@ -190,7 +190,7 @@ def merge_nodes(params: Params) -> stage.CrawlSummary:
     dirs = _node_dirs(state)
     if not dirs:
         raise UserError(f"no node workspace under {state / NODES_DIR}: run `adgen crawl --node NAME` first")
-    with locks.flock(state / "locks" / "merge.lock", fcntl.LOCK_EX):
+    with safety.flock(state / "locks" / "merge.lock", fcntl.LOCK_EX):
         running = [d.name for d in dirs if _running(state, d.name)]
         if running:
             raise UserError(f"node {running[0]} is still crawling; merge when every node has finished")

@@ -15,9 +15,10 @@ finished shard into the store, after cutting a killed process's back to its last
 run killed at any point (even kill -9) leaves the last good manifest; the next run keeps
 the killed run's journal, skips everything it records, and merges it with its own at the end, so
 the result equals an uninterrupted crawl. A run stopped gracefully (Ctrl-C, a full disk) merges what
-it stored, and those rows stay open to the rest of that crawl (adgen.crawl.provisional). Scrapy's JOBDIR queue is resumed only after a graceful
-stop (Ctrl-C); after a hard kill it is discarded (its on-disk queue may be torn) and the search
-pages are simply walked again, skipping what the journal already has.
+it stored, and those rows stay open to the rest of that crawl (adgen.crawl.provisional). Scrapy's
+JOBDIR queue is resumed only after a graceful stop (Ctrl-C); after a hard kill it is discarded (its
+on-disk queue may be torn) and the search pages are simply walked again, skipping what the journal
+already has.
 """
 
 from __future__ import annotations
@@ -259,7 +260,7 @@ def _commit(
 
     Under a lock, on the manifest as it is now: crawls of other sites may have merged meanwhile.
     """
-    with locks.flock(p["state"] / "locks" / "merge.lock", fcntl.LOCK_EX):
+    with safety.flock(p["state"] / "locks" / "merge.lock", fcntl.LOCK_EX):
         return _commit_locked(params, p, site_jobs, elapsed)
 
 
@@ -316,7 +317,7 @@ def fold(
     result = merge.merge(standing, old_rejects, images, rejects, params.crawl.phash_threshold)
     manifest.write(result.rejects, p["rejects"])
     manifest.write(result.manifest, p["manifest"])
-    decided = result.manifest.iloc[len(standing) :]  # the merge appends: these rows are this merge's
+    decided = result.manifest[~result.manifest["image_id"].isin(standing["image_id"])]  # this merge's rows
     provisional.save(
         p["state"], provisional.update(open_ids, decided, {s: _finished(r) for s, r in per_site.items()})
     )

@@ -170,7 +170,7 @@ def _why_rejected(stderr: str, url: str) -> str:
     """git's reason, and what to do when the remote is a checkout with edits (prefect.yaml runs)."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     reason = next((line for line in lines if "rejected" in line), lines[-1] if lines else "rejected")
-    if any(s in reason for s in ("unstaged changes", "staged changes", "not up to date", "Up-to-date check")):
+    if any(s in reason for s in ("staged changes", "not up to date", "Up-to-date check")):  # also "unstaged"
         return (
             f"{reason}: the checkout {url} holds uncommitted changes to tracked files, and runs push "
             "their commits into it; commit or undo them there"

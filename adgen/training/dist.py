@@ -100,7 +100,7 @@ def resolve_device(name: str, what: str = "device") -> str:
     """The device `name` (params or --device, adgen.config.base.DEVICE_PATTERN) means on this
     machine: `auto` is the GPU when torch sees one. A GPU that is not here is one line for the user
     (`what` names the setting), not torch's error from deep inside loading or the first step."""
-    if not re.fullmatch(DEVICE_PATTERN.strip("^$"), name):
+    if not re.fullmatch(DEVICE_PATTERN, name):
         raise UserError(f"{what} {name!r}: cpu, cuda, cuda:N or auto")
     if name == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
